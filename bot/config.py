@@ -1,0 +1,195 @@
+"""The bot's configuration: one TOML file, validated, with secrets optionally from the env.
+
+A wrong key is named in the error (`bot.timezone: ...`), unknown keys are refused so that
+a typo is found at `zt-bot check`, not weeks later when a reminder does not go out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+USER_ID = r"^@[^:\s]+:\S+$"
+ROOM_ID = r"^![^:\s]+:\S+$"
+ENV_PASSWORD = "ZT_MATRIX_PASSWORD"
+ENV_ACCESS_TOKEN = "ZT_MATRIX_ACCESS_TOKEN"
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(value: object) -> timedelta:
+    """`90s`, `10m`, `2h`, `7d` or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if match is None:
+        raise ValueError("Dauer wie '10m', '2h' oder '7d' erwartet")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+UserId = Annotated[str, Field(pattern=USER_ID)]
+RoomId = Annotated[str, Field(pattern=ROOM_ID)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MatrixConfig(_Section):
+    homeserver: str = Field(pattern=r"^https?://")
+    user_id: UserId
+    password: SecretStr | None = None
+    access_token: SecretStr | None = None
+    # Fixed so that the E2EE keys in store_path stay valid across restarts.
+    device_id: str = Field(default="ZUKUNFTSTISCHE", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    store_path: Path = Path("store")
+
+    @property
+    def server_name(self) -> str:
+        return self.user_id.split(":", 1)[1]
+
+
+class DatabaseConfig(_Section):
+    # Empty: a SQLite file in the data directory.
+    url: str = ""
+
+
+class BotConfig(_Section):
+    prefix: str = Field(default="!zt", min_length=1, max_length=16, pattern=r"^\S+$")
+    language: Literal["de", "en"] = "de"
+    timezone: str = "Europe/Berlin"
+    coordinators: tuple[UserId, ...] = ()
+    data_dir: Path = Path("data")
+    max_command_age: Duration = timedelta(minutes=10)
+    allowed_servers: tuple[str, ...] = ()
+    allowed_users: tuple[UserId, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unbekannte Zeitzone {value!r}") from err
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class RoomsConfig(_Section):
+    koordination: RoomId | None = None
+    buergerdialog: RoomId | None = None
+
+
+class RemindersConfig(_Section):
+    send_time: time = time(9, 0)
+
+    @field_validator("send_time", mode="before")
+    @classmethod
+    def _clock_time(cls, value: object) -> object:
+        if isinstance(value, str) and not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
+            raise ValueError("Uhrzeit wie '09:00' erwartet")
+        return value
+
+
+class ProcessConfig(_Section):
+    # Empty: the process shipped with the bot (bot/defaults/process.toml).
+    file: Path | None = None
+
+
+class Config(_Section):
+    matrix: MatrixConfig
+    database: DatabaseConfig = DatabaseConfig()
+    bot: BotConfig = BotConfig()
+    rooms: RoomsConfig = RoomsConfig()
+    reminders: RemindersConfig = RemindersConfig()
+    process: ProcessConfig = ProcessConfig()
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Config:
+        if self.matrix.password is None and self.matrix.access_token is None:
+            raise ValueError(
+                f"matrix.password oder matrix.access_token fehlt "
+                f"(oder Umgebungsvariable {ENV_PASSWORD} / {ENV_ACCESS_TOKEN})"
+            )
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.bot.data_dir / 'zukunftstische.sqlite3'}"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the bad key."""
+
+
+def _resolve_paths(data: dict, base: Path) -> None:
+    """Relative paths in the file are relative to the file, not to the working directory."""
+    for section, key in (("matrix", "store_path"), ("bot", "data_dir"), ("process", "file")):
+        value = data.get(section, {}).get(key)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            data[section][key] = str(base / value)
+
+
+def _secrets_from_env(data: dict, environ: os._Environ[str] | dict[str, str]) -> None:
+    matrix = data.setdefault("matrix", {})
+    if environ.get(ENV_PASSWORD):
+        matrix["password"] = environ[ENV_PASSWORD]
+    if environ.get(ENV_ACCESS_TOKEN):
+        matrix["access_token"] = environ[ENV_ACCESS_TOKEN]
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    lines = []
+    for problem in err.errors():
+        where = ".".join(str(part) for part in problem["loc"]) or "(Datei)"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {message}")
+    return "\n".join(lines)
+
+
+def parse_config(
+    text: str, base: Path, environ: os._Environ[str] | dict[str, str] | None = None
+) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"kein gültiges TOML: {err}") from err
+    data.setdefault("bot", {}).setdefault("data_dir", "data")
+    _resolve_paths(data, base)
+    data.setdefault("matrix", {}).setdefault("store_path", str(Path(data["bot"]["data_dir"]) / "store"))
+    _secrets_from_env(data, os.environ if environ is None else environ)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err)) from err
+
+
+def load_config(path: Path, environ: os._Environ[str] | dict[str, str] | None = None) -> Config:
+    try:
+        text = path.read_text("utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: kann nicht gelesen werden: {err.strerror}") from err
+    return parse_config(text, path.resolve().parent, environ)

@@ -1,0 +1,148 @@
+"""Parsing the dates people write in chat: 15.04.2027, 2027-04-15, KW 15/2027, Q4/2027.
+
+Pure: text in, a date specification or a DateError out. A command that ends in a date
+is parsed from the right; the rest is the theme's name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+MIN_YEAR = 2000
+MAX_YEAR = 2100
+
+# The digit groups are bounded so that a 5,000-digit "year" is a format error, not a crash.
+_DAY_FIRST = re.compile(r"(?P<d>\d{1,6})\.(?P<m>\d{1,6})\.(?P<y>\d{1,6})")
+_ISO = re.compile(r"(?P<y>\d{1,6})-(?P<m>\d{1,6})-(?P<d>\d{1,6})")
+_WEEK = re.compile(r"KW\s*(?P<w>\d{1,6})(?:\s*/\s*|\s+)(?P<y>\d{1,6})", re.IGNORECASE)
+_QUARTER = re.compile(r"Q\s*(?P<q>\d{1,6})(?:\s*/\s*|\s+)(?P<y>\d{1,6})", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ExactDate:
+    day: date
+
+    @property
+    def first_day(self) -> date:
+        return self.day
+
+
+@dataclass(frozen=True)
+class CalendarWeek:
+    """An ISO 8601 week; as a date it stands for its Monday."""
+
+    year: int
+    week: int
+
+    @property
+    def first_day(self) -> date:
+        return date.fromisocalendar(self.year, self.week, 1)
+
+
+@dataclass(frozen=True)
+class Quarter:
+    year: int
+    quarter: int
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, 3 * self.quarter - 2, 1)
+
+    def __str__(self) -> str:
+        return f"Q{self.quarter}/{self.year}"
+
+
+DateSpec = ExactDate | CalendarWeek | Quarter
+
+
+@dataclass(frozen=True)
+class DateError(ValueError):
+    """Why a date could not be read; `code` selects the German explanation."""
+
+    code: str
+    text: str = ""
+    details: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.text}"
+
+
+def _year(value: str, text: str) -> int:
+    year = int(value)
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise DateError("year_out_of_range", text, {"min": MIN_YEAR, "max": MAX_YEAR})
+    return year
+
+
+def _calendar_date(y: str, m: str, d: str, text: str) -> ExactDate:
+    year = _year(y, text)
+    try:
+        return ExactDate(date(year, int(m), int(d)))
+    except ValueError as err:
+        raise DateError("impossible_date", text) from err
+
+
+def _week(w: str, y: str, text: str) -> CalendarWeek:
+    year = _year(y, text)
+    week = int(w)
+    try:
+        date.fromisocalendar(year, week, 1)
+    except ValueError as err:
+        weeks = date(year, 12, 28).isocalendar().week  # 28 Dec is always in the last ISO week
+        raise DateError("impossible_week", text, {"year": year, "weeks": weeks}) from err
+    return CalendarWeek(year, week)
+
+
+def _quarter(q: str, y: str, text: str) -> Quarter:
+    year = _year(y, text)
+    quarter = int(q)
+    if not 1 <= quarter <= 4:
+        raise DateError("impossible_quarter", text)
+    return Quarter(year, quarter)
+
+
+_PATTERNS = (
+    (_DAY_FIRST, lambda m, t: _calendar_date(m["y"], m["m"], m["d"], t)),
+    (_ISO, lambda m, t: _calendar_date(m["y"], m["m"], m["d"], t)),
+    (_WEEK, lambda m, t: _week(m["w"], m["y"], t)),
+    (_QUARTER, lambda m, t: _quarter(m["q"], m["y"], t)),
+)
+
+
+def parse_date_spec(text: str, *, allow_quarter: bool = False) -> DateSpec:
+    """One date, the whole of `text`."""
+    rest, spec = split_trailing_date(text, allow_quarter=allow_quarter)
+    if rest:
+        raise DateError("unrecognized", text.strip())
+    return spec
+
+
+def split_trailing_date(text: str, *, allow_quarter: bool = False) -> tuple[str, DateSpec]:
+    """(the text before it, the date) for a text that ends in a date."""
+    stripped = text.strip()
+    for pattern, build in _PATTERNS:
+        match = re.search(rf"(?:^|\s){pattern.pattern}$", stripped, pattern.flags)
+        if match is None:
+            continue
+        found = match.group(0).strip()
+        spec = build(match, found)
+        if isinstance(spec, Quarter) and not allow_quarter:
+            raise DateError("quarter_not_allowed", found)
+        return stripped[: match.start()].strip(), spec
+    raise DateError("unrecognized", _last_word(stripped))
+
+
+def _last_word(text: str) -> str:
+    words = text.split()
+    return words[-1] if words else ""
+
+
+def format_date(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+def format_week(day: date, *, with_year: bool = False) -> str:
+    iso = day.isocalendar()
+    return f"KW {iso.week}/{iso.year}" if with_year else f"KW {iso.week}"

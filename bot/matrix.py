@@ -1,0 +1,246 @@
+"""The Matrix adapter: login, sync, invites, and turning events into router calls and sends.
+
+This is the only module that talks to matrix-nio. Commands never see it: they return a
+rendered reply, and the adapter sends it through the bot-wide queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    JoinError,
+    LoginResponse,
+    MatrixRoom,
+    MegolmEvent,
+    RoomMessageText,
+    RoomSendResponse,
+    WhoamiResponse,
+)
+from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.rendering import Message
+from bot.router import Outcome
+from bot.sendqueue import Delivery, Outgoing, Priority, SendQueue, SendResult
+
+log = logging.getLogger(__name__)
+
+COORDINATOR_POWER_LEVEL = 50
+SEEN_EVENTS = 2048
+FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 20}, "state": {"lazy_load_members": True}}}
+# Commands are handled (database, rendering) off the event loop by this.
+Answer = Callable[[str, str, str], Outcome | None]
+
+
+def reply_content(message: Message, reply_to: str, sender: str) -> dict:
+    """An m.notice reply without quoted fallback (the reply relation is enough)."""
+    return {
+        "msgtype": "m.notice",
+        "body": message.body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": message.html,
+        "m.relates_to": {"m.in_reply_to": {"event_id": reply_to}},
+        "m.mentions": {"user_ids": [sender]},
+    }
+
+
+def txn_id_for(*parts: str) -> str:
+    """A transaction id derived from what is sent, so a retried send is deduplicated."""
+    return "zt" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
+class MatrixAdapter:
+    def __init__(self, config: Config, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        matrix = config.matrix
+        store = Path(matrix.store_path)
+        store.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.client = AsyncClient(
+            matrix.homeserver,
+            matrix.user_id,
+            device_id=matrix.device_id,
+            store_path=str(store),
+            config=AsyncClientConfig(
+                max_limit_exceeded=0,  # the send queue honours 429 itself
+                max_timeouts=None,
+                store_sync_tokens=True,
+                encryption_enabled=True,
+            ),
+        )
+        self.queue = SendQueue(self._transport)
+        self._answer: Answer | None = None
+        self._started_ms = 0
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._tasks: set[asyncio.Task] = set()
+        self._sender: asyncio.Task | None = None
+        self.last_sync_ms = 0
+
+    # Who may do what ------------------------------------------------------------------
+
+    def is_coordinator(self, user_id: str) -> bool:
+        if user_id in self.config.bot.coordinators:
+            return True
+        room = self.client.rooms.get(self.config.rooms.koordination or "")
+        if room is None:
+            return False
+        return room.power_levels.get_user_level(user_id) >= COORDINATOR_POWER_LEVEL
+
+    def may_invite(self, inviter: str | None) -> bool:
+        if not inviter:
+            return False
+        bot = self.config.bot
+        servers = bot.allowed_servers or (self.config.matrix.server_name,)
+        users = set(bot.allowed_users) | set(bot.coordinators)
+        return inviter in users or inviter.split(":", 1)[-1] in servers
+
+    # Start-up --------------------------------------------------------------------------
+
+    async def login(self) -> None:
+        matrix = self.config.matrix
+        if matrix.access_token is not None:
+            token = matrix.access_token.get_secret_value()
+            self.client.access_token = token
+            who = await self.client.whoami()
+            if not isinstance(who, WhoamiResponse):
+                raise RuntimeError(f"access token rejected by the homeserver: {who}")
+            self.client.restore_login(matrix.user_id, who.device_id or matrix.device_id, token)
+        else:
+            assert matrix.password is not None
+            response = await self.client.login(
+                matrix.password.get_secret_value(), device_name="Zukunftstische-Bot"
+            )
+            if not isinstance(response, LoginResponse):
+                raise RuntimeError(f"login failed: {getattr(response, 'message', response)}")
+        log.info("logged in as %s (device %s)", self.client.user_id, self.client.device_id)
+
+    async def run(self, answer: Answer) -> None:
+        """Log in, join pending invites, then sync until cancelled."""
+        self._answer = answer
+        self._started_ms = int(self.clock.wall().timestamp() * 1000)
+        await self.login()
+        self._sender = asyncio.create_task(self.queue.run(), name="send-queue")
+        await self.client.sync(timeout=0, sync_filter=FIRST_SYNC_FILTER, full_state=True)
+        self.last_sync_ms = int(time.time() * 1000)
+        # Invites that arrived while the bot was down or starting fire no callback.
+        for room_id, room in list(self.client.invited_rooms.items()):
+            self._consider_invite(room_id, room.inviter)
+        self.client.add_event_callback(self._on_message, (RoomMessageText,))
+        self.client.add_event_callback(self._on_invite, (InviteMemberEvent,))
+        self.client.add_event_callback(self._on_undecryptable, (MegolmEvent,))
+        self.client.add_response_callback(self._on_sync, None)
+        await self.client.sync_forever(timeout=30_000, full_state=False)
+
+    async def close(self, drain_seconds: float = 5.0) -> None:
+        """Finish what is being sent (bounded); keep the device and its keys for next time."""
+        if self._sender is not None:
+            try:
+                await asyncio.wait_for(self.queue.join(), timeout=drain_seconds)
+            except TimeoutError:
+                log.warning("%d events still queued at shutdown", self.queue.pending)
+            self._sender.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.client.close()
+
+    # Callbacks: never wait on a send -----------------------------------------------------
+
+    async def _on_sync(self, response: object) -> None:
+        self.last_sync_ms = int(time.time() * 1000)
+
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        if event.state_key == self.client.user_id and event.membership == "invite":
+            self._consider_invite(room.room_id, event.sender)
+
+    def _consider_invite(self, room_id: str, inviter: str | None) -> None:
+        if not self.may_invite(inviter):
+            log.warning("ignoring invite to %s from %s (not allowed)", room_id, inviter)
+            return
+        self._spawn(self._join(room_id), f"join {room_id}")
+
+    async def _join(self, room_id: str) -> None:
+        for attempt in range(5):
+            response = await self.client.join(room_id)
+            if not isinstance(response, JoinError):
+                log.info("joined %s", room_id)
+                return
+            log.warning("join %s failed (%s), attempt %d", room_id, response.message, attempt + 1)
+            await asyncio.sleep(2**attempt)
+
+    async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        log.warning("cannot decrypt event %s in %s (session unknown)", event.event_id, room.room_id)
+
+    async def _on_message(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        if event.sender == self.client.user_id or event.server_timestamp < self._started_ms:
+            return
+        if event.event_id in self._seen:
+            return
+        self._seen[event.event_id] = None
+        if len(self._seen) > SEEN_EVENTS:
+            self._seen.popitem(last=False)
+        self._spawn(self._handle(room.room_id, event), f"command {event.event_id}")
+
+    def _spawn(self, coroutine: object, name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, room_id: str, event: RoomMessageText) -> None:
+        assert self._answer is not None
+        started = time.perf_counter()
+        outcome = await asyncio.to_thread(self._answer, event.body, event.sender, room_id)
+        if outcome is None:
+            return
+        self.queue.put(
+            Outgoing(
+                room_id=room_id,
+                content=reply_content(outcome.reply, event.event_id, event.sender),
+                txn_id=txn_id_for("reply", event.event_id),
+                priority=Priority.answer,
+            )
+        )
+        log.info(
+            "handled room=%s verb=%s outcome=%s ms=%.1f",
+            room_id,
+            outcome.verb,
+            outcome.result,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    # Sending -----------------------------------------------------------------------------
+
+    async def _transport(self, outgoing: Outgoing) -> SendResult:
+        trust_unverified = True  # documented trust policy: send to unverified devices
+        try:
+            response = await self.client.room_send(
+                outgoing.room_id,
+                outgoing.event_type,
+                outgoing.content,
+                tx_id=outgoing.txn_id,
+                ignore_unverified_devices=trust_unverified,
+            )
+        except (OlmUnverifiedDeviceError, LocalProtocolError) as err:
+            return SendResult(Delivery.rejected, reason=str(err))
+        except (OSError, TimeoutError) as err:
+            return SendResult(Delivery.transient, reason=type(err).__name__)
+        if isinstance(response, RoomSendResponse):
+            return SendResult(Delivery.sent, event_id=response.event_id)
+        status = getattr(response, "status_code", None)
+        if status == "M_LIMIT_EXCEEDED":
+            return SendResult(Delivery.rate_limited, retry_after_ms=response.retry_after_ms)
+        transport = getattr(response, "transport_response", None)
+        http_status = getattr(transport, "status", 0) or 0
+        if http_status >= 500 or status is None:
+            return SendResult(Delivery.transient, reason=str(response))
+        return SendResult(Delivery.rejected, reason=str(response))

@@ -1,0 +1,57 @@
+"""The tables. The store (bot/store.py) is the only code that talks to them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class ThemeStatus(StrEnum):
+    active = "active"
+    idea = "idea"  # planned for a quarter, no Z2 yet
+    paused = "paused"
+    archived = "archived"
+
+
+class StepState(StrEnum):
+    open = "open"
+    done = "done"
+    skipped = "skipped"
+
+
+class Theme(SQLModel, table=True):
+    __tablename__ = "theme"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    # Folded name (bot.names.fold): one theme per spelling, whatever the umlauts.
+    name_key: str = Field(max_length=120, sa_column_kwargs={"unique": True})
+    z2: date | None = None
+    planned_quarter: str | None = Field(default=None, max_length=10)
+    status: str = Field(default=ThemeStatus.active, sa_type=sa.String(16))
+    team_room: str | None = Field(default=None, max_length=255)
+    # The step definitions the theme was created with (JSON of bot.process.ProcessTemplate).
+    process_json: str = Field(sa_type=sa.Text)
+    created_by: str = Field(max_length=255)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class Step(SQLModel, table=True):
+    __tablename__ = "step"
+    __table_args__ = (sa.UniqueConstraint("theme_id", "key", name="uq_step_theme_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("theme.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(max_length=10)
+    position: int
+    due: date
+    pinned: bool = False
+    state: str = Field(default=StepState.open, sa_type=sa.String(16))
+    done_on: date | None = None
+    done_by: str | None = Field(default=None, max_length=255)
+    note: str | None = Field(default=None, max_length=500)

@@ -1,0 +1,61 @@
+"""`!zt neu <Thema> <Z2>`: a coordinator creates a theme; a quarter makes it an idea."""
+
+from __future__ import annotations
+
+from bot.dates import DateError, Quarter, split_trailing_date
+from bot.names import MAX_NAME_LENGTH, clean_name, unquote
+from bot.rendering import Message
+from bot.schedule import plan
+from bot.store import ThemeExists
+from commands.base import Command, Request, Services, UserError, require_args, require_coordinator
+
+USAGE = "neu <Thema> <Z2>"
+
+
+def handle(request: Request, services: Services) -> Message:
+    require_coordinator(request, services)
+    args = require_args(request, USAGE)
+    try:
+        rest, spec = split_trailing_date(args, allow_quarter=True)
+    except DateError as err:
+        raise UserError(f"date_{err.code}", text=err.text, usage=USAGE, **err.details) from err
+    name = clean_name(unquote(rest))
+    if not name:
+        raise UserError("missing_name", usage=USAGE)
+    if len(name) > MAX_NAME_LENGTH:
+        raise UserError("name_too_long", limit=MAX_NAME_LENGTH, length=len(name))
+    coordination_room = services.config.rooms.koordination
+    team_room = None if request.room_id == coordination_room else request.room_id
+    is_idea = isinstance(spec, Quarter)
+    z2 = None if is_idea else spec.first_day
+    planned = [] if z2 is None else plan(services.template, z2)
+    try:
+        view = services.store.create_theme(
+            name=name,
+            z2=z2,
+            planned_quarter=str(spec) if is_idea else None,
+            team_room=team_room,
+            template=services.template,
+            planned=planned,
+            created_by=request.sender,
+            now=request.now,
+        )
+    except ThemeExists as err:
+        raise UserError("theme_exists", name=err.existing) from err
+    return services.renderer.message(
+        "created",
+        theme=view.theme,
+        steps=view.steps,
+        prefix=services.config.bot.prefix,
+        has_team_room=team_room is not None,
+    )
+
+
+COMMAND = Command(
+    name="neu",
+    aliases=("new",),
+    handler=handle,
+    usage=USAGE,
+    examples=("neu Digitale Ethik KW 15/2027", "neu Mobilität 15.04.2027", "neu Regenwasser Q4/2027"),
+    coordinators_only=True,
+)

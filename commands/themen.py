@@ -1,0 +1,17 @@
+"""`!zt themen`: the themes, one line each."""
+
+from __future__ import annotations
+
+from bot.rendering import Message
+from commands.base import Command, Request, Services
+
+
+def handle(request: Request, services: Services) -> Message:
+    return services.renderer.message(
+        "themes",
+        themes=[view.theme for view in services.store.themes(include_archived=True)],
+        prefix=services.config.bot.prefix,
+    )
+
+
+COMMAND = Command(name="themen", aliases=("list", "liste"), handler=handle, usage="themen")
