@@ -179,7 +179,9 @@ def parse_config(
         raise ConfigError(f"kein gültiges TOML: {err}") from err
     data.setdefault("bot", {}).setdefault("data_dir", "data")
     _resolve_paths(data, base)
-    data.setdefault("matrix", {}).setdefault("store_path", str(Path(data["bot"]["data_dir"]) / "store"))
+    data.setdefault("matrix", {}).setdefault(
+        "store_path", str(Path(data["bot"]["data_dir"]) / "store")
+    )
     _secrets_from_env(data, os.environ if environ is None else environ)
     try:
         return Config.model_validate(data)

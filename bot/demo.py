@@ -25,7 +25,9 @@ CONVERSATION = (
 )
 
 
-def write_bot_config(directory: Path, synapse: LocalSynapse, bot_user: str, coordinator: str) -> Path:
+def write_bot_config(
+    directory: Path, synapse: LocalSynapse, bot_user: str, coordinator: str
+) -> Path:
     path = directory / "config.toml"
     path.write_text(
         f"""[matrix]

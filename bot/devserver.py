@@ -73,7 +73,13 @@ class LocalSynapse:
     def start(self, timeout: float = 90.0) -> None:
         log = (self.directory / "synapse.out").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(self.config_path)],
+            [
+                sys.executable,
+                "-m",
+                "synapse.app.homeserver",
+                "--config-path",
+                str(self.config_path),
+            ],
             cwd=self.directory,
             stdout=log,
             stderr=subprocess.STDOUT,

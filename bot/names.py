@@ -16,7 +16,7 @@ from dataclasses import dataclass
 MAX_NAME_LENGTH = 80
 
 # Opening quote → the closing quotes that end it (German „…“ and English “…” usage).
-_QUOTES = {'"': '"', "„": "“”\"", "“": "”“\"", "»": "«", "«": "»", "'": "'"}
+_QUOTES = {'"': '"', "„": '“”"', "“": '”“"', "»": "«", "«": "»", "'": "'"}
 _FOLDS = (("ä", "a"), ("ö", "o"), ("ü", "u"), ("ß", "ss"), ("ae", "a"), ("oe", "o"), ("ue", "u"))
 
 

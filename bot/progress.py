@@ -85,5 +85,3 @@ def theme_progress(
 
 def next_step(progress: Sequence[StepStatus]) -> StepStatus | None:
     return next((status for status in progress if status.is_current), None)
-
-

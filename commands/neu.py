@@ -56,6 +56,10 @@ COMMAND = Command(
     aliases=("new",),
     handler=handle,
     usage=USAGE,
-    examples=("neu Digitale Ethik KW 15/2027", "neu Mobilität 15.04.2027", "neu Regenwasser Q4/2027"),
+    examples=(
+        "neu Digitale Ethik KW 15/2027",
+        "neu Mobilität 15.04.2027",
+        "neu Regenwasser Q4/2027",
+    ),
     coordinators_only=True,
 )

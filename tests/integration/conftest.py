@@ -1,0 +1,175 @@
+"""Integration fixtures: one real Synapse per test run, bots and scripted users on it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.app import Bot, build_bot
+from bot.config import Config, load_config
+from bot.devserver import Account, LocalSynapse, create_synapse
+from bot.scripted import ScriptedUser
+
+PASSWORD = "test-password-1"
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSynapse]:
+    server = create_synapse(tmp_path_factory.mktemp("synapse"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass(frozen=True)
+class Accounts:
+    bot: Account
+    coordinator: Account
+    member: Account
+    outsider: Account
+
+
+@pytest.fixture(scope="session")
+def accounts(synapse: LocalSynapse) -> Accounts:
+    return Accounts(
+        bot=synapse.register("zt-bot", PASSWORD),
+        coordinator=synapse.register("koordination", PASSWORD),
+        member=synapse.register("fachbereich", PASSWORD),
+        outsider=synapse.register("gast", PASSWORD),
+    )
+
+
+_names = itertools.count()
+
+
+def write_config(
+    directory: Path, synapse: LocalSynapse, accounts: Accounts, bot: Account, extra: str = ""
+) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.toml"
+    coordinators = f'coordinators = ["{accounts.coordinator.user_id}"]'
+    bot_section = extra if "[bot]" in extra else f"[bot]\n{coordinators}\n{extra}"
+    path.write_text(
+        f"""[matrix]
+homeserver = "{synapse.url}"
+user_id = "{bot.user_id}"
+password = "{PASSWORD}"
+device_id = "ZTTEST{next(_names)}"
+
+{bot_section}
+""",
+        "utf-8",
+    )
+    return path
+
+
+@dataclass
+class RunningBot:
+    bot: Bot
+    task: asyncio.Task
+    config: Config
+
+    @property
+    def user_id(self) -> str:
+        return self.config.matrix.user_id
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
+async def start_bot(config: Config) -> RunningBot:
+    bot = build_bot(config)
+    task = asyncio.create_task(bot.run())
+    # Ready once the first sync has run (callbacks are registered right after it).
+    async with asyncio.timeout(60):
+        while bot.adapter.last_sync_ms == 0:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.05)
+    return RunningBot(bot, task, config)
+
+
+BotFactory = Callable[..., "asyncio.Future[RunningBot]"]
+
+
+@pytest_asyncio.fixture
+async def bot_factory(
+    tmp_path: Path, synapse: LocalSynapse, accounts: Accounts
+) -> AsyncIterator[Callable]:
+    """Start a bot with its own account and fresh database (and optional extra config lines).
+
+    The same `directory` again restarts the same bot (same account, database and store).
+    """
+    running: list[RunningBot] = []
+    accounts_by_directory: dict[Path, Account] = {}
+
+    async def factory(extra: str = "", directory: Path | None = None) -> RunningBot:
+        directory = directory or tmp_path / f"bot{len(running)}"
+        if directory not in accounts_by_directory:
+            accounts_by_directory[directory] = synapse.register(f"zt-bot-{next(_names)}", PASSWORD)
+        account = accounts_by_directory[directory]
+        path = write_config(directory, synapse, accounts, account, extra)
+        bot = await start_bot(load_config(path))
+        running.append(bot)
+        return bot
+
+    yield factory
+    for bot in running:
+        await bot.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def shared_bot(
+    tmp_path_factory: pytest.TempPathFactory, synapse: LocalSynapse, accounts: Accounts
+) -> AsyncIterator[RunningBot]:
+    path = write_config(tmp_path_factory.mktemp("shared-bot"), synapse, accounts, accounts.bot)
+    bot = await start_bot(load_config(path))
+    yield bot
+    await bot.stop()
+
+
+async def _user(synapse: LocalSynapse, account: Account) -> ScriptedUser:
+    user = ScriptedUser(synapse.url, account)
+    await user.start()
+    return user
+
+
+@pytest_asyncio.fixture(scope="session")
+async def coordinator(synapse: LocalSynapse, accounts: Accounts) -> AsyncIterator[ScriptedUser]:
+    user = await _user(synapse, accounts.coordinator)
+    yield user
+    await user.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def member(synapse: LocalSynapse, accounts: Accounts) -> AsyncIterator[ScriptedUser]:
+    user = await _user(synapse, accounts.member)
+    yield user
+    await user.close()
+
+
+@pytest_asyncio.fixture
+async def room(
+    shared_bot: RunningBot, coordinator: ScriptedUser, member: ScriptedUser, accounts: Accounts
+) -> str:
+    """A fresh team room with the coordinator, a department member and the shared bot."""
+    room_id = await coordinator.create_room([accounts.bot.user_id, accounts.member.user_id])
+    await coordinator.wait_for_member(room_id, accounts.bot.user_id)
+    await member.client.join(room_id)
+    await coordinator.wait_for_member(room_id, accounts.member.user_id)
+    return room_id
+
+
+def unique(name: str) -> str:
+    """A theme name no other test uses (the shared bot keeps its database for the run)."""
+    number = next(_names)
+    return f"{name} {chr(65 + number // 26 % 26)}{chr(97 + number % 26)}"

@@ -1,0 +1,182 @@
+"""bot.process: the process template as data, and errors that point at the line."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.process import (
+    Lead,
+    ProcessTemplate,
+    StepKind,
+    TemplateError,
+    default_template_text,
+    load_template,
+    parse_template,
+)
+
+
+def test_default_template_steps() -> None:
+    template = load_template()
+    assert [step.key for step in template.steps] == ["1", "2", "3", "3a", "4", "5", "6", "7"]
+    optional = [step.key for step in template.steps if step.optional]
+    assert optional == ["3a"]
+    snapping = [step.key for step in template.steps if step.snap == "council"]
+    assert snapping == ["6"]
+    assert template.step("7").anchor == "6"
+    assert template.step("7").offset_weeks == 1
+    assert template.step("7").kind == StepKind.continuous
+    assert template.step("1").kind == StepKind.phase
+    assert template.step("6").leads == (Lead.koordination,)
+    assert Lead.buergerdialog in template.step("2").leads
+    assert all(step.goals for step in template.steps)
+
+
+def test_step_lookup_is_case_insensitive() -> None:
+    template = load_template()
+    assert template.step("3A").key == "3a"
+    assert template.step("8") is None
+
+
+def test_default_milestones() -> None:
+    step2 = load_template().step("2")
+    assert [(m.key, m.offset_weeks) for m in step2.milestones] == [
+        ("beteiligung-start", -6),
+        ("beteiligung-ende", -2),
+    ]
+
+
+def test_json_round_trip_of_the_default() -> None:
+    template = load_template()
+    assert ProcessTemplate.from_json(template.to_json()) == template
+
+
+def test_json_round_trip_of_a_small_template() -> None:
+    template = parse_template(_toml(_step("a", offset=-1), _step("b", anchor="a", offset=2)))
+    again = ProcessTemplate.from_json(template.to_json())
+    assert again == template
+    assert again.step("b").anchor == "a"
+
+
+def test_load_template_from_a_file(tmp_path) -> None:
+    path = tmp_path / "prozess.toml"
+    path.write_text(_toml(_step("x")), "utf-8")
+    assert [step.key for step in load_template(path).steps] == ["x"]
+
+
+def test_missing_file_is_a_template_error(tmp_path) -> None:
+    with pytest.raises(TemplateError, match=r"prozess\.toml"):
+        load_template(tmp_path / "prozess.toml")
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+def _step(
+    key: str,
+    *,
+    kind: str = "deadline",
+    leads: str = '["koordination"]',
+    offset: int = 0,
+    anchor: str | None = None,
+    header: str = "[[steps]]",
+) -> str:
+    lines = [
+        header,
+        f'key = "{key}"',
+        f'name = "Schritt {key}"',
+        f'kind = "{kind}"',
+        f"leads = {leads}",
+        f"offset_weeks = {offset}",
+    ]
+    if anchor is not None:
+        lines.append(f'anchor = "{anchor}"')
+    return "\n".join(lines) + "\n"
+
+
+def _toml(*steps: str) -> str:
+    return '[process]\nname = "Test"\nversion = 1\n\n' + "\n".join(steps)
+
+
+def _header_line(text: str, index: int) -> int:
+    """Line (1-based) of the index-th [[steps]] table header (comments allowed after it)."""
+    headers = [n for n, line in enumerate(text.splitlines(), 1) if line.startswith("[[steps]]")]
+    return headers[index]
+
+
+def _error(text: str) -> str:
+    with pytest.raises(TemplateError) as info:
+        parse_template(text, "prozess.toml")
+    return str(info.value)
+
+
+def test_unknown_kind_names_key_and_line() -> None:
+    text = _toml(_step("1"), _step("2", kind="frist"), _step("3"))
+    message = _error(text)
+    assert "steps.1.kind" in message
+    assert f"Zeile {_header_line(text, 1)}" in message
+    assert message.startswith("prozess.toml")
+
+
+def test_unknown_lead_names_key_and_line() -> None:
+    text = _toml(_step("1"), _step("2"), _step("3", leads='["rathaus"]'))
+    message = _error(text)
+    assert "steps.2.leads" in message
+    assert f"Zeile {_header_line(text, 2)}" in message
+
+
+def test_bad_toml_is_a_template_error() -> None:
+    message = _error("[[steps]\nkey = ")
+    assert "TOML" in message
+    assert message.startswith("prozess.toml")
+
+
+def test_no_steps_is_an_error() -> None:
+    assert "steps" in _error('[process]\nname = "leer"\n')
+
+
+def test_unknown_field_is_an_error() -> None:
+    text = _toml(_step("1") + "ofset_weeks = 3\n")
+    message = _error(text)
+    assert "steps.0.ofset_weeks" in message
+    assert f"Zeile {_header_line(text, 0)}" in message
+
+
+def test_duplicate_key_names_key_and_line() -> None:
+    text = _toml(_step("1"), _step("2"), _step("2", offset=1))
+    message = _error(text)
+    assert "steps[2]" in message
+    assert "'2'" in message
+    # The line of the second [[steps]] table with key "2".
+    assert f"Zeile {_header_line(text, 2)}" in message
+
+
+def test_duplicate_key_is_case_insensitive() -> None:
+    assert "doppelt" in _error(_toml(_step("3a"), _step("3A")))
+
+
+def test_unknown_anchor_names_key_and_line() -> None:
+    text = _toml(_step("1"), _step("2", anchor="9", offset=1))
+    message = _error(text)
+    assert "steps[1]" in message
+    assert "'9'" in message
+    assert f"Zeile {_header_line(text, 1)}" in message
+
+
+def test_anchor_must_be_an_earlier_step() -> None:
+    assert "anchor" in _error(_toml(_step("1", anchor="2"), _step("2")))
+
+
+def test_line_is_right_when_a_steps_header_has_a_comment() -> None:
+    # `[[steps]] # comment` is valid TOML; the line must still be the erroneous step's.
+    text = _toml(
+        _step("1", header="[[steps]]  # Vorbereitung"), _step("2", kind="frist"), _step("3")
+    )
+    message = _error(text)
+    assert "steps.1.kind" in message
+    assert re.findall(r"Zeile (\d+)", message) == [str(_header_line(text, 1))]
+
+
+def test_default_text_parses() -> None:
+    assert parse_template(default_template_text()) == load_template()
