@@ -19,6 +19,8 @@ async def main(homeserver: str, user_id: str, device_id: str, token: str) -> Non
     for room_id in list(client.invited_rooms):
         await client.join(room_id)
 
+    sending: set[asyncio.Task] = set()  # keeps the send tasks alive until done
+
     async def on_invite(room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key == user_id and event.membership == "invite":
             await client.join(room.room_id)
@@ -30,7 +32,9 @@ async def main(homeserver: str, user_id: str, device_id: str, token: str) -> Non
                 "body": "pong",
                 "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
             }
-            asyncio.create_task(client.room_send(room.room_id, "m.room.message", content))
+            task = asyncio.create_task(client.room_send(room.room_id, "m.room.message", content))
+            sending.add(task)
+            task.add_done_callback(sending.discard)
 
     client.add_event_callback(on_invite, (InviteMemberEvent,))
     client.add_event_callback(on_message, (RoomMessageText,))

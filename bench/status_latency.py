@@ -20,10 +20,25 @@ import time
 from pathlib import Path
 
 from bot.demo import DEMO_PASSWORD, write_bot_config
-from bot.devserver import create_synapse
+from bot.devserver import Account, create_synapse
 from bot.scripted import ScriptedUser
 
 HERE = Path(__file__).resolve().parent
+
+
+def start_processes(
+    directory: Path, config: Path, url: str, echo: Account
+) -> list[subprocess.Popen]:
+    """The bot and the echo client, each in its own process."""
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    bot = [sys.executable, "-m", "bot", "run", "--config", str(config)]
+    baseline = [sys.executable, str(HERE / "echo_client.py"), url]
+    baseline += [echo.user_id, echo.device_id, echo.access_token]
+    with (directory / "bot.log").open("w") as log:
+        return [
+            subprocess.Popen(bot, env=env, stderr=log),
+            subprocess.Popen(baseline, env=env, stdout=subprocess.DEVNULL),
+        ]
 
 
 async def wait_for(user: ScriptedUser, room_id: str, member: str) -> None:
@@ -41,22 +56,7 @@ async def measure(samples: int) -> None:
             echo = synapse.register("echo", DEMO_PASSWORD)
             person = synapse.register("messung", DEMO_PASSWORD)
             config = write_bot_config(directory, synapse, bot.user_id, person.user_id)
-            env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "bot", "run", "--config", str(config)],
-                    env=env,
-                    stderr=(directory / "bot.log").open("w"),
-                )
-            )
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, str(HERE / "echo_client.py"), synapse.url,
-                     echo.user_id, echo.device_id, echo.access_token],
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                )  # fmt: skip
-            )
+            processes = start_processes(directory, config, synapse.url, echo)
             user = ScriptedUser(synapse.url, person)
             await user.start()
             room_id = await user.create_room([bot.user_id, echo.user_id], name="Messung")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -119,6 +119,11 @@ class ProcessConfig(_Section):
     file: Path | None = None
 
 
+class CouncilConfig(_Section):
+    # Known council meetings; `!zt ratssitzung <Datum>` adds more in chat.
+    meetings: tuple[date, ...] = ()
+
+
 class Config(_Section):
     matrix: MatrixConfig
     database: DatabaseConfig = DatabaseConfig()
@@ -126,6 +131,7 @@ class Config(_Section):
     rooms: RoomsConfig = RoomsConfig()
     reminders: RemindersConfig = RemindersConfig()
     process: ProcessConfig = ProcessConfig()
+    council: CouncilConfig = CouncilConfig()
 
     @model_validator(mode="after")
     def _credentials(self) -> Config:
@@ -143,6 +149,15 @@ class Config(_Section):
 
 class ConfigError(ValueError):
     """The configuration cannot be used; the message names the bad key."""
+
+
+_SECTIONS = ("matrix", "database", "bot", "rooms", "reminders", "process", "council")
+
+
+def _check_tables(data: dict) -> None:
+    for section in _SECTIONS:
+        if section in data and not isinstance(data[section], dict):
+            raise ConfigError(f"{section}: eine Tabelle [{section}] erwartet, kein Einzelwert")
 
 
 def _resolve_paths(data: dict, base: Path) -> None:
@@ -177,11 +192,12 @@ def parse_config(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"kein gültiges TOML: {err}") from err
+    _check_tables(data)
     data.setdefault("bot", {}).setdefault("data_dir", "data")
     _resolve_paths(data, base)
-    data.setdefault("matrix", {}).setdefault(
-        "store_path", str(Path(data["bot"]["data_dir"]) / "store")
-    )
+    data_dir = data["bot"]["data_dir"]
+    if isinstance(data_dir, str):  # anything else is refused by validation below
+        data.setdefault("matrix", {}).setdefault("store_path", str(Path(data_dir) / "store"))
     _secrets_from_env(data, os.environ if environ is None else environ)
     try:
         return Config.model_validate(data)

@@ -7,7 +7,7 @@ is parsed from the right; the rest is the theme's name.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 MIN_YEAR = 2000
@@ -57,13 +57,14 @@ class Quarter:
 DateSpec = ExactDate | CalendarWeek | Quarter
 
 
-@dataclass(frozen=True)
 class DateError(ValueError):
     """Why a date could not be read; `code` selects the German explanation."""
 
-    code: str
-    text: str = ""
-    details: dict[str, int] = field(default_factory=dict)
+    def __init__(self, code: str, text: str = "", details: dict[str, int] | None = None) -> None:
+        super().__init__(code, text)
+        self.code = code
+        self.text = text
+        self.details = details or {}
 
     def __str__(self) -> str:
         return f"{self.code}: {self.text}"
@@ -127,10 +128,9 @@ def split_trailing_date(text: str, *, allow_quarter: bool = False) -> tuple[str,
         if match is None:
             continue
         found = match.group(0).strip()
-        spec = build(match, found)
-        if isinstance(spec, Quarter) and not allow_quarter:
+        if pattern is _QUARTER and not allow_quarter:
             raise DateError("quarter_not_allowed", found)
-        return stripped[: match.start()].strip(), spec
+        return stripped[: match.start()].strip(), build(match, found)
     raise DateError("unrecognized", _last_word(stripped))
 
 

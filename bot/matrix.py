@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 
 COORDINATOR_POWER_LEVEL = 50
 SEEN_EVENTS = 2048
-FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 20}, "state": {"lazy_load_members": True}}}
+# Full member lists (no lazy loading): whether someone may mark a step depends on them.
+FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 20}}}
 # Commands are handled (database, rendering) off the event loop by this.
 Answer = Callable[[str, str, str], Outcome | None]
 
@@ -96,6 +97,10 @@ class MatrixAdapter:
         if room is None:
             return False
         return room.power_levels.get_user_level(user_id) >= COORDINATOR_POWER_LEVEL
+
+    def is_member(self, room_id: str, user_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is not None and user_id in room.users
 
     def may_invite(self, inviter: str | None) -> bool:
         if not inviter:

@@ -33,6 +33,9 @@ class Theme(SQLModel, table=True):
     planned_quarter: str | None = Field(default=None, max_length=10)
     status: str = Field(default=ThemeStatus.active, sa_type=sa.String(16))
     team_room: str | None = Field(default=None, max_length=255)
+    # A theme may have its own citizen dialogue room and a room for its Z2 participants.
+    buergerdialog_room: str | None = Field(default=None, max_length=255)
+    z2_room: str | None = Field(default=None, max_length=255)
     # The step definitions the theme was created with (JSON of bot.process.ProcessTemplate).
     process_json: str = Field(sa_type=sa.Text)
     created_by: str = Field(max_length=255)
@@ -55,3 +58,44 @@ class Step(SQLModel, table=True):
     done_on: date | None = None
     done_by: str | None = Field(default=None, max_length=255)
     note: str | None = Field(default=None, max_length=500)
+
+
+class Responsibility(SQLModel, table=True):
+    """A person named responsible for a step (`!zt zuständig`); reminders mention them."""
+
+    __tablename__ = "responsibility"
+    __table_args__ = (sa.UniqueConstraint("step_id", "user_id", name="uq_responsibility"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    step_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("step.id", ondelete="CASCADE"), nullable=False)
+    )
+    user_id: str = Field(max_length=255)
+
+
+class CouncilMeeting(SQLModel, table=True):
+    """A known council meeting; step 6 moves to the first one on or after its date."""
+
+    __tablename__ = "council_meeting"
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(sa_column_kwargs={"unique": True})
+    added_by: str = Field(max_length=255)
+
+
+class HistoryEntry(SQLModel, table=True):
+    """Every change to a theme, with who and when (`!zt verlauf`)."""
+
+    __tablename__ = "history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("theme.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    actor: str = Field(max_length=255)
+    action: str = Field(max_length=32)
+    # Values for the history template (JSON object), e.g. {"step": "3", "note": "..."}.
+    detail: str = Field(default="{}", sa_type=sa.Text)

@@ -7,6 +7,7 @@ running theme. Everything here is pure: parsing and validation take text and ret
 
 from __future__ import annotations
 
+import re
 import tomllib
 from enum import StrEnum
 from importlib import resources
@@ -113,14 +114,22 @@ def parse_template(text: str, source: str = "process.toml") -> ProcessTemplate:
         raise TemplateError(_describe(err, text, source)) from err
 
 
+_STEP_IN_MESSAGE = re.compile(r"^steps\[(\d+)\]")
+_STEPS_HEADER = re.compile(r"^\s*\[\[\s*steps\s*\]\]\s*(#.*)?$")
+
+
 def _describe(err: ValidationError, text: str, source: str) -> str:
     lines = []
     for problem in err.errors():
         loc = problem["loc"]
-        where = ".".join(str(part) for part in loc)
-        line = _line_of_step(text, loc[1]) if len(loc) > 1 and loc[0] == "steps" else None
+        message = problem["msg"].removeprefix("Value error, ")
+        index: object = loc[1] if len(loc) > 1 and loc[0] == "steps" else None
+        if not loc and (found := _STEP_IN_MESSAGE.match(message)):
+            index = int(found[1])  # a whole-template check names the step in its message
+        line = _line_of_step(text, index)
         at = f" (Zeile {line})" if line else ""
-        lines.append(f"{source}{at}: {where}: {problem['msg']}")
+        where = ".".join(str(part) for part in loc)
+        lines.append(f"{source}{at}: {where + ': ' if where else ''}{message}")
     return "\n".join(lines)
 
 
@@ -130,7 +139,7 @@ def _line_of_step(text: str, index: object) -> int | None:
         return None
     count = -1
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip() == "[[steps]]":
+        if _STEPS_HEADER.match(line):
             count += 1
             if count == index:
                 return number

@@ -105,8 +105,9 @@ def fit_to_limit(message: Message, limit: int = MAX_CONTENT_BYTES) -> Message:
     if content_size(message) <= limit:
         return message
     body = message.body
-    while True:
+    while body:
         body = body[: len(body) // 2]
         shortened = Message(body + "\n… (gekürzt)", _as_html(body + "\n… (gekürzt)"))
         if content_size(shortened) <= limit:
             return Message(shortened.body, shortened.html, message.mentions)
+    return Message("… (gekürzt)", "… (gekürzt)", message.mentions)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
@@ -14,7 +15,15 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlmodel import Session, select
 
-from bot.models import Step, StepState, Theme, ThemeStatus
+from bot.models import (
+    CouncilMeeting,
+    HistoryEntry,
+    Responsibility,
+    Step,
+    StepState,
+    Theme,
+    ThemeStatus,
+)
 from bot.names import fold
 from bot.process import ProcessTemplate
 from bot.schedule import PlannedStep
@@ -26,16 +35,50 @@ class ThemeExists(ValueError):
         self.existing = existing
 
 
+class ThemeGone(LookupError):
+    """The theme was deleted between lookup and change."""
+
+
+ROOM_ROLES = ("team", "buergerdialog", "z2")
+_ROOM_COLUMNS = {"team": "team_room", "buergerdialog": "buergerdialog_room", "z2": "z2_room"}
+
+
 @dataclass(frozen=True)
 class ThemeView:
-    """A theme with its steps, detached from any session."""
+    """A theme with its steps and responsible people, detached from any session."""
 
     theme: Theme
     steps: tuple[Step, ...]
+    responsible: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def template(self) -> ProcessTemplate:
         return ProcessTemplate.from_json(self.theme.process_json)
+
+    @property
+    def id(self) -> int:
+        assert self.theme.id is not None
+        return self.theme.id
+
+    def step(self, key: str) -> Step | None:
+        folded = key.casefold()
+        return next((step for step in self.steps if step.key.casefold() == folded), None)
+
+    def room(self, role: str) -> str | None:
+        return getattr(self.theme, _ROOM_COLUMNS[role])
+
+    @property
+    def rooms(self) -> tuple[str, ...]:
+        """Every room bound to the theme (whose members may mark its steps)."""
+        return tuple(room for role in ROOM_ROLES if (room := self.room(role)))
+
+
+@dataclass(frozen=True)
+class History:
+    at: datetime
+    actor: str
+    action: str
+    detail: dict
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -106,7 +149,216 @@ class Store:
         steps = session.exec(
             select(Step).where(Step.theme_id == theme.id).order_by(Step.position)
         ).all()
-        return ThemeView(theme, tuple(steps))
+        keys = {step.id: step.key for step in steps}
+        people: dict[str, list[str]] = {}
+        if keys:
+            rows = session.exec(
+                select(Responsibility)
+                .where(Responsibility.step_id.in_(list(keys)))  # type: ignore[union-attr]
+                .order_by(Responsibility.id)
+            )
+            for row in rows:
+                people.setdefault(keys[row.step_id], []).append(row.user_id)
+        return ThemeView(theme, tuple(steps), {k: tuple(v) for k, v in people.items()})
+
+    def theme_by_id(self, theme_id: int) -> ThemeView | None:
+        with self.session() as session:
+            theme = session.get(Theme, theme_id)
+            return None if theme is None else self._view(session, theme)
+
+    @contextmanager
+    def _change(
+        self, theme_id: int, actor: str, action: str, now: datetime, **detail: object
+    ) -> Iterator[tuple[Session, Theme]]:
+        """One transaction: the change and its history entry land together or not at all."""
+        with self.session() as session:
+            theme = session.get(Theme, theme_id)
+            if theme is None:
+                raise ThemeGone(theme_id)
+            yield session, theme
+            session.add(
+                HistoryEntry(
+                    theme_id=theme_id,
+                    at=now,
+                    actor=actor,
+                    action=action,
+                    detail=json.dumps(detail, ensure_ascii=False, default=str),
+                )
+            )
+            session.commit()
+
+    @staticmethod
+    def _steps(session: Session, theme_id: int) -> dict[str, Step]:
+        steps = session.exec(select(Step).where(Step.theme_id == theme_id)).all()
+        return {step.key: step for step in steps}
+
+    # Steps ------------------------------------------------------------------------------
+
+    def set_step_state(
+        self,
+        theme_id: int,
+        key: str,
+        *,
+        state: StepState,
+        actor: str,
+        now: datetime,
+        note: str | None = None,
+        action: str,
+    ) -> None:
+        with self._change(theme_id, actor, action, now, step=key, note=note) as (session, _):
+            step = self._steps(session, theme_id)[key]
+            step.state = state
+            done = state != StepState.open
+            step.done_on = now.date() if done else None
+            step.done_by = actor if done else None
+            step.note = note
+            session.add(step)
+
+    def set_step_dates(
+        self,
+        theme_id: int,
+        dates: Mapping[str, date],
+        *,
+        actor: str,
+        now: datetime,
+        action: str,
+        pin: str | None = None,
+        z2: date | None = None,
+        **detail: object,
+    ) -> None:
+        """New dates for some steps (a move, a pin, a council change), in one transaction."""
+        with self._change(theme_id, actor, action, now, **detail) as (session, theme):
+            steps = self._steps(session, theme_id)
+            for key, day in dates.items():
+                steps[key].due = day
+                session.add(steps[key])
+            if pin is not None:
+                steps[pin].pinned = True
+            if z2 is not None:
+                theme.z2 = z2
+                session.add(theme)
+
+    def schedule_idea(
+        self,
+        theme_id: int,
+        z2: date,
+        planned: Sequence[PlannedStep],
+        *,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """An idea gets its Z2: it becomes an active theme with steps."""
+        with self._change(theme_id, actor, "scheduled", now, z2=z2) as (session, theme):
+            theme.z2 = z2
+            theme.status = ThemeStatus.active
+            session.add(theme)
+            for position, step in enumerate(planned):
+                session.add(Step(theme_id=theme_id, key=step.key, position=position, due=step.due))
+
+    def set_responsible(
+        self, theme_id: int, key: str, users: Sequence[str], *, actor: str, now: datetime
+    ) -> None:
+        with self._change(theme_id, actor, "responsible", now, step=key, users=list(users)) as (
+            session,
+            _,
+        ):
+            step = self._steps(session, theme_id)[key]
+            for row in session.exec(
+                select(Responsibility).where(Responsibility.step_id == step.id)
+            ):
+                session.delete(row)
+            session.flush()
+            for user in dict.fromkeys(users):
+                session.add(Responsibility(step_id=step.id, user_id=user))
+
+    # Theme housekeeping -----------------------------------------------------------------
+
+    def bind_room(
+        self, theme_id: int, role: str, room_id: str | None, *, actor: str, now: datetime
+    ) -> None:
+        action = "room_bound" if room_id else "room_unbound"
+        with self._change(theme_id, actor, action, now, role=role, room=room_id) as (
+            session,
+            theme,
+        ):
+            setattr(theme, _ROOM_COLUMNS[role], room_id)
+            session.add(theme)
+
+    def unbind_room_everywhere(
+        self, theme_id: int, room_id: str, *, actor: str, now: datetime
+    ) -> list[str]:
+        """Remove `room_id` from every role of the theme; the roles it had."""
+        roles: list[str] = []
+        with self._change(theme_id, actor, "room_unbound", now, room=room_id) as (session, theme):
+            for role, column in _ROOM_COLUMNS.items():
+                if getattr(theme, column) == room_id:
+                    setattr(theme, column, None)
+                    roles.append(role)
+            session.add(theme)
+        return roles
+
+    def rename(self, theme_id: int, new_name: str, *, actor: str, now: datetime) -> None:
+        with self.session() as session:
+            clash = session.exec(select(Theme).where(Theme.name_key == fold(new_name))).first()
+            if clash is not None and clash.id != theme_id:
+                raise ThemeExists(clash.name)
+        with self._change(theme_id, actor, "renamed", now, name=new_name) as (session, theme):
+            theme.name = new_name
+            theme.name_key = fold(new_name)
+            session.add(theme)
+
+    def set_status(
+        self, theme_id: int, status: ThemeStatus, *, actor: str, now: datetime, action: str
+    ) -> None:
+        with self._change(theme_id, actor, action, now) as (session, theme):
+            theme.status = status
+            session.add(theme)
+
+    def delete_theme(self, theme_id: int) -> None:
+        """Remove a theme created by mistake; its steps and history go with it (ON DELETE
+        CASCADE in the schema)."""
+        with self.session() as session:
+            deleted = session.execute(sa.delete(Theme).where(Theme.id == theme_id))
+            if deleted.rowcount == 0:
+                raise ThemeGone(theme_id)
+            session.commit()
+
+    def history(self, theme_id: int, limit: int = 50) -> list[History]:
+        with self.session() as session:
+            rows = session.exec(
+                select(HistoryEntry)
+                .where(HistoryEntry.theme_id == theme_id)
+                .order_by(HistoryEntry.at.desc(), HistoryEntry.id.desc())  # type: ignore[attr-defined]
+                .limit(limit)
+            )
+            return [History(r.at, r.actor, r.action, json.loads(r.detail)) for r in rows]
+
+    # Council meetings -------------------------------------------------------------------
+
+    def council_meetings(self) -> list[date]:
+        with self.session() as session:
+            return list(session.exec(select(CouncilMeeting.day).order_by(CouncilMeeting.day)))
+
+    def add_council_meeting(self, day: date, actor: str) -> bool:
+        """False when the date is known already."""
+        with self.session() as session:
+            if session.exec(select(CouncilMeeting).where(CouncilMeeting.day == day)).first():
+                return False
+            session.add(CouncilMeeting(day=day, added_by=actor))
+            try:
+                session.commit()
+            except sa.exc.IntegrityError:
+                return False
+            return True
+
+    def remove_council_meeting(self, day: date) -> bool:
+        with self.session() as session:
+            row = session.exec(select(CouncilMeeting).where(CouncilMeeting.day == day)).first()
+            if row is None:
+                return False
+            session.delete(row)
+            session.commit()
+            return True
 
     def create_theme(
         self,
@@ -151,5 +403,16 @@ class Store:
                         state=StepState.open,
                     )
                 )
+            session.add(
+                HistoryEntry(
+                    theme_id=theme.id,
+                    at=now,
+                    actor=created_by,
+                    action="created",
+                    detail=json.dumps(
+                        {"z2": z2, "quarter": planned_quarter}, ensure_ascii=False, default=str
+                    ),
+                )
+            )
             session.commit()
             return self._view(session, theme)

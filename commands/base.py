@@ -12,9 +12,11 @@ from datetime import date, datetime
 from typing import Protocol
 
 from bot.config import Config
-from bot.names import Match, resolve, resolve_leading
-from bot.process import ProcessTemplate
+from bot.models import Step
+from bot.names import Match, first_word, fold, resolve, resolve_leading
+from bot.process import ProcessTemplate, StepDefinition
 from bot.rendering import Message, Renderer
+from bot.rooms import RoomSetup
 from bot.store import Store, ThemeView
 
 
@@ -22,6 +24,8 @@ class Authority(Protocol):
     """Who may do what; the Matrix adapter answers from the rooms' state."""
 
     def is_coordinator(self, user_id: str) -> bool: ...
+
+    def is_member(self, room_id: str, user_id: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,28 @@ def require_coordinator(request: Request, services: Services) -> None:
         raise UserError("not_coordinator", verb=request.verb)
 
 
+def may_mark(request: Request, services: Services, view: ThemeView) -> bool:
+    """Coordinators, and members of any room bound to the theme."""
+    authority = services.authority
+    return authority.is_coordinator(request.sender) or any(
+        authority.is_member(room, request.sender) for room in view.rooms
+    )
+
+
+def require_marker(request: Request, services: Services, view: ThemeView) -> None:
+    if not may_mark(request, services, view):
+        raise UserError("not_marker", verb=request.verb, theme=view.theme.name)
+
+
+def room_setup(services: Services, view: ThemeView) -> RoomSetup:
+    rooms = services.config.rooms
+    return RoomSetup(
+        team=view.theme.team_room,
+        coordination=rooms.koordination,
+        citizen_dialogue=view.theme.buergerdialog_room or rooms.buergerdialog,
+    )
+
+
 def require_args(request: Request, usage: str) -> str:
     if not request.args.strip():
         raise UserError("missing_args", usage=usage)
@@ -109,3 +135,39 @@ def find_leading_theme(text: str, services: Services) -> tuple[ThemeView, str]:
 
 def names_of(themes: Sequence[ThemeView]) -> list[str]:
     return [view.theme.name for view in themes]
+
+
+@dataclass(frozen=True)
+class StepRef:
+    view: ThemeView
+    step: Step
+    definition: StepDefinition
+    rest: str  # what follows the step in the command (a note, a reason, a date …)
+
+
+def find_step(view: ThemeView, word: str) -> tuple[Step, StepDefinition] | None:
+    """A step by key (`3a`) or by a word of its name (`Beschlussvorlage`)."""
+    template = view.template
+    definition = template.step(word)
+    if definition is None and len(fold(word)) >= 4:
+        matches = [d for d in template.steps if fold(word) in fold(f"{d.short} {d.name}")]
+        definition = matches[0] if len(matches) == 1 else None
+    if definition is None:
+        return None
+    step = view.step(definition.key)
+    return None if step is None else (step, definition)
+
+
+def theme_and_step(request: Request, services: Services, usage: str) -> StepRef:
+    """`<Thema> <Schritt> [rest]`, with German refusals for every way it can be wrong."""
+    args = require_args(request, usage)
+    view, rest = find_leading_theme(args, services)
+    if not view.steps:
+        raise UserError("idea_has_no_steps", theme=view.theme.name)
+    word, rest = first_word(rest)
+    if not word:
+        raise UserError("missing_step", usage=usage, keys=[s.key for s in view.steps])
+    found = find_step(view, word)
+    if found is None:
+        raise UserError("unknown_step", step=word, keys=[s.key for s in view.steps])
+    return StepRef(view, found[0], found[1], rest)
