@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
@@ -44,6 +45,11 @@ def shorten(text: object, limit: int = ECHO_LIMIT) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+def _as_date_text(value: date | str) -> str:
+    """DD.MM.YYYY for a date, or for an ISO date kept as text (history details)."""
+    return format_date(date.fromisoformat(value) if isinstance(value, str) else value)
+
+
 def _environment(directories: list[Path], autoescape: bool) -> Environment:
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(d)) for d in directories]),
@@ -53,7 +59,7 @@ def _environment(directories: list[Path], autoescape: bool) -> Environment:
         keep_trailing_newline=False,
         undefined=StrictUndefined,
     )
-    env.filters["datum"] = format_date
+    env.filters["datum"] = _as_date_text
     env.filters["kw"] = format_week
     env.filters["kw_jahr"] = lambda d: format_week(d, with_year=True)
     env.filters["kurz"] = shorten

@@ -9,8 +9,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol
 
 from bot.process import Z2_ANCHOR, ProcessTemplate, StepDefinition
+
+
+class StepLike(Protocol):
+    """What re-planning needs to know of a stored step."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def due(self) -> date: ...
+    @property
+    def pinned(self) -> bool: ...
+    @property
+    def state(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -87,3 +101,27 @@ def iso_week(day: date) -> tuple[int, int]:
     """(ISO year, ISO week) of a date."""
     iso = day.isocalendar()
     return iso.year, iso.week
+
+
+def replan(
+    template: ProcessTemplate,
+    z2: date,
+    council_meetings: Iterable[date],
+    steps: Iterable[StepLike],
+    pins: Mapping[str, date] | None = None,
+) -> dict[str, date]:
+    """New dates for the open, unpinned steps after a change of Z2, a pin or the council.
+
+    Done, skipped and pinned steps keep their dates; steps anchored on them follow them.
+    Returns only the dates that change (for `pins`, the pinned dates themselves too).
+    """
+    steps = list(steps)
+    current = {step.key: step.due for step in steps}
+    fixed = {step.key: step.due for step in steps if step.pinned or step.state != "open"} | dict(
+        pins or {}
+    )
+    result = {}
+    for planned in plan(template, z2, council_meetings, pinned=fixed):
+        if planned.key in current and planned.due != current[planned.key]:
+            result[planned.key] = planned.due
+    return result

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -79,6 +79,11 @@ class History:
     actor: str
     action: str
     detail: dict
+
+
+def utc(moment: datetime) -> datetime:
+    """Stored times are UTC; SQLite hands them back without a zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -179,7 +184,7 @@ class Store:
             session.add(
                 HistoryEntry(
                     theme_id=theme_id,
-                    at=now,
+                    at=utc(now),
                     actor=actor,
                     action=action,
                     detail=json.dumps(detail, ensure_ascii=False, default=str),
@@ -254,6 +259,11 @@ class Store:
             session.add(theme)
             for position, step in enumerate(planned):
                 session.add(Step(theme_id=theme_id, key=step.key, position=position, due=step.due))
+
+    def set_quarter(self, theme_id: int, quarter: str, *, actor: str, now: datetime) -> None:
+        with self._change(theme_id, actor, "requartered", now, quarter=quarter) as (session, theme):
+            theme.planned_quarter = quarter
+            session.add(theme)
 
     def set_responsible(
         self, theme_id: int, key: str, users: Sequence[str], *, actor: str, now: datetime
@@ -331,7 +341,7 @@ class Store:
                 .order_by(HistoryEntry.at.desc(), HistoryEntry.id.desc())  # type: ignore[attr-defined]
                 .limit(limit)
             )
-            return [History(r.at, r.actor, r.action, json.loads(r.detail)) for r in rows]
+            return [History(utc(r.at), r.actor, r.action, json.loads(r.detail)) for r in rows]
 
     # Council meetings -------------------------------------------------------------------
 
@@ -385,7 +395,7 @@ class Store:
                 team_room=team_room,
                 process_json=template.to_json(),
                 created_by=created_by,
-                created_at=now,
+                created_at=utc(now),
             )
             session.add(theme)
             try:
@@ -406,7 +416,7 @@ class Store:
             session.add(
                 HistoryEntry(
                     theme_id=theme.id,
-                    at=now,
+                    at=utc(now),
                     actor=created_by,
                     action="created",
                     detail=json.dumps(

@@ -3,14 +3,48 @@
 from __future__ import annotations
 
 from bot.names import fold
-from commands import hilfe, neu, status, themen
+from commands import (
+    archivieren,
+    erledigt,
+    fortsetzen,
+    hilfe,
+    loeschen,
+    neu,
+    offen,
+    pausieren,
+    ratssitzung,
+    raum,
+    status,
+    termin,
+    themen,
+    ueberspringen,
+    umbenennen,
+    verlauf,
+    verschieben,
+    zustaendig,
+)
 from commands.base import Command
 
+# The order is the order of `!zt hilfe`: reading first, then the process, then housekeeping.
 COMMANDS: tuple[Command, ...] = (
     hilfe.COMMAND,
     status.COMMAND,
     themen.COMMAND,
     neu.COMMAND,
+    verschieben.COMMAND,
+    erledigt.COMMAND,
+    offen.COMMAND,
+    ueberspringen.COMMAND,
+    termin.COMMAND,
+    zustaendig.COMMAND,
+    raum.COMMAND,
+    ratssitzung.COMMAND,
+    verlauf.COMMAND,
+    umbenennen.COMMAND,
+    pausieren.COMMAND,
+    fortsetzen.COMMAND,
+    archivieren.COMMAND,
+    loeschen.COMMAND,
 )
 
 

@@ -6,14 +6,15 @@ store and return a rendered reply. They never touch matrix-nio: the adapter send
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
 from bot.config import Config
+from bot.dates import DateError, parse_date_spec
 from bot.models import Step
-from bot.names import Match, first_word, fold, resolve, resolve_leading
+from bot.names import Match, clean_name, first_word, fold, resolve, resolve_leading
 from bot.process import ProcessTemplate, StepDefinition
 from bot.rendering import Message, Renderer
 from bot.rooms import RoomSetup
@@ -35,6 +36,8 @@ class Request:
     verb: str  # as typed, for error messages
     args: str
     now: datetime
+    # People mentioned in the message (m.mentions and matrix.to links), for `zuständig`.
+    mentions: tuple[str, ...] = ()
 
     @property
     def today(self) -> date:
@@ -104,9 +107,24 @@ def room_setup(services: Services, view: ThemeView) -> RoomSetup:
 
 
 def require_args(request: Request, usage: str) -> str:
-    if not request.args.strip():
+    return require_text(request.args, usage)
+
+
+def require_text(text: str, usage: str) -> str:
+    if not text.strip():
         raise UserError("missing_args", usage=usage)
-    return request.args.strip()
+    return text.strip()
+
+
+MAX_NOTE_LENGTH = 500
+
+
+def check_note(text: str) -> str | None:
+    """A note or reason as stored: refused when too long, rather than cut silently."""
+    note = clean_name(text)
+    if len(note) > MAX_NOTE_LENGTH:
+        raise UserError("note_too_long", limit=MAX_NOTE_LENGTH, length=len(note))
+    return note or None
 
 
 def _theme_or_error(match: Match, query: str, services: Services) -> ThemeView:
@@ -133,8 +151,21 @@ def find_leading_theme(text: str, services: Services) -> tuple[ThemeView, str]:
     return _theme_or_error(match, query, services), match.rest
 
 
-def names_of(themes: Sequence[ThemeView]) -> list[str]:
-    return [view.theme.name for view in themes]
+def council_dates(services: Services) -> list[date]:
+    """Council meetings from the config and from chat, in order."""
+    return sorted(set(services.config.council.meetings) | set(services.store.council_meetings()))
+
+
+def parse_day(text: str, usage: str) -> date:
+    """A single date (or calendar week) as the whole argument."""
+    try:
+        return parse_date_spec(text).first_day
+    except DateError as err:
+        raise date_error(err, usage) from err
+
+
+def date_error(err: DateError, usage: str) -> UserError:
+    return UserError(f"date_{err.code}", text=err.text, usage=usage, **err.details)
 
 
 @dataclass(frozen=True)
@@ -171,3 +202,21 @@ def theme_and_step(request: Request, services: Services, usage: str) -> StepRef:
     if found is None:
         raise UserError("unknown_step", step=word, keys=[s.key for s in view.steps])
     return StepRef(view, found[0], found[1], rest)
+
+
+def change_status(
+    request: Request,
+    services: Services,
+    *,
+    usage: str,
+    allowed_from: tuple[str, ...],
+    to: str,
+    action: str,
+) -> Message:
+    """Pause, resume or archive: a coordinator moves a theme between states."""
+    require_coordinator(request, services)
+    view = find_theme(require_args(request, usage), services)
+    if view.theme.status not in allowed_from:
+        raise UserError(f"cannot_{action}", theme=view.theme.name, status=view.theme.status)
+    services.store.set_status(view.id, to, actor=request.sender, now=request.now, action=action)
+    return services.renderer.sentence("changes", action, theme=view.theme.name)

@@ -7,7 +7,16 @@ from bot.names import MAX_NAME_LENGTH, clean_name, unquote
 from bot.rendering import Message
 from bot.schedule import plan
 from bot.store import ThemeExists
-from commands.base import Command, Request, Services, UserError, require_args, require_coordinator
+from commands.base import (
+    Command,
+    Request,
+    Services,
+    UserError,
+    council_dates,
+    date_error,
+    require_args,
+    require_coordinator,
+)
 
 USAGE = "neu <Thema> <Z2>"
 
@@ -18,7 +27,7 @@ def handle(request: Request, services: Services) -> Message:
     try:
         rest, spec = split_trailing_date(args, allow_quarter=True)
     except DateError as err:
-        raise UserError(f"date_{err.code}", text=err.text, usage=USAGE, **err.details) from err
+        raise date_error(err, USAGE) from err
     name = clean_name(unquote(rest))
     if not name:
         raise UserError("missing_name", usage=USAGE)
@@ -28,7 +37,7 @@ def handle(request: Request, services: Services) -> Message:
     team_room = None if request.room_id == coordination_room else request.room_id
     is_idea = isinstance(spec, Quarter)
     z2 = None if is_idea else spec.first_day
-    planned = [] if z2 is None else plan(services.template, z2)
+    planned = [] if z2 is None else plan(services.template, z2, council_dates(services))
     try:
         view = services.store.create_theme(
             name=name,

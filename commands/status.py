@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.models import ThemeStatus
-from bot.progress import next_step, theme_progress
+from bot.progress import StepStatus, next_step, theme_progress
 from bot.rendering import Message
-from commands.base import Command, Request, Services, find_theme
+from bot.rooms import addressees, room_label
+from bot.schedule import first_council_on_or_after
+from commands.base import Command, Request, Services, council_dates, find_theme, room_setup
+
+# An overview longer than this many themes is summarised (the event limit is 64 KiB).
+OVERVIEW_LIMIT = 60
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    status: StepStatus
+    rooms: tuple[str, ...]  # where its reminders go, as people call the rooms
+    people: tuple[str, ...]  # responsible
+    at_council: bool  # moved to a council meeting
 
 
 def _overview(request: Request, services: Services) -> Message:
@@ -18,7 +33,11 @@ def _overview(request: Request, services: Services) -> Message:
         progress = theme_progress(view.template, view.steps, request.today)
         rows.append((view.theme, next_step(progress)))
     return services.renderer.message(
-        "overview", rows=rows, ideas=ideas, prefix=services.config.bot.prefix
+        "overview",
+        rows=rows[:OVERVIEW_LIMIT],
+        hidden=max(0, len(rows) - OVERVIEW_LIMIT),
+        ideas=ideas[:OVERVIEW_LIMIT],
+        prefix=services.config.bot.prefix,
     )
 
 
@@ -26,14 +45,26 @@ def handle(request: Request, services: Services) -> Message:
     if not request.args.strip():
         return _overview(request, services)
     view = find_theme(request.args, services)
-    progress = theme_progress(view.template, view.steps, request.today)
+    setup = room_setup(services, view)
+    meetings = council_dates(services)
+    rows = []
+    for status in theme_progress(view.template, view.steps, request.today):
+        targets = addressees(status.definition.leads, setup)
+        snapped = status.definition.snap == "council" and status.due in meetings
+        rows.append(
+            StatusRow(
+                status,
+                tuple(room_label(target.room_id, setup) for target in targets),
+                view.responsible.get(status.key, ()),
+                snapped and first_council_on_or_after(status.due, meetings) == status.due,
+            )
+        )
     return services.renderer.message(
         "status",
         theme=view.theme,
-        progress=progress,
+        rows=rows,
         today=request.today,
         prefix=services.config.bot.prefix,
-        coordination_room=services.config.rooms.koordination,
     )
 
 
