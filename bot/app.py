@@ -12,9 +12,12 @@ from bot.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
 from bot.config import Config
 from bot.matrix import MatrixAdapter
 from bot.process import load_template
+from bot.reminder_engine import ReminderEngine
 from bot.rendering import Renderer
 from bot.router import Outcome, Router
+from bot.scheduler import ReminderScheduler
 from bot.store import Store
+from bot.workdays import WorkingCalendar
 from commands.base import Services
 
 log = logging.getLogger(__name__)
@@ -34,14 +37,27 @@ class Bot:
     store: Store
     adapter: MatrixAdapter
     router: Router
+    scheduler: ReminderScheduler
 
     def answer(self, body: str, sender: str, room_id: str) -> Outcome | None:
         return self.router.handle(body, sender=sender, room_id=room_id, now=self.clock.now())
 
+    def _after_command(self, outcome: Outcome) -> None:
+        if outcome.result == "ok":
+            self.scheduler.poke()  # a change may have made a reminder due
+
+    async def _start_reminders(self) -> None:
+        await self.adapter.ready.wait()
+        self.scheduler.start()
+
     async def run(self) -> None:
+        self.adapter.after_command = self._after_command
+        reminders = asyncio.create_task(self._start_reminders(), name="reminders")
         try:
             await self.adapter.run(self.answer)
         finally:
+            reminders.cancel()
+            self.scheduler.stop()
             await self.adapter.close()
             self.store.close()
 
@@ -52,14 +68,21 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
     store = Store(config.database_url)
     store.upgrade()
     adapter = MatrixAdapter(config, clock)
+    renderer = Renderer(config.bot.language)
+    calendar = WorkingCalendar()
     services = Services(
         config=config,
         store=store,
         template=load_template(config.process.file),
-        renderer=Renderer(config.bot.language),
+        renderer=renderer,
         authority=adapter,
+        calendar=calendar,
     )
-    return Bot(config, clock, store, adapter, Router(services))
+    engine = ReminderEngine(
+        config, store, renderer, calendar, adapter.queue.put, adapter.find_reminder_event
+    )
+    scheduler = ReminderScheduler(engine, clock)
+    return Bot(config, clock, store, adapter, Router(services), scheduler)
 
 
 async def run_until_signalled(bot: Bot) -> None:

@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Config, ConfigError, load_config
 from bot.process import TemplateError, load_template
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -90,6 +96,139 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(once=args.once))
 
 
+# Calendar, annual plan import and export ----------------------------------------------
+
+
+def _open_store(config: Config) -> Store:
+    from bot.store import Store
+
+    store = Store(config.database_url)
+    store.upgrade()
+    return store
+
+
+def _now(config: Config) -> datetime:
+    from bot.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
+
+    return Clock(config.bot.zone, parse_offset(os.environ.get(ENV_CLOCK_OFFSET, ""))).now()
+
+
+def _council_meetings(config: Config, store: Store) -> list[date]:
+    return sorted({*config.council.meetings, *store.council_meetings()})
+
+
+def _lead_names(language: str) -> dict[str, str]:
+    """The leads' words from templates/<lang>/_words.j2, so chat and calendar agree."""
+    from bot.process import Lead
+    from bot.rendering import Renderer
+
+    # TODO(integration): Renderer has no public accessor for the shared words yet.
+    words = Renderer(language)._text.globals["w"]
+    return {lead.value: str(words.lead(lead.value)).strip() for lead in Lead}
+
+
+def _write_output(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
+
+
+def cmd_export_ics(args: argparse.Namespace) -> int:
+    from bot.calendar import theme_calendar
+    from bot.names import resolve
+
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        match = resolve(args.theme, store.theme_names())
+        view = store.theme(match.name) if match.name else None
+        if view is None:
+            others = match.ambiguous or match.closest
+            hint = f" Meinten Sie: {', '.join(others)}?" if others else ""
+            print(f"Thema „{args.theme}“ nicht gefunden.{hint}", file=sys.stderr)
+            return 1
+        ics = theme_calendar(view, lead_names=_lead_names(config.bot.language), now=_now(config))
+    finally:
+        store.close()
+    _write_output(ics, args.output)
+    if args.output is not None:
+        print(
+            f"{len(view.steps)} Termine von „{view.theme.name}“ in {args.output}", file=sys.stderr
+        )
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from bot.planfile import read_plan
+    from bot.planimport import Action, import_plan, text_progress
+    from bot.store import ThemeExists, ThemeGone
+
+    config = _load(args.config)
+    try:
+        data = args.plan.read_bytes()
+    except OSError as err:
+        print(f"{args.plan}: kann nicht gelesen werden: {err.strerror}", file=sys.stderr)
+        return 2
+    try:
+        template = load_template(config.process.file)
+    except TemplateError as err:
+        print(f"Prozessvorlage ist fehlerhaft:\n{err}", file=sys.stderr)
+        return 2
+    parsed = read_plan(data)
+    if parsed.errors:
+        for error in parsed.errors:
+            print(f"{args.plan}: {error}", file=sys.stderr)
+        print(f"{len(parsed.errors)} Fehler: nichts importiert.", file=sys.stderr)
+        return 1
+    store = _open_store(config)
+    try:
+        report = import_plan(
+            store,
+            parsed,
+            template=template,
+            council_meetings=_council_meetings(config, store),
+            actor=config.matrix.user_id,
+            now=_now(config),
+            dry_run=args.dry_run,
+            progress=text_progress(sys.stderr),
+        )
+    except (ThemeExists, ThemeGone) as err:
+        print(
+            f"Themen wurden währenddessen geändert ({err}): nichts importiert, "
+            "bitte erneut versuchen.",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        store.close()
+    for result in report.of(Action.skipped):
+        print(f"Zeile {result.row.line}: „{result.row.name}“ übersprungen: {result.reason}")
+    print(
+        f"{report.count(Action.create)} angelegt, {report.count(Action.update)} ergänzt, "
+        f"{report.count(Action.unchanged)} unverändert, "
+        f"{report.count(Action.skipped)} übersprungen"
+        + (" (Probelauf: nichts gespeichert)" if args.dry_run else "")
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.planfile import write_plan
+
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        views = store.themes(include_archived=True)
+    finally:
+        store.close()
+    text = write_plan(views)
+    # With a BOM, Excel opens the UTF-8 file with its umlauts intact.
+    _write_output(text.encode("utf-8-sig" if args.output else "utf-8"), args.output)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="zt-bot", description="Zukunftstische-Bot für Matrix")
     root.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -113,6 +252,23 @@ def parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--config", type=Path, required=True)
     upgrade.add_argument("--revision", default="head")
     upgrade.set_defaults(func=cmd_db_upgrade)
+
+    export_ics = sub.add_parser("export-ics", help="a theme's steps as an .ics calendar file")
+    export_ics.add_argument("--config", type=Path, required=True)
+    export_ics.add_argument("--theme", required=True, help="the theme's name (or a prefix)")
+    export_ics.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    export_ics.set_defaults(func=cmd_export_ics)
+
+    plan_import = sub.add_parser("import", help="create themes from the annual plan (CSV)")
+    plan_import.add_argument("--config", type=Path, required=True)
+    plan_import.add_argument("plan", type=Path, help="CSV: Thema; Z2 or Quartal; Teamraum")
+    plan_import.add_argument("--dry-run", action="store_true", help="check and report only")
+    plan_import.set_defaults(func=cmd_import)
+
+    plan_export = sub.add_parser("export", help="write the annual plan (CSV) with the state")
+    plan_export.add_argument("--config", type=Path, required=True)
+    plan_export.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    plan_export.set_defaults(func=cmd_export)
     return root
 
 

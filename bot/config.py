@@ -105,6 +105,24 @@ class RoomsConfig(_Section):
 
 class RemindersConfig(_Section):
     send_time: time = time(9, 0)
+    # Advance notices, in calendar days before a step's date.
+    lead_days: tuple[int, ...] = Field(default=(7,), max_length=5)
+    # Overdue reminders every so many working days, at most overdue_max times; then the
+    # coordination room is told instead.
+    overdue_every_days: int = Field(default=3, ge=1, le=30)
+    overdue_max: int = Field(default=3, ge=0, le=10)
+    # The weekly overview to the coordination room: weekday 0 = Monday.
+    digest: bool = True
+    digest_weekday: int = Field(default=0, ge=0, le=4)
+    # Reminders to the citizen dialogue room when digital participation opens and closes.
+    participation: bool = True
+
+    @field_validator("lead_days")
+    @classmethod
+    def _positive(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(days < 1 or days > 60 for days in value):
+            raise ValueError("lead_days: Tage zwischen 1 und 60 erwartet")
+        return value
 
     @field_validator("send_time", mode="before")
     @classmethod

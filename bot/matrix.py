@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import logging
 import time
 from collections import OrderedDict
@@ -22,21 +23,25 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
+    RoomMessagesResponse,
     RoomMessageText,
     RoomSendResponse,
+    UploadResponse,
     WhoamiResponse,
 )
 from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.rendering import Message
+from bot.reminders import CONTENT_KEY
+from bot.rendering import Attachment, Message
 from bot.router import Outcome
 from bot.sendqueue import Delivery, Outgoing, Priority, SendQueue, SendResult
 
 log = logging.getLogger(__name__)
 
 COORDINATOR_POWER_LEVEL = 50
+
 SEEN_EVENTS = 2048
 # Full member lists (no lazy loading): whether someone may mark a step depends on them.
 FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 20}}}
@@ -86,6 +91,10 @@ class MatrixAdapter:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task] = set()
         self._sender: asyncio.Task | None = None
+        # Set once the first sync is done: rooms and members are known, sending may start.
+        self.ready = asyncio.Event()
+        # Called after a command was answered; the app pokes the reminder scheduler.
+        self.after_command: Callable[[Outcome], None] | None = None
         self.last_sync_ms = 0
 
     # Who may do what ------------------------------------------------------------------
@@ -145,6 +154,7 @@ class MatrixAdapter:
         self.client.add_event_callback(self._on_invite, (InviteMemberEvent,))
         self.client.add_event_callback(self._on_undecryptable, (MegolmEvent,))
         self.client.add_response_callback(self._on_sync, None)
+        self.ready.set()
         await self.client.sync_forever(timeout=30_000, full_state=False)
 
     async def close(self, drain_seconds: float = 5.0) -> None:
@@ -215,6 +225,10 @@ class MatrixAdapter:
                 priority=Priority.answer,
             )
         )
+        if outcome.reply.attachment is not None:
+            await self._send_file(room_id, event.event_id, outcome.reply.attachment)
+        if self.after_command is not None:
+            self.after_command(outcome)
         log.info(
             "handled room=%s verb=%s outcome=%s ms=%.1f",
             room_id,
@@ -224,6 +238,53 @@ class MatrixAdapter:
         )
 
     # Sending -----------------------------------------------------------------------------
+
+    async def find_reminder_event(self, room_id: str, key: str, limit: int = 500) -> str | None:
+        """The event id of a reminder with this key that the bot sent, from the room's
+        recent history (for a pending sent-log row older than the transaction window)."""
+        start: str | None = None
+        seen = 0
+        while seen < limit:
+            page = await self.client.room_messages(room_id, start=start, limit=100)
+            if not isinstance(page, RoomMessagesResponse) or not page.chunk:
+                return None
+            for event in page.chunk:
+                content = event.source.get("content", {})
+                marker = content.get(CONTENT_KEY, {})
+                if event.sender == self.client.user_id and marker.get("key") == key:
+                    return event.event_id
+            seen += len(page.chunk)
+            start = page.end
+        return None
+
+    async def _send_file(self, room_id: str, reply_to: str, attachment: Attachment) -> None:
+        """Upload a file and queue it as an m.file reply (after the text answer)."""
+        room = self.client.rooms.get(room_id)
+        encrypted = room is not None and room.encrypted
+        response, keys = await self.client.upload(
+            io.BytesIO(attachment.data),
+            content_type=attachment.mimetype,
+            filename=attachment.filename,
+            encrypt=encrypted,  # in an encrypted room the file is encrypted too
+            filesize=len(attachment.data),
+        )
+        if not isinstance(response, UploadResponse):
+            log.error("upload of %s failed: %s", attachment.filename, response)
+            return
+        content = {
+            "msgtype": "m.file",
+            "body": attachment.filename,
+            "filename": attachment.filename,
+            "info": {"mimetype": attachment.mimetype, "size": len(attachment.data)},
+            "m.relates_to": {"m.in_reply_to": {"event_id": reply_to}},
+        }
+        if encrypted and keys is not None:
+            content["file"] = {"url": response.content_uri, **keys}
+        else:
+            content["url"] = response.content_uri
+        self.queue.put(
+            Outgoing(room_id, content, txn_id_for("file", reply_to), priority=Priority.answer)
+        )
 
     async def _transport(self, outgoing: Outgoing) -> SendResult:
         trust_unverified = True  # documented trust policy: send to unverified devices

@@ -99,3 +99,29 @@ class HistoryEntry(SQLModel, table=True):
     action: str = Field(max_length=32)
     # Values for the history template (JSON object), e.g. {"step": "3", "note": "..."}.
     detail: str = Field(default="{}", sa_type=sa.Text)
+
+
+class ReminderLog(SQLModel, table=True):
+    """The sent-log: one row per reminder and room, written as pending before the send.
+
+    `key` is a digest of (theme, step, kind, n, step date, room): unique, so a reminder
+    is sent exactly once; a moved date makes a new key and voids the old reminders.
+    """
+
+    __tablename__ = "reminder_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    theme_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("theme.id", ondelete="CASCADE"), nullable=True),
+    )
+    step_key: str = Field(max_length=16)
+    kind: str = Field(max_length=32)
+    n: int
+    step_date: date
+    room_id: str = Field(max_length=255)
+    status: str = Field(default="pending", max_length=16)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    sent_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    event_id: str | None = Field(default=None, max_length=255)

@@ -1,6 +1,8 @@
 """Rendering: every user-facing sentence comes from a Jinja2 template in templates/<lang>/.
 
 A template has a `text` block (the plain `body`) and an `html` block (`formatted_body`).
+The blocks are rendered on their own, so a template's own top-level macros are not
+visible to them: macros shared by both blocks live in `_words.j2`, reachable as `w.*`.
 The html block is rendered with autoescape on, so user text that reaches
 `formatted_body` is always escaped; the text block is rendered without it.
 """
@@ -24,10 +26,23 @@ ECHO_LIMIT = 80
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that goes out with a reply (the calendar export)."""
+
+    filename: str
+    mimetype: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Message:
     body: str
     html: str
     mentions: tuple[str, ...] = field(default=())
+    attachment: Attachment | None = None
+
+    def with_attachment(self, attachment: Attachment) -> Message:
+        return Message(self.body, self.html, self.mentions, attachment)
 
 
 def templates_dir() -> Path:

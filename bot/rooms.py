@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.process import Lead
 
@@ -25,6 +26,25 @@ class RoomSetup:
 class Addressee:
     room_id: str
     leads: tuple[Lead, ...]
+
+
+class ThemeRooms(Protocol):
+    team_room: str | None
+    buergerdialog_room: str | None
+
+
+class ConfiguredRooms(Protocol):
+    koordination: str | None
+    buergerdialog: str | None
+
+
+def setup_for(configured: ConfiguredRooms, theme: ThemeRooms | None) -> RoomSetup:
+    """The rooms of a theme (None: no theme, e.g. the digest) under the configured rooms."""
+    return RoomSetup(
+        team=theme.team_room if theme else None,
+        coordination=configured.koordination,
+        citizen_dialogue=(theme.buergerdialog_room if theme else None) or configured.buergerdialog,
+    )
 
 
 def room_for(lead: Lead, rooms: RoomSetup) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from nio import (
@@ -124,6 +124,15 @@ class ScriptedUser:
             return await asyncio.wait_for(waiter, timeout)
         finally:
             self._waiters.pop(event_id, None)
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 30) -> None:
+        """Wait until `condition()` holds, re-checking whenever a message arrives."""
+        async with asyncio.timeout(timeout):
+            while True:
+                self._new_event.clear()
+                if condition():
+                    return
+                await self._new_event.wait()
 
     def messages_in(self, room_id: str, sender: str) -> list[Received]:
         return [r for r in self.received if r.room_id == room_id and r.sender == sender]

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from bot.models import (
     CouncilMeeting,
     HistoryEntry,
+    ReminderLog,
     Responsibility,
     Step,
     StepState,
@@ -426,3 +427,41 @@ class Store:
             )
             session.commit()
             return self._view(session, theme)
+
+    # Reminder sent-log ------------------------------------------------------------------
+
+    def reminder_rows(self, keys: Sequence[str]) -> dict[str, ReminderLog]:
+        if not keys:
+            return {}
+        with self.session() as session:
+            rows = session.exec(
+                select(ReminderLog).where(ReminderLog.key.in_(list(keys)))  # type: ignore[attr-defined]
+            )
+            return {row.key: row for row in rows}
+
+    def record_pending(self, row: ReminderLog) -> bool:
+        """Write the pending row before the send; False when it exists already."""
+        with self.session() as session:
+            session.add(row)
+            try:
+                session.commit()
+            except sa.exc.IntegrityError:
+                return False
+            return True
+
+    def mark_sent(self, key: str, event_id: str, now: datetime) -> None:
+        with self.session() as session:
+            row = session.exec(select(ReminderLog).where(ReminderLog.key == key)).first()
+            if row is not None:
+                row.status = "sent"
+                row.event_id = event_id
+                row.sent_at = utc(now)
+                session.add(row)
+                session.commit()
+
+    def sent_reminders(self, theme_id: int | None = None) -> list[ReminderLog]:
+        with self.session() as session:
+            query = select(ReminderLog).where(ReminderLog.status == "sent")
+            if theme_id is not None:
+                query = query.where(ReminderLog.theme_id == theme_id)
+            return list(session.exec(query.order_by(ReminderLog.id)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.names import fold
 from commands import (
     archivieren,
+    erinnerungen,
     erledigt,
     fortsetzen,
     hilfe,
@@ -39,6 +40,7 @@ COMMANDS: tuple[Command, ...] = (
     zustaendig.COMMAND,
     raum.COMMAND,
     ratssitzung.COMMAND,
+    erinnerungen.COMMAND,
     verlauf.COMMAND,
     umbenennen.COMMAND,
     pausieren.COMMAND,

@@ -17,8 +17,9 @@ from bot.models import Step
 from bot.names import Match, clean_name, first_word, fold, resolve, resolve_leading
 from bot.process import ProcessTemplate, StepDefinition
 from bot.rendering import Message, Renderer
-from bot.rooms import RoomSetup
+from bot.rooms import RoomSetup, setup_for
 from bot.store import Store, ThemeView
+from bot.workdays import WorkingCalendar
 
 
 class Authority(Protocol):
@@ -51,6 +52,7 @@ class Services:
     template: ProcessTemplate
     renderer: Renderer
     authority: Authority
+    calendar: WorkingCalendar
 
 
 class UserError(Exception):
@@ -97,13 +99,8 @@ def require_marker(request: Request, services: Services, view: ThemeView) -> Non
         raise UserError("not_marker", verb=request.verb, theme=view.theme.name)
 
 
-def room_setup(services: Services, view: ThemeView) -> RoomSetup:
-    rooms = services.config.rooms
-    return RoomSetup(
-        team=view.theme.team_room,
-        coordination=rooms.koordination,
-        citizen_dialogue=view.theme.buergerdialog_room or rooms.buergerdialog,
-    )
+def room_setup(services: Services, view: ThemeView | None) -> RoomSetup:
+    return setup_for(services.config.rooms, view.theme if view else None)
 
 
 def require_args(request: Request, usage: str) -> str:

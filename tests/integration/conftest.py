@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 
 from bot.app import Bot, build_bot
+from bot.clock import Clock
 from bot.config import Config, load_config
 from bot.devserver import Account, LocalSynapse, create_synapse
 from bot.scripted import ScriptedUser
@@ -86,8 +87,8 @@ class RunningBot:
             await self.task
 
 
-async def start_bot(config: Config) -> RunningBot:
-    bot = build_bot(config)
+async def start_bot(config: Config, clock: Clock | None = None) -> RunningBot:
+    bot = build_bot(config, clock)
     task = asyncio.create_task(bot.run())
     # Ready once the first sync has run (callbacks are registered right after it).
     async with asyncio.timeout(60):
@@ -112,13 +113,15 @@ async def bot_factory(
     running: list[RunningBot] = []
     accounts_by_directory: dict[Path, Account] = {}
 
-    async def factory(extra: str = "", directory: Path | None = None) -> RunningBot:
+    async def factory(
+        extra: str = "", directory: Path | None = None, clock: Clock | None = None
+    ) -> RunningBot:
         directory = directory or tmp_path / f"bot{len(running)}"
         if directory not in accounts_by_directory:
             accounts_by_directory[directory] = synapse.register(f"zt-bot-{next(_names)}", PASSWORD)
         account = accounts_by_directory[directory]
         path = write_config(directory, synapse, accounts, account, extra)
-        bot = await start_bot(load_config(path))
+        bot = await start_bot(load_config(path), clock)
         running.append(bot)
         return bot
 
