@@ -118,13 +118,10 @@ def _council_meetings(config: Config, store: Store) -> list[date]:
 
 
 def _lead_names(language: str) -> dict[str, str]:
-    """The leads' words from templates/<lang>/_words.j2, so chat and calendar agree."""
-    from bot.process import Lead
+    """The leads' words from the templates, so chat and calendar agree."""
     from bot.rendering import Renderer
 
-    # TODO(integration): Renderer has no public accessor for the shared words yet.
-    words = Renderer(language)._text.globals["w"]
-    return {lead.value: str(words.lead(lead.value)).strip() for lead in Lead}
+    return Renderer(language).lead_names()
 
 
 def _write_output(data: bytes, output: Path | None) -> None:

@@ -8,7 +8,6 @@ is no change, so importing the same file twice changes nothing.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -16,16 +15,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TextIO
 
-import sqlalchemy as sa
-from sqlmodel import Session
-
 from bot.dates import Quarter, format_date
-from bot.models import HistoryEntry, Step, StepState, Theme, ThemeStatus
 from bot.names import fold
 from bot.planfile import ParsedPlan, PlanError, PlanRow, spec_matches
 from bot.process import ProcessTemplate
-from bot.schedule import PlannedStep, plan
-from bot.store import Store, ThemeExists, ThemeGone, ThemeView
+from bot.schedule import plan
+from bot.store import NewTheme, Store, ThemeUpdate, ThemeView
 
 Progress = Callable[[int, int], None]
 
@@ -123,7 +118,7 @@ def import_plan(
     if dry_run or not report.changes:
         return report
     templates = {view.id: view.template for view in existing}
-    _apply_in_one_transaction(
+    _apply(
         store,
         report.changes,
         template=template,
@@ -154,15 +149,7 @@ def text_progress(stream: TextIO | None = None, every: int = 50) -> Progress:
     return report
 
 
-# --- TEMPORARY: belongs in bot/store.py (the only code that speaks SQL) ------------------
-# Store.create_theme commits one theme at a time; an all-or-nothing import needs every
-# creation and update in one transaction. Until the store has such a method (proposed:
-# `Store.apply_plan(creates, updates, *, actor, now)`), it is written here against
-# `store.session()`, mirroring Store.create_theme, Store.schedule_idea and
-# Store.bind_room row for row.
-
-
-def _apply_in_one_transaction(
+def _apply(
     store: Store,
     changes: Sequence[RowResult],
     *,
@@ -173,100 +160,32 @@ def _apply_in_one_transaction(
     now: datetime,
     progress: Progress,
 ) -> None:
-    with store.session() as session:  # leaving without commit rolls everything back
-        for done, change in enumerate(changes, start=1):
-            if change.action == Action.create:
-                _create(session, change.row, template, council_meetings, actor, now)
-            else:
-                assert change.theme_id is not None
-                theme_template = templates.get(change.theme_id, template)
-                _update(session, change, theme_template, council_meetings, actor, now)
-            progress(done, len(changes))
-        session.commit()
-
-
-def _history(
-    session: Session, theme_id: int, actor: str, now: datetime, action: str, **detail: object
-) -> None:
-    session.add(
-        HistoryEntry(
-            theme_id=theme_id,
-            at=now,
-            actor=actor,
-            action=action,
-            detail=json.dumps(detail, ensure_ascii=False, default=str),
-        )
-    )
-
-
-def _add_steps(session: Session, theme_id: int, planned: Sequence[PlannedStep]) -> None:
-    for position, step in enumerate(planned):
-        session.add(
-            Step(
-                theme_id=theme_id,
-                key=step.key,
-                position=position,
-                due=step.due,
-                state=StepState.open,
+    """Plan every change (pure), then hand them to the store as one transaction."""
+    creates: list[NewTheme] = []
+    updates: list[ThemeUpdate] = []
+    for change in changes:
+        if change.action == Action.create:
+            creates.append(_new_theme(change.row, template, council_meetings))
+        else:
+            assert change.theme_id is not None
+            theme_template = templates.get(change.theme_id, template)
+            planned = plan(theme_template, change.z2, council_meetings) if change.z2 else ()
+            updates.append(
+                ThemeUpdate(change.theme_id, change.z2, tuple(planned), change.team_room)
             )
-        )
+    store.apply_plan(creates, updates, actor=actor, now=now, progress=progress)
 
 
-def _create(
-    session: Session,
-    row: PlanRow,
-    template: ProcessTemplate,
-    council_meetings: tuple[date, ...],
-    actor: str,
-    now: datetime,
-) -> None:
+def _new_theme(
+    row: PlanRow, template: ProcessTemplate, council_meetings: tuple[date, ...]
+) -> NewTheme:
     is_idea = isinstance(row.spec, Quarter)
     z2 = None if is_idea else row.spec.first_day
-    quarter = str(row.spec) if is_idea else None
-    theme = Theme(
+    return NewTheme(
         name=row.name,
-        name_key=fold(row.name),
         z2=z2,
-        planned_quarter=quarter,
-        status=ThemeStatus.idea if is_idea else ThemeStatus.active,
+        planned_quarter=str(row.spec) if is_idea else None,
         team_room=row.team_room,
-        process_json=template.to_json(),
-        created_by=actor,
-        created_at=now,
+        template=template,
+        planned=tuple(plan(template, z2, council_meetings)) if z2 else (),
     )
-    session.add(theme)
-    try:
-        session.flush()
-    except sa.exc.IntegrityError as err:  # created in chat since the comparison
-        raise ThemeExists(row.name) from err
-    assert theme.id is not None
-    if z2 is not None:
-        _add_steps(session, theme.id, plan(template, z2, council_meetings))
-    _history(session, theme.id, actor, now, "created", z2=z2, quarter=quarter, source="import")
-
-
-def _update(
-    session: Session,
-    change: RowResult,
-    template: ProcessTemplate,
-    council_meetings: tuple[date, ...],
-    actor: str,
-    now: datetime,
-) -> None:
-    theme = session.get(Theme, change.theme_id)
-    if theme is None:
-        raise ThemeGone(change.theme_id)
-    assert theme.id is not None
-    if change.z2 is not None:
-        theme.z2 = change.z2
-        if theme.status == ThemeStatus.idea:  # a paused or archived theme stays so
-            theme.status = ThemeStatus.active
-        _add_steps(session, theme.id, plan(template, change.z2, council_meetings))
-        _history(session, theme.id, actor, now, "scheduled", z2=change.z2, source="import")
-    if change.team_room is not None:
-        theme.team_room = change.team_room
-        _history(session, theme.id, actor, now, "room_bound", role="team", room=change.team_room)
-    session.add(theme)
-
-
-# --- end TEMPORARY -------------------------------------------------------------------------

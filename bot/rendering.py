@@ -19,6 +19,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 from markupsafe import escape
 
 from bot.dates import format_date, format_week
+from bot.process import Lead
 
 # The Matrix limit is 65,536 bytes for the whole event; leave room for the envelope.
 MAX_CONTENT_BYTES = 60_000
@@ -107,6 +108,11 @@ class Renderer:
         """One short sentence from a collection template (errors.j2, words.j2)."""
         text = self._block(self._text, name, block, context)
         return Message(text, _as_html(text))
+
+    def lead_names(self) -> dict[str, str]:
+        """The leads as people call them (`_words.j2`), for texts built outside templates."""
+        words = self._text.globals["w"]
+        return {lead.value: str(words.lead(lead.value)).strip() for lead in Lead}
 
     def error(self, code: str, /, **context: object) -> Message:
         return self.sentence("errors", code, **context)

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadResponse,
     JoinedMembersResponse,
     MatrixRoom,
     RoomCreateResponse,
+    RoomMessageFile,
     RoomMessageNotice,
     RoomMessageText,
     RoomSendResponse,
@@ -51,7 +53,9 @@ class ScriptedUser:
 
     async def start(self) -> None:
         await self.client.sync(timeout=0, full_state=True)
-        self.client.add_event_callback(self._on_event, (RoomMessageText, RoomMessageNotice))
+        self.client.add_event_callback(
+            self._on_event, (RoomMessageText, RoomMessageNotice, RoomMessageFile)
+        )
         self._sync = asyncio.create_task(self.client.sync_forever(timeout=30_000))
 
     async def close(self) -> None:
@@ -61,7 +65,9 @@ class ScriptedUser:
                 await self._sync
         await self.client.close()
 
-    async def _on_event(self, room: MatrixRoom, event: RoomMessageText | RoomMessageNotice) -> None:
+    async def _on_event(
+        self, room: MatrixRoom, event: RoomMessageText | RoomMessageNotice | RoomMessageFile
+    ) -> None:
         received = Received(room.room_id, event.sender, event.event_id, event.body, event.source)
         self.received.append(received)
         self._new_event.set()
@@ -124,6 +130,12 @@ class ScriptedUser:
             return await asyncio.wait_for(waiter, timeout)
         finally:
             self._waiters.pop(event_id, None)
+
+    async def download(self, mxc: str) -> bytes:
+        response = await self.client.download(mxc)
+        if not isinstance(response, DownloadResponse):
+            raise RuntimeError(f"download failed: {response}")
+        return response.body
 
     async def wait_until(self, condition: Callable[[], bool], timeout: float = 30) -> None:
         """Wait until `condition()` holds, re-checking whenever a message arrives."""

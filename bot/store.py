@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -75,11 +75,48 @@ class ThemeView:
 
 
 @dataclass(frozen=True)
+class NewTheme:
+    """A theme to create, with its steps planned already (bot.schedule.plan)."""
+
+    name: str
+    z2: date | None
+    planned_quarter: str | None
+    team_room: str | None
+    template: ProcessTemplate
+    planned: Sequence[PlannedStep] = ()
+
+
+@dataclass(frozen=True)
+class ThemeUpdate:
+    """An idea that gets its Z2 (and steps), and/or a theme that gets a team room."""
+
+    theme_id: int
+    z2: date | None = None
+    planned: Sequence[PlannedStep] = ()
+    team_room: str | None = None
+
+
+@dataclass(frozen=True)
 class History:
     at: datetime
     actor: str
     action: str
     detail: dict
+
+
+def _record(
+    session: Session, theme_id: int, actor: str, now: datetime, action: str, **detail: object
+) -> None:
+    """A history entry, written in the same transaction as the change it records."""
+    session.add(
+        HistoryEntry(
+            theme_id=theme_id,
+            at=utc(now),
+            actor=actor,
+            action=action,
+            detail=json.dumps(detail, ensure_ascii=False, default=str),
+        )
+    )
 
 
 def utc(moment: datetime) -> datetime:
@@ -182,15 +219,7 @@ class Store:
             if theme is None:
                 raise ThemeGone(theme_id)
             yield session, theme
-            session.add(
-                HistoryEntry(
-                    theme_id=theme_id,
-                    at=utc(now),
-                    actor=actor,
-                    action=action,
-                    detail=json.dumps(detail, ensure_ascii=False, default=str),
-                )
-            )
+            _record(session, theme_id, actor, now, action, **detail)
             session.commit()
 
     @staticmethod
@@ -258,8 +287,7 @@ class Store:
             theme.z2 = z2
             theme.status = ThemeStatus.active
             session.add(theme)
-            for position, step in enumerate(planned):
-                session.add(Step(theme_id=theme_id, key=step.key, position=position, due=step.due))
+            self._add_steps(session, theme_id, planned)
 
     def set_quarter(self, theme_id: int, quarter: str, *, actor: str, now: datetime) -> None:
         with self._change(theme_id, actor, "requartered", now, quarter=quarter) as (session, theme):
@@ -383,52 +411,103 @@ class Store:
         created_by: str,
         now: datetime,
     ) -> ThemeView:
+        new = NewTheme(name, z2, planned_quarter, team_room, template, planned)
         with self.session() as session:
-            existing = session.exec(select(Theme).where(Theme.name_key == fold(name))).first()
-            if existing is not None:
-                raise ThemeExists(existing.name)
-            theme = Theme(
-                name=name,
-                name_key=fold(name),
-                z2=z2,
-                planned_quarter=planned_quarter,
-                status=ThemeStatus.active if z2 else ThemeStatus.idea,
-                team_room=team_room,
-                process_json=template.to_json(),
-                created_by=created_by,
-                created_at=utc(now),
-            )
-            session.add(theme)
-            try:
-                session.flush()
-            except sa.exc.IntegrityError as err:  # a concurrent create of the same name
-                session.rollback()
-                raise ThemeExists(name) from err
-            for position, step in enumerate(planned):
-                session.add(
-                    Step(
-                        theme_id=theme.id,
-                        key=step.key,
-                        position=position,
-                        due=step.due,
-                        state=StepState.open,
-                    )
-                )
-            session.add(
-                HistoryEntry(
-                    theme_id=theme.id,
-                    at=utc(now),
-                    actor=created_by,
-                    action="created",
-                    detail=json.dumps(
-                        {"z2": z2, "quarter": planned_quarter}, ensure_ascii=False, default=str
-                    ),
-                )
-            )
+            theme = self._insert_theme(session, new, created_by, now)
             session.commit()
             return self._view(session, theme)
 
-    # Reminder sent-log ------------------------------------------------------------------
+    def apply_plan(
+        self,
+        creates: Sequence[NewTheme],
+        updates: Sequence[ThemeUpdate],
+        *,
+        actor: str,
+        now: datetime,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """An imported annual plan: every creation and update in one transaction, so a
+        clash half-way (ThemeExists, ThemeGone) leaves nothing behind."""
+        total = len(creates) + len(updates)
+        with self.session() as session:  # leaving without commit rolls everything back
+            for done, new in enumerate(creates, start=1):
+                self._insert_theme(session, new, actor, now, source="import")
+                if progress:
+                    progress(done, total)
+            for done, update in enumerate(updates, start=len(creates) + 1):
+                self._apply_update(session, update, actor, now)
+                if progress:
+                    progress(done, total)
+            session.commit()
+
+    def _insert_theme(
+        self, session: Session, new: NewTheme, actor: str, now: datetime, **detail: object
+    ) -> Theme:
+        existing = session.exec(select(Theme).where(Theme.name_key == fold(new.name))).first()
+        if existing is not None:
+            raise ThemeExists(existing.name)
+        theme = Theme(
+            name=new.name,
+            name_key=fold(new.name),
+            z2=new.z2,
+            planned_quarter=new.planned_quarter,
+            status=ThemeStatus.active if new.z2 else ThemeStatus.idea,
+            team_room=new.team_room,
+            process_json=new.template.to_json(),
+            created_by=actor,
+            created_at=utc(now),
+        )
+        session.add(theme)
+        try:
+            session.flush()
+        except sa.exc.IntegrityError as err:  # a concurrent create of the same name
+            session.rollback()
+            raise ThemeExists(new.name) from err
+        assert theme.id is not None
+        self._add_steps(session, theme.id, new.planned)
+        _record(
+            session,
+            theme.id,
+            actor,
+            now,
+            "created",
+            z2=new.z2,
+            quarter=new.planned_quarter,
+            **detail,
+        )
+        return theme
+
+    def _apply_update(
+        self, session: Session, update: ThemeUpdate, actor: str, now: datetime
+    ) -> None:
+        theme = session.get(Theme, update.theme_id)
+        if theme is None:
+            raise ThemeGone(update.theme_id)
+        if update.z2 is not None:
+            theme.z2 = update.z2
+            if theme.status == ThemeStatus.idea:  # a paused or archived theme stays so
+                theme.status = ThemeStatus.active
+            self._add_steps(session, update.theme_id, update.planned)
+            _record(
+                session, update.theme_id, actor, now, "scheduled", z2=update.z2, source="import"
+            )
+        if update.team_room is not None:
+            theme.team_room = update.team_room
+            _record(
+                session,
+                update.theme_id,
+                actor,
+                now,
+                "room_bound",
+                role="team",
+                room=update.team_room,
+            )
+        session.add(theme)
+
+    @staticmethod
+    def _add_steps(session: Session, theme_id: int, planned: Sequence[PlannedStep]) -> None:
+        for position, step in enumerate(planned):
+            session.add(Step(theme_id=theme_id, key=step.key, position=position, due=step.due))
 
     def reminder_rows(self, keys: Sequence[str]) -> dict[str, ReminderLog]:
         if not keys:

@@ -223,3 +223,34 @@ async def test_history_rename_pause_archive_delete(
     deleted = await coordinator.ask(room, f"!zt löschen {renamed_to} bestätigen")
     assert "ist gelöscht" in deleted.body
     assert "kenne ich nicht" in (await coordinator.ask(room, f"!zt verlauf {renamed_to}")).body
+
+
+async def test_calendar_file_is_uploaded_and_parses(
+    room: str, theme: str, coordinator: ScriptedUser, accounts: Accounts
+) -> None:
+    from icalendar import Calendar
+
+    reply = await coordinator.ask(room, f"!zt kalender {theme}")
+    assert "8 Schritte als ganztägige Termine" in reply.body
+    await coordinator.wait_until(
+        lambda: any(
+            r.content["content"].get("msgtype") == "m.file"
+            for r in coordinator.messages_in(room, accounts.bot.user_id)
+        )
+    )
+    file_event = next(
+        r
+        for r in coordinator.messages_in(room, accounts.bot.user_id)
+        if r.content["content"].get("msgtype") == "m.file"
+    )
+    content = file_event.content["content"]
+    assert content["info"]["mimetype"] == "text/calendar"
+    assert content["filename"].endswith(".ics")
+    calendar = Calendar.from_ical(await coordinator.download(content["url"]))
+    events = list(calendar.walk("VEVENT"))
+    assert len(events) == 8
+    assert {str(e["SUMMARY"]).split(": ", 1)[1].split()[0] for e in events} == {
+        "1", "2", "3", "3a", "4", "5", "6", "7"
+    }  # fmt: skip
+    missing = await coordinator.ask(room, "!zt kalender")
+    assert "Da fehlt noch etwas" in missing.body
