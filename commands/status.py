@@ -21,6 +21,7 @@ class StatusRow:
     rooms: tuple[str, ...]  # where its reminders go, as people call the rooms
     people: tuple[str, ...]  # responsible
     at_council: bool  # moved to a council meeting
+    holiday: str | None  # a public holiday on the step's date: shown, not moved
 
 
 def _overview(request: Request, services: Services) -> Message:
@@ -57,6 +58,7 @@ def handle(request: Request, services: Services) -> Message:
                 tuple(room_label(target.room_id, setup) for target in targets),
                 view.responsible.get(status.key, ()),
                 snapped and first_council_on_or_after(status.due, meetings) == status.due,
+                services.calendar.holiday_name(status.due),
             )
         )
     return services.renderer.message(

@@ -47,6 +47,7 @@ def handle(request: Request, services: Services) -> Message:
         old=ref.step.due,
         day=day,
         followers=followers,
+        holiday=services.calendar.holiday_name(day),
     )
 
 
