@@ -8,6 +8,7 @@ import os
 import signal
 from dataclasses import dataclass
 
+from bot.annual import SchoolHolidays
 from bot.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
 from bot.config import Config
 from bot.matrix import MatrixAdapter
@@ -52,6 +53,7 @@ class Bot:
 
     async def run(self) -> None:
         self.adapter.after_command = self._after_command
+        self.adapter.after_join = self.scheduler.poke
         reminders = asyncio.create_task(self._start_reminders(), name="reminders")
         try:
             await self.adapter.run(self.answer)
@@ -77,9 +79,16 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
         renderer=renderer,
         authority=adapter,
         calendar=calendar,
+        school_holidays=SchoolHolidays(calendar.country, calendar.subdiv, calendar.language),
     )
     engine = ReminderEngine(
-        config, store, renderer, calendar, adapter.queue.put, adapter.find_reminder_event
+        config,
+        store,
+        renderer,
+        calendar,
+        send=adapter.queue.put,
+        find_in_history=adapter.find_reminder_event,
+        in_room=adapter.in_room,
     )
     scheduler = ReminderScheduler(engine, clock)
     return Bot(config, clock, store, adapter, Router(services), scheduler)

@@ -93,8 +93,11 @@ class MatrixAdapter:
         self._sender: asyncio.Task | None = None
         # Set once the first sync is done: rooms and members are known, sending may start.
         self.ready = asyncio.Event()
-        # Called after a command was answered; the app pokes the reminder scheduler.
+        # Called after a command was answered and after joining a room; the app pokes the
+        # reminder scheduler then (reminders for a room wait until the bot is in it).
         self.after_command: Callable[[Outcome], None] | None = None
+        self.after_join: Callable[[], None] | None = None
+        self._known_rooms: set[str] = set()
         self.last_sync_ms = 0
 
     # Who may do what ------------------------------------------------------------------
@@ -110,6 +113,10 @@ class MatrixAdapter:
     def is_member(self, room_id: str, user_id: str) -> bool:
         room = self.client.rooms.get(room_id)
         return room is not None and user_id in room.users
+
+    def in_room(self, room_id: str) -> bool:
+        """Joined (not merely invited): only then can the bot send there."""
+        return room_id in self.client.rooms
 
     def may_invite(self, inviter: str | None) -> bool:
         if not inviter:
@@ -173,6 +180,12 @@ class MatrixAdapter:
 
     async def _on_sync(self, response: object) -> None:
         self.last_sync_ms = int(time.time() * 1000)
+        joined = getattr(getattr(response, "rooms", None), "join", {})
+        # A room counts as joined once a sync says so; reminders waiting for it go now.
+        if any(room_id not in self._known_rooms for room_id in joined):
+            self._known_rooms |= set(joined)
+            if self.after_join is not None:
+                self.after_join()
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key == self.client.user_id and event.membership == "invite":

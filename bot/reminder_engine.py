@@ -9,6 +9,7 @@ the homeserver's deduplication window is looked up in the room's history first.
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -124,6 +125,8 @@ class ReminderEngine:
     calendar: WorkingCalendar
     send: Callable[[Outgoing], None]
     find_in_history: HistoryLookup
+    # Whether the bot is in a room: reminders for a room it has not joined (yet) wait.
+    in_room: Callable[[str], bool]
     settings: ReminderSettings = field(init=False)
     _in_flight: set[str] = field(default_factory=set, init=False)
 
@@ -149,8 +152,12 @@ class ReminderEngine:
         deliveries = [d for r in due for d in self.deliveries(r, views.get(r.theme_id or -1))]
         known = self.store.reminder_rows([d.txn_id for d in deliveries])
         queued = 0
+        waiting: collections.Counter[str] = collections.Counter()
         for delivery in deliveries:
             if delivery.txn_id in self._in_flight:
+                continue
+            if not self.in_room(delivery.room_id):
+                waiting[delivery.room_id] += 1
                 continue
             row = known.get(delivery.txn_id)
             if row is not None and row.status == "sent":
@@ -164,6 +171,8 @@ class ReminderEngine:
                     continue
             self._queue(delivery, views.get(delivery.reminder.theme_id or -1), views, now)
             queued += 1
+        for room_id, count in waiting.items():
+            log.warning("%d reminders wait for %s: the bot is not in that room", count, room_id)
         if queued:
             log.info("queued %d reminders", queued)
         return queued
@@ -204,6 +213,9 @@ class ReminderEngine:
             self.store.mark_sent(delivery.txn_id, event_id, now)
             self._in_flight.discard(delivery.txn_id)
 
+        def rejected() -> None:  # stays pending; a later tick tries again
+            self._in_flight.discard(delivery.txn_id)
+
         self.send(
             Outgoing(
                 room_id=delivery.room_id,
@@ -211,6 +223,7 @@ class ReminderEngine:
                 txn_id=delivery.txn_id,
                 priority=Priority.reminder,
                 on_sent=sent,
+                on_rejected=rejected,
             )
         )
 

@@ -49,6 +49,8 @@ class Outgoing:
     priority: Priority = Priority.answer
     # Told the event id once the homeserver has the event (the sent-log marks it sent).
     on_sent: Callable[[str], Awaitable[None]] | None = field(default=None, compare=False)
+    # Told when the homeserver refused the event for good (the sender may try again later).
+    on_rejected: Callable[[], None] | None = field(default=None, compare=False)
 
 
 Transport = Callable[[Outgoing], Awaitable[SendResult]]
@@ -64,6 +66,7 @@ class SendQueue:
         self._order = itertools.count()
         self.sent = 0
         self.rejected = 0
+        self.rate_limited = 0  # 429 answers honoured (for tests and logs)
 
     def put(self, outgoing: Outgoing) -> None:
         """Queue an event; returns at once."""
@@ -101,8 +104,11 @@ class SendQueue:
             if result.delivery is Delivery.rejected:
                 self.rejected += 1
                 log.error("homeserver refused event for %s: %s", outgoing.room_id, result.reason)
+                if outgoing.on_rejected is not None:
+                    outgoing.on_rejected()
                 return
             if result.delivery is Delivery.rate_limited:
+                self.rate_limited += 1
                 wait = (result.retry_after_ms or 1000) / 1000
                 log.info("rate limited, waiting %.1fs", wait)
             else:

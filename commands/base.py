@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
+from bot.annual import SchoolHolidays
 from bot.config import Config
 from bot.dates import DateError, parse_date_spec
 from bot.models import Step
@@ -53,6 +54,7 @@ class Services:
     renderer: Renderer
     authority: Authority
     calendar: WorkingCalendar
+    school_holidays: SchoolHolidays
 
 
 class UserError(Exception):

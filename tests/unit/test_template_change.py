@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.annual import SchoolHolidays
 from bot.cli import main
 from bot.config import parse_config
 from bot.process import default_template_text, parse_template
@@ -39,7 +40,13 @@ def router(tmp_path: Path, template_text: str) -> Router:
     store = Store(config.database_url)
     store.upgrade()
     services = Services(
-        config, store, parse_template(template_text), Renderer(), Everyone(), WorkingCalendar()
+        config=config,
+        store=store,
+        template=parse_template(template_text),
+        renderer=Renderer(),
+        authority=Everyone(),
+        calendar=WorkingCalendar(),
+        school_holidays=SchoolHolidays(),
     )
     return Router(services)
 

@@ -1,0 +1,194 @@
+"""Reminders under stress: a SIGKILL in the middle of a burst, and Synapse's default rate
+limits. Every reminder arrives, and arrives exactly once (counted in the room)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import signal
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import load_config
+from bot.devserver import LocalSynapse, create_synapse
+from bot.models import StepState
+from bot.process import load_template
+from bot.reminders import CONTENT_KEY
+from bot.schedule import plan
+from bot.scripted import ScriptedUser
+from bot.store import Store
+from tests.integration.conftest import PASSWORD, start_bot
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+ZONE = ZoneInfo("Europe/Berlin")
+
+
+def write_bot_config(directory: Path, synapse: LocalSynapse, user_id: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.toml"
+    path.write_text(
+        f'[matrix]\nhomeserver = "{synapse.url}"\nuser_id = "{user_id}"\n'
+        f'password = "{PASSWORD}"\ndevice_id = "ZTBURST"\n'
+        '[bot]\ndata_dir = "data"\n[reminders]\nsend_time = "00:00"\n',
+        "utf-8",
+    )
+    return path
+
+
+def seed_themes(config_path: Path, room_id: str, count: int, *, only_step: str | None) -> None:
+    """`count` themes in `room_id`, each with reminders due today.
+
+    With `only_step`, every other step is done, so each theme has exactly one reminder.
+    """
+    config = load_config(config_path)
+    store = Store(config.database_url)
+    store.upgrade()
+    template = load_template()
+    today = datetime.now(ZONE).date()
+    now = datetime.now(ZONE)
+    z2 = today + timedelta(weeks=3)  # step 3 (−3 weeks) is due today
+    for number in range(count):
+        view = store.create_theme(
+            name=f"Thema {number:03d}",
+            z2=z2,
+            planned_quarter=None,
+            team_room=room_id,
+            template=template,
+            planned=plan(template, z2),
+            created_by="@seed:localhost",
+            now=now,
+        )
+        if only_step is None:
+            continue
+        for step in view.steps:
+            if step.key != only_step:
+                store.set_step_state(
+                    view.id, step.key, state=StepState.done, actor="@seed", now=now, action="done"
+                )
+    store.close()
+
+
+def keys_in(user: ScriptedUser, room_id: str, sender: str) -> list[str]:
+    return [
+        r.content["content"][CONTENT_KEY]["key"]
+        for r in user.messages_in(room_id, sender)
+        if CONTENT_KEY in r.content.get("content", {})
+    ]
+
+
+def sent_log(config_path: Path) -> dict[str, int]:
+    store = Store(load_config(config_path).database_url)
+    counts = collections.Counter(row.status for row in store.sent_reminders())
+    store.close()
+    return dict(counts)
+
+
+def start_process(config_path: Path, log: Path) -> subprocess.Popen:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--config", str(config_path)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+
+
+async def settle(user: ScriptedUser, room_id: str, sender: str, quiet: float = 4.0) -> int:
+    """Wait until no new reminder has arrived for `quiet` seconds; the count then."""
+    count = -1
+    while True:
+        await asyncio.sleep(quiet)
+        now = len(keys_in(user, room_id, sender))
+        if now == count:
+            return count
+        count = now
+
+
+async def test_sigkill_in_the_middle_of_a_burst_loses_and_doubles_nothing(
+    synapse: LocalSynapse, coordinator: ScriptedUser, tmp_path: Path
+) -> None:
+    account = synapse.register("zt-burst", PASSWORD)
+    room_id = await coordinator.create_room([account.user_id], name="Burst")
+    config_path = write_bot_config(tmp_path, synapse, account.user_id)
+    seed_themes(config_path, room_id, 30, only_step=None)  # several reminders per theme
+    log = tmp_path / "bot.log"
+
+    first = start_process(config_path, log)
+    try:
+        await coordinator.wait_for_member(room_id, account.user_id, timeout=60)
+        await coordinator.wait_until(
+            lambda: len(keys_in(coordinator, room_id, account.user_id)) >= 15, timeout=60
+        )
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    killed_at = len(keys_in(coordinator, room_id, account.user_id))
+
+    second = start_process(config_path, log)
+    try:
+        total = await settle(coordinator, room_id, account.user_id)
+    finally:
+        second.terminate()
+        assert second.wait(timeout=15) == 0
+    keys = keys_in(coordinator, room_id, account.user_id)
+    doubled = [key for key, n in collections.Counter(keys).items() if n > 1]
+    print(f"burst: {total} reminders, {killed_at} before SIGKILL, doubled: {len(doubled)}")
+    assert total >= 50
+    assert killed_at < total, "the kill happened in the middle of the burst"
+    assert doubled == []
+    assert sent_log(config_path) == {"sent": total}
+
+
+@pytest.fixture(scope="module")
+def strict_synapse(tmp_path_factory: pytest.TempPathFactory):
+    """A second homeserver with Synapse's default rate limits (rc_message 0.2/s, burst 10)."""
+    server = create_synapse(tmp_path_factory.mktemp("strict"), raised_rate_limits=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_a_burst_against_default_rate_limits_arrives_complete(
+    strict_synapse: LocalSynapse, tmp_path: Path
+) -> None:
+    bot_account = strict_synapse.register("zt-bot", PASSWORD)
+    person = strict_synapse.register("koordination", PASSWORD)
+    user = ScriptedUser(strict_synapse.url, person)
+    await user.start()
+    try:
+        room_id = await user.create_room([bot_account.user_id], name="Ratenlimit")
+        config_path = write_bot_config(tmp_path, strict_synapse, bot_account.user_id)
+        reminders = 16
+        seed_themes(config_path, room_id, reminders, only_step="3")
+        running = await start_bot(load_config(config_path))
+        try:
+            await user.wait_until(
+                lambda: len(keys_in(user, room_id, bot_account.user_id)) >= reminders,
+                timeout=180,
+            )
+            await asyncio.sleep(2)
+            keys = keys_in(user, room_id, bot_account.user_id)
+            rate_limited = running.bot.adapter.queue.rate_limited
+        finally:
+            await running.stop()
+    finally:
+        await user.close()
+    print(f"rate limits: {len(keys)} of {reminders} arrived, 429 honoured {rate_limited} times")
+    assert sorted(keys) == sorted(set(keys)) and len(keys) == reminders
+    assert rate_limited > 0, "the burst really ran into the homeserver's rate limit"
+
+
+def test_seed_dates_are_today() -> None:
+    template = load_template()
+    today = date(2027, 3, 1)
+    steps = {p.key: p.due for p in plan(template, today + timedelta(weeks=3))}
+    assert steps["3"] == today
