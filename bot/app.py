@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from bot.annual import SchoolHolidays
 from bot.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
 from bot.config import Config
-from bot.matrix import MatrixAdapter
+from bot.evaluation_engine import EvaluationEngine
+from bot.matrix import Incoming, MatrixAdapter
 from bot.process import load_template
 from bot.reminder_engine import ReminderEngine
 from bot.rendering import Renderer
 from bot.router import Outcome, Router
 from bot.scheduler import ReminderScheduler
 from bot.store import Store
+from bot.store_evaluation import EvaluationStore
 from bot.workdays import WorkingCalendar
 from commands.base import Services
 
@@ -40,8 +42,15 @@ class Bot:
     router: Router
     scheduler: ReminderScheduler
 
-    def answer(self, body: str, sender: str, room_id: str) -> Outcome | None:
-        return self.router.handle(body, sender=sender, room_id=room_id, now=self.clock.now())
+    def answer(self, incoming: Incoming) -> Outcome | None:
+        return self.router.handle(
+            incoming.body,
+            sender=incoming.sender,
+            room_id=incoming.room_id,
+            now=self.clock.now(),
+            mentions=incoming.mentions,
+            is_direct=incoming.is_direct,
+        )
 
     def _after_command(self, outcome: Outcome) -> None:
         if outcome.result == "ok":
@@ -80,6 +89,7 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
         authority=adapter,
         calendar=calendar,
         school_holidays=SchoolHolidays(calendar.country, calendar.subdiv, calendar.language),
+        evaluations=EvaluationStore(store),
     )
     engine = ReminderEngine(
         config,
@@ -90,7 +100,10 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
         find_in_history=adapter.find_reminder_event,
         in_room=adapter.in_room,
     )
-    scheduler = ReminderScheduler(engine, clock)
+    evaluation = EvaluationEngine(
+        config, store, services.evaluations, renderer, calendar, transport=adapter
+    )
+    scheduler = ReminderScheduler([engine, evaluation], clock)
     return Bot(config, clock, store, adapter, Router(services), scheduler)
 
 

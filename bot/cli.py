@@ -1,4 +1,4 @@
-"""`zt-bot` / `python -m bot`: run, check, demo, db upgrade."""
+"""`zt-bot` / `python -m bot`: run, check, demo, db upgrade, forget-user, health."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import USER_ID, Config, ConfigError, load_config
 from bot.process import TemplateError, load_template
 
 if TYPE_CHECKING:
@@ -226,6 +227,61 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# Data protection and operations ---------------------------------------------------------
+
+
+def cmd_forget_user(args: argparse.Namespace) -> int:
+    from bot.store_privacy import forget_user
+
+    if not re.fullmatch(USER_ID, args.user_id):
+        print(
+            f"„{args.user_id}“ ist keine Matrix-ID; erwartet wie @person:server.example",
+            file=sys.stderr,
+        )
+        return 2
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        report = forget_user(store, args.user_id, now=_now(config), dry_run=args.dry_run)
+    finally:
+        store.close()
+    verb = "würde ersetzt" if args.dry_run else "ersetzt"
+    print(f"{args.user_id} → „gelöscht“ ({verb}):")
+    for place, count in report.changed.items():
+        print(f"  {report.labels[place]:<34} {count:>5}   ({place})")
+    print(f"  {'zusammen':<34} {report.total:>5}")
+    for place in report.leftovers:
+        print(f"Achtung: {args.user_id} steht noch in {place} (nicht automatisch ersetzt)")
+    # The config file is the operator's, not the database's: point at it, never edit it.
+    configured = {*config.bot.coordinators, *config.bot.allowed_users}
+    if args.user_id in configured:
+        print(f"Achtung: {args.user_id} steht noch in der Konfiguration {args.config}")
+    if args.dry_run:
+        print("Probelauf: nichts gespeichert")
+    return 0
+
+
+def _duration_arg(text: str) -> timedelta:
+    from bot.config import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from bot.clock import Clock
+    from bot.health import check_health
+
+    config = _load(args.config)
+    # Wall clock on purpose: the heartbeat is real time, whatever ZT_CLOCK_OFFSET says.
+    now = Clock(config.bot.zone).now()
+    healthy, message = check_health(config.bot.data_dir, now=now, max_age=args.max_age)
+    print(message, file=sys.stdout if healthy else sys.stderr)
+    return 0 if healthy else 1
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="zt-bot", description="Zukunftstische-Bot für Matrix")
     root.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -266,6 +322,21 @@ def parser() -> argparse.ArgumentParser:
     plan_export.add_argument("--config", type=Path, required=True)
     plan_export.add_argument("--output", type=Path, help="file to write (default: stdout)")
     plan_export.set_defaults(func=cmd_export)
+
+    forget = sub.add_parser(
+        "forget-user", help="replace a person by 'gelöscht' everywhere in the database"
+    )
+    forget.add_argument("--config", type=Path, required=True)
+    forget.add_argument("user_id", help="the Matrix id, e.g. @person:server.example")
+    forget.add_argument("--dry-run", action="store_true", help="count only, change nothing")
+    forget.set_defaults(func=cmd_forget_user)
+
+    health = sub.add_parser("health", help="exit 0 when the bot's last sync is recent")
+    health.add_argument("--config", type=Path, required=True)
+    health.add_argument(
+        "--max-age", type=_duration_arg, default=timedelta(minutes=5), help="e.g. 90s, 5m"
+    )
+    health.set_defaults(func=cmd_health)
     return root
 
 

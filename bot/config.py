@@ -137,6 +137,29 @@ class ProcessConfig(_Section):
     file: Path | None = None
 
 
+class EvaluationConfig(_Section):
+    # "anonym": every participant is asked in a direct chat and the database keeps only
+    # counts after the close; "raum": native polls in the theme's Z2 room (everyone sees
+    # who voted, as with any Matrix poll).
+    mode: Literal["anonym", "raum"] = "anonym"
+    # Start the evaluation by itself on the working day after Z2, at send_time.
+    auto_start: bool = True
+    # Days until the polls close by themselves.
+    open_days: int = Field(default=7, ge=1, le=60)
+    # Results are shown only with at least this many answers (never a single person's).
+    min_answers: int = Field(default=3, ge=2, le=100)
+    # Empty: the shipped questionnaire (bot/defaults/questionnaire.toml).
+    questionnaire: Path | None = None
+    # People never asked (other bots, service accounts); the bot itself is never asked.
+    ignore_users: tuple[UserId, ...] = ()
+
+
+class PrivacyConfig(_Section):
+    # History entries and raw notes older than this many days are pruned at start.
+    # Empty (the default): keep them.
+    retention_days: int | None = Field(default=None, ge=30)
+
+
 class CouncilConfig(_Section):
     # Known council meetings; `!zt ratssitzung <Datum>` adds more in chat.
     meetings: tuple[date, ...] = ()
@@ -150,6 +173,8 @@ class Config(_Section):
     reminders: RemindersConfig = RemindersConfig()
     process: ProcessConfig = ProcessConfig()
     council: CouncilConfig = CouncilConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
     @model_validator(mode="after")
     def _credentials(self) -> Config:
@@ -169,7 +194,17 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message names the bad key."""
 
 
-_SECTIONS = ("matrix", "database", "bot", "rooms", "reminders", "process", "council")
+_SECTIONS = (
+    "matrix",
+    "database",
+    "bot",
+    "rooms",
+    "reminders",
+    "process",
+    "council",
+    "evaluation",
+    "privacy",
+)
 
 
 def _check_tables(data: dict) -> None:
@@ -180,7 +215,13 @@ def _check_tables(data: dict) -> None:
 
 def _resolve_paths(data: dict, base: Path) -> None:
     """Relative paths in the file are relative to the file, not to the working directory."""
-    for section, key in (("matrix", "store_path"), ("bot", "data_dir"), ("process", "file")):
+    paths = (
+        ("matrix", "store_path"),
+        ("bot", "data_dir"),
+        ("process", "file"),
+        ("evaluation", "questionnaire"),
+    )
+    for section, key in paths:
         value = data.get(section, {}).get(key)
         if isinstance(value, str) and value and not Path(value).is_absolute():
             data[section][key] = str(base / value)

@@ -7,28 +7,35 @@ rendered reply, and the adapter sends it through the bot-wide queue.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
+import json
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DirectRoomsResponse,
     InviteMemberEvent,
+    JoinedMembersResponse,
     JoinError,
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
+    RoomCreateResponse,
     RoomMessagesResponse,
     RoomMessageText,
     RoomSendResponse,
     UploadResponse,
     WhoamiResponse,
 )
+from nio.api import Api, RelationshipType, RoomPreset
 from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
 
 from bot.clock import Clock
@@ -36,7 +43,7 @@ from bot.config import Config
 from bot.reminders import CONTENT_KEY
 from bot.rendering import Attachment, Message
 from bot.router import Outcome
-from bot.sendqueue import Delivery, Outgoing, Priority, SendQueue, SendResult
+from bot.sendqueue import Delivery, Outgoing, Priority, SendQueue, SendResult, txn_id_for
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +52,29 @@ COORDINATOR_POWER_LEVEL = 50
 SEEN_EVENTS = 2048
 # Full member lists (no lazy loading): whether someone may mark a step depends on them.
 FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 20}}}
+MATRIX_TO_USER = re.compile(r"https://matrix\.to/#/(@[^\"'<>\s?]+)")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A text message as the router needs it."""
+
+    body: str
+    sender: str
+    room_id: str
+    mentions: tuple[str, ...] = ()
+    is_direct: bool = False
+
+
 # Commands are handled (database, rendering) off the event loop by this.
-Answer = Callable[[str, str, str], Outcome | None]
+Answer = Callable[[Incoming], Outcome | None]
+
+
+def mentioned(content: dict) -> tuple[str, ...]:
+    """People mentioned: m.mentions, and matrix.to links (pills) in the HTML."""
+    users = list(content.get("m.mentions", {}).get("user_ids", []) or [])
+    users += [unquote(u) for u in MATRIX_TO_USER.findall(content.get("formatted_body", "") or "")]
+    return tuple(dict.fromkeys(u for u in users if isinstance(u, str)))
 
 
 def reply_content(message: Message, reply_to: str, sender: str) -> dict:
@@ -59,11 +87,6 @@ def reply_content(message: Message, reply_to: str, sender: str) -> dict:
         "m.relates_to": {"m.in_reply_to": {"event_id": reply_to}},
         "m.mentions": {"user_ids": [sender]},
     }
-
-
-def txn_id_for(*parts: str) -> str:
-    """A transaction id derived from what is sent, so a retried send is deduplicated."""
-    return "zt" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
 class MatrixAdapter:
@@ -189,19 +212,22 @@ class MatrixAdapter:
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key == self.client.user_id and event.membership == "invite":
-            self._consider_invite(room.room_id, event.sender)
+            direct = bool(event.content.get("is_direct"))
+            self._consider_invite(room.room_id, event.sender, direct=direct)
 
-    def _consider_invite(self, room_id: str, inviter: str | None) -> None:
+    def _consider_invite(self, room_id: str, inviter: str | None, *, direct: bool = False) -> None:
         if not self.may_invite(inviter):
             log.warning("ignoring invite to %s from %s (not allowed)", room_id, inviter)
             return
-        self._spawn(self._join(room_id), f"join {room_id}")
+        self._spawn(self._join(room_id, inviter if direct else None), f"join {room_id}")
 
-    async def _join(self, room_id: str) -> None:
+    async def _join(self, room_id: str, direct_with: str | None = None) -> None:
         for attempt in range(5):
             response = await self.client.join(room_id)
             if not isinstance(response, JoinError):
                 log.info("joined %s", room_id)
+                if direct_with is not None:  # as clients do: remember it as a direct chat
+                    await self._remember_direct(direct_with, room_id)
                 return
             log.warning("join %s failed (%s), attempt %d", room_id, response.message, attempt + 1)
             await asyncio.sleep(2**attempt)
@@ -227,7 +253,16 @@ class MatrixAdapter:
     async def _handle(self, room_id: str, event: RoomMessageText) -> None:
         assert self._answer is not None
         started = time.perf_counter()
-        outcome = await asyncio.to_thread(self._answer, event.body, event.sender, room_id)
+        room = self.client.rooms.get(room_id)
+        incoming = Incoming(
+            body=event.body,
+            sender=event.sender,
+            room_id=room_id,
+            mentions=mentioned(event.source.get("content", {})),
+            # A direct chat: just the bot and one person.
+            is_direct=room is not None and len(room.users) + len(room.invited_users) <= 2,
+        )
+        outcome = await asyncio.to_thread(self._answer, incoming)
         if outcome is None:
             return
         self.queue.put(
@@ -249,6 +284,94 @@ class MatrixAdapter:
             outcome.result,
             (time.perf_counter() - started) * 1000,
         )
+
+    # Polls and direct chats (the evaluation engine's transport) ---------------------------
+
+    @property
+    def user_id(self) -> str:
+        return self.client.user_id
+
+    async def send_now(
+        self, room_id: str, event_type: str, content: dict, txn_id: str, priority: Priority
+    ) -> str | None:
+        """Send through the bot-wide queue and wait: the event id, or None if refused."""
+        await self._wait_for_room(room_id)
+        return await self.queue.send(Outgoing(room_id, content, txn_id, event_type, priority))
+
+    async def members(self, room_id: str) -> list[str]:
+        response = await self.client.joined_members(room_id)
+        if not isinstance(response, JoinedMembersResponse):
+            log.warning("members of %s unknown: %s", room_id, response)
+            return []
+        return [member.user_id for member in response.members]
+
+    async def direct_room(self, user_id: str) -> str | None:
+        """The direct chat with `user_id`: an existing one (m.direct), else a new one."""
+        existing = await self.client.list_direct_rooms()
+        if isinstance(existing, DirectRoomsResponse):
+            for room_id in existing.rooms.get(user_id, []):
+                room = self.client.rooms.get(room_id)
+                if room is not None and user_id in {*room.users, *room.invited_users}:
+                    return room_id
+        room_id = await self._create_direct_room(user_id)
+        if room_id is not None:
+            await self._remember_direct(user_id, room_id)
+        return room_id
+
+    async def _remember_direct(self, user_id: str, room_id: str) -> None:
+        """Add a direct chat to the bot's m.direct account data."""
+        existing = await self.client.list_direct_rooms()
+        direct = dict(existing.rooms) if isinstance(existing, DirectRoomsResponse) else {}
+        if room_id not in direct.get(user_id, []):
+            direct[user_id] = [*direct.get(user_id, []), room_id]
+            await self._put_account_data("m.direct", direct)
+
+    async def _create_direct_room(self, user_id: str) -> str | None:
+        for _ in range(10):  # within the homeserver's room-creation limits
+            response = await self.client.room_create(
+                is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat
+            )
+            if isinstance(response, RoomCreateResponse):
+                await self._wait_for_room(response.room_id)
+                return response.room_id
+            if getattr(response, "status_code", None) != "M_LIMIT_EXCEEDED":
+                log.error("direct chat with %s not created: %s", user_id, response)
+                return None
+            await asyncio.sleep((response.retry_after_ms or 1000) / 1000)
+        return None
+
+    async def _wait_for_room(self, room_id: str, timeout: float = 30) -> None:
+        """A room the bot just created or joined is usable once a sync has shown it."""
+        try:
+            async with asyncio.timeout(timeout):
+                while room_id not in self.client.rooms:
+                    await self.client.synced.wait()
+        except TimeoutError:
+            log.warning("room %s not synced after %.0fs", room_id, timeout)
+
+    async def _put_account_data(self, kind: str, content: dict) -> None:
+        path = Api._build_path(
+            ["user", self.client.user_id, "account_data", kind],
+            {"access_token": self.client.access_token},
+        )
+        response = await self.client.send("PUT", path, json.dumps(content))
+        if response.status >= 300:
+            log.warning("account data %s not stored: HTTP %s", kind, response.status)
+
+    async def poll_events(self, room_id: str, start_event_id: str) -> list[dict]:
+        """Every event that refers to a poll, from the relations API (decrypted)."""
+        events = []
+        async for event in self.client.room_get_event_relations(
+            room_id, start_event_id, RelationshipType.reference
+        ):
+            if isinstance(event, MegolmEvent):
+                try:
+                    event = self.client.decrypt_event(event)
+                except Exception:  # an undecryptable vote cannot be counted
+                    log.warning("poll response %s cannot be decrypted", event.event_id)
+                    continue
+            events.append(event.source)
+        return events
 
     # Sending -----------------------------------------------------------------------------
 

@@ -125,3 +125,75 @@ class ReminderLog(SQLModel, table=True):
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     sent_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     event_id: str | None = Field(default=None, max_length=255)
+
+
+class Evaluation(SQLModel, table=True):
+    """The short questionnaire after a theme's Z2, as native Matrix polls."""
+
+    __tablename__ = "evaluation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("theme.id", ondelete="CASCADE"), nullable=False)
+    )
+    mode: str = Field(max_length=16)  # "anonym" or "raum"
+    # starting → open → closing → closed
+    status: str = Field(default="starting", max_length=16)
+    room_id: str = Field(max_length=255)  # the Z2 (or team) room; results go there too
+    questionnaire_json: str = Field(sa_type=sa.Text)
+    min_answers: int
+    opened_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    closes_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    closed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    reminded: bool = False
+    participants: int = 0  # people asked (anonym mode)
+
+
+class EvaluationPoll(SQLModel, table=True):
+    """A poll event while the evaluation is open. In anonym mode one per direct chat and
+    question: these rows are deleted at the close, so that nothing links an answer to a
+    direct chat once the counts are stored."""
+
+    __tablename__ = "evaluation_poll"
+
+    id: int | None = Field(default=None, primary_key=True)
+    evaluation_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("evaluation.id", ondelete="CASCADE"), nullable=False)
+    )
+    question_key: str = Field(max_length=32)
+    room_id: str = Field(max_length=255)
+    start_event_id: str = Field(max_length=255)
+
+
+class EvaluationResult(SQLModel, table=True):
+    """Counts only: per question and answer, and per question the number of voters."""
+
+    __tablename__ = "evaluation_result"
+
+    id: int | None = Field(default=None, primary_key=True)
+    evaluation_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("evaluation.id", ondelete="CASCADE"), nullable=False)
+    )
+    question_key: str = Field(max_length=32)
+    # None: the row holds the number of voters (and spoiled votes) of the question.
+    answer_id: str | None = Field(default=None, max_length=32)
+    count: int
+    spoiled: int = 0
+
+
+class Idea(SQLModel, table=True):
+    """An improvement idea for the process (KVP)."""
+
+    __tablename__ = "idea"
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("theme.id", ondelete="CASCADE"), nullable=False)
+    )
+    text: str = Field(max_length=1000)
+    author: str | None = Field(default=None, max_length=255)  # None: given anonymously
+    status: str = Field(default="open", max_length=16)  # open, adopted, rejected
+    reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    decided_by: str | None = Field(default=None, max_length=255)
+    decided_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))

@@ -39,7 +39,16 @@ class Router:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def handle(self, body: str, *, sender: str, room_id: str, now: datetime) -> Outcome | None:
+    def handle(
+        self,
+        body: str,
+        *,
+        sender: str,
+        room_id: str,
+        now: datetime,
+        mentions: tuple[str, ...] = (),
+        is_direct: bool = False,
+    ) -> Outcome | None:
         """The reply to a message, or None when it is not a command for this bot."""
         text = command_text(body, self.services.config.bot.prefix)
         if text is None:
@@ -54,7 +63,15 @@ class Router:
                 "unknown_verb", verb=shorten(verb, 30), prefix=self.services.config.bot.prefix
             )
             return Outcome(shorten(verb, 30), reply, "refused")
-        request = Request(sender=sender, room_id=room_id, verb=verb, args=args, now=now)
+        request = Request(
+            sender=sender,
+            room_id=room_id,
+            verb=verb,
+            args=args,
+            now=now,
+            mentions=mentions,
+            is_direct=is_direct,
+        )
         try:
             return Outcome(command.name, command.handler(request, self.services), "ok")
         except UserError as refusal:

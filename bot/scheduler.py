@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
-from bot.reminder_engine import ReminderEngine
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +23,25 @@ TICK_EVERY = timedelta(minutes=5)
 MISFIRE_GRACE = int(timedelta(hours=12).total_seconds())
 
 
+class Engine(Protocol):
+    """Something the tick wakes: the reminder engine, the evaluation engine."""
+
+    async def tick(self, now: datetime) -> object: ...
+
+    def next_wakeup(self, now: datetime) -> datetime | None: ...
+
+
 class ReminderScheduler:
-    def __init__(self, engine: ReminderEngine, clock: Clock, tick_every: timedelta = TICK_EVERY):
-        self.engine = engine
+    def __init__(
+        self, engines: Sequence[Engine], clock: Clock, tick_every: timedelta = TICK_EVERY
+    ) -> None:
+        self.engines = tuple(engines)
         self.clock = clock
         self.tick_every = tick_every
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._lock = asyncio.Lock()
+        self._again = False
+        self._pokes: set[asyncio.Task] = set()
 
     def start(self) -> None:
         self._scheduler.add_job(
@@ -46,26 +59,36 @@ class ReminderScheduler:
     def stop(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        for task in self._pokes:
+            task.cancel()
 
     def poke(self) -> None:
-        """Tick soon: something changed (a command) that may make a reminder due."""
-        self._scheduler.add_job(
-            self.tick, "date", id="poke", replace_existing=True, misfire_grace_time=MISFIRE_GRACE
-        )
+        """Tick now: something changed (a command, a join) that may make work due."""
+        task = asyncio.get_running_loop().create_task(self.tick())
+        self._pokes.add(task)
+        task.add_done_callback(self._pokes.discard)
 
     async def tick(self) -> None:
-        async with self._lock:  # one tick at a time, whoever woke it
-            try:
+        """Run every engine; a wake-up during a run makes the run go round once more."""
+        self._again = True
+        if self._lock.locked():
+            return
+        async with self._lock:
+            while self._again:
+                self._again = False
                 now = self.clock.now()
-                await self.engine.tick(now)
+                for engine in self.engines:
+                    try:
+                        await engine.tick(now)
+                    except Exception:  # a failed tick is retried by the next one
+                        log.exception("%s tick failed", type(engine).__name__)
                 self._plan_wakeup(now)
-            except Exception:  # a failed tick is retried by the next one
-                log.exception("reminder tick failed")
 
     def _plan_wakeup(self, now: datetime) -> None:
-        wake = self.engine.next_wakeup(now)
-        if wake is None:
+        times = [wake for engine in self.engines if (wake := engine.next_wakeup(now))]
+        if not times:
             return
+        wake = min(times)
         # The clock may run shifted (testing aid): wake at the matching real time.
         real = wake - self.clock.offset
         self._scheduler.add_job(

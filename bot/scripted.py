@@ -16,6 +16,7 @@ from nio import (
     AsyncClient,
     AsyncClientConfig,
     DownloadResponse,
+    InviteMemberEvent,
     JoinedMembersResponse,
     MatrixRoom,
     RoomCreateResponse,
@@ -23,9 +24,11 @@ from nio import (
     RoomMessageNotice,
     RoomMessageText,
     RoomSendResponse,
+    UnknownEvent,
 )
 
 from bot.devserver import Account
+from bot.polls import POLL_RESPONSE, POLL_START_TYPES, poll_response_content
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class ScriptedUser:
         self.client = AsyncClient(homeserver, account.user_id, config=AsyncClientConfig())
         self.client.restore_login(account.user_id, account.device_id, account.access_token)
         self.received: list[Received] = []
+        self.polls: list[Received] = []  # poll start events seen
+        self.invited: list[str] = []  # rooms the user was invited to (and joined)
+        self.auto_join = False
         self._waiters: dict[str, asyncio.Future[Received]] = {}
         self._new_event = asyncio.Event()
         self._sync: asyncio.Task | None = None
@@ -56,6 +62,8 @@ class ScriptedUser:
         self.client.add_event_callback(
             self._on_event, (RoomMessageText, RoomMessageNotice, RoomMessageFile)
         )
+        self.client.add_event_callback(self._on_unknown, (UnknownEvent,))
+        self.client.add_event_callback(self._on_invite, (InviteMemberEvent,))
         self._sync = asyncio.create_task(self.client.sync_forever(timeout=30_000))
 
     async def close(self) -> None:
@@ -78,7 +86,12 @@ class ScriptedUser:
             waiter.set_result(received)
 
     async def create_room(
-        self, invite: Iterable[str] = (), *, name: str = "Zukunftstisch", encrypted: bool = False
+        self,
+        invite: Iterable[str] = (),
+        *,
+        name: str = "Zukunftstisch",
+        encrypted: bool = False,
+        direct: bool = False,
     ) -> str:
         initial_state = []
         if encrypted:
@@ -90,7 +103,7 @@ class ScriptedUser:
                 }
             )
         response = await self.client.room_create(
-            name=name, invite=list(invite), initial_state=initial_state
+            name=name, invite=list(invite), initial_state=initial_state, is_direct=direct
         )
         if not isinstance(response, RoomCreateResponse):
             raise RuntimeError(f"room_create failed: {response}")
@@ -130,6 +143,33 @@ class ScriptedUser:
             return await asyncio.wait_for(waiter, timeout)
         finally:
             self._waiters.pop(event_id, None)
+
+    async def _on_unknown(self, room: MatrixRoom, event: UnknownEvent) -> None:
+        """Poll events arrive as UnknownEvent in matrix-nio."""
+        if event.type in POLL_START_TYPES:
+            self.polls.append(
+                Received(room.room_id, event.sender, event.event_id, "", event.source)
+            )
+            self._new_event.set()
+
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        if self.auto_join and event.state_key == self.user_id and event.membership == "invite":
+            self.invited.append(room.room_id)
+            await self.client.join(room.room_id)
+
+    async def vote(self, room_id: str, start_event_id: str, answers: list[str]) -> str:
+        response = await self.client.room_send(
+            room_id,
+            POLL_RESPONSE,
+            poll_response_content(start_event_id, answers),
+            tx_id=uuid.uuid4().hex,
+        )
+        if not isinstance(response, RoomSendResponse):
+            raise RuntimeError(f"vote failed: {response}")
+        return response.event_id
+
+    def polls_in(self, room_id: str) -> list[Received]:
+        return [poll for poll in self.polls if poll.room_id == room_id]
 
     async def download(self, mxc: str) -> bytes:
         response = await self.client.download(mxc)

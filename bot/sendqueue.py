@@ -9,10 +9,11 @@ Event callbacks only `put`; they never wait for a send.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum, IntEnum
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,11 @@ class Outgoing:
 Transport = Callable[[Outgoing], Awaitable[SendResult]]
 
 
+def txn_id_for(*parts: str) -> str:
+    """A transaction id derived from what is sent, so a retried send is deduplicated."""
+    return "zt" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
 class SendQueue:
     def __init__(
         self, transport: Transport, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -75,6 +81,25 @@ class SendQueue:
     @property
     def pending(self) -> int:
         return self._queue.qsize()
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        """Queue an event and wait for it: its event id, or None when it was refused."""
+        done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+
+        async def sent(event_id: str) -> None:
+            if outgoing.on_sent is not None:
+                await outgoing.on_sent(event_id)
+            if not done.done():
+                done.set_result(event_id)
+
+        def rejected() -> None:
+            if outgoing.on_rejected is not None:
+                outgoing.on_rejected()
+            if not done.done():
+                done.set_result(None)
+
+        self.put(replace(outgoing, on_sent=sent, on_rejected=rejected))
+        return await done
 
     async def join(self) -> None:
         """Wait until everything queued so far has been delivered or rejected."""

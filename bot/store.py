@@ -104,7 +104,7 @@ class History:
     detail: dict
 
 
-def _record(
+def record_history(
     session: Session, theme_id: int, actor: str, now: datetime, action: str, **detail: object
 ) -> None:
     """A history entry, written in the same transaction as the change it records."""
@@ -219,7 +219,7 @@ class Store:
             if theme is None:
                 raise ThemeGone(theme_id)
             yield session, theme
-            _record(session, theme_id, actor, now, action, **detail)
+            record_history(session, theme_id, actor, now, action, **detail)
             session.commit()
 
     @staticmethod
@@ -465,7 +465,7 @@ class Store:
             raise ThemeExists(new.name) from err
         assert theme.id is not None
         self._add_steps(session, theme.id, new.planned)
-        _record(
+        record_history(
             session,
             theme.id,
             actor,
@@ -488,12 +488,12 @@ class Store:
             if theme.status == ThemeStatus.idea:  # a paused or archived theme stays so
                 theme.status = ThemeStatus.active
             self._add_steps(session, update.theme_id, update.planned)
-            _record(
+            record_history(
                 session, update.theme_id, actor, now, "scheduled", z2=update.z2, source="import"
             )
         if update.team_room is not None:
             theme.team_room = update.team_room
-            _record(
+            record_history(
                 session,
                 update.theme_id,
                 actor,

@@ -20,6 +20,7 @@ from bot.process import ProcessTemplate, StepDefinition
 from bot.rendering import Message, Renderer
 from bot.rooms import RoomSetup, setup_for
 from bot.store import Store, ThemeView
+from bot.store_evaluation import EvaluationStore
 from bot.workdays import WorkingCalendar
 
 
@@ -40,6 +41,8 @@ class Request:
     now: datetime
     # People mentioned in the message (m.mentions and matrix.to links), for `zuständig`.
     mentions: tuple[str, ...] = ()
+    # Said in a direct chat with the bot (an improvement idea is then stored without author).
+    is_direct: bool = False
 
     @property
     def today(self) -> date:
@@ -55,6 +58,7 @@ class Services:
     authority: Authority
     calendar: WorkingCalendar
     school_holidays: SchoolHolidays
+    evaluations: EvaluationStore
 
 
 class UserError(Exception):

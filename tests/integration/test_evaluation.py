@@ -1,0 +1,195 @@
+"""Evaluation after Z2 on the real homeserver: native MSC3381 polls, counted per MSC3381,
+in the room or anonymously in direct chats; KVP ideas."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+
+from bot.devserver import LocalSynapse
+from bot.polls import POLL_START
+from bot.scripted import ScriptedUser
+from tests.integration.conftest import PASSWORD, Accounts
+
+pytestmark = pytest.mark.integration
+
+
+async def people(synapse: LocalSynapse, *names: str) -> list[ScriptedUser]:
+    users = []
+    for name in names:
+        user = ScriptedUser(synapse.url, synapse.register(name, PASSWORD))
+        user.auto_join = True
+        await user.start()
+        users.append(user)
+    return users
+
+
+async def join_all(owner: ScriptedUser, room_id: str, users: list[ScriptedUser]) -> None:
+    for user in users:
+        await owner.client.room_invite(room_id, user.user_id)
+        await owner.wait_for_member(room_id, user.user_id)
+
+
+def poll_for(user: ScriptedUser, room_id: str, question_text: str) -> str:
+    for poll in user.polls_in(room_id):
+        content = poll.content["content"][POLL_START]
+        if content["question"]["body"] == question_text:
+            return poll.event_id
+    raise AssertionError(f"no poll {question_text!r} in {room_id}")
+
+
+Q1 = "Wie zufrieden sind Sie insgesamt mit dem Zukunftstisch?"
+Q2 = "Waren Ziel und Rahmen klar?"
+
+
+async def test_room_mode_polls_are_native_and_counted_per_msc3381(
+    bot_factory, synapse: LocalSynapse, coordinator: ScriptedUser, accounts: Accounts
+) -> None:
+    bot = await bot_factory()
+    anna, ben, cem, dora = await people(synapse, "anna", "ben", "cem", "dora")
+    room_id = await coordinator.create_room([bot.user_id], name="Z2 Mobilität")
+    await coordinator.wait_for_member(room_id, bot.user_id)
+    await join_all(coordinator, room_id, [anna, ben, cem, dora])
+    await coordinator.ask(room_id, "!zt neu Mobilität 12.04.2027")
+    started = await coordinator.ask(room_id, "!zt umfrage Mobilität raum")
+    assert "als Umfrage in diesem Raum" in started.body
+    await anna.wait_until(lambda: len(anna.polls_in(room_id)) >= 5)
+    start = anna.polls_in(room_id)[0].content
+    assert start["type"] == POLL_START
+    assert start["content"][POLL_START]["kind"] == "org.matrix.msc3381.poll.undisclosed"
+    assert start["content"][POLL_START]["max_selections"] == 1
+    assert len(anna.polls_in(room_id)) == 5  # one poll per question, the open one is text
+
+    q1, q2 = poll_for(anna, room_id, Q1), poll_for(anna, room_id, Q2)
+    await anna.vote(room_id, q1, ["a1"])
+    await anna.vote(room_id, q1, ["a2"])  # changed: only the latest counts
+    await ben.vote(room_id, q1, ["zz"])  # unknown answer id: spoiled
+    await cem.vote(room_id, q1, ["a1"])
+    await dora.vote(room_id, q1, ["a3"])
+    await dora.vote(room_id, q2, ["a1"])  # the only answer to question 2
+    await anna.vote(room_id, q2, ["a2"])
+    await anna.vote(room_id, q2, [])  # withdrawn
+    await asyncio.sleep(0.5)
+
+    closing = await coordinator.ask(room_id, "!zt umfrage beenden Mobilität")
+    assert "wird beendet" in closing.body
+    await coordinator.wait_until(
+        lambda: any("Auswertung „Mobilität“" in r.body for r in coordinator.received)
+    )
+    summary = next(r for r in coordinator.received if "Auswertung „Mobilität“" in r.body).body
+    assert f"1. {Q1} – 3 Antworten, Mittelwert 4.0 von 5" in summary
+    assert "sehr zufrieden 1 · zufrieden 1 · teils/teils 1 · eher unzufrieden 0" in summary
+    assert f"2. {Q2} – 1 Antwort: zu wenige Antworten (mindestens 3)" in summary
+    assert "trifft voll zu 1" not in summary  # a single answer is never shown
+
+    # A vote after the end changes nothing.
+    await cem.vote(room_id, q1, ["a5"])
+    await asyncio.sleep(0.5)
+    again = await coordinator.ask(room_id, "!zt auswertung Mobilität")
+    assert f"1. {Q1} – 3 Antworten, Mittelwert 4.0 von 5" in again.body
+    overview = await coordinator.ask(room_id, "!zt auswertung")
+    assert "Mobilität: 4.0" in overview.body
+    for user in (anna, ben, cem, dora):
+        await user.close()
+
+
+async def test_anonymous_mode_asks_everyone_in_a_direct_chat_and_keeps_only_counts(
+    bot_factory, synapse: LocalSynapse, coordinator: ScriptedUser
+) -> None:
+    bot = await bot_factory("[evaluation]\nmin_answers = 2")
+    erik, fenja, gül = await people(synapse, "erik", "fenja", "gul")
+    room_id = await coordinator.create_room([bot.user_id], name="Z2 Klima")
+    await coordinator.wait_for_member(room_id, bot.user_id)
+    await join_all(coordinator, room_id, [erik, fenja, gül])
+    # Erik already has a direct chat with the bot: it is reused.
+    existing = await erik.create_room([bot.user_id], name="Erik und Bot", direct=True)
+    await erik.wait_for_member(existing, bot.user_id)
+    await coordinator.ask(room_id, "!zt neu Klima 12.04.2027")
+    started = await coordinator.ask(room_id, "!zt umfrage Klima")
+    assert "im Direktchat gefragt" in started.body
+
+    for user in (erik, fenja, gül, coordinator):
+        await user.wait_until(lambda user=user: len(user.polls) >= 5, timeout=60)
+    assert {p.room_id for p in erik.polls} == {existing}
+    direct_rooms = {p.room_id for u in (erik, fenja, gül, coordinator) for p in u.polls}
+    assert room_id not in direct_rooms and len(direct_rooms) == 4
+    intro = next(r for r in fenja.received if "Zum Datenschutz" in r.body)
+    assert intro.room_id != room_id
+
+    for user, answer in ((erik, "a1"), (fenja, "a1"), (gül, "a4")):
+        start = poll_for(user, user.polls[0].room_id, Q1)
+        await user.vote(user.polls[0].room_id, start, [answer])
+    gül_room = gül.polls[0].room_id
+    await gül.vote(gül_room, poll_for(gül, gül_room, Q1), ["a2"])  # changed vote
+    await asyncio.sleep(0.5)
+
+    await coordinator.ask(room_id, "!zt umfrage beenden Klima")
+    await coordinator.wait_until(
+        lambda: any("Auswertung „Klima“" in r.body for r in coordinator.received)
+    )
+    summary = next(r for r in coordinator.received if "Auswertung „Klima“" in r.body)
+    assert summary.room_id == room_id
+    assert "(anonym, 4 Personen gefragt)" in summary.body
+    assert f"1. {Q1} – 3 Antworten, Mittelwert 4.7 von 5" in summary.body
+    assert "sehr zufrieden 2 · zufrieden 1 · teils/teils 0" in summary.body
+
+    # After the close the database holds counts only: no person, no direct chat.
+    engine = sa.create_engine(bot.config.database_url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM evaluation_poll")).scalar() == 0
+        tables = ("evaluation", "evaluation_poll", "evaluation_result")
+        stored = " ".join(
+            str(row)
+            for table in tables
+            for row in connection.execute(sa.text(f"SELECT * FROM {table}"))
+        )
+    engine.dispose()
+    for user in (erik, fenja, gül, coordinator):
+        assert user.user_id not in stored
+    for direct in direct_rooms:
+        assert direct not in stored
+    for user in (erik, fenja, gül):
+        await user.close()
+
+
+async def test_kvp_ideas_and_triage(
+    room: str, coordinator: ScriptedUser, member: ScriptedUser, accounts: Accounts
+) -> None:
+    from tests.integration.conftest import unique
+
+    name = unique("Wärmewende")
+    await coordinator.ask(room, f"!zt neu {name} 12.04.2027")
+    stored = await member.ask(room, f"!zt kvp {name} Einladungen zwei Wochen früher verschicken")
+    number = stored.body.split("Nr. ")[1].split(" ")[0]
+    listing = await coordinator.ask(room, f"!zt kvp {name}")
+    assert f"{number}. Einladungen zwei Wochen früher verschicken (@fachbereich:localhost)" in (
+        listing.body
+    )
+    refused = await member.ask(room, f"!zt kvp übernommen {number}")
+    assert "Das dürfen nur Koordinator*innen" in refused.body
+    adopted = await coordinator.ask(room, f"!zt kvp übernommen {number}")
+    assert f"KVP-Idee Nr. {number} ist übernommen" in adopted.body
+    twice = await coordinator.ask(room, f"!zt kvp verworfen {number}")
+    assert "schon entschieden" in twice.body
+    unknown = await coordinator.ask(room, "!zt kvp verworfen 999999")
+    assert "gibt es nicht" in unknown.body
+    empty = await coordinator.ask(room, f"!zt kvp {name}")
+    assert "Keine offenen KVP-Ideen" in empty.body
+
+
+async def test_kvp_in_a_direct_chat_is_stored_without_author(
+    shared_bot, member: ScriptedUser, coordinator: ScriptedUser, room: str, accounts: Accounts
+) -> None:
+    from tests.integration.conftest import unique
+
+    name = unique("Radverkehr")
+    await coordinator.ask(room, f"!zt neu {name} 12.04.2027")
+    direct = await member.create_room([accounts.bot.user_id], name="DM", direct=True)
+    await member.wait_for_member(direct, accounts.bot.user_id)
+    stored = await member.ask(direct, f"!zt kvp {name} Mehr Zeit für Rückfragen")
+    assert "ohne Ihren Namen" in stored.body
+    listing = await coordinator.ask(room, f"!zt kvp {name}")
+    assert "Mehr Zeit für Rückfragen" in listing.body
+    assert "@fachbereich" not in listing.body
