@@ -20,6 +20,7 @@ from bot.router import Outcome, Router
 from bot.scheduler import ReminderScheduler
 from bot.store import Store
 from bot.store_evaluation import EvaluationStore
+from bot.store_privacy import prune_on_start
 from bot.workdays import WorkingCalendar
 from commands.base import Services
 
@@ -78,6 +79,13 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
     config.bot.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     store = Store(config.database_url)
     store.upgrade()
+    pruned = prune_on_start(store, retention_days=config.privacy.retention_days, now=clock.now())
+    if pruned is not None:
+        log.info(
+            "retention: %d history entries and %d step notes removed",
+            pruned.history_deleted,
+            pruned.notes_cleared,
+        )
     adapter = MatrixAdapter(config, clock)
     renderer = Renderer(config.bot.language)
     calendar = WorkingCalendar()

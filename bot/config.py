@@ -157,7 +157,7 @@ class EvaluationConfig(_Section):
 class PrivacyConfig(_Section):
     # History entries and raw notes older than this many days are pruned at start.
     # Empty (the default): keep them.
-    retention_days: int | None = Field(default=None, ge=30)
+    retention_days: int | None = Field(default=None, ge=1)
 
 
 class CouncilConfig(_Section):

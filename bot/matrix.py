@@ -40,6 +40,7 @@ from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.health import Heartbeat
 from bot.reminders import CONTENT_KEY
 from bot.rendering import Attachment, Message
 from bot.router import Outcome
@@ -121,6 +122,8 @@ class MatrixAdapter:
         self.after_command: Callable[[Outcome], None] | None = None
         self.after_join: Callable[[], None] | None = None
         self._known_rooms: set[str] = set()
+        # `zt-bot health` reads when the bot last synced from this file.
+        self._heartbeat = Heartbeat(config.bot.data_dir)
         self.last_sync_ms = 0
 
     # Who may do what ------------------------------------------------------------------
@@ -177,6 +180,7 @@ class MatrixAdapter:
         self._sender = asyncio.create_task(self.queue.run(), name="send-queue")
         await self.client.sync(timeout=0, sync_filter=FIRST_SYNC_FILTER, full_state=True)
         self.last_sync_ms = int(time.time() * 1000)
+        self._heartbeat.beat(self.clock.wall())
         # Invites that arrived while the bot was down or starting fire no callback.
         for room_id, room in list(self.client.invited_rooms.items()):
             self._consider_invite(room_id, room.inviter)
@@ -203,6 +207,7 @@ class MatrixAdapter:
 
     async def _on_sync(self, response: object) -> None:
         self.last_sync_ms = int(time.time() * 1000)
+        self._heartbeat.beat(self.clock.wall())
         joined = getattr(getattr(response, "rooms", None), "join", {})
         # A room counts as joined once a sync says so; reminders waiting for it go now.
         if any(room_id not in self._known_rooms for room_id in joined):

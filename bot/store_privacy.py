@@ -56,7 +56,6 @@ PLACES: tuple[Place, ...] = (
     Place("history", "actor", How.whole, "Verlauf: wer"),
     Place("history", "detail", How.json, "Verlauf: Angaben"),
     Place("council_meeting", "added_by", How.whole, "Ratssitzungen: eingetragen von"),
-    Place("evaluation", "started_by", How.whole, "Auswertungen: gestartet von"),
     Place("idea", "author", How.whole, "KVP-Ideen: von"),
     Place("idea", "text", How.text, "KVP-Ideen: Text"),
     Place("idea", "reason", How.text, "KVP-Ideen: Begründung"),

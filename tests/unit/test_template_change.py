@@ -15,6 +15,7 @@ from bot.process import default_template_text, parse_template
 from bot.rendering import Renderer
 from bot.router import Router
 from bot.store import Store
+from bot.store_evaluation import EvaluationStore
 from bot.workdays import WorkingCalendar
 from commands.base import Services
 
@@ -47,6 +48,7 @@ def router(tmp_path: Path, template_text: str) -> Router:
         authority=Everyone(),
         calendar=WorkingCalendar(),
         school_holidays=SchoolHolidays(),
+        evaluations=EvaluationStore(store),
     )
     return Router(services)
 
