@@ -20,6 +20,7 @@ from bot.router import Outcome, Router
 from bot.scheduler import ReminderScheduler
 from bot.store import Store
 from bot.store_evaluation import EvaluationStore
+from bot.store_outbox import Outbox
 from bot.store_privacy import prune_on_start
 from bot.workdays import WorkingCalendar
 from commands.base import Services
@@ -86,7 +87,7 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
             pruned.history_deleted,
             pruned.notes_cleared,
         )
-    adapter = MatrixAdapter(config, clock)
+    adapter = MatrixAdapter(config, clock, Outbox(store))
     renderer = Renderer(config.bot.language)
     calendar = WorkingCalendar()
     services = Services(

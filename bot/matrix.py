@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -45,10 +46,14 @@ from bot.reminders import CONTENT_KEY
 from bot.rendering import Attachment, Message
 from bot.router import Outcome
 from bot.sendqueue import Delivery, Outgoing, Priority, SendQueue, SendResult, txn_id_for
+from bot.store_outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 COORDINATOR_POWER_LEVEL = 50
+# Synapse deduplicates a transaction id for 24 h; older pending replies are not resent.
+TXN_WINDOW = timedelta(hours=23)
+OUTBOX_KEEP = timedelta(days=2)
 
 SEEN_EVENTS = 2048
 # Full member lists (no lazy loading): whether someone may mark a step depends on them.
@@ -91,9 +96,10 @@ def reply_content(message: Message, reply_to: str, sender: str) -> dict:
 
 
 class MatrixAdapter:
-    def __init__(self, config: Config, clock: Clock) -> None:
+    def __init__(self, config: Config, clock: Clock, outbox: Outbox) -> None:
         self.config = config
         self.clock = clock
+        self.outbox = outbox
         matrix = config.matrix
         store = Path(matrix.store_path)
         store.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -111,7 +117,6 @@ class MatrixAdapter:
         )
         self.queue = SendQueue(self._transport)
         self._answer: Answer | None = None
-        self._started_ms = 0
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task] = set()
         self._sender: asyncio.Task | None = None
@@ -175,16 +180,18 @@ class MatrixAdapter:
     async def run(self, answer: Answer) -> None:
         """Log in, join pending invites, then sync until cancelled."""
         self._answer = answer
-        self._started_ms = int(self.clock.wall().timestamp() * 1000)
         await self.login()
         self._sender = asyncio.create_task(self.queue.run(), name="send-queue")
+        self._resend_pending_replies()
+        # Before the first sync: it holds the commands that came while the bot was down
+        # (answered if younger than max_command_age, and never twice: see the outbox).
+        self.client.add_event_callback(self._on_message, (RoomMessageText,))
         await self.client.sync(timeout=0, sync_filter=FIRST_SYNC_FILTER, full_state=True)
         self.last_sync_ms = int(time.time() * 1000)
         self._heartbeat.beat(self.clock.wall())
         # Invites that arrived while the bot was down or starting fire no callback.
         for room_id, room in list(self.client.invited_rooms.items()):
             self._consider_invite(room_id, room.inviter)
-        self.client.add_event_callback(self._on_message, (RoomMessageText,))
         self.client.add_event_callback(self._on_invite, (InviteMemberEvent,))
         self.client.add_event_callback(self._on_undecryptable, (MegolmEvent,))
         self.client.add_response_callback(self._on_sync, None)
@@ -241,10 +248,11 @@ class MatrixAdapter:
         log.warning("cannot decrypt event %s in %s (session unknown)", event.event_id, room.room_id)
 
     async def _on_message(self, room: MatrixRoom, event: RoomMessageText) -> None:
-        if event.sender == self.client.user_id or event.server_timestamp < self._started_ms:
+        if event.sender == self.client.user_id or event.event_id in self._seen:
             return
-        if event.event_id in self._seen:
-            return
+        age_ms = self.clock.wall().timestamp() * 1000 - event.server_timestamp
+        if age_ms > self.config.bot.max_command_age.total_seconds() * 1000:
+            return  # older commands (e.g. from before a long outage) are not answered
         self._seen[event.event_id] = None
         if len(self._seen) > SEEN_EVENTS:
             self._seen.popitem(last=False)
@@ -267,17 +275,11 @@ class MatrixAdapter:
             # A direct chat: just the bot and one person.
             is_direct=room is not None and len(room.users) + len(room.invited_users) <= 2,
         )
-        outcome = await asyncio.to_thread(self._answer, incoming)
-        if outcome is None:
+        found = await asyncio.to_thread(self._answer_once, incoming, event.event_id)
+        if found is None:
             return
-        self.queue.put(
-            Outgoing(
-                room_id=room_id,
-                content=reply_content(outcome.reply, event.event_id, event.sender),
-                txn_id=txn_id_for("reply", event.event_id),
-                priority=Priority.answer,
-            )
-        )
+        outcome, content = found
+        self._queue_reply(event.event_id, room_id, content)
         if outcome.reply.attachment is not None:
             await self._send_file(room_id, event.event_id, outcome.reply.attachment)
         if self.after_command is not None:
@@ -289,6 +291,41 @@ class MatrixAdapter:
             outcome.result,
             (time.perf_counter() - started) * 1000,
         )
+
+    def _answer_once(self, incoming: Incoming, event_id: str) -> tuple[Outcome, dict] | None:
+        """Run a command at most once: its reply is recorded with it (the outbox)."""
+        assert self._answer is not None
+        if self.outbox.was_handled(event_id):
+            return None
+        outcome = self._answer(incoming)
+        if outcome is None:
+            return None
+        content = reply_content(outcome.reply, event_id, incoming.sender)
+        if not self.outbox.record(event_id, incoming.room_id, content, self.clock.wall()):
+            return None
+        return outcome, content
+
+    def _queue_reply(self, event_id: str, room_id: str, content: dict) -> None:
+        async def sent(_reply_id: str) -> None:
+            await asyncio.to_thread(self.outbox.sent, event_id)
+
+        self.queue.put(
+            Outgoing(
+                room_id=room_id,
+                content=content,
+                txn_id=txn_id_for("reply", event_id),
+                priority=Priority.answer,
+                on_sent=sent,
+            )
+        )
+
+    def _resend_pending_replies(self) -> None:
+        """Replies recorded but not confirmed before a crash go out again; the same
+        transaction id lets the homeserver drop the copy of one that did arrive."""
+        now = self.clock.wall()
+        self.outbox.prune(now - OUTBOX_KEEP)
+        for event_id, room_id, content in self.outbox.pending(now - TXN_WINDOW):
+            self._queue_reply(event_id, room_id, content)
 
     # Polls and direct chats (the evaluation engine's transport) ---------------------------
 

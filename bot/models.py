@@ -197,3 +197,20 @@ class Idea(SQLModel, table=True):
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     decided_by: str | None = Field(default=None, max_length=255)
     decided_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class HandledEvent(SQLModel, table=True):
+    """A command the bot has handled, with its reply until the homeserver has it.
+
+    The outbox that makes answers exactly-once: the event id is recorded right after the
+    command's effect, together with the rendered reply; after a crash a pending reply is
+    sent again under the same transaction id, and the command is never run twice."""
+
+    __tablename__ = "handled_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=255, sa_column_kwargs={"unique": True})
+    room_id: str = Field(max_length=255)
+    handled_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    # The reply's event content while it is not yet sent; cleared once it is.
+    reply_json: str | None = Field(default=None, sa_type=sa.Text)
