@@ -95,6 +95,32 @@ def reply_content(message: Message, reply_to: str, sender: str) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class DeviceRecord:
+    """Which device the bot is, kept in the data directory: after its key store was lost
+    the bot becomes a new device, and must stay that one on the next start."""
+
+    path: Path
+
+    def _read(self) -> dict:
+        try:
+            return json.loads(self.path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def current(self, configured: str) -> str:
+        return self._read().get("device_id") or configured
+
+    def used_before(self, device_id: str) -> bool:
+        return self._read().get("device_id") == device_id
+
+    def remember(self, device_id: str) -> None:
+        if self._read().get("device_id") != device_id:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.path.write_text(json.dumps({"device_id": device_id}), "utf-8")
+            self.path.chmod(0o600)
+
+
 class MatrixAdapter:
     def __init__(self, config: Config, clock: Clock, outbox: Outbox) -> None:
         self.config = config
@@ -116,6 +142,7 @@ class MatrixAdapter:
             ),
         )
         self.queue = SendQueue(self._transport)
+        self.devices = DeviceRecord(Path(config.bot.data_dir) / "device.json")
         self._answer: Answer | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task] = set()
@@ -159,22 +186,19 @@ class MatrixAdapter:
 
     # Start-up --------------------------------------------------------------------------
 
+    def _key_store_exists(self, device_id: str) -> bool:
+        """matrix-nio keeps a device's encryption keys in <user>_<device>.db."""
+        name = f"{self.config.matrix.user_id}_{device_id}.db"
+        return (Path(self.config.matrix.store_path) / name).exists()
+
     async def login(self) -> None:
         matrix = self.config.matrix
         if matrix.access_token is not None:
-            token = matrix.access_token.get_secret_value()
-            self.client.access_token = token
-            who = await self.client.whoami()
-            if not isinstance(who, WhoamiResponse):
-                raise RuntimeError(f"access token rejected by the homeserver: {who}")
-            self.client.restore_login(matrix.user_id, who.device_id or matrix.device_id, token)
+            await self._token_login(matrix.access_token.get_secret_value())
         else:
             assert matrix.password is not None
-            response = await self.client.login(
-                matrix.password.get_secret_value(), device_name="Zukunftstische-Bot"
-            )
-            if not isinstance(response, LoginResponse):
-                raise RuntimeError(f"login failed: {getattr(response, 'message', response)}")
+            await self._password_login(matrix.password.get_secret_value())
+        self.devices.remember(self.client.device_id)
         log.info("logged in as %s (device %s)", self.client.user_id, self.client.device_id)
 
     async def run(self, answer: Answer) -> None:
@@ -210,11 +234,44 @@ class MatrixAdapter:
             task.cancel()
         await self.client.close()
 
+    async def _token_login(self, token: str) -> None:
+        self.client.access_token = token
+        who = await self.client.whoami()
+        if not isinstance(who, WhoamiResponse):
+            raise RuntimeError(f"access token rejected by the homeserver: {who}")
+        device_id = who.device_id or self.config.matrix.device_id
+        if not self._key_store_exists(device_id) and self.devices.used_before(device_id):
+            log.error(
+                "encryption keys of device %s are missing from %s: encrypted rooms stay "
+                "unreadable; with a token the bot cannot become a new device (log in with a "
+                "password instead, or restore the store)",
+                device_id,
+                self.config.matrix.store_path,
+            )
+        self.client.restore_login(self.config.matrix.user_id, device_id, token)
+
+    async def _password_login(self, password: str) -> None:
+        device_id = self.devices.current(self.config.matrix.device_id)
+        if not self._key_store_exists(device_id) and self.devices.used_before(device_id):
+            # Its keys cannot be rebuilt: the homeserver rejects new one-time keys for the
+            # old device and other clients distrust a known device whose keys changed.
+            log.warning(
+                "encryption keys of device %s are missing from %s: logging in as a new device",
+                device_id,
+                self.config.matrix.store_path,
+            )
+            device_id = ""
+        self.client.device_id = device_id or None  # None: the homeserver picks a new one
+        response = await self.client.login(password, device_name="Zukunftstische-Bot")
+        if not isinstance(response, LoginResponse):
+            raise RuntimeError(f"login failed: {getattr(response, 'message', response)}")
+
     # Callbacks: never wait on a send -----------------------------------------------------
 
     async def _on_sync(self, response: object) -> None:
         self.last_sync_ms = int(time.time() * 1000)
         self._heartbeat.beat(self.clock.wall())
+        self._follow_device_changes(getattr(getattr(response, "device_list", None), "changed", []))
         joined = getattr(getattr(response, "rooms", None), "join", {})
         # A room counts as joined once a sync says so; reminders waiting for it go now.
         if any(room_id not in self._known_rooms for room_id in joined):
@@ -226,6 +283,16 @@ class MatrixAdapter:
         if event.state_key == self.client.user_id and event.membership == "invite":
             direct = bool(event.content.get("is_direct"))
             self._consider_invite(room.room_id, event.sender, direct=direct)
+
+    def _follow_device_changes(self, users: list[str]) -> None:
+        """A member got a new device: start a new room key, so that it is shared with that
+        device too (matrix-nio shares a session only once, when it is created)."""
+        if not users or self.client.olm is None:
+            return
+        changed = set(users)
+        for room in self.client.rooms.values():
+            if room.encrypted and changed & set(room.users):
+                self.client.invalidate_outbound_session(room.room_id)
 
     def _consider_invite(self, room_id: str, inviter: str | None, *, direct: bool = False) -> None:
         if not self.may_invite(inviter):

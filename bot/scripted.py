@@ -11,6 +11,7 @@ import contextlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from nio import (
     AsyncClient,
@@ -41,9 +42,19 @@ class Received:
 
 
 class ScriptedUser:
-    def __init__(self, homeserver: str, account: Account) -> None:
+    def __init__(self, homeserver: str, account: Account, store_path: Path | None = None) -> None:
+        """With `store_path` the user has end-to-end encryption (its keys live there)."""
         self.account = account
-        self.client = AsyncClient(homeserver, account.user_id, config=AsyncClientConfig())
+        config = AsyncClientConfig(encryption_enabled=store_path is not None)
+        if store_path is not None:
+            store_path.mkdir(parents=True, exist_ok=True)
+        self.client = AsyncClient(
+            homeserver,
+            account.user_id,
+            device_id=account.device_id,
+            store_path=str(store_path) if store_path else "",
+            config=config,
+        )
         self.client.restore_login(account.user_id, account.device_id, account.access_token)
         self.received: list[Received] = []
         self.polls: list[Received] = []  # poll start events seen
@@ -59,6 +70,8 @@ class ScriptedUser:
 
     async def start(self) -> None:
         await self.client.sync(timeout=0, full_state=True)
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
         self.client.add_event_callback(
             self._on_event, (RoomMessageText, RoomMessageNotice, RoomMessageFile)
         )
@@ -125,6 +138,7 @@ class ScriptedUser:
             "m.room.message",
             {"msgtype": msgtype, "body": text},
             tx_id=uuid.uuid4().hex,
+            ignore_unverified_devices=True,  # test users trust every device
         )
         if not isinstance(response, RoomSendResponse):
             raise RuntimeError(f"send failed: {response}")

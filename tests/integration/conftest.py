@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ def write_config(
 homeserver = "{synapse.url}"
 user_id = "{bot.user_id}"
 password = "{PASSWORD}"
-device_id = "ZTTEST{next(_names)}"
+device_id = "ZT{hashlib.sha1(str(directory).encode()).hexdigest()[:10].upper()}"
 
 {bot_section}
 """,
