@@ -46,7 +46,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     except TemplateError as err:
         print(f"Prozessvorlage ist fehlerhaft:\n{err}", file=sys.stderr)
         return 2
-    asyncio.run(run_until_signalled(build_bot(config)))
+    from bot.matrix import LoginFailed
+
+    try:
+        asyncio.run(run_until_signalled(build_bot(config)))
+    except LoginFailed as err:
+        print(
+            f"Anmeldung bei {config.matrix.homeserver} als {config.matrix.user_id} "
+            f"fehlgeschlagen: {err}",
+            file=sys.stderr,
+        )
+        return 3
     return 0
 
 

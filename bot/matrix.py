@@ -95,6 +95,10 @@ def reply_content(message: Message, reply_to: str, sender: str) -> dict:
     }
 
 
+class LoginFailed(RuntimeError):
+    """The homeserver refused the bot's credentials (the reason, never the secret)."""
+
+
 @dataclass(frozen=True)
 class DeviceRecord:
     """Which device the bot is, kept in the data directory: after its key store was lost
@@ -238,7 +242,7 @@ class MatrixAdapter:
         self.client.access_token = token
         who = await self.client.whoami()
         if not isinstance(who, WhoamiResponse):
-            raise RuntimeError(f"access token rejected by the homeserver: {who}")
+            raise LoginFailed(getattr(who, "message", "") or str(who))
         device_id = who.device_id or self.config.matrix.device_id
         if not self._key_store_exists(device_id) and self.devices.used_before(device_id):
             log.error(
@@ -264,7 +268,7 @@ class MatrixAdapter:
         self.client.device_id = device_id or None  # None: the homeserver picks a new one
         response = await self.client.login(password, device_name="Zukunftstische-Bot")
         if not isinstance(response, LoginResponse):
-            raise RuntimeError(f"login failed: {getattr(response, 'message', response)}")
+            raise LoginFailed(getattr(response, "message", "") or type(response).__name__)
 
     # Callbacks: never wait on a send -----------------------------------------------------
 
