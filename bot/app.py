@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.annual import SchoolHolidays
 from bot.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
@@ -112,7 +113,8 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
     evaluation = EvaluationEngine(
         config, store, services.evaluations, renderer, calendar, transport=adapter
     )
-    scheduler = ReminderScheduler([engine, evaluation], clock)
+    tick = timedelta(seconds=config.reminders.tick_seconds)
+    scheduler = ReminderScheduler([engine, evaluation], clock, tick)
     return Bot(config, clock, store, adapter, Router(services), scheduler)
 
 

@@ -116,6 +116,8 @@ class RemindersConfig(_Section):
     digest_weekday: int = Field(default=0, ge=0, le=4)
     # Reminders to the citizen dialogue room when digital participation opens and closes.
     participation: bool = True
+    # How often the engine looks for due work besides its exact wake-ups (seconds).
+    tick_seconds: int = Field(default=300, ge=5, le=3600)
 
     @field_validator("lead_days")
     @classmethod

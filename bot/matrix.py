@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote
 
 from nio import (
@@ -46,6 +47,7 @@ from bot.reminders import CONTENT_KEY
 from bot.rendering import Attachment, Message
 from bot.router import Outcome
 from bot.sendqueue import Delivery, Outgoing, Priority, SendQueue, SendResult, txn_id_for
+from bot.store import StoreUnavailable, is_unavailable
 from bot.store_outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,8 @@ COORDINATOR_POWER_LEVEL = 50
 # Synapse deduplicates a transaction id for 24 h; older pending replies are not resent.
 TXN_WINDOW = timedelta(hours=23)
 OUTBOX_KEEP = timedelta(days=2)
+MAX_DB_WAIT = 30.0
+T = TypeVar("T")
 
 SEEN_EVENTS = 2048
 # Full member lists (no lazy loading): whether someone may mark a step depends on them.
@@ -80,7 +84,9 @@ def mentioned(content: dict) -> tuple[str, ...]:
     """People mentioned: m.mentions, and matrix.to links (pills) in the HTML."""
     users = list(content.get("m.mentions", {}).get("user_ids", []) or [])
     users += [unquote(u) for u in MATRIX_TO_USER.findall(content.get("formatted_body", "") or "")]
-    return tuple(dict.fromkeys(u for u in users if isinstance(u, str)))
+    # A client may put anything there: keep what looks like a user id, and not too much.
+    valid = (u for u in users if isinstance(u, str) and len(u) <= 255 and u.startswith("@"))
+    return tuple(dict.fromkeys(valid))[:20]
 
 
 def reply_content(message: Message, reply_to: str, sender: str) -> dict:
@@ -93,6 +99,20 @@ def reply_content(message: Message, reply_to: str, sender: str) -> dict:
         "m.relates_to": {"m.in_reply_to": {"event_id": reply_to}},
         "m.mentions": {"user_ids": [sender]},
     }
+
+
+def _with_db_retry(action: Callable[[], T]) -> T:
+    """Run a store call (in a worker thread) until the database answers."""
+    wait = 1.0
+    while True:
+        try:
+            return action()
+        except Exception as err:
+            if not is_unavailable(err):
+                raise
+            log.warning("database unavailable (%s), retrying in %.0f s", err, wait)
+            time.sleep(wait)
+            wait = min(wait * 2, MAX_DB_WAIT)
 
 
 class LoginFailed(RuntimeError):
@@ -346,7 +366,7 @@ class MatrixAdapter:
             # A direct chat: just the bot and one person.
             is_direct=room is not None and len(room.users) + len(room.invited_users) <= 2,
         )
-        found = await asyncio.to_thread(self._answer_once, incoming, event.event_id)
+        found = await self._answer_when_possible(incoming, event.event_id)
         if found is None:
             return
         outcome, content = found
@@ -363,16 +383,35 @@ class MatrixAdapter:
             (time.perf_counter() - started) * 1000,
         )
 
+    async def _answer_when_possible(
+        self, incoming: Incoming, event_id: str
+    ) -> tuple[Outcome, dict] | None:
+        """Handle the command off the event loop; while the database is unreachable
+        (e.g. PostgreSQL restarting) wait and try again, so no command's effect is lost."""
+        wait = 1.0
+        while True:
+            try:
+                return await asyncio.to_thread(self._answer_once, incoming, event_id)
+            except StoreUnavailable as err:
+                log.warning("database unavailable (%s), retrying in %.0f s", err, wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, MAX_DB_WAIT)
+
     def _answer_once(self, incoming: Incoming, event_id: str) -> tuple[Outcome, dict] | None:
         """Run a command at most once: its reply is recorded with it (the outbox)."""
         assert self._answer is not None
-        if self.outbox.was_handled(event_id):
+        if _with_db_retry(lambda: self.outbox.was_handled(event_id)):
             return None
         outcome = self._answer(incoming)
         if outcome is None:
             return None
         content = reply_content(outcome.reply, event_id, incoming.sender)
-        if not self.outbox.record(event_id, incoming.room_id, content, self.clock.wall()):
+        # The command's effect is committed: only recording it may wait for the database
+        # now, running the command again would apply it twice.
+        recorded = _with_db_retry(
+            lambda: self.outbox.record(event_id, incoming.room_id, content, self.clock.wall())
+        )
+        if not recorded:
             return None
         return outcome, content
 

@@ -107,7 +107,7 @@ class Renderer:
     def sentence(self, name: str, block: str, /, **context: object) -> Message:
         """One short sentence from a collection template (errors.j2, words.j2)."""
         text = self._block(self._text, name, block, context)
-        return Message(text, _as_html(text))
+        return fit_to_limit(Message(text, _as_html(text)))
 
     def lead_names(self) -> dict[str, str]:
         """The leads as people call them (`_words.j2`), for texts built outside templates."""

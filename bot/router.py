@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.names import first_word
 from bot.rendering import Message, shorten
+from bot.store import StoreUnavailable, is_unavailable
 from commands import find_command
 from commands.base import Request, Services, UserError
 
@@ -27,7 +28,7 @@ class Outcome:
 def command_text(body: str, prefix: str) -> str | None:
     """The text after the prefix, or None when the message is not addressed to the bot."""
     stripped = body.lstrip()
-    if not stripped.casefold().startswith(prefix.casefold()):
+    if stripped[: len(prefix)].casefold() != prefix.casefold():
         return None
     rest = stripped[len(prefix) :]
     if rest and not rest[0].isspace():
@@ -77,6 +78,8 @@ class Router:
         except UserError as refusal:
             context = {"prefix": self.services.config.bot.prefix, **refusal.context}
             return Outcome(command.name, renderer.error(refusal.code, **context), "refused")
-        except Exception:
+        except Exception as err:
+            if is_unavailable(err):  # the caller waits and runs the command again
+                raise StoreUnavailable(str(err)) from err
             log.exception("command %s failed", command.name)
             return Outcome(command.name, renderer.error("internal"), "error")

@@ -36,6 +36,17 @@ class ThemeExists(ValueError):
         self.existing = existing
 
 
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached right now (restarting, locked): try again later."""
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """A database error that goes away by itself (connection lost, server restarting)."""
+    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return True
+    return isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
+
+
 class ThemeGone(LookupError):
     """The theme was deleted between lookup and change."""
 

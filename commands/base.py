@@ -61,6 +61,10 @@ class Services:
     evaluations: EvaluationStore
 
 
+# An answer lists at most this many themes that a name could mean.
+MAX_CANDIDATES = 8
+
+
 class UserError(Exception):
     """A refusal with a German explanation: the `code` block of templates/<lang>/errors.j2."""
 
@@ -135,10 +139,12 @@ def _theme_or_error(match: Match, query: str, services: Services) -> ThemeView:
         theme = services.store.theme(match.name)
         if theme is not None:
             return theme
+    candidates = list(match.ambiguous or match.closest)
     raise UserError(
         "ambiguous_theme" if match.ambiguous else "unknown_theme",
         name=query,
-        candidates=list(match.ambiguous or match.closest),
+        candidates=candidates[:MAX_CANDIDATES],
+        more=max(0, len(candidates) - MAX_CANDIDATES),
     )
 
 

@@ -27,7 +27,7 @@ MAX_IDEA_LENGTH = 1000
 def _decide(request: Request, services: Services, status: str, rest: str) -> Message:
     require_coordinator(request, services)
     number, reason = first_word(rest)
-    if not number.isdigit() or len(number) > 9:
+    if not (number.isascii() and number.isdigit()) or len(number) > 9:
         raise UserError("idea_number", usage=USAGE)
     idea = services.evaluations.idea(int(number))
     if idea is None:

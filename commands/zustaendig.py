@@ -17,14 +17,16 @@ from commands.base import (
 
 USAGE = "zuständig <Thema> <Schritt> @person:server …"
 USER_ID = re.compile(r"@[A-Za-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(?::\d+)?")
+MAX_USER_ID = 255  # the Matrix limit
 CLEAR = {"niemand", "keine", "keiner", "entfernen", "none"}
 MAX_PEOPLE = 10
 
 
 def people_in(text: str, mentions: tuple[str, ...]) -> list[str]:
-    """User ids typed as @name:server, and the people mentioned with a pill."""
-    found = USER_ID.findall(text) + list(mentions)
-    return list(dict.fromkeys(found))
+    """User ids typed as @name:server, and the people mentioned with a pill. A client's
+    `m.mentions` is not trusted: only well-formed user ids are taken."""
+    found = USER_ID.findall(text) + [m for m in mentions if USER_ID.fullmatch(m)]
+    return list(dict.fromkeys(user for user in found if len(user) <= MAX_USER_ID))
 
 
 def handle(request: Request, services: Services) -> Message:

@@ -18,6 +18,12 @@ from bot.clock import Clock
 from bot.config import Config, load_config
 from bot.devserver import Account, LocalSynapse, create_synapse
 from bot.scripted import ScriptedUser
+from tests.databases import (
+    BACKEND,
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_unavailable,
+)
 
 PASSWORD = "test-password-1"
 
@@ -51,8 +57,43 @@ def accounts(synapse: LocalSynapse) -> Accounts:
 _names = itertools.count()
 
 
+class Databases:
+    """The bots' databases on the backend under test: SQLite files by default, fresh
+    PostgreSQL databases with ZT_TEST_DATABASE=postgresql (dropped at the end)."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    def section(self, directory: Path) -> str:
+        """The `[database]` lines for a bot in `directory` (a restarted bot keeps its own)."""
+        if BACKEND != "postgresql":
+            return ""
+        marker = directory / "database-url"
+        if not marker.exists():
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            url = create_postgres_database()
+            self.created.append(url)
+            marker.write_text(url, "utf-8")
+        return f'[database]\nurl = "{marker.read_text("utf-8")}"\n'
+
+
+@pytest.fixture(scope="session")
+def databases() -> Iterator[Databases]:
+    if BACKEND == "postgresql" and (reason := postgres_unavailable()):
+        pytest.skip(reason)
+    found = Databases()
+    yield found
+    for url in found.created:
+        drop_postgres_database(url)
+
+
 def write_config(
-    directory: Path, synapse: LocalSynapse, accounts: Accounts, bot: Account, extra: str = ""
+    directory: Path,
+    synapse: LocalSynapse,
+    accounts: Accounts,
+    bot: Account,
+    databases: Databases,
+    extra: str = "",
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "config.toml"
@@ -65,6 +106,7 @@ user_id = "{bot.user_id}"
 password = "{PASSWORD}"
 device_id = "ZT{hashlib.sha1(str(directory).encode()).hexdigest()[:10].upper()}"
 
+{databases.section(directory)}
 {bot_section}
 """,
         "utf-8",
@@ -105,7 +147,7 @@ BotFactory = Callable[..., "asyncio.Future[RunningBot]"]
 
 @pytest_asyncio.fixture
 async def bot_factory(
-    tmp_path: Path, synapse: LocalSynapse, accounts: Accounts
+    tmp_path: Path, synapse: LocalSynapse, accounts: Accounts, databases: Databases
 ) -> AsyncIterator[Callable]:
     """Start a bot with its own account and fresh database (and optional extra config lines).
 
@@ -121,7 +163,7 @@ async def bot_factory(
         if directory not in accounts_by_directory:
             accounts_by_directory[directory] = synapse.register(f"zt-bot-{next(_names)}", PASSWORD)
         account = accounts_by_directory[directory]
-        path = write_config(directory, synapse, accounts, account, extra)
+        path = write_config(directory, synapse, accounts, account, databases, extra)
         bot = await start_bot(load_config(path), clock)
         running.append(bot)
         return bot
@@ -133,9 +175,13 @@ async def bot_factory(
 
 @pytest_asyncio.fixture(scope="session")
 async def shared_bot(
-    tmp_path_factory: pytest.TempPathFactory, synapse: LocalSynapse, accounts: Accounts
+    tmp_path_factory: pytest.TempPathFactory,
+    synapse: LocalSynapse,
+    accounts: Accounts,
+    databases: Databases,
 ) -> AsyncIterator[RunningBot]:
-    path = write_config(tmp_path_factory.mktemp("shared-bot"), synapse, accounts, accounts.bot)
+    directory = tmp_path_factory.mktemp("shared-bot")
+    path = write_config(directory, synapse, accounts, accounts.bot, databases)
     bot = await start_bot(load_config(path))
     yield bot
     await bot.stop()

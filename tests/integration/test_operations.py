@@ -16,7 +16,7 @@ import pytest
 from bot.cli import main
 from bot.devserver import LocalSynapse
 from bot.scripted import ScriptedUser
-from tests.integration.conftest import PASSWORD
+from tests.integration.conftest import PASSWORD, Databases
 
 pytestmark = pytest.mark.integration
 
@@ -24,11 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "Sehr-Geheim-4711!"
 
 
-def config_without_password(directory: Path, synapse: LocalSynapse, user_id: str) -> Path:
+def config_without_password(
+    directory: Path, synapse: LocalSynapse, user_id: str, databases: Databases
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "config.toml"
     path.write_text(
         f'[matrix]\nhomeserver = "{synapse.url}"\nuser_id = "{user_id}"\n'
+        f"{databases.section(directory)}"
         '[bot]\ndata_dir = "data"\n',
         "utf-8",
     )
@@ -53,10 +56,11 @@ async def test_sigterm_secrets_permissions_and_health(
     coordinator: ScriptedUser,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    databases: Databases,
 ) -> None:
     monkeypatch.setenv("ZT_MATRIX_PASSWORD", SECRET)  # for `zt-bot health` in this process
     account = synapse.register("zt-betrieb", SECRET)
-    config = config_without_password(tmp_path, synapse, account.user_id)
+    config = config_without_password(tmp_path, synapse, account.user_id, databases)
     log = tmp_path / "bot.log"
     process = start_bot_process(config, log)
     try:
@@ -86,9 +90,11 @@ async def test_sigterm_secrets_permissions_and_health(
     assert main(["health", "--config", str(config), "--max-age", "1s"]) == 1
 
 
-def test_an_unknown_password_is_a_clear_error(synapse: LocalSynapse, tmp_path: Path) -> None:
+def test_an_unknown_password_is_a_clear_error(
+    synapse: LocalSynapse, tmp_path: Path, databases: Databases
+) -> None:
     account = synapse.register("zt-falsch", PASSWORD)
-    config = config_without_password(tmp_path, synapse, account.user_id)
+    config = config_without_password(tmp_path, synapse, account.user_id, databases)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ZT_MATRIX_PASSWORD": "Kein-Passwort-0815"}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "run", "--config", str(config)],

@@ -23,7 +23,7 @@ from bot.reminders import CONTENT_KEY
 from bot.schedule import plan
 from bot.scripted import ScriptedUser
 from bot.store import Store
-from tests.integration.conftest import PASSWORD, start_bot
+from tests.integration.conftest import PASSWORD, Databases, start_bot
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +31,15 @@ ROOT = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Europe/Berlin")
 
 
-def write_bot_config(directory: Path, synapse: LocalSynapse, user_id: str) -> Path:
+def write_bot_config(
+    directory: Path, synapse: LocalSynapse, user_id: str, databases: Databases
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "config.toml"
     path.write_text(
         f'[matrix]\nhomeserver = "{synapse.url}"\nuser_id = "{user_id}"\n'
         f'password = "{PASSWORD}"\ndevice_id = "ZTBURST"\n'
+        f"{databases.section(directory)}"
         '[bot]\ndata_dir = "data"\n[reminders]\nsend_time = "00:00"\n',
         "utf-8",
     )
@@ -114,11 +117,11 @@ async def settle(user: ScriptedUser, room_id: str, sender: str, quiet: float = 4
 
 
 async def test_sigkill_in_the_middle_of_a_burst_loses_and_doubles_nothing(
-    synapse: LocalSynapse, coordinator: ScriptedUser, tmp_path: Path
+    synapse: LocalSynapse, coordinator: ScriptedUser, tmp_path: Path, databases: Databases
 ) -> None:
     account = synapse.register("zt-burst", PASSWORD)
     room_id = await coordinator.create_room([account.user_id], name="Burst")
-    config_path = write_bot_config(tmp_path, synapse, account.user_id)
+    config_path = write_bot_config(tmp_path, synapse, account.user_id, databases)
     seed_themes(config_path, room_id, 30, only_step=None)  # several reminders per theme
     log = tmp_path / "bot.log"
 
@@ -158,7 +161,7 @@ def strict_synapse(tmp_path_factory: pytest.TempPathFactory):
 
 
 async def test_a_burst_against_default_rate_limits_arrives_complete(
-    strict_synapse: LocalSynapse, tmp_path: Path
+    strict_synapse: LocalSynapse, tmp_path: Path, databases: Databases
 ) -> None:
     bot_account = strict_synapse.register("zt-bot", PASSWORD)
     person = strict_synapse.register("koordination", PASSWORD)
@@ -166,7 +169,7 @@ async def test_a_burst_against_default_rate_limits_arrives_complete(
     await user.start()
     try:
         room_id = await user.create_room([bot_account.user_id], name="Ratenlimit")
-        config_path = write_bot_config(tmp_path, strict_synapse, bot_account.user_id)
+        config_path = write_bot_config(tmp_path, strict_synapse, bot_account.user_id, databases)
         reminders = 16
         seed_themes(config_path, room_id, reminders, only_step="3")
         running = await start_bot(load_config(config_path))

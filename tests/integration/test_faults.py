@@ -1,0 +1,149 @@
+"""Faults on purpose: the homeserver goes away for a minute, PostgreSQL restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_config
+from bot.devserver import LocalSynapse, create_synapse
+from bot.process import load_template
+from bot.reminders import CONTENT_KEY
+from bot.schedule import plan
+from bot.scripted import ScriptedUser
+from bot.store import Store
+from tests.databases import BACKEND
+from tests.integration.conftest import PASSWORD, Databases, start_bot
+
+pytestmark = pytest.mark.integration
+
+OUTAGE = 60  # seconds
+
+
+@pytest.fixture
+def own_synapse(tmp_path_factory: pytest.TempPathFactory):
+    """A homeserver of its own: this test stops it."""
+    server = create_synapse(tmp_path_factory.mktemp("outage"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def write_config(
+    directory: Path, synapse: LocalSynapse, user_id: str, databases: Databases
+) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.toml"
+    path.write_text(
+        f'[matrix]\nhomeserver = "{synapse.url}"\nuser_id = "{user_id}"\n'
+        f'password = "{PASSWORD}"\n'
+        f"{databases.section(directory)}"
+        '[bot]\ndata_dir = "data"\n[reminders]\nsend_time = "00:00"\ntick_seconds = 5\n',
+        "utf-8",
+    )
+    return path
+
+
+def seed_due_theme(config_path: Path, room_id: str, now: datetime) -> None:
+    """A theme whose step 3 is due today, written while the bot cannot reach anyone."""
+    config = load_config(config_path)
+    store = Store(config.database_url)
+    template = load_template()
+    z2 = now.date() + timedelta(weeks=3)
+    store.create_theme(
+        name="Stadtgrün",
+        z2=z2,
+        planned_quarter=None,
+        team_room=room_id,
+        template=template,
+        planned=plan(template, z2),
+        created_by="@koordination:localhost",
+        now=now,
+    )
+    store.close()
+
+
+async def test_the_homeserver_is_gone_for_a_minute(
+    own_synapse: LocalSynapse, tmp_path: Path, databases: Databases
+) -> None:
+    bot_account = own_synapse.register("zt-bot", PASSWORD)
+    person = own_synapse.register("koordination", PASSWORD)
+    config_path = write_config(tmp_path, own_synapse, bot_account.user_id, databases)
+    running = await start_bot(load_config(config_path))
+    user = ScriptedUser(own_synapse.url, person)
+    await user.start()
+    try:
+        room_id = await user.create_room([bot_account.user_id], name="Ausfall")
+        await user.wait_for_member(room_id, bot_account.user_id)
+        assert "Befehle" in (await user.ask(room_id, "!zt hilfe")).body
+
+        own_synapse.stop()
+        seed_due_theme(config_path, room_id, running.bot.clock.now())
+        await asyncio.sleep(OUTAGE)  # the bot ticks, fails to send, backs off
+        assert not running.task.done(), "the bot survived the outage"
+        own_synapse.start()
+
+        await user.wait_until(
+            lambda: any(
+                CONTENT_KEY in r.content["content"]
+                for r in user.messages_in(room_id, bot_account.user_id)
+            ),
+            timeout=120,
+        )
+        after = await user.ask(room_id, "!zt status Stadtgrün", timeout=60)
+        assert "Zukunftstisch „Stadtgrün“" in after.body
+        keys = [
+            r.content["content"][CONTENT_KEY]["key"]
+            for r in user.messages_in(room_id, bot_account.user_id)
+            if CONTENT_KEY in r.content["content"]
+        ]
+        assert len(keys) == len(set(keys)), "nothing arrived twice"
+    finally:
+        await user.close()
+        await running.stop()
+
+
+def postgres_control() -> list[str] | None:
+    """How to stop and start this machine's PostgreSQL, if we may."""
+    if BACKEND != "postgresql" or os.geteuid() != 0 or not shutil.which("pg_ctlcluster"):
+        return None
+    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    return (
+        ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main"] if versions else None
+    )
+
+
+async def test_postgresql_restarts_and_no_command_is_lost(
+    bot_factory, coordinator: ScriptedUser
+) -> None:
+    control = postgres_control()
+    if control is None:
+        pytest.skip(
+            "needs the PostgreSQL backend (ZT_TEST_DATABASE=postgresql), root and pg_ctlcluster"
+        )
+    bot = await bot_factory()
+    room_id = await coordinator.create_room([bot.user_id], name="Datenbank weg")
+    await coordinator.wait_for_member(room_id, bot.user_id)
+    await coordinator.ask(room_id, "!zt neu Mobilität KW 15/2027")
+    await asyncio.to_thread(subprocess.run, [*control, "stop"], check=True)
+    try:
+        waiting = await coordinator.send(room_id, "!zt erledigt Mobilität 1 trotz Neustart")
+        await asyncio.sleep(5)
+    finally:
+        await asyncio.to_thread(subprocess.run, [*control, "start"], check=True)
+    await coordinator.wait_until(
+        lambda: any(
+            r.content["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+            == waiting
+            for r in coordinator.messages_in(room_id, bot.user_id)
+        ),
+        timeout=90,
+    )
+    status = await coordinator.ask(room_id, "!zt status Mobilität")
+    assert "erledigt" in next(line for line in status.body.splitlines() if " 1 " in line[:5])
