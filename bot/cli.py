@@ -237,6 +237,35 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_results(args: argparse.Namespace) -> int:
+    from bot.evaluation_engine import stored_tallies
+    from bot.names import fold
+    from bot.polls import summarise
+    from bot.questionnaire import Questionnaire
+    from bot.results_export import results_csv
+    from bot.store_evaluation import EvaluationStore
+
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        evaluations = EvaluationStore(store)
+        rows = []
+        for evaluation, name in evaluations.closed():
+            if args.theme and not fold(name).startswith(fold(args.theme)):
+                continue
+            assert evaluation.id is not None
+            summary = summarise(
+                Questionnaire.from_json(evaluation.questionnaire_json),
+                stored_tallies(evaluations.results(evaluation.id)),
+                evaluation.min_answers,
+            )
+            rows.append((name, evaluation, summary))
+    finally:
+        store.close()
+    _write_output(results_csv(rows).encode("utf-8-sig" if args.output else "utf-8"), args.output)
+    return 0
+
+
 # Data protection and operations ---------------------------------------------------------
 
 
@@ -332,6 +361,14 @@ def parser() -> argparse.ArgumentParser:
     plan_export.add_argument("--config", type=Path, required=True)
     plan_export.add_argument("--output", type=Path, help="file to write (default: stdout)")
     plan_export.set_defaults(func=cmd_export)
+
+    export_results = sub.add_parser(
+        "export-results", help="evaluation results as CSV (aggregates only)"
+    )
+    export_results.add_argument("--config", type=Path, required=True)
+    export_results.add_argument("--theme", help="only this theme (name or prefix)")
+    export_results.add_argument("--output", type=Path)
+    export_results.set_defaults(func=cmd_export_results)
 
     forget = sub.add_parser(
         "forget-user", help="replace a person by 'gelöscht' everywhere in the database"

@@ -53,6 +53,8 @@ async def test_room_mode_polls_are_native_and_counted_per_msc3381(
     await coordinator.wait_for_member(room_id, bot.user_id)
     await join_all(coordinator, room_id, [anna, ben, cem, dora])
     await coordinator.ask(room_id, "!zt neu Mobilität 12.04.2027")
+    refused = await anna.ask(room_id, "!zt umfrage Mobilität raum")
+    assert "Das dürfen nur Koordinator*innen" in refused.body
     started = await coordinator.ask(room_id, "!zt umfrage Mobilität raum")
     assert "als Umfrage in diesem Raum" in started.body
     await anna.wait_until(lambda: len(anna.polls_in(room_id)) >= 5)
@@ -91,6 +93,17 @@ async def test_room_mode_polls_are_native_and_counted_per_msc3381(
     assert f"1. {Q1} – 3 Antworten, Mittelwert 4.0 von 5" in again.body
     overview = await coordinator.ask(room_id, "!zt auswertung")
     assert "Mobilität: 4.0" in overview.body
+
+    # The coordination office's CSV: aggregates only, the same threshold as in chat.
+    from bot.cli import main
+
+    exported = bot.config.bot.data_dir / "ergebnisse.csv"
+    config_file = bot.config.bot.data_dir.parent / "config.toml"
+    assert main(["export-results", "--config", str(config_file), "--output", str(exported)]) == 0
+    lines = exported.read_text("utf-8-sig").splitlines()
+    assert lines[0] == "Thema;Beendet;Modus;Frage;Antworten;Mittelwert;Antwort;Anzahl"
+    assert any(line.endswith(f"{Q1};3;4,0;zufrieden;1") for line in lines)
+    assert any(f"{Q2};1;;zu wenige Antworten;" in line for line in lines)
     for user in (anna, ben, cem, dora):
         await user.close()
 
@@ -193,3 +206,34 @@ async def test_kvp_in_a_direct_chat_is_stored_without_author(
     listing = await coordinator.ask(room, f"!zt kvp {name}")
     assert "Mehr Zeit für Rückfragen" in listing.body
     assert "@fachbereich" not in listing.body
+
+
+async def test_anonymous_mode_reminds_only_those_who_have_not_answered_halfway(
+    bot_factory, synapse: LocalSynapse, coordinator: ScriptedUser, tmp_path
+) -> None:
+    from datetime import timedelta
+
+    from bot.clock import Clock
+
+    directory = tmp_path / "halbzeit"
+    extra = '[evaluation]\nopen_days = 2\nignore_users = ["@koordination:localhost"]'
+    bot = await bot_factory(extra=extra, directory=directory)
+    hanna, ilias = await people(synapse, "hanna", "ilias")
+    room_id = await coordinator.create_room([bot.user_id], name="Z2 Halbzeit")
+    await coordinator.wait_for_member(room_id, bot.user_id)
+    await join_all(coordinator, room_id, [hanna, ilias])
+    await coordinator.ask(room_id, "!zt neu Halbzeit 12.04.2027")
+    await coordinator.ask(room_id, "!zt umfrage Halbzeit")
+    for user in (hanna, ilias):
+        await user.wait_until(lambda user=user: len(user.polls) >= 5, timeout=60)
+    direct = hanna.polls[0].room_id
+    await hanna.vote(direct, poll_for(hanna, direct, Q1), ["a2"])
+    await bot.stop()
+
+    # A day and an hour later (the shifted clock stands in for waiting): halfway is past.
+    later = Clock(bot.bot.clock.zone, timedelta(hours=25))
+    await bot_factory(extra=extra, directory=directory, clock=later)
+    await ilias.wait_until(lambda: any("Kurze Erinnerung" in r.body for r in ilias.received))
+    assert not any("Kurze Erinnerung" in r.body for r in hanna.received)
+    for user in (hanna, ilias):
+        await user.close()

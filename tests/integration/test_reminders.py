@@ -78,3 +78,23 @@ async def test_a_reminder_that_fell_due_while_down_is_sent_once_after_start(
     assert "(nachgeholt)" in caught_up[0].body
     await asyncio.sleep(1)
     assert len(reminders_in(coordinator, room_id, restarted.user_id)) == len(before) + 1
+
+
+async def test_erinnerungen_lists_the_next_reminders_with_date_and_room(
+    bot_factory, coordinator: ScriptedUser
+) -> None:
+    bot = await bot_factory(extra=AT_MIDNIGHT)
+    room_id = await coordinator.create_room([bot.user_id], name="Fachbereich Wasser")
+    await coordinator.wait_for_member(room_id, bot.user_id)
+    today = bot.bot.clock.now().date()
+    await coordinator.ask(room_id, "!zt neu Wasser KW 20/2030")
+    await coordinator.ask(room_id, f"!zt termin Wasser 5 {today + timedelta(days=14):%d.%m.%Y}")
+    listing = await coordinator.ask(room_id, "!zt erinnerungen Wasser")
+    assert "Nächste Erinnerungen für „Wasser“ (jeweils 00:00 Uhr" in listing.body
+    lines = [line for line in listing.body.splitlines() if line.startswith("•")]
+    assert any("Vorankündigung, Wasser Schritt 5 → Teamraum" in line for line in lines)
+    assert any("am Tag, Wasser Schritt 5 → Teamraum" in line for line in lines)
+    nothing = await coordinator.ask(room_id, "!zt erinnerungen Wass")
+    assert "Wasser" in nothing.body
+    unknown = await coordinator.ask(room_id, "!zt erinnerungen Feuer")
+    assert "kenne ich nicht" in unknown.body
