@@ -238,10 +238,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_export_results(args: argparse.Namespace) -> int:
-    from bot.evaluation_engine import stored_tallies
+    from bot.evaluation_engine import stored_summary
     from bot.names import fold
-    from bot.polls import summarise
-    from bot.questionnaire import Questionnaire
     from bot.results_export import results_csv
     from bot.store_evaluation import EvaluationStore
 
@@ -253,13 +251,7 @@ def cmd_export_results(args: argparse.Namespace) -> int:
         for evaluation, name in evaluations.closed():
             if args.theme and not fold(name).startswith(fold(args.theme)):
                 continue
-            assert evaluation.id is not None
-            summary = summarise(
-                Questionnaire.from_json(evaluation.questionnaire_json),
-                stored_tallies(evaluations.results(evaluation.id)),
-                evaluation.min_answers,
-            )
-            rows.append((name, evaluation, summary))
+            rows.append((name, evaluation, stored_summary(evaluations, evaluation)))
     finally:
         store.close()
     _write_output(results_csv(rows).encode("utf-8-sig" if args.output else "utf-8"), args.output)

@@ -349,6 +349,16 @@ def stored_tallies(rows: Sequence[ResultRow]) -> dict[str, Tally]:
     }
 
 
+def stored_summary(evaluations: EvaluationStore, evaluation: Evaluation) -> Summary:
+    """A closed evaluation's results again, from the stored counts."""
+    assert evaluation.id is not None
+    return summarise(
+        Questionnaire.from_json(evaluation.questionnaire_json),
+        stored_tallies(evaluations.results(evaluation.id)),
+        evaluation.min_answers,
+    )
+
+
 def complete_evaluation_step(
     store: Store, evaluations: EvaluationStore, theme_id: int, now: datetime
 ) -> bool:

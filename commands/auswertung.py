@@ -3,9 +3,7 @@ side, so the coordination office sees whether the process gets better."""
 
 from __future__ import annotations
 
-from bot.evaluation_engine import stored_tallies
-from bot.polls import summarise
-from bot.questionnaire import Questionnaire
+from bot.evaluation_engine import stored_summary
 from bot.rendering import Message
 from commands.base import Command, Request, Services, UserError, find_theme
 
@@ -14,15 +12,9 @@ def _overview(services: Services) -> Message:
     columns: list[tuple[str, object]] = []
     questions: dict[str, str] = {}
     for evaluation, name in services.evaluations.closed():
-        assert evaluation.id is not None
-        questionnaire = Questionnaire.from_json(evaluation.questionnaire_json)
-        summary = summarise(
-            questionnaire,
-            stored_tallies(services.evaluations.results(evaluation.id)),
-            evaluation.min_answers,
-        )
+        summary = stored_summary(services.evaluations, evaluation)
         columns.append((name, summary))
-        for question in questionnaire.polls:
+        for question in summary.questions:
             questions.setdefault(question.key, question.text)
     return services.renderer.message("evaluation_overview", columns=columns, questions=questions)
 
@@ -36,13 +28,7 @@ def handle(request: Request, services: Services) -> Message:
         running = services.evaluations.for_theme(view.id)
         raise UserError("no_results", theme=view.theme.name, running=bool(running))
     evaluation = closed[0]
-    assert evaluation.id is not None
-    questionnaire = Questionnaire.from_json(evaluation.questionnaire_json)
-    summary = summarise(
-        questionnaire,
-        stored_tallies(services.evaluations.results(evaluation.id)),
-        evaluation.min_answers,
-    )
+    summary = stored_summary(services.evaluations, evaluation)
     return services.renderer.message(
         "evaluation_summary",
         theme=view.theme,

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from bot.annual import SchoolHolidays
 from bot.config import Config
-from bot.dates import DateError, parse_date_spec
+from bot.dates import DateError, DateSpec, parse_date_spec, split_trailing_date
 from bot.models import Step
 from bot.names import Match, clean_name, first_word, fold, resolve, resolve_leading
 from bot.process import ProcessTemplate, StepDefinition
@@ -171,6 +171,18 @@ def parse_day(text: str, usage: str) -> date:
         return parse_date_spec(text).first_day
     except DateError as err:
         raise date_error(err, usage) from err
+
+
+def name_and_date(request: Request, usage: str) -> tuple[str, DateSpec]:
+    """`<Thema> <Datum>`: the date is read from the right, the rest is the name."""
+    args = require_args(request, usage)
+    try:
+        rest, spec = split_trailing_date(args, allow_quarter=True)
+    except DateError as err:
+        raise date_error(err, usage) from err
+    if not rest:
+        raise UserError("missing_name", usage=usage)
+    return rest, spec
 
 
 def date_error(err: DateError, usage: str) -> UserError:

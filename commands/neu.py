@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.dates import DateError, Quarter, split_trailing_date
+from bot.dates import Quarter
 from bot.names import MAX_NAME_LENGTH, clean_name, unquote
 from bot.rendering import Message
 from bot.schedule import plan
@@ -13,8 +13,7 @@ from commands.base import (
     Services,
     UserError,
     council_dates,
-    date_error,
-    require_args,
+    name_and_date,
     require_coordinator,
 )
 
@@ -23,11 +22,7 @@ USAGE = "neu <Thema> <Z2>"
 
 def handle(request: Request, services: Services) -> Message:
     require_coordinator(request, services)
-    args = require_args(request, USAGE)
-    try:
-        rest, spec = split_trailing_date(args, allow_quarter=True)
-    except DateError as err:
-        raise date_error(err, USAGE) from err
+    rest, spec = name_and_date(request, USAGE)
     name = clean_name(unquote(rest))
     if not name:
         raise UserError("missing_name", usage=USAGE)

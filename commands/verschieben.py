@@ -5,7 +5,7 @@ An idea (a theme with only a quarter) gets its Z2 this way, or a new quarter.
 
 from __future__ import annotations
 
-from bot.dates import DateError, Quarter, split_trailing_date
+from bot.dates import Quarter
 from bot.models import ThemeStatus
 from bot.rendering import Message
 from bot.schedule import plan, replan
@@ -15,9 +15,8 @@ from commands.base import (
     Services,
     UserError,
     council_dates,
-    date_error,
     find_theme,
-    require_args,
+    name_and_date,
     require_coordinator,
 )
 
@@ -26,13 +25,7 @@ USAGE = "verschieben <Thema> <Z2>"
 
 def handle(request: Request, services: Services) -> Message:
     require_coordinator(request, services)
-    args = require_args(request, USAGE)
-    try:
-        rest, spec = split_trailing_date(args, allow_quarter=True)
-    except DateError as err:
-        raise date_error(err, USAGE) from err
-    if not rest:
-        raise UserError("missing_name", usage=USAGE)
+    rest, spec = name_and_date(request, USAGE)
     view = find_theme(rest, services)
     store, renderer = services.store, services.renderer
     is_idea = view.theme.status == ThemeStatus.idea
