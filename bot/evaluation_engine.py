@@ -8,6 +8,7 @@ transaction ids make a resend after a crash a no-op on the homeserver).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import defaultdict
@@ -146,7 +147,7 @@ class EvaluationEngine:
                     continue
 
     async def tick(self, now: datetime) -> None:
-        self._auto_start(now)
+        await asyncio.to_thread(self._auto_start, now)  # database work off the event loop
         for evaluation in self.evaluations.with_status("starting"):
             await self._open(evaluation, now)
         for evaluation in self.evaluations.with_status("open", "closing"):

@@ -9,6 +9,7 @@ the homeserver's deduplication window is looked up in the room's history first.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 from collections.abc import Awaitable, Callable
@@ -144,38 +145,62 @@ class ReminderEngine:
         return deliveries(reminder, room_setup(self.config, view))
 
     async def tick(self, now: datetime) -> int:
-        """Queue every due reminder not yet sent; the number queued."""
+        """Queue every due reminder not yet sent; the number queued.
+
+        The database work and the rendering run in a worker thread, so that a burst of
+        reminders never holds up the event loop (and with it the answers to commands).
+        """
+        ready, stale, views = await asyncio.to_thread(self._prepare, now)
+        for delivery in stale:  # pending for longer than the homeserver remembers
+            event_id = await self.find_in_history(delivery.room_id, delivery.key)
+            if event_id is None:
+                ready.append(delivery)
+            else:
+                await asyncio.to_thread(self.store.mark_sent, delivery.txn_id, event_id, now)
+        rendered = await asyncio.to_thread(self._render_all, ready, views, now)
+        for delivery, message in rendered:
+            self._queue(delivery, message, now)
+        if rendered:
+            log.info("queued %d reminders", len(rendered))
+        return len(rendered)
+
+    def _prepare(
+        self, now: datetime
+    ) -> tuple[list[Delivery], list[Delivery], dict[int, ThemeView]]:
+        """(to send, to look up in the room's history first, the themes)."""
         views = self._views()
         due = due_reminders(
             [theme_facts(v) for v in views.values()], now, self.settings, self.calendar
         )
         deliveries = [d for r in due for d in self.deliveries(r, views.get(r.theme_id or -1))]
         known = self.store.reminder_rows([d.txn_id for d in deliveries])
-        queued = 0
+        ready: list[Delivery] = []
+        stale: list[Delivery] = []
         waiting: collections.Counter[str] = collections.Counter()
         for delivery in deliveries:
-            if delivery.txn_id in self._in_flight:
+            row = known.get(delivery.txn_id)
+            if delivery.txn_id in self._in_flight or (row is not None and row.status == "sent"):
                 continue
             if not self.in_room(delivery.room_id):
                 waiting[delivery.room_id] += 1
-                continue
-            row = known.get(delivery.txn_id)
-            if row is not None and row.status == "sent":
-                continue
-            if row is None:
+            elif row is None:
                 self.store.record_pending(self._pending_row(delivery, now))
+                ready.append(delivery)
             elif utc(now) - utc(row.created_at) > TXN_DEDUP_WINDOW:
-                event_id = await self.find_in_history(delivery.room_id, delivery.key)
-                if event_id is not None:
-                    self.store.mark_sent(delivery.txn_id, event_id, now)
-                    continue
-            self._queue(delivery, views.get(delivery.reminder.theme_id or -1), views, now)
-            queued += 1
+                stale.append(delivery)
+            else:
+                ready.append(delivery)  # same transaction id: the homeserver drops a copy
         for room_id, count in waiting.items():
             log.warning("%d reminders wait for %s: the bot is not in that room", count, room_id)
-        if queued:
-            log.info("queued %d reminders", queued)
-        return queued
+        return ready, stale, views
+
+    def _render_all(
+        self, deliveries: list[Delivery], views: dict[int, ThemeView], now: datetime
+    ) -> list[tuple[Delivery, Message]]:
+        return [
+            (d, self.render(d.reminder, views.get(d.reminder.theme_id or -1), views, now))
+            for d in deliveries
+        ]
 
     def _pending_row(self, delivery: Delivery, now: datetime) -> ReminderLog:
         reminder = delivery.reminder
@@ -191,14 +216,7 @@ class ReminderEngine:
             created_at=utc(now),
         )
 
-    def _queue(
-        self,
-        delivery: Delivery,
-        view: ThemeView | None,
-        views: dict[int, ThemeView],
-        now: datetime,
-    ) -> None:
-        message = self.render(delivery.reminder, view, views, now)
+    def _queue(self, delivery: Delivery, message: Message, now: datetime) -> None:
         content = {
             "msgtype": "m.notice",
             "body": message.body,
@@ -210,7 +228,7 @@ class ReminderEngine:
         self._in_flight.add(delivery.txn_id)
 
         async def sent(event_id: str) -> None:
-            self.store.mark_sent(delivery.txn_id, event_id, now)
+            await asyncio.to_thread(self.store.mark_sent, delivery.txn_id, event_id, now)
             self._in_flight.discard(delivery.txn_id)
 
         def rejected() -> None:  # stays pending; a later tick tries again

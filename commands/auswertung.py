@@ -41,6 +41,7 @@ def handle(request: Request, services: Services) -> Message:
 
 COMMAND = Command(
     name="auswertung",
+    changes=False,
     aliases=("results",),
     handler=handle,
     usage="auswertung [Thema]",

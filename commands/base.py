@@ -85,6 +85,8 @@ class Command:
     usage: str  # e.g. "neu <Thema> <Z2>"
     examples: tuple[str, ...] = ()
     coordinators_only: bool = False
+    # Reading commands (status, hilfe …) change nothing the reminders depend on.
+    changes: bool = True
     words: tuple[str, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:

@@ -33,6 +33,7 @@ def handle(request: Request, services: Services) -> Message:
 
 COMMAND = Command(
     name="erinnerungen",
+    changes=False,
     aliases=("reminders",),
     handler=handle,
     usage="erinnerungen [Thema]",

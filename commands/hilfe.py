@@ -28,6 +28,7 @@ def handle(request: Request, services: Services) -> Message:
 
 COMMAND = Command(
     name="hilfe",
+    changes=False,
     aliases=("help", "?"),
     handler=handle,
     usage="hilfe [Befehl|Schritt]",

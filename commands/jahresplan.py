@@ -44,6 +44,7 @@ def handle(request: Request, services: Services) -> Message:
 
 COMMAND = Command(
     name="jahresplan",
+    changes=False,
     aliases=("plan", "annual"),
     handler=handle,
     usage=USAGE,

@@ -25,6 +25,7 @@ def handle(request: Request, services: Services) -> Message:
 
 COMMAND = Command(
     name="kalender",
+    changes=False,
     aliases=("calendar", "ics"),
     handler=handle,
     usage=USAGE,

@@ -72,6 +72,7 @@ def handle(request: Request, services: Services) -> Message:
 
 COMMAND = Command(
     name="status",
+    changes=False,
     aliases=("stand",),
     handler=handle,
     usage="status [Thema]",

@@ -14,4 +14,6 @@ def handle(request: Request, services: Services) -> Message:
     )
 
 
-COMMAND = Command(name="themen", aliases=("list", "liste"), handler=handle, usage="themen")
+COMMAND = Command(
+    name="themen", changes=False, aliases=("list", "liste"), handler=handle, usage="themen"
+)

@@ -23,6 +23,7 @@ def handle(request: Request, services: Services) -> Message:
 
 COMMAND = Command(
     name="verlauf",
+    changes=False,
     aliases=("history",),
     handler=handle,
     usage=USAGE,

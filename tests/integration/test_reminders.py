@@ -46,9 +46,9 @@ async def test_a_step_due_today_is_reminded_unasked_and_once(
     assert "☐ Arbeits- und Beratungsgrundlage für den Zukunftstisch" in body
     assert "Erledigt? !zt erledigt Mobilität 3" in body
     assert reminder.content["content"]["msgtype"] == "m.notice"
-    # More ticks (every answered command pokes the scheduler) send nothing new.
-    for _ in range(3):
-        await coordinator.ask(room_id, "!zt status Mobilität")
+    # More ticks (every answered change pokes the scheduler) send nothing new.
+    for person in ("@anna:localhost", "@ben:localhost", "@cem:localhost"):
+        await coordinator.ask(room_id, f"!zt zuständig Mobilität 4 {person}")
     await asyncio.sleep(1)
     assert len(reminders_in(coordinator, room_id, bot.user_id)) == 1
 
