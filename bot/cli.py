@@ -62,10 +62,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args.config)
+    from bot.questionnaire import QuestionnaireError, load_questionnaire
+
     try:
         template = load_template(config.process.file)
     except TemplateError as err:
         print(f"Prozessvorlage ist fehlerhaft:\n{err}", file=sys.stderr)
+        return 2
+    try:
+        questionnaire = load_questionnaire(config.evaluation.questionnaire)
+    except QuestionnaireError as err:
+        print(f"Fragebogen ist fehlerhaft:\n{err}", file=sys.stderr)
         return 2
     source = config.process.file or "mitgeliefert"
     print(f"Konfiguration {args.config}: in Ordnung")
@@ -84,6 +91,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         optional = ", optional" if step.optional else ""
         print(f"  {step.key:>3}  {step.offset_weeks:+3d} W zu {anchor:<10} {step.kind}{optional}: "
               f"{step.label}")  # fmt: skip
+    polls = len(questionnaire.polls)
+    print(f"Fragebogen: {len(questionnaire.questions)} Fragen, davon {polls} als Umfrage")
     return 0
 
 
