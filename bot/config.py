@@ -63,6 +63,10 @@ class MatrixConfig(_Section):
     # Fixed so that the E2EE keys in store_path stay valid across restarts.
     device_id: str = Field(default="ZUKUNFTSTISCHE", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     store_path: Path = Path("store")
+    # Trust policy in encrypted rooms: true sends to every device of the members, verified
+    # or not (Element's default); false refuses to send where an unverified device would
+    # receive the message (logged), until its devices are verified.
+    trust_unverified_devices: bool = True
 
     @property
     def server_name(self) -> str:

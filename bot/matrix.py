@@ -575,7 +575,7 @@ class MatrixAdapter:
         )
 
     async def _transport(self, outgoing: Outgoing) -> SendResult:
-        trust_unverified = True  # documented trust policy: send to unverified devices
+        trust_unverified = self.config.matrix.trust_unverified_devices  # the trust policy
         try:
             response = await self.client.room_send(
                 outgoing.room_id,
