@@ -152,6 +152,7 @@ def make_engine(url: str) -> sa.Engine:
         database = sa.make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            Path(database).touch(mode=0o600, exist_ok=True)  # owner-only, before SQLite opens it
         engine = sa.create_engine(url, connect_args={"check_same_thread": False})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
