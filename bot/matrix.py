@@ -347,14 +347,17 @@ class MatrixAdapter:
         self._seen[event.event_id] = None
         if len(self._seen) > SEEN_EVENTS:
             self._seen.popitem(last=False)
-        self._spawn(self._handle(room.room_id, event), f"command {event.event_id}")
+        # Only the first sync after a start can bring events handled before (a restart);
+        # later syncs bring each event once, and `_seen` guards this process.
+        catching_up = not self.ready.is_set()
+        self._spawn(self._handle(room.room_id, event, catching_up), f"command {event.event_id}")
 
     def _spawn(self, coroutine: object, name: str) -> None:
         task = asyncio.create_task(coroutine, name=name)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, room_id: str, event: RoomMessageText) -> None:
+    async def _handle(self, room_id: str, event: RoomMessageText, catching_up: bool) -> None:
         assert self._answer is not None
         started = time.perf_counter()
         room = self.client.rooms.get(room_id)
@@ -366,7 +369,7 @@ class MatrixAdapter:
             # A direct chat: just the bot and one person.
             is_direct=room is not None and len(room.users) + len(room.invited_users) <= 2,
         )
-        found = await self._answer_when_possible(incoming, event.event_id)
+        found = await self._answer_when_possible(incoming, event.event_id, catching_up)
         if found is None:
             return
         outcome, content = found
@@ -384,23 +387,25 @@ class MatrixAdapter:
         )
 
     async def _answer_when_possible(
-        self, incoming: Incoming, event_id: str
+        self, incoming: Incoming, event_id: str, catching_up: bool
     ) -> tuple[Outcome, dict] | None:
         """Handle the command off the event loop; while the database is unreachable
         (e.g. PostgreSQL restarting) wait and try again, so no command's effect is lost."""
         wait = 1.0
         while True:
             try:
-                return await asyncio.to_thread(self._answer_once, incoming, event_id)
+                return await asyncio.to_thread(self._answer_once, incoming, event_id, catching_up)
             except StoreUnavailable as err:
                 log.warning("database unavailable (%s), retrying in %.0f s", err, wait)
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, MAX_DB_WAIT)
 
-    def _answer_once(self, incoming: Incoming, event_id: str) -> tuple[Outcome, dict] | None:
+    def _answer_once(
+        self, incoming: Incoming, event_id: str, catching_up: bool
+    ) -> tuple[Outcome, dict] | None:
         """Run a command at most once: its reply is recorded with it (the outbox)."""
         assert self._answer is not None
-        if _with_db_retry(lambda: self.outbox.was_handled(event_id)):
+        if catching_up and _with_db_retry(lambda: self.outbox.was_handled(event_id)):
             return None
         outcome = self._answer(incoming)
         if outcome is None:
