@@ -87,6 +87,28 @@ def databases() -> Iterator[Databases]:
         drop_postgres_database(url)
 
 
+def write_plain_config(
+    directory: Path,
+    synapse: LocalSynapse,
+    user_id: str,
+    databases: Databases,
+    *,
+    matrix: str = f'password = "{PASSWORD}"',
+    rest: str = "",
+) -> Path:
+    """A bot config for tests that start the bot themselves (as a process, on their own
+    homeserver): extra `[matrix]` lines, then the database, `[bot]` and `rest`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.toml"
+    path.write_text(
+        f'[matrix]\nhomeserver = "{synapse.url}"\nuser_id = "{user_id}"\n{matrix}\n'
+        f"{databases.section(directory)}"
+        f'[bot]\ndata_dir = "data"\n{rest}\n',
+        "utf-8",
+    )
+    return path
+
+
 def write_config(
     directory: Path,
     synapse: LocalSynapse,

@@ -19,7 +19,7 @@ from bot.schedule import plan
 from bot.scripted import ScriptedUser
 from bot.store import Store
 from tests.databases import BACKEND
-from tests.integration.conftest import PASSWORD, Databases, start_bot
+from tests.integration.conftest import PASSWORD, Databases, start_bot, write_plain_config
 
 pytestmark = pytest.mark.integration
 
@@ -33,21 +33,6 @@ def own_synapse(tmp_path_factory: pytest.TempPathFactory):
     server.start()
     yield server
     server.stop()
-
-
-def write_config(
-    directory: Path, synapse: LocalSynapse, user_id: str, databases: Databases
-) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "config.toml"
-    path.write_text(
-        f'[matrix]\nhomeserver = "{synapse.url}"\nuser_id = "{user_id}"\n'
-        f'password = "{PASSWORD}"\n'
-        f"{databases.section(directory)}"
-        '[bot]\ndata_dir = "data"\n[reminders]\nsend_time = "00:00"\ntick_seconds = 5\n',
-        "utf-8",
-    )
-    return path
 
 
 def seed_due_theme(config_path: Path, room_id: str, now: datetime) -> None:
@@ -74,7 +59,13 @@ async def test_the_homeserver_is_gone_for_a_minute(
 ) -> None:
     bot_account = own_synapse.register("zt-bot", PASSWORD)
     person = own_synapse.register("koordination", PASSWORD)
-    config_path = write_config(tmp_path, own_synapse, bot_account.user_id, databases)
+    config_path = write_plain_config(
+        tmp_path,
+        own_synapse,
+        bot_account.user_id,
+        databases,
+        rest='[reminders]\nsend_time = "00:00"\ntick_seconds = 5',
+    )
     running = await start_bot(load_config(config_path))
     user = ScriptedUser(own_synapse.url, person)
     await user.start()

@@ -16,26 +16,12 @@ import pytest
 from bot.cli import main
 from bot.devserver import LocalSynapse
 from bot.scripted import ScriptedUser
-from tests.integration.conftest import PASSWORD, Databases
+from tests.integration.conftest import PASSWORD, Databases, write_plain_config
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "Sehr-Geheim-4711!"
-
-
-def config_without_password(
-    directory: Path, synapse: LocalSynapse, user_id: str, databases: Databases
-) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "config.toml"
-    path.write_text(
-        f'[matrix]\nhomeserver = "{synapse.url}"\nuser_id = "{user_id}"\n'
-        f"{databases.section(directory)}"
-        '[bot]\ndata_dir = "data"\n',
-        "utf-8",
-    )
-    return path
 
 
 def start_bot_process(config: Path, log: Path) -> subprocess.Popen:
@@ -60,7 +46,7 @@ async def test_sigterm_secrets_permissions_and_health(
 ) -> None:
     monkeypatch.setenv("ZT_MATRIX_PASSWORD", SECRET)  # for `zt-bot health` in this process
     account = synapse.register("zt-betrieb", SECRET)
-    config = config_without_password(tmp_path, synapse, account.user_id, databases)
+    config = write_plain_config(tmp_path, synapse, account.user_id, databases, matrix="")
     log = tmp_path / "bot.log"
     process = start_bot_process(config, log)
     try:
@@ -94,7 +80,7 @@ def test_an_unknown_password_is_a_clear_error(
     synapse: LocalSynapse, tmp_path: Path, databases: Databases
 ) -> None:
     account = synapse.register("zt-falsch", PASSWORD)
-    config = config_without_password(tmp_path, synapse, account.user_id, databases)
+    config = write_plain_config(tmp_path, synapse, account.user_id, databases, matrix="")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ZT_MATRIX_PASSWORD": "Kein-Passwort-0815"}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "run", "--config", str(config)],

@@ -23,7 +23,7 @@ from bot.reminders import CONTENT_KEY
 from bot.schedule import plan
 from bot.scripted import ScriptedUser
 from bot.store import Store
-from tests.integration.conftest import PASSWORD, Databases, start_bot
+from tests.integration.conftest import PASSWORD, Databases, start_bot, write_plain_config
 
 pytestmark = pytest.mark.integration
 
@@ -34,16 +34,14 @@ ZONE = ZoneInfo("Europe/Berlin")
 def write_bot_config(
     directory: Path, synapse: LocalSynapse, user_id: str, databases: Databases
 ) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "config.toml"
-    path.write_text(
-        f'[matrix]\nhomeserver = "{synapse.url}"\nuser_id = "{user_id}"\n'
-        f'password = "{PASSWORD}"\ndevice_id = "ZTBURST"\n'
-        f"{databases.section(directory)}"
-        '[bot]\ndata_dir = "data"\n[reminders]\nsend_time = "00:00"\n',
-        "utf-8",
+    return write_plain_config(
+        directory,
+        synapse,
+        user_id,
+        databases,
+        matrix=f'password = "{PASSWORD}"\ndevice_id = "ZTBURST"',
+        rest='[reminders]\nsend_time = "00:00"',
     )
-    return path
 
 
 def seed_themes(config_path: Path, room_id: str, count: int, *, only_step: str | None) -> None:
