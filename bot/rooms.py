@@ -66,12 +66,13 @@ def addressees(leads: Sequence[Lead], rooms: RoomSetup) -> list[Addressee]:
     return [Addressee(room, tuple(found)) for room, found in by_room.items()]
 
 
-def room_label(room_id: str, rooms: RoomSetup) -> str:
-    """The room's role as people call it (`Teamraum`, …), else its id."""
+def room_role(room_id: str, rooms: RoomSetup) -> str:
+    """The room's role ("team", "koordination", "buergerdialog"; the templates name it),
+    else its id."""
     if room_id == rooms.team:
-        return "Teamraum"
+        return "team"
     if room_id == rooms.coordination:
-        return "Koordinationsraum"
+        return "koordination"
     if room_id == rooms.citizen_dialogue:
-        return "Bürgerdialog"
+        return "buergerdialog"
     return room_id

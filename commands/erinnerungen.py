@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.reminder_engine import coming
 from bot.rendering import Message
-from bot.rooms import room_label
+from bot.rooms import room_role
 from commands.base import Command, Request, Services, find_theme, room_setup
 
 SHOWN = 25
@@ -20,7 +20,7 @@ def handle(request: Request, services: Services) -> Message:
     rows = []
     for reminder, room_id in upcoming:
         view = by_id.get(reminder.theme_id or -1)
-        label = room_label(room_id, room_setup(services, view)) if view else "Koordinationsraum"
+        label = room_role(room_id, room_setup(services, view)) if view else "koordination"
         rows.append((reminder, label, view.theme.name if view else ""))
     return services.renderer.message(
         "reminders_list",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.models import ThemeStatus
 from bot.progress import StepStatus, next_step, theme_progress
 from bot.rendering import Message
-from bot.rooms import addressees, room_label
+from bot.rooms import addressees, room_role
 from bot.schedule import first_council_on_or_after
 from commands.base import Command, Request, Services, council_dates, find_theme, room_setup
 
@@ -55,7 +55,7 @@ def handle(request: Request, services: Services) -> Message:
         rows.append(
             StatusRow(
                 status,
-                tuple(room_label(target.room_id, setup) for target in targets),
+                tuple(room_role(target.room_id, setup) for target in targets),
                 view.responsible.get(status.key, ()),
                 snapped and first_council_on_or_after(status.due, meetings) == status.due,
                 services.calendar.holiday_name(status.due),
