@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import USER_ID, Config, ConfigError, load_config
-from bot.process import TemplateError, load_template
+from bot.process import ProcessTemplate, TemplateError, load_template
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -36,16 +36,21 @@ def _load(path: Path) -> Config:
         raise SystemExit(2) from err
 
 
+def _template(config: Config) -> ProcessTemplate:
+    """The process template, or exit 2 with a message that names key and line."""
+    try:
+        return load_template(config.process.file)
+    except TemplateError as err:
+        print(f"Prozessvorlage ist fehlerhaft:\n{err}", file=sys.stderr)
+        raise SystemExit(2) from err
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import build_bot, run_until_signalled
 
     config = _load(args.config)
     _setup_logging(args.verbose)
-    try:
-        load_template(config.process.file)
-    except TemplateError as err:
-        print(f"Prozessvorlage ist fehlerhaft:\n{err}", file=sys.stderr)
-        return 2
+    _template(config)  # a broken template stops the start with its line, not a traceback
     from bot.matrix import LoginFailed
 
     try:
@@ -64,11 +69,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args.config)
     from bot.questionnaire import QuestionnaireError, load_questionnaire
 
-    try:
-        template = load_template(config.process.file)
-    except TemplateError as err:
-        print(f"Prozessvorlage ist fehlerhaft:\n{err}", file=sys.stderr)
-        return 2
+    template = _template(config)
     try:
         questionnaire = load_questionnaire(config.evaluation.questionnaire)
     except QuestionnaireError as err:
@@ -188,11 +189,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     except OSError as err:
         print(f"{args.plan}: kann nicht gelesen werden: {err.strerror}", file=sys.stderr)
         return 2
-    try:
-        template = load_template(config.process.file)
-    except TemplateError as err:
-        print(f"Prozessvorlage ist fehlerhaft:\n{err}", file=sys.stderr)
-        return 2
+    template = _template(config)
     parsed = read_plan(data)
     if parsed.errors:
         for error in parsed.errors:

@@ -217,9 +217,7 @@ class EvaluationEngine:
                 closes=evaluation.closes_at,
                 prefix=self.config.bot.prefix,
             )
-            await self.transport.send_now(
-                room, "m.room.message", notice(intro), _txn(key, "intro"), Priority.reminder
-            )
+            await self._notice(evaluation, room, intro, "intro")
         kind = "undisclosed"
         for question in questionnaire.polls:
             if (question.key, room) in sent:
@@ -248,13 +246,7 @@ class EvaluationEngine:
         )
         for room, polls in by_room.items():
             if not await self._answered_any(room, polls):
-                await self.transport.send_now(
-                    room,
-                    "m.room.message",
-                    notice(message),
-                    _txn(f"evaluation/{evaluation.id}/{room}", "reminder"),
-                    Priority.reminder,
-                )
+                await self._notice(evaluation, room, message, "reminder")
         self.evaluations.update(evaluation.id, reminded=True)
 
     async def _answered_any(self, room: str, polls: Sequence[EvaluationPoll]) -> bool:
@@ -317,13 +309,17 @@ class EvaluationEngine:
             room for room in (evaluation.room_id, self.config.rooms.koordination) if room
         )
         for room in rooms:
-            await self.transport.send_now(
-                room,
-                "m.room.message",
-                notice(message),
-                _txn(f"evaluation/{evaluation.id}/{room}", "summary"),
-                Priority.reminder,
-            )
+            await self._notice(evaluation, room, message, "summary")
+
+    async def _notice(self, evaluation: Evaluation, room: str, message: Message, part: str) -> None:
+        """A notice of this evaluation; its transaction id makes a resend harmless."""
+        await self.transport.send_now(
+            room,
+            "m.room.message",
+            notice(message),
+            _txn(f"evaluation/{evaluation.id}/{room}", part),
+            Priority.reminder,
+        )
 
 
 def result_rows(tallies: dict[str, Tally]) -> list[ResultRow]:

@@ -104,7 +104,9 @@ def test_check_names_the_line_of_a_bad_step(tmp_path: Path, capsys: pytest.Captu
         default_template_text().replace('kind = "deadline"', 'kind = "frist"', 1),
     )
     config = write(tmp_path / "config.toml", BASE + f'[process]\nfile = "{process.name}"\n')
-    assert main(["check", "--config", str(config)]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check", "--config", str(config)])
+    assert exit_info.value.code == 2
     err = capsys.readouterr().err
     headers = [n for n, t in enumerate(default_template_text().splitlines(), 1) if t == "[[steps]]"]
     line = headers[2]  # the third step (key 3) is the first deadline
