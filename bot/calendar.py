@@ -30,9 +30,13 @@ _OPEN_BOX = "☐"
 _CHECKED_BOX = "☑"
 
 
-def step_uid(theme_id: int, key: str) -> str:
-    """Stable across exports and renames: the theme id and step key never change."""
-    return f"zt-{theme_id}-{key.casefold()}@{UID_DOMAIN}"
+def step_uid(theme_id: int, created_at: datetime, key: str) -> str:
+    """Stable across exports and renames: the theme id, its creation time and the step key
+    never change (the creation time keeps a reused id of a deleted theme apart)."""
+    # Stored times are UTC; SQLite hands them back without a zone.
+    aware = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+    created = int(aware.timestamp())
+    return f"zt-{theme_id}-{created}-{key.casefold()}@{UID_DOMAIN}"
 
 
 def sequence_at(now: datetime) -> int:
@@ -89,7 +93,7 @@ def _event(
 ) -> Event:
     stamp = now.astimezone(UTC)
     event = Event()
-    event.add("uid", step_uid(view.id, step.key))
+    event.add("uid", step_uid(view.id, view.theme.created_at, step.key))
     event.add("dtstamp", stamp)
     event.add("last-modified", stamp)
     event.add("sequence", sequence_at(now))

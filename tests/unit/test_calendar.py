@@ -78,7 +78,8 @@ def test_uids_are_stable_across_exports_and_unique_per_step() -> None:
     second = [str(e["UID"]) for e in _events(_view(name="Digitale Ethik (neu)"), later)]
     assert first == second  # a rename or a later export updates the same events
     assert len(set(first)) == len(first)
-    assert first[0] == step_uid(7, "1") == "zt-7-1@zukunftstische"
+    created = int(NOW.timestamp())
+    assert first[0] == step_uid(7, NOW, "1") == f"zt-7-{created}-1@zukunftstische"
     other_theme = [str(e["UID"]) for e in _events(_view(theme_id=8))]
     assert not set(first) & set(other_theme)
 
