@@ -169,31 +169,37 @@ def parse_start(event: Mapping[str, Any]) -> PollDefinition | None:
 def parse_response(event: Mapping[str, Any]) -> Vote | None:
     """A vote from an unstable or stable response event; None if it is not one (or it has
     lost its relation to a poll, e.g. by redaction)."""
-    if event.get("type") not in POLL_RESPONSE_TYPES:
+    related = _related(event, POLL_RESPONSE_TYPES)
+    if related is None:
         return None
-    envelope = _envelope(event)
-    if envelope is None:
-        return None
-    sender, event_id, ts, content = envelope
-    start_event_id = _reference(content)
-    if start_event_id is None:
-        return None
+    sender, event_id, ts, content, start_event_id = related
     selections = _selections(content, stable=event["type"] == POLL_RESPONSE_STABLE)
     malformed = selections is None
     return Vote(sender, start_event_id, selections or (), ts, event_id, malformed)
 
 
 def parse_end(event: Mapping[str, Any]) -> End | None:
-    if event.get("type") not in POLL_END_TYPES:
+    related = _related(event, POLL_END_TYPES)
+    if related is None:
+        return None
+    sender, event_id, ts, _content, start_event_id = related
+    return End(sender, start_event_id, ts, event_id)
+
+
+def _related(
+    event: Mapping[str, Any], types: tuple[str, ...]
+) -> tuple[str, str, int, Mapping[str, Any], str] | None:
+    """(sender, event id, timestamp, content, poll start id) of an event of one of `types`
+    that refers to a poll; None otherwise."""
+    if event.get("type") not in types:
         return None
     envelope = _envelope(event)
     if envelope is None:
         return None
-    sender, event_id, ts, content = envelope
-    start_event_id = _reference(content)
+    start_event_id = _reference(envelope[3])
     if start_event_id is None:
         return None
-    return End(sender, start_event_id, ts, event_id)
+    return (*envelope, start_event_id)
 
 
 def _envelope(event: Mapping[str, Any]) -> tuple[str, str, int, Mapping[str, Any]] | None:
