@@ -130,6 +130,7 @@ class ReminderEngine:
     in_room: Callable[[str], bool]
     settings: ReminderSettings = field(init=False)
     _in_flight: set[str] = field(default_factory=set, init=False)
+    _wakeup: datetime | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.settings = settings_from(self.config)
@@ -169,9 +170,9 @@ class ReminderEngine:
     ) -> tuple[list[Delivery], list[Delivery], dict[int, ThemeView]]:
         """(to send, to look up in the room's history first, the themes)."""
         views = self._views()
-        due = due_reminders(
-            [theme_facts(v) for v in views.values()], now, self.settings, self.calendar
-        )
+        facts = [theme_facts(v) for v in views.values()]
+        due = due_reminders(facts, now, self.settings, self.calendar)
+        self._plan_wakeup(facts, now)
         deliveries = [d for r in due for d in self.deliveries(r, views.get(r.theme_id or -1))]
         known = self.store.reminder_rows([d.txn_id for d in deliveries])
         ready: list[Delivery] = []
@@ -287,8 +288,11 @@ class ReminderEngine:
         return self.renderer.message("digest", rows=rows, today=today, prefix=prefix)
 
     def next_wakeup(self, now: datetime) -> datetime | None:
-        """When the next stage falls due (the scheduler wakes the engine then)."""
-        facts = [theme_facts(v) for v in self._views().values()]
+        """When the next stage falls due (the scheduler wakes the engine then); planned by
+        the last tick from the themes it loaded anyway."""
+        return self._wakeup
+
+    def _plan_wakeup(self, facts: list[ThemeFacts], now: datetime) -> None:
         stages = upcoming(facts, now, self.settings, self.calendar, horizon_days=8)
         times = [send_at(stage, self.settings, self.zone) for stage in stages]
-        return min(times) if times else None
+        self._wakeup = min(times) if times else None
