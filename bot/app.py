@@ -24,7 +24,6 @@ from bot.store_evaluation import EvaluationStore
 from bot.store_outbox import Outbox
 from bot.store_privacy import prune_on_start
 from bot.workdays import WorkingCalendar
-from commands import find_command
 from commands.base import Services
 
 log = logging.getLogger(__name__)
@@ -57,8 +56,7 @@ class Bot:
         )
 
     def _after_command(self, outcome: Outcome) -> None:
-        command = find_command(outcome.verb)
-        if outcome.result == "ok" and command is not None and command.changes:
+        if outcome.changed:
             self.scheduler.poke()  # a change may have made a reminder due
 
     async def _start_reminders(self) -> None:

@@ -23,6 +23,8 @@ class Outcome:
     verb: str
     reply: Message
     result: str  # "ok", "refused", "error"
+    # The command went through and may have changed what reminders depend on.
+    changed: bool = False
 
 
 def command_text(body: str, prefix: str) -> str | None:
@@ -74,7 +76,8 @@ class Router:
             is_direct=is_direct,
         )
         try:
-            return Outcome(command.name, command.handler(request, self.services), "ok")
+            reply = command.handler(request, self.services)
+            return Outcome(command.name, reply, "ok", changed=command.changes)
         except UserError as refusal:
             context = {"prefix": self.services.config.bot.prefix, **refusal.context}
             return Outcome(command.name, renderer.error(refusal.code, **context), "refused")
