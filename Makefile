@@ -21,6 +21,9 @@ test: $(VENV)/.installed
 	# The integration suite once more with the bots on PostgreSQL (skipped, saying so,
 	# when no server answers on 127.0.0.1:5432).
 	ZT_TEST_DATABASE=postgresql $(PY) -m pytest tests/integration -rs
+	# And once more in old-style rooms (room version 10, ids `!opaque:server`); the runs
+	# above use the room version the installed Synapse makes by default (12).
+	ZT_TEST_ROOM_VERSION=10 $(PY) -m pytest tests/integration -rs
 
 bench: $(VENV)/.installed
 	$(PY) bench/status_latency.py

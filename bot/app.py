@@ -11,15 +11,17 @@ from datetime import timedelta
 
 from bot.annual import SchoolHolidays
 from bot.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.evaluation_engine import EvaluationEngine
-from bot.matrix import Incoming, MatrixAdapter
+from bot.matrix import Incoming, MatrixAdapter, resolve_aliases
+from bot.matrix_ids import is_room_alias
 from bot.process import load_template
 from bot.reminder_engine import ReminderEngine
 from bot.rendering import Renderer
 from bot.router import Outcome, Router
 from bot.scheduler import ReminderScheduler
 from bot.store import Store
+from bot.store_cross_signing import CrossSigningKeys
 from bot.store_evaluation import EvaluationStore
 from bot.store_outbox import Outbox
 from bot.store_privacy import prune_on_start
@@ -76,6 +78,29 @@ class Bot:
             self.store.close()
 
 
+async def resolve_configured_rooms(config: Config) -> Config:
+    """The config with every room alias (`#koordination:example.org`) replaced by the room
+    id the homeserver's directory gives; ConfigError naming the key for an unknown alias."""
+    aliases = [room for _, room in config.rooms.named() if is_room_alias(room)]
+    if not aliases:
+        return config
+    found = await resolve_aliases(config.matrix.homeserver, aliases)
+    rooms: dict[str, str] = {}
+    for key, room in config.rooms.named():
+        if not is_room_alias(room):
+            continue
+        room_id = found.get(room)
+        if room_id is None:
+            raise ConfigError(
+                f"{key}: die Raumadresse {room} gibt es auf {config.matrix.homeserver} nicht. "
+                "Bitte die Adresse prüfen (Element: Raumeinstellungen → Allgemein → "
+                "Veröffentlichte Adressen) oder die interne Raum-ID eintragen."
+            )
+        log.info("%s: %s is room %s", key, room, room_id)
+        rooms[key.removeprefix("rooms.")] = room_id
+    return config.model_copy(update={"rooms": config.rooms.model_copy(update=rooms)})
+
+
 def build_bot(config: Config, clock: Clock | None = None) -> Bot:
     clock = clock or clock_from_env(config)
     config.bot.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -88,7 +113,7 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
             pruned.history_deleted,
             pruned.notes_cleared,
         )
-    adapter = MatrixAdapter(config, clock, Outbox(store))
+    adapter = MatrixAdapter(config, clock, Outbox(store), CrossSigningKeys(store))
     renderer = Renderer(config.bot.language)
     calendar = WorkingCalendar()
     services = Services(

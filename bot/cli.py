@@ -6,13 +6,13 @@ import argparse
 import asyncio
 import logging
 import os
-import re
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import USER_ID, Config, ConfigError, load_config
+from bot.config import Config, ConfigError, load_config
+from bot.matrix_ids import is_user_id
 from bot.process import ProcessTemplate, TemplateError, load_template
 
 if TYPE_CHECKING:
@@ -46,15 +46,24 @@ def _template(config: Config) -> ProcessTemplate:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import build_bot, run_until_signalled
+    from bot.app import build_bot, resolve_configured_rooms, run_until_signalled
+    from bot.matrix import HomeserverUnreachable, LoginFailed
 
     config = _load(args.config)
     _setup_logging(args.verbose)
     _template(config)  # a broken template stops the start with its line, not a traceback
-    from bot.matrix import LoginFailed
+
+    async def run() -> None:
+        await run_until_signalled(build_bot(await resolve_configured_rooms(config)))
 
     try:
-        asyncio.run(run_until_signalled(build_bot(config)))
+        asyncio.run(run())
+    except ConfigError as err:
+        print(f"Konfiguration {args.config} ist fehlerhaft:\n{err}", file=sys.stderr)
+        return 2
+    except HomeserverUnreachable as err:
+        print(f"Homeserver {config.matrix.homeserver} antwortet nicht: {err}", file=sys.stderr)
+        return 3
     except LoginFailed as err:
         print(
             f"Anmeldung bei {config.matrix.homeserver} als {config.matrix.user_id} "
@@ -94,7 +103,22 @@ def cmd_check(args: argparse.Namespace) -> int:
               f"{step.label}")  # fmt: skip
     polls = len(questionnaire.polls)
     print(f"Fragebogen: {len(questionnaire.questions)} Fragen, davon {polls} als Umfrage")
-    return 0
+    return _check_online(config) if args.online else 0
+
+
+def _check_online(config: Config) -> int:
+    """Exit 0 only when the bot can work on its homeserver as configured."""
+    from bot.online_check import ENV_ADMIN_TOKEN, can_work, check_online
+
+    print(f"Verbindung zu {config.matrix.homeserver}:")
+    findings = asyncio.run(check_online(config, admin_token=os.environ.get(ENV_ADMIN_TOKEN)))
+    for finding in findings:
+        print(f"  {finding.line()}")
+    if can_work(findings):
+        print("Der Bot kann so arbeiten.")
+        return 0
+    print("Der Bot kann so nicht arbeiten: bitte die Punkte mit ✗ beheben.", file=sys.stderr)
+    return 1
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -179,7 +203,8 @@ def cmd_export_ics(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from bot.planfile import read_plan
+    from bot.matrix import HomeserverUnreachable, resolve_aliases
+    from bot.planfile import read_plan, room_aliases, with_resolved_rooms
     from bot.planimport import Action, import_plan, text_progress
     from bot.store import ThemeExists, ThemeGone
 
@@ -191,6 +216,18 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 2
     template = _template(config)
     parsed = read_plan(data)
+    if aliases := room_aliases(parsed):  # `#mobilitaet:example.org` names a room id
+        try:
+            parsed = with_resolved_rooms(
+                parsed, asyncio.run(resolve_aliases(config.matrix.homeserver, aliases))
+            )
+        except HomeserverUnreachable as err:
+            print(
+                f"Raumadressen nicht auflösbar: {config.matrix.homeserver} antwortet nicht "
+                f"({err}); nichts importiert.",
+                file=sys.stderr,
+            )
+            return 3
     if parsed.errors:
         for error in parsed.errors:
             print(f"{args.plan}: {error}", file=sys.stderr)
@@ -270,7 +307,7 @@ def cmd_export_results(args: argparse.Namespace) -> int:
 def cmd_forget_user(args: argparse.Namespace) -> int:
     from bot.store_privacy import forget_user
 
-    if not re.fullmatch(USER_ID, args.user_id):
+    if not is_user_id(args.user_id):
         print(
             f"„{args.user_id}“ ist keine Matrix-ID; erwartet wie @person:server.example",
             file=sys.stderr,
@@ -330,6 +367,9 @@ def parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate the config and the process template")
     check.add_argument("--config", type=Path, required=True)
+    check.add_argument(
+        "--online", action="store_true", help="also log in and check rooms, power, media, keys"
+    )
     check.set_defaults(func=cmd_check)
 
     demo = sub.add_parser("demo", help="throwaway homeserver + bot + a scripted conversation")

@@ -25,8 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-USER_ID = r"^@[^:\s]+:\S+$"
-ROOM_ID = r"^![^:\s]+:\S+$"
+from bot.matrix_ids import USER_ID, parse_room_ref
+
 ENV_PASSWORD = "ZT_MATRIX_PASSWORD"
 ENV_ACCESS_TOKEN = "ZT_MATRIX_ACCESS_TOKEN"
 
@@ -47,8 +47,25 @@ def parse_duration(value: object) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-UserId = Annotated[str, Field(pattern=USER_ID)]
-RoomId = Annotated[str, Field(pattern=ROOM_ID)]
+UserId = Annotated[str, Field(pattern=USER_ID, max_length=255)]
+
+
+def room_reference(value: object) -> object:
+    """A room id (any room version), an alias, or a matrix.to link to either, as the id or
+    alias it names; aliases are resolved when the bot starts."""
+    if not isinstance(value, str):
+        return value  # refused below as "not a string"
+    ref = parse_room_ref(value)
+    if ref is None:
+        raise ValueError(
+            f"{value!r} ist keine Raum-ID und keine Raumadresse; erwartet wie "
+            "!AbC123… (Element: Raumeinstellungen → Erweitert → Interne Raum-ID) "
+            "oder #koordination:example.org"
+        )
+    return ref.value
+
+
+RoomReference = Annotated[str, BeforeValidator(room_reference)]
 
 
 class _Section(BaseModel):
@@ -103,8 +120,14 @@ class BotConfig(_Section):
 
 
 class RoomsConfig(_Section):
-    koordination: RoomId | None = None
-    buergerdialog: RoomId | None = None
+    # A room id or an alias (`#koordination:example.org`, resolved at start).
+    koordination: RoomReference | None = None
+    buergerdialog: RoomReference | None = None
+
+    def named(self) -> list[tuple[str, str]]:
+        """(config key, room id or alias) of every room that is set."""
+        rooms = (("koordination", self.koordination), ("buergerdialog", self.buergerdialog))
+        return [(f"rooms.{key}", room) for key, room in rooms if room]
 
 
 class RemindersConfig(_Section):

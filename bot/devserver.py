@@ -140,8 +140,11 @@ class LocalSynapse:
         return Account(answer["user_id"], password, answer["access_token"], answer["device_id"])
 
 
-def create_synapse(directory: Path, *, raised_rate_limits: bool = True) -> LocalSynapse:
-    """Generate a Synapse config in `directory` (SQLite, loopback, a free port)."""
+def create_synapse(
+    directory: Path, *, raised_rate_limits: bool = True, default_room_version: str | None = None
+) -> LocalSynapse:
+    """Generate a Synapse config in `directory` (SQLite, loopback, a free port). Rooms get
+    Synapse's own default room version unless `default_room_version` names another."""
     import yaml  # comes with matrix-synapse
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -181,5 +184,7 @@ def create_synapse(directory: Path, *, raised_rate_limits: bool = True) -> Local
     )
     if raised_rate_limits:
         config.update(RAISED_RATE_LIMITS)
+    if default_room_version is not None:
+        config["default_room_version"] = default_room_version
     config_path.write_text(yaml.safe_dump(config))
     return LocalSynapse(directory, port, config["registration_shared_secret"])

@@ -29,6 +29,7 @@ from bot.polls import (
     summarise,
     tally,
 )
+from bot.power import RoomPower
 from bot.questionnaire import Questionnaire, load_questionnaire
 from bot.rendering import Message, Renderer
 from bot.sendqueue import Priority, txn_id_for
@@ -60,6 +61,8 @@ class PollTransport(Protocol):
     async def direct_room(self, user_id: str) -> str | None: ...
 
     async def poll_events(self, room_id: str, start_event_id: str) -> list[dict]: ...
+
+    def room_power(self, room_id: str) -> RoomPower | None: ...
 
 
 def notice(message: Message) -> dict:
@@ -293,7 +296,10 @@ class EvaluationEngine:
                 question, start_event_id=poll.start_event_id, creator=self.transport.user_id
             )
             events = await self.transport.poll_events(poll.room_id, poll.start_event_id)
-            per_question[poll.question_key].append(tally(definition, events))
+            # Whoever may redact others' events may end the poll, as Element shows it.
+            power = self.transport.room_power(poll.room_id)
+            may_end = power.may_redact_others if power is not None else None
+            per_question[poll.question_key].append(tally(definition, events, may_end))
         return {key: merge_tallies(found) for key, found in per_question.items()}
 
     async def _announce(self, evaluation: Evaluation, view: ThemeView, summary: Summary) -> None:

@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ from nio import (
     RoomCreateResponse,
     RoomMessagesResponse,
     RoomMessageText,
+    RoomResolveAliasResponse,
     RoomSendResponse,
     UploadResponse,
     WhoamiResponse,
@@ -42,12 +43,15 @@ from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.cross_signing import ensure_cross_signing
 from bot.health import Heartbeat
+from bot.power import RoomCreation, RoomPower, creation_from_event
 from bot.reminders import CONTENT_KEY
 from bot.rendering import Attachment, Message
 from bot.router import Outcome
 from bot.sendqueue import Delivery, Outgoing, Priority, SendQueue, SendResult, txn_id_for
 from bot.store import StoreUnavailable, is_unavailable
+from bot.store_cross_signing import CrossSigningKeys
 from bot.store_outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -115,6 +119,32 @@ def _with_db_retry(action: Callable[[], T]) -> T:
             wait = min(wait * 2, MAX_DB_WAIT)
 
 
+class HomeserverUnreachable(RuntimeError):
+    """The homeserver did not answer (or not as a homeserver)."""
+
+
+async def resolve_aliases(homeserver: str, aliases: Iterable[str]) -> dict[str, str | None]:
+    """The room id of each alias from the homeserver's directory (no login needed); None
+    for an alias the homeserver does not know."""
+    client = AsyncClient(homeserver, config=AsyncClientConfig(max_timeouts=2, request_timeout=15))
+    found: dict[str, str | None] = {}
+    try:
+        for alias in aliases:
+            try:
+                response = await client.room_resolve_alias(alias)
+            except Exception as err:  # connection refused, timeouts, not JSON: unreachable
+                raise HomeserverUnreachable(f"{type(err).__name__}: {err}") from err
+            if isinstance(response, RoomResolveAliasResponse):
+                found[alias] = response.room_id
+            elif getattr(response, "status_code", None) == "M_NOT_FOUND":
+                found[alias] = None
+            else:
+                raise HomeserverUnreachable(str(response))
+    finally:
+        await client.close()
+    return found
+
+
 class LoginFailed(RuntimeError):
     """The homeserver refused the bot's credentials (the reason, never the secret)."""
 
@@ -146,10 +176,18 @@ class DeviceRecord:
 
 
 class MatrixAdapter:
-    def __init__(self, config: Config, clock: Clock, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        outbox: Outbox,
+        cross_signing: CrossSigningKeys | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
         self.outbox = outbox
+        # The account's cross-signing keys (None: the bot does not cross-sign its device).
+        self.cross_signing = cross_signing
         matrix = config.matrix
         store = Path(matrix.store_path)
         store.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -178,6 +216,9 @@ class MatrixAdapter:
         self.after_command: Callable[[Outcome], None] | None = None
         self.after_join: Callable[[], None] | None = None
         self._known_rooms: set[str] = set()
+        # Each room's creation facts (room version, creators) from its m.room.create event:
+        # in room version 12 the creators outrank every power level (MSC4289).
+        self._creations: dict[str, RoomCreation] = {}
         # `zt-bot health` reads when the bot last synced from this file.
         self._heartbeat = Heartbeat(config.bot.data_dir)
         self.last_sync_ms = 0
@@ -185,12 +226,42 @@ class MatrixAdapter:
     # Who may do what ------------------------------------------------------------------
 
     def is_coordinator(self, user_id: str) -> bool:
+        """Listed in the config, or a member of the coordination room with power ≥ 50 (its
+        creators in a room version 12 room included)."""
         if user_id in self.config.bot.coordinators:
             return True
-        room = self.client.rooms.get(self.config.rooms.koordination or "")
-        if room is None:
+        room_id = self.config.rooms.koordination or ""
+        power = self.room_power(room_id)
+        if power is None or not self.is_member(room_id, user_id):
             return False
-        return room.power_levels.get_user_level(user_id) >= COORDINATOR_POWER_LEVEL
+        return power.level(user_id) >= COORDINATOR_POWER_LEVEL
+
+    def room_power(self, room_id: str) -> RoomPower | None:
+        """The room's power levels as the bot last synced them; None if it is not in it."""
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            return None
+        levels = room.power_levels
+        defaults = levels.defaults
+        return RoomPower(
+            creation=self._creations.get(room_id),
+            users=dict(levels.users),
+            users_default=defaults.users_default,
+            events=dict(levels.events),
+            events_default=defaults.events_default,
+            state_default=defaults.state_default,
+            redact=defaults.redact,
+        )
+
+    def _learn_creations(self, response: object) -> None:
+        """Keep the m.room.create facts of every room a sync shows (state or timeline)."""
+        joined = getattr(getattr(response, "rooms", None), "join", {}) or {}
+        for room_id, info in joined.items():
+            events = [*getattr(info, "state", []), *getattr(info.timeline, "events", [])]
+            for event in events:
+                creation = creation_from_event(getattr(event, "source", {}) or {})
+                if creation is not None:
+                    self._creations[room_id] = creation
 
     def is_member(self, room_id: str, user_id: str) -> bool:
         room = self.client.rooms.get(room_id)
@@ -225,26 +296,79 @@ class MatrixAdapter:
         self.devices.remember(self.client.device_id)
         log.info("logged in as %s (device %s)", self.client.user_id, self.client.device_id)
 
+    async def _ensure_cross_signing(self) -> None:
+        """Cross-sign this device, so Element users' clients talk to it (MSC4153). Never
+        stops the bot: without it unencrypted rooms and other clients still work."""
+        if self.cross_signing is None:
+            return
+        password = self.config.matrix.password
+        try:
+            outcome = await ensure_cross_signing(
+                self.client,
+                self.cross_signing,
+                password=password.get_secret_value() if password is not None else None,
+                now=self.clock.wall(),
+            )
+        except Exception as err:  # network, odd answers, database: log, and carry on
+            log.error(
+                "cross-signing not checked (%s: %s): Element users may not see the bot's "
+                "messages in encrypted rooms; it is tried again at the next start",
+                type(err).__name__,
+                err,
+            )
+            return
+        if not outcome.ok:
+            log.error("%s", outcome.message)
+
     async def run(self, answer: Answer) -> None:
         """Log in, join pending invites, then sync until cancelled."""
         self._answer = answer
         await self.login()
+        await self._ensure_cross_signing()
         self._sender = asyncio.create_task(self.queue.run(), name="send-queue")
         self._resend_pending_replies()
         # Before the first sync: it holds the commands that came while the bot was down
         # (answered if younger than max_command_age, and never twice: see the outbox).
         self.client.add_event_callback(self._on_message, (RoomMessageText,))
-        await self.client.sync(timeout=0, sync_filter=FIRST_SYNC_FILTER, full_state=True)
+        first = await self.client.sync(timeout=0, sync_filter=FIRST_SYNC_FILTER, full_state=True)
+        self._learn_creations(first)
         self.last_sync_ms = int(time.time() * 1000)
         self._heartbeat.beat(self.clock.wall())
         # Invites that arrived while the bot was down or starting fire no callback.
         for room_id, room in list(self.client.invited_rooms.items()):
             self._consider_invite(room_id, room.inviter)
+        self._check_configured_rooms()
         self.client.add_event_callback(self._on_invite, (InviteMemberEvent,))
         self.client.add_event_callback(self._on_undecryptable, (MegolmEvent,))
         self.client.add_response_callback(self._on_sync, None)
         self.ready.set()
         await self.client.sync_forever(timeout=30_000, full_state=False)
+
+    def _check_configured_rooms(self) -> None:
+        """One clear line for each configured room the bot cannot work in."""
+        user = self.client.user_id
+        for key, room_id in self.config.rooms.named():
+            if room_id in self.client.invited_rooms:
+                log.info("%s: invited to %s, joining", key, room_id)
+                continue
+            power = self.room_power(room_id)
+            if power is None:
+                log.error(
+                    "%s: the bot is neither in room %s nor invited to it: invite %s there "
+                    "(Element: room info → People → Invite); it joins at once",
+                    key,
+                    room_id,
+                    user,
+                )
+            elif not power.may_send(user, "m.room.message"):
+                log.error(
+                    "%s: the bot may not send messages in %s (needs power level %d, has %s): "
+                    "raise its power level in the room's settings",
+                    key,
+                    room_id,
+                    power.required("m.room.message"),
+                    power.level(user),
+                )
 
     async def close(self, drain_seconds: float = 5.0) -> None:
         """Finish what is being sent (bounded); keep the device and its keys for next time."""
@@ -294,6 +418,7 @@ class MatrixAdapter:
 
     async def _on_sync(self, response: object) -> None:
         self.last_sync_ms = int(time.time() * 1000)
+        self._learn_creations(response)
         self._heartbeat.beat(self.clock.wall())
         self._follow_device_changes(getattr(getattr(response, "device_list", None), "changed", []))
         joined = getattr(getattr(response, "rooms", None), "join", {})

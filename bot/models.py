@@ -214,3 +214,21 @@ class HandledEvent(SQLModel, table=True):
     handled_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     # The reply's event content while it is not yet sent; cleared once it is.
     reply_json: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class CrossSigningKey(SQLModel, table=True):
+    """One of the bot account's cross-signing keys (master, self-signing, user-signing).
+
+    Kept here and not in matrix-nio's key store: the database is backed up, and a lost key
+    store (the bot becomes a new device) must not lose the identity that signs devices."""
+
+    __tablename__ = "cross_signing_key"
+    __table_args__ = (sa.UniqueConstraint("user_id", "usage", name="uq_cross_signing_key_usage"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=255)
+    usage: str = Field(max_length=16)  # "master", "self_signing" or "user_signing"
+    public_key: str = Field(max_length=64)  # Ed25519, unpadded base64
+    # The private key's 32-byte seed, unpadded base64: a secret, like the whole database.
+    private_key: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

@@ -11,13 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from bot.config import ROOM_ID
 from bot.dates import CalendarWeek, DateError, DateSpec, Quarter, format_date, parse_date_spec
+from bot.matrix_ids import is_room_alias, parse_room_ref
 from bot.models import ThemeStatus
 from bot.names import MAX_NAME_LENGTH, clean_name, fold
 
@@ -41,8 +41,6 @@ STATUS_WORDS = {
 }
 DELIMITERS = (";", ",", "\t")
 
-_ROOM_ID = re.compile(ROOM_ID)
-_MATRIX_TO = re.compile(r"^https://matrix\.to/#/(?P<room>![^?/]+)")
 # Cells that a spreadsheet would run as a formula; written with a leading apostrophe.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -249,14 +247,38 @@ def _in_quarter(spec: DateSpec, quarter: Quarter) -> bool:
 
 
 def _room(raw: str, problems: list[str]) -> str | None:
+    """A room id, an alias (resolved by `zt-bot import`) or a matrix.to link to either."""
     if not raw:
         return None
-    link = _MATRIX_TO.match(raw)  # a link copied from Element names the room as well
-    room = link["room"] if link else raw
-    if not _ROOM_ID.match(room):
-        problems.append(f"Teamraum „{raw}“ ist keine Raum-ID wie !abc123:example.org")
+    ref = parse_room_ref(raw)
+    if ref is None:
+        problems.append(
+            f"Teamraum „{raw}“ ist keine Raum-ID (wie !AbC123… oder !abc:example.org) "
+            "und keine Raumadresse (wie #mobilitaet:example.org)"
+        )
         return None
-    return room
+    return ref.value
+
+
+def with_resolved_rooms(parsed: ParsedPlan, resolved: Mapping[str, str | None]) -> ParsedPlan:
+    """The plan with every room alias replaced by the room id it names (`resolved`: alias →
+    id, None where the homeserver knows no such alias); an unknown alias is a row error."""
+    rows: list[PlanRow] = []
+    errors = list(parsed.errors)
+    for row in parsed.rows:
+        if row.team_room is None or not is_room_alias(row.team_room):
+            rows.append(row)
+        elif (room_id := resolved.get(row.team_room)) is not None:
+            rows.append(replace(row, team_room=room_id))
+        else:
+            errors.append(PlanError(row.line, f"Raumadresse „{row.team_room}“ gibt es nicht"))
+    return ParsedPlan(tuple(rows), tuple(sorted(errors, key=lambda e: e.line)))
+
+
+def room_aliases(parsed: ParsedPlan) -> list[str]:
+    """The aliases the plan names, to resolve before importing."""
+    rooms = (row.team_room for row in parsed.rows if row.team_room)
+    return sorted({room for room in rooms if is_room_alias(room)})
 
 
 def date_reason(err: DateError) -> str:

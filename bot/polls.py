@@ -12,8 +12,12 @@ sends those; we parse the stable `m.poll.*` names too. Counting follows MSC3381 
 - an empty selection withdraws the vote (unvote);
 - a response without its `m.reference` relation (e.g. redacted) is detached from the poll,
   so the user's previous response counts again;
-- only the first end event (by `origin_server_ts`) from the poll's creator closes the poll;
-  responses with a later timestamp are ignored as if they never happened.
+- only the first end event (by `origin_server_ts`) from the poll's creator, or from someone
+  who may redact other people's events in the room, closes the poll (as Element shows it:
+  matrix-js-sdk `Poll.validateEndEvent`); responses with a later timestamp are ignored as
+  if they never happened;
+- a response block without `answers` (how matrix-js-sdk serializes an empty vote) withdraws
+  the vote, like an empty selection.
 
 Anonymous mode: each voter answers a poll of their own in a direct chat. Count each of those
 polls with `tally` (or `tally_latest` from stored latest votes) and add them up with
@@ -22,7 +26,7 @@ polls with `tally` (or `tally_latest` from stored latest votes) and add them up 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
@@ -223,15 +227,23 @@ def _reference(content: Mapping[str, Any]) -> str | None:
 
 
 def _selections(content: Mapping[str, Any], *, stable: bool) -> tuple[str, ...] | None:
-    unstable = content.get(POLL_RESPONSE)
-    candidates = [
-        unstable.get("answers") if isinstance(unstable, Mapping) else None,
-        content.get("m.selections"),
-    ]
-    # Prefer the block that matches the event type; accept the other as some clients mix.
+    """The answers a response selects: () withdraws the vote, None spoils it.
+
+    matrix-js-sdk (Element) writes `{"org.matrix.msc3381.poll.response": {"answers": […]}}`
+    under the unstable or the stable key, and serializes an empty vote as a block without
+    `answers`; the MSC's stable layout is `{"m.selections": […]}`."""
+    blocks = [content.get(POLL_RESPONSE), content.get(POLL_RESPONSE_STABLE)]
     if stable:
-        candidates.reverse()
-    found = next((c for c in candidates if c is not None), None)
+        blocks.reverse()  # prefer the block that matches the event type; some clients mix
+    for block in blocks:
+        if isinstance(block, Mapping):
+            return _answer_ids(block.get("answers", []))
+    if "m.selections" in content:
+        return _answer_ids(content["m.selections"])
+    return None
+
+
+def _answer_ids(found: object) -> tuple[str, ...] | None:
     if not isinstance(found, list) or not all(isinstance(a, str) for a in found):
         return None
     return tuple(found)
@@ -264,12 +276,17 @@ class Tally:
         return sum(self.counts.values())
 
 
-def tally(poll: PollDefinition, events: Iterable[Mapping[str, Any]]) -> Tally:
+def tally(
+    poll: PollDefinition,
+    events: Iterable[Mapping[str, Any]],
+    may_end: Callable[[str], bool] | None = None,
+) -> Tally:
     """Count one poll from raw events (any order; timeline order breaks timestamp ties).
 
     Pass everything known about the poll: the timeline events and, after a gap in sync, the
     relations of the start event. Events of other polls and other types are ignored; the same
-    event seen twice changes nothing.
+    event seen twice changes nothing. `may_end` tells who besides the poll's creator may end
+    it: those who may redact other people's events in the room (MSC3381, and Element).
     """
     votes: list[tuple[int, int, Vote]] = []
     ends: list[tuple[int, int, End]] = []
@@ -277,7 +294,7 @@ def tally(poll: PollDefinition, events: Iterable[Mapping[str, Any]]) -> Tally:
         if (vote := parse_response(event)) is not None:
             if vote.start_event_id == poll.start_event_id:
                 votes.append((vote.origin_server_ts, position, vote))
-        elif (end := parse_end(event)) is not None and _ends(poll, end):
+        elif (end := parse_end(event)) is not None and _ends(poll, end, may_end):
             ends.append((end.origin_server_ts, position, end))
     # Only the first valid end event counts; responses stamped after it never happened.
     ended_ts = min(ends)[0] if ends else None
@@ -288,9 +305,10 @@ def tally(poll: PollDefinition, events: Iterable[Mapping[str, Any]]) -> Tally:
     return tally_latest(poll, latest, ended_ts=ended_ts)
 
 
-def _ends(poll: PollDefinition, end: End) -> bool:
-    # MSC3381 also lets users who may redact end a poll; our polls are ended by the bot only.
-    return end.start_event_id == poll.start_event_id and end.sender == poll.creator
+def _ends(poll: PollDefinition, end: End, may_end: Callable[[str], bool] | None) -> bool:
+    if end.start_event_id != poll.start_event_id:
+        return False
+    return end.sender == poll.creator or (may_end is not None and may_end(end.sender))
 
 
 def tally_latest(

@@ -105,7 +105,10 @@ class ScriptedUser:
         name: str = "Zukunftstisch",
         encrypted: bool = False,
         direct: bool = False,
+        alias: str | None = None,
     ) -> str:
+        """A room as a client creates it (the homeserver's default room version); `alias`
+        publishes `#alias:server` for it."""
         initial_state = []
         if encrypted:
             initial_state.append(
@@ -116,7 +119,11 @@ class ScriptedUser:
                 }
             )
         response = await self.client.room_create(
-            name=name, invite=list(invite), initial_state=initial_state, is_direct=direct
+            name=name,
+            invite=list(invite),
+            initial_state=initial_state,
+            is_direct=direct,
+            alias=alias,
         )
         if not isinstance(response, RoomCreateResponse):
             raise RuntimeError(f"room_create failed: {response}")
@@ -180,6 +187,15 @@ class ScriptedUser:
         )
         if not isinstance(response, RoomSendResponse):
             raise RuntimeError(f"vote failed: {response}")
+        return response.event_id
+
+    async def send_event(self, room_id: str, event_type: str, content: dict) -> str:
+        """Any event, e.g. a poll response or end exactly as another client writes it."""
+        response = await self.client.room_send(
+            room_id, event_type, content, tx_id=uuid.uuid4().hex, ignore_unverified_devices=True
+        )
+        if not isinstance(response, RoomSendResponse):
+            raise RuntimeError(f"send failed: {response}")
         return response.event_id
 
     def polls_in(self, room_id: str) -> list[Received]:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.devserver import LocalSynapse
-from bot.polls import POLL_START
+from bot.polls import POLL_END, POLL_RESPONSE, POLL_START, poll_end_content
 from bot.scripted import ScriptedUser
 from tests.integration.conftest import PASSWORD, Accounts
 
@@ -108,6 +108,57 @@ async def test_room_mode_polls_are_native_and_counted_per_msc3381(
         await user.close()
 
 
+async def test_polls_follow_elements_rules_for_ends_and_responses(
+    bot_factory, synapse: LocalSynapse, coordinator: ScriptedUser
+) -> None:
+    """matrix-js-sdk counts an end from anyone who may redact others' events (the room's
+    creator: infinite power in room version 12, level 100 before) and writes responses
+    under the stable key, an empty vote as a block without answers. The bot counts alike."""
+    bot = await bot_factory("[evaluation]\nmin_answers = 2")
+    helga, ida, jan = await people(synapse, "helga", "ida", "jan")
+    room_id = await coordinator.create_room([bot.user_id], name="Z2 Wasser")
+    await coordinator.wait_for_member(room_id, bot.user_id)
+    await join_all(coordinator, room_id, [helga, ida, jan])
+    await coordinator.ask(room_id, "!zt neu Wasser 12.04.2027")
+    await coordinator.ask(room_id, "!zt umfrage Wasser raum")
+    await helga.wait_until(lambda: len(helga.polls_in(room_id)) >= 5)
+    q1, q2 = poll_for(helga, room_id, Q1), poll_for(helga, room_id, Q2)
+
+    def end(start: str) -> dict:
+        return poll_end_content(start, "Die Umfrage wurde beendet.")
+
+    stable = "m.poll.response"
+    await helga.send_event(room_id, stable, response_block(q1, stable, ["a1"]))
+    await ida.vote(room_id, q1, ["a2"])
+    await jan.vote(room_id, q1, ["a1"])
+    await jan.send_event(room_id, POLL_RESPONSE, response_block(q1, POLL_RESPONSE, None))
+    # Jan (power 0) cannot end a poll; the room's creator can, as in Element.
+    await jan.send_event(room_id, POLL_END, end(q2))
+    await helga.vote(room_id, q2, ["a1"])
+    await coordinator.send_event(room_id, POLL_END, end(q1))
+    await asyncio.sleep(0.3)
+    await ida.vote(room_id, q1, ["a5"])  # after the end: Element ignores it, so do we
+    await ida.vote(room_id, q2, ["a2"])  # q2 still runs
+    await asyncio.sleep(0.5)
+
+    await coordinator.ask(room_id, "!zt umfrage beenden Wasser")
+    await coordinator.wait_until(
+        lambda: any("Auswertung „Wasser“" in r.body for r in coordinator.received)
+    )
+    summary = next(r for r in coordinator.received if "Auswertung „Wasser“" in r.body).body
+    # Q1: Helga a1 (stable key), Ida a2 (her later a5 came after the end), Jan withdrew.
+    assert f"1. {Q1} – 2 Antworten, Mittelwert 4.5 von 5" in summary
+    assert f"2. {Q2} – 2 Antworten" in summary
+    for user in (helga, ida, jan):
+        await user.close()
+
+
+def response_block(start: str, event_type: str, answers: list[str] | None) -> dict:
+    """A response as matrix-js-sdk serializes it: `answers` left out for an empty vote."""
+    block = {} if answers is None else {"answers": answers}
+    return {"m.relates_to": {"rel_type": "m.reference", "event_id": start}, event_type: block}
+
+
 async def test_anonymous_mode_asks_everyone_in_a_direct_chat_and_keeps_only_counts(
     bot_factory, synapse: LocalSynapse, coordinator: ScriptedUser
 ) -> None:
@@ -120,13 +171,19 @@ async def test_anonymous_mode_asks_everyone_in_a_direct_chat_and_keeps_only_coun
     existing = await erik.create_room([bot.user_id], name="Erik und Bot", direct=True)
     await erik.wait_for_member(existing, bot.user_id)
     await coordinator.ask(room_id, "!zt neu Klima 12.04.2027")
+    # The coordinator (a session-wide user) has seen polls of earlier tests: count from here.
+    seen_before = len(coordinator.polls)
+    coordinator.auto_join = True  # the coordinator is asked too, in a new direct chat
     started = await coordinator.ask(room_id, "!zt umfrage Klima")
     assert "im Direktchat gefragt" in started.body
 
+    def new_polls(user: ScriptedUser) -> list:
+        return user.polls[seen_before:] if user is coordinator else user.polls
+
     for user in (erik, fenja, gül, coordinator):
-        await user.wait_until(lambda user=user: len(user.polls) >= 5, timeout=60)
+        await user.wait_until(lambda user=user: len(new_polls(user)) >= 5, timeout=60)
     assert {p.room_id for p in erik.polls} == {existing}
-    direct_rooms = {p.room_id for u in (erik, fenja, gül, coordinator) for p in u.polls}
+    direct_rooms = {p.room_id for u in (erik, fenja, gül, coordinator) for p in new_polls(u)}
     assert room_id not in direct_rooms and len(direct_rooms) == 4
     intro = next(r for r in fenja.received if "Zum Datenschutz" in r.body)
     assert intro.room_id != room_id
@@ -163,6 +220,7 @@ async def test_anonymous_mode_asks_everyone_in_a_direct_chat_and_keeps_only_coun
         assert user.user_id not in stored
     for direct in direct_rooms:
         assert direct not in stored
+    coordinator.auto_join = False
     for user in (erik, fenja, gül):
         await user.close()
 

@@ -12,14 +12,20 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
-from bot.devserver import LocalSynapse, create_synapse
+from bot.devserver import LocalSynapse
 from bot.process import load_template
 from bot.reminders import CONTENT_KEY
 from bot.schedule import plan
 from bot.scripted import ScriptedUser
 from bot.store import Store
 from tests.databases import BACKEND
-from tests.integration.conftest import PASSWORD, Databases, start_bot, write_plain_config
+from tests.integration.conftest import (
+    PASSWORD,
+    Databases,
+    new_synapse,
+    start_bot,
+    write_plain_config,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +35,7 @@ OUTAGE = 60  # seconds
 @pytest.fixture
 def own_synapse(tmp_path_factory: pytest.TempPathFactory):
     """A homeserver of its own: this test stops it."""
-    server = create_synapse(tmp_path_factory.mktemp("outage"))
+    server = new_synapse(tmp_path_factory.mktemp("outage"))
     server.start()
     yield server
     server.stop()

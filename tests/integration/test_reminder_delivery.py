@@ -16,14 +16,20 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import load_config
-from bot.devserver import LocalSynapse, create_synapse
+from bot.devserver import LocalSynapse
 from bot.models import StepState
 from bot.process import load_template
 from bot.reminders import CONTENT_KEY
 from bot.schedule import plan
 from bot.scripted import ScriptedUser
 from bot.store import Store
-from tests.integration.conftest import PASSWORD, Databases, start_bot, write_plain_config
+from tests.integration.conftest import (
+    PASSWORD,
+    Databases,
+    new_synapse,
+    start_bot,
+    write_plain_config,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -152,7 +158,7 @@ async def test_sigkill_in_the_middle_of_a_burst_loses_and_doubles_nothing(
 @pytest.fixture(scope="module")
 def strict_synapse(tmp_path_factory: pytest.TempPathFactory):
     """A second homeserver with Synapse's default rate limits (rc_message 0.2/s, burst 10)."""
-    server = create_synapse(tmp_path_factory.mktemp("strict"), raised_rate_limits=False)
+    server = new_synapse(tmp_path_factory.mktemp("strict"), raised_rate_limits=False)
     server.start()
     yield server
     server.stop()

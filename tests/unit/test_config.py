@@ -91,7 +91,12 @@ def test_bot_section_values() -> None:
         ('[bot]\ncoordinators = ["nope"]\n', "bot.coordinators.0"),
         ('[bot]\nlanguage = "fr"\n', "bot.language"),
         ('[bot]\nmax_command_age = "zehn Minuten"\n', "bot.max_command_age"),
-        ('[rooms]\nkoordination = "#zt:example.org"\n', "rooms.koordination"),
+        ('[rooms]\nkoordination = "zt:example.org"\n', "rooms.koordination"),
+        ('[rooms]\nkoordination = "!abc def"\n', "rooms.koordination"),
+        (
+            '[rooms]\nbuergerdialog = "https://matrix.to/#/@anna:example.org"\n',
+            "rooms.buergerdialog",
+        ),
         ('[reminders]\nsend_time = "9 Uhr"\n', "reminders.send_time"),
         ('[datenbank]\nurl = ""\n', "datenbank"),
     ],
@@ -195,3 +200,31 @@ def test_parse_duration_rejects(value: object) -> None:
 def test_parse_duration_units(amount: int, unit: str) -> None:
     seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
     assert parse_duration(f"{amount}{unit}") == timedelta(seconds=amount * seconds)
+
+
+V12_ROOM = "!-SiEAHmYreA2x61hKP8x9HorLidGjQHYx45APP1lLY0"
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        (V12_ROOM, V12_ROOM),  # room version 12: no server part
+        ("!abc:example.org", "!abc:example.org"),
+        ("#koordination:example.org", "#koordination:example.org"),
+        (f"https://matrix.to/#/{V12_ROOM}?via=example.org", V12_ROOM),
+        ("https://matrix.to/#/%23koordination%3Aexample.org", "#koordination:example.org"),
+        ("https://matrix.to/#/!abc:example.org/$event?via=example.org", "!abc:example.org"),
+    ],
+)
+def test_rooms_of_every_room_version_and_aliases(written: str, kept: str) -> None:
+    text = MINIMAL + f'[rooms]\nkoordination = "{written}"\nbuergerdialog = "{written}"\n'
+    config = parse_config(text, BASE, environ={})
+    assert config.rooms.koordination == kept
+    assert config.rooms.named() == [("rooms.koordination", kept), ("rooms.buergerdialog", kept)]
+
+
+def test_a_wrong_room_says_what_a_room_looks_like() -> None:
+    message = _error(MINIMAL + '[rooms]\nkoordination = "Koordinationsraum"\n')
+    assert message.startswith("rooms.koordination:")
+    assert "#koordination:example.org" in message
+    assert "Interne Raum-ID" in message

@@ -16,8 +16,10 @@ from bot.planfile import (
     PlanError,
     decode_plan,
     read_plan,
+    room_aliases,
     sniff_delimiter,
     spec_matches,
+    with_resolved_rooms,
     write_plan,
 )
 from bot.process import load_template
@@ -170,7 +172,7 @@ def test_every_bad_row_is_reported_with_its_line() -> None:
         "Wohnen;;\n"  # 8 no date
         "Schule;Q5/2027;\n"  # 9 no such quarter
         "Energie;15.06.1999;\n"  # 10 year out of range
-        "Kultur;15.06.2027;#kultur:example.org\n"  # 11 an alias, not a room id
+        "Kultur;15.06.2027;kultur:example.org\n"  # 11 no sigil: neither id nor alias
         "digitale ethik;15.06.2027;\n"  # 12 duplicate of line 2 (folded)
         "\n"  # 13 empty lines are skipped, numbering goes on
         "Sport;15.06.2027;Sporthalle\n"  # 14 no room id
@@ -185,11 +187,47 @@ def test_every_bad_row_is_reported_with_its_line() -> None:
         (8, "Z2 oder Quartal fehlt"),
         (9, "Quartal „Q5/2027“ gibt es nicht (Q1 bis Q4)"),
         (10, "Jahr in „15.06.1999“ liegt nicht zwischen 2000 und 2100"),
-        (11, "Teamraum „#kultur:example.org“ ist keine Raum-ID wie !abc123:example.org"),
+        (11, f"Teamraum „kultur:example.org“ {NOT_A_ROOM}"),
         (12, "„digitale ethik“ steht schon in Zeile 2"),
-        (14, "Teamraum „Sporthalle“ ist keine Raum-ID wie !abc123:example.org"),
+        (14, f"Teamraum „Sporthalle“ {NOT_A_ROOM}"),
     ]
     assert [row.line for row in read_plan(text).rows] == [2, 15]
+
+
+NOT_A_ROOM = (
+    "ist keine Raum-ID (wie !AbC123… oder !abc:example.org) "
+    "und keine Raumadresse (wie #mobilitaet:example.org)"
+)
+V12 = "!-SiEAHmYreA2x61hKP8x9HorLidGjQHYx45APP1lLY0"
+
+
+def test_team_rooms_of_every_room_version_aliases_and_links() -> None:
+    text = (
+        "Thema;Z2;Teamraum\n"
+        f"Ethik;15.06.2027;{V12}\n"
+        "Klima;15.06.2027;!alt:example.org\n"
+        f"Wasser;15.06.2027;https://matrix.to/#/{V12}?via=example.org\n"
+        "Kultur;15.06.2027;#kultur:example.org\n"
+        "Sport;15.06.2027;https://matrix.to/#/%23sport%3Aexample.org\n"
+    )
+    parsed = read_plan(text)
+    assert parsed.ok
+    assert [row.team_room for row in parsed.rows] == [
+        V12,
+        "!alt:example.org",
+        V12,
+        "#kultur:example.org",
+        "#sport:example.org",
+    ]
+    assert room_aliases(parsed) == ["#kultur:example.org", "#sport:example.org"]
+    # The import resolves aliases through the homeserver; one it does not know is an error.
+    resolved = with_resolved_rooms(
+        parsed, {"#kultur:example.org": "!k", "#sport:example.org": None}
+    )
+    assert [row.team_room for row in resolved.rows] == [V12, "!alt:example.org", V12, "!k"]
+    assert [(e.line, e.reason) for e in resolved.errors] == [
+        (6, "Raumadresse „#sport:example.org“ gibt es nicht")
+    ]
 
 
 def test_kw_53_exists_only_in_long_years() -> None:
@@ -203,7 +241,7 @@ def test_one_row_with_several_problems_reports_each() -> None:
     assert _errors("Thema;Z2;Teamraum\n;31.02.2027;raum\n") == [
         (2, "Thema fehlt"),
         (2, "Datum „31.02.2027“ gibt es nicht"),
-        (2, "Teamraum „raum“ ist keine Raum-ID wie !abc123:example.org"),
+        (2, f"Teamraum „raum“ {NOT_A_ROOM}"),
     ]
 
 

@@ -209,7 +209,7 @@ def test_cli_import_exit_codes_and_counts(
     err = capsys.readouterr().err
     assert "Zeile 5: Thema fehlt" in err
     assert "Zeile 6: Datum „31.02.2027“ gibt es nicht" in err
-    assert "Zeile 6: Teamraum „raum“ ist keine Raum-ID" in err
+    assert "Zeile 6: Teamraum „raum“ ist keine Raum-ID" in err and "Raumadresse" in err
     assert "nichts importiert" in err
 
     good = _csv(tmp_path, PLAN, encoding="cp1252")

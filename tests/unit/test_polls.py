@@ -324,6 +324,43 @@ def test_end_by_someone_else_is_ignored() -> None:
     assert result.ended_ts is None
 
 
+def test_end_by_someone_who_may_redact_counts_as_element_shows_it() -> None:
+    # matrix-js-sdk Poll.validateEndEvent: the poll's sender or anyone allowed to redact
+    # other people's events (a moderator; a creator of a room version 12 room).
+    moderators = {"@mod:x"}
+    events = [response("@a:x", ["a1"], 1), end("@mod:x", 5), response("@b:x", ["a2"], 6)]
+    result = tally(POLL, events, may_end=moderators.__contains__)
+    assert result.counts == {"a1": 1, "a2": 0, "a3": 0}
+    assert (result.ended, result.ended_ts) == (True, 5)
+    # Someone who may not redact still cannot end it.
+    events = [response("@a:x", ["a1"], 1), end("@a:x", 5), response("@b:x", ["a2"], 6)]
+    assert not tally(POLL, events, may_end=moderators.__contains__).ended
+
+
+def test_responses_as_matrix_js_sdk_writes_them() -> None:
+    def element(sender: str, block: dict, ts: int, kind: str = POLL_RESPONSE) -> dict:
+        return {
+            "type": kind,
+            "sender": sender,
+            "event_id": f"$el{next(_ids)}",
+            "origin_server_ts": ts,
+            "content": {"m.relates_to": {"rel_type": "m.reference", "event_id": START}} | block,
+        }
+
+    stable_key = element("@a:x", {"m.poll.response": {"answers": ["a2"]}}, 1, "m.poll.response")
+    unstable = element("@b:x", {POLL_RESPONSE: {"answers": ["a1"]}}, 1)
+    assert tally(POLL, [stable_key, unstable]).counts == {"a1": 1, "a2": 1, "a3": 0}
+    # An empty vote serializes as a block without answers: withdrawn, not spoiled.
+    withdrawn = element("@b:x", {POLL_RESPONSE: {}}, 2)
+    result = tally(POLL, [stable_key, unstable, withdrawn])
+    assert (result.voters, result.spoiled, result.counts["a1"]) == (1, 0, 0)
+    assert parse_response(withdrawn).answers == ()
+    assert not parse_response(withdrawn).malformed
+    # A block whose answers are not a list of ids is still spoiled.
+    broken = element("@b:x", {POLL_RESPONSE: {"answers": "a1"}}, 3)
+    assert tally(POLL, [stable_key, broken]).spoiled == 1
+
+
 def test_only_the_first_end_counts() -> None:
     events = [end(BOT, 20), response("@a:x", ["a1"], 15), end(BOT, 10)]
     result = tally(POLL, events)
