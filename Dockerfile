@@ -6,8 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY bot ./bot
-COPY commands ./commands
+COPY zukunftstische ./zukunftstische
 COPY templates ./templates
 RUN pip install ".[postgres]" && rm -rf /src
 

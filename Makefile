@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) -m bot demo
+	$(PY) -m zukunftstische demo
 
 test: $(VENV)/.installed
 	$(PY) -m ruff check .

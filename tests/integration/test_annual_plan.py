@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.scripted import ScriptedUser
+from zukunftstische.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 

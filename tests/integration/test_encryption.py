@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from nio.api import Api
 
-from bot.devserver import LocalSynapse
-from bot.scripted import ScriptedUser
 from tests.integration.conftest import PASSWORD
+from zukunftstische.demo.homeserver import LocalSynapse
+from zukunftstische.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 

@@ -11,13 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
-from bot.devserver import LocalSynapse
-from bot.process import load_template
-from bot.reminders import CONTENT_KEY
-from bot.schedule import plan
-from bot.scripted import ScriptedUser
-from bot.store import Store
 from tests.databases import BACKEND
 from tests.integration.conftest import (
     PASSWORD,
@@ -26,6 +19,13 @@ from tests.integration.conftest import (
     start_bot,
     write_plain_config,
 )
+from zukunftstische.config import load_config
+from zukunftstische.demo.homeserver import LocalSynapse
+from zukunftstische.demo.scripted_user import ScriptedUser
+from zukunftstische.domain.process import load_template
+from zukunftstische.domain.reminder_policy import CONTENT_KEY
+from zukunftstische.domain.timeline import plan
+from zukunftstische.store.themes import Store
 
 pytestmark = pytest.mark.integration
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 import pytest
 from nio import RoomSendResponse
 
-from bot.reminders import CONTENT_KEY
-from bot.router import command_text
-from bot.scripted import Received, ScriptedUser
 from tests.integration.conftest import Accounts
 from tests.unit.test_fuzz_router import check_html
+from zukunftstische.commands.router import command_text
+from zukunftstische.demo.scripted_user import Received, ScriptedUser
+from zukunftstische.domain.reminder_policy import CONTENT_KEY
 
 pytestmark = pytest.mark.integration
 

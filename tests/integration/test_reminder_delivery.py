@@ -15,14 +15,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import load_config
-from bot.devserver import LocalSynapse
-from bot.models import StepState
-from bot.process import load_template
-from bot.reminders import CONTENT_KEY
-from bot.schedule import plan
-from bot.scripted import ScriptedUser
-from bot.store import Store
 from tests.integration.conftest import (
     PASSWORD,
     Databases,
@@ -30,6 +22,14 @@ from tests.integration.conftest import (
     start_bot,
     write_plain_config,
 )
+from zukunftstische.config import load_config
+from zukunftstische.demo.homeserver import LocalSynapse
+from zukunftstische.demo.scripted_user import ScriptedUser
+from zukunftstische.domain.process import load_template
+from zukunftstische.domain.reminder_policy import CONTENT_KEY
+from zukunftstische.domain.timeline import plan
+from zukunftstische.store.tables import StepState
+from zukunftstische.store.themes import Store
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +101,7 @@ def sent_log(config_path: Path) -> dict[str, int]:
 def start_process(config_path: Path, log: Path) -> subprocess.Popen:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--config", str(config_path)],
+            [sys.executable, "-m", "zukunftstische", "run", "--config", str(config_path)],
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,

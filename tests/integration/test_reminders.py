@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.clock import Clock
-from bot.reminders import CONTENT_KEY
-from bot.scripted import Received, ScriptedUser
+from zukunftstische.clock import Clock
+from zukunftstische.demo.scripted_user import Received, ScriptedUser
+from zukunftstische.domain.reminder_policy import CONTENT_KEY
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.scripted import ScriptedUser
+from zukunftstische.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,6 @@ from urllib.parse import quote
 import pytest
 from nio.api import Api
 
-from bot.devserver import LocalSynapse
-from bot.matrix_ids import room_server
-from bot.scripted import ScriptedUser
 from tests.integration.conftest import (
     PASSWORD,
     ROOM_VERSION,
@@ -29,6 +26,9 @@ from tests.integration.conftest import (
     unique,
     write_plain_config,
 )
+from zukunftstische.demo.homeserver import LocalSynapse
+from zukunftstische.demo.scripted_user import ScriptedUser
+from zukunftstische.domain.matrix_ids import room_server
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-from bot.process import load_template
-from bot.store import Store, alembic_config
+from zukunftstische.domain.process import load_template
+from zukunftstische.store.themes import Store, alembic_config
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 

@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.cli import main
-from bot.models import StepState
-from bot.process import load_template
-from bot.schedule import plan
-from bot.store import Store, ThemeView
-from bot.store_privacy import (
+from zukunftstische.cli import main
+from zukunftstische.domain.process import load_template
+from zukunftstische.domain.timeline import plan
+from zukunftstische.store.privacy import (
     FORGOTTEN,
     forget_user,
     mention_pattern,
@@ -21,6 +19,8 @@ from bot.store_privacy import (
     prune_on_start,
     retention_cutoff,
 )
+from zukunftstische.store.tables import StepState
+from zukunftstische.store.themes import Store, ThemeView
 
 NOW = datetime(2027, 3, 17, 10, 0, tzinfo=UTC)
 Z2 = date(2027, 4, 12)

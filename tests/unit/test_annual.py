@@ -1,4 +1,4 @@
-"""bot.annual: the annual plan by quarter, same-week Z2, holidays, school holidays."""
+"""domain.annual_plan: the annual plan by quarter, same-week Z2, holidays, school holidays."""
 
 from __future__ import annotations
 
@@ -6,16 +6,21 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.annual import AnnualPlan, SchoolHolidays, build_annual_plan, planned_quarter
-from bot.dates import Quarter
-from bot.models import Step, Theme
-from bot.process import load_template
-from bot.rendering import Renderer
-from bot.schedule import plan
-from bot.store import ThemeView
-from bot.workdays import WorkingCalendar
-from commands.base import UserError
-from commands.jahresplan import parse_year
+from zukunftstische.commands.base import UserError
+from zukunftstische.commands.jahresplan import parse_year
+from zukunftstische.domain.annual_plan import (
+    AnnualPlan,
+    SchoolHolidays,
+    build_annual_plan,
+    planned_quarter,
+)
+from zukunftstische.domain.dates import Quarter
+from zukunftstische.domain.process import load_template
+from zukunftstische.domain.timeline import plan
+from zukunftstische.domain.working_days import WorkingCalendar
+from zukunftstische.rendering import Renderer
+from zukunftstische.store.tables import Step, Theme
+from zukunftstische.store.themes import ThemeView
 
 TEMPLATE = load_template()
 CALENDAR = WorkingCalendar()

@@ -1,4 +1,4 @@
-"""bot.calendar: a theme's steps as an .ics file that calendars import and update."""
+"""domain.ics: a theme's steps as an .ics file that calendars import and update."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from bot.calendar import PRODID, sequence_at, step_uid, theme_calendar
-from bot.models import Step, StepState, Theme
-from bot.process import load_template
-from bot.schedule import plan
-from bot.store import ThemeView
+from zukunftstische.domain.ics import PRODID, sequence_at, step_uid, theme_calendar
+from zukunftstische.domain.process import load_template
+from zukunftstische.domain.timeline import plan
+from zukunftstische.store.tables import Step, StepState, Theme
+from zukunftstische.store.themes import ThemeView
 
 TEMPLATE = load_template()
 Z2 = date(2027, 4, 12)  # Monday of KW 15/2027

@@ -1,4 +1,4 @@
-"""bot.clock: the one clock, optionally shifted for tests and demos."""
+"""clock: the one clock, optionally shifted for tests and demos."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.clock import Clock, parse_offset
+from zukunftstische.clock import Clock, parse_offset
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

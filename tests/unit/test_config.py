@@ -1,4 +1,4 @@
-"""bot.config: one TOML file, validated; a wrong key is named in the error."""
+"""config: one TOML file, validated; a wrong key is named in the error."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config import ConfigError, parse_config, parse_duration
+from zukunftstische.config import ConfigError, parse_config, parse_duration
 
 BASE = Path("/srv/zukunftstische")
 PASSWORD = "geheim-Passwort-42"

@@ -1,4 +1,4 @@
-"""bot.dates: the date formats people write in chat, and the errors they get."""
+"""domain.dates: the date formats people write in chat, and the errors they get."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.dates import (
+from zukunftstische.domain.dates import (
     CalendarWeek,
     DateError,
     ExactDate,

@@ -15,15 +15,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from jinja2 import Environment, nodes
 
-from bot.annual import SchoolHolidays
-from bot.config import parse_config
-from bot.process import default_template_text, parse_template
-from bot.rendering import Renderer, templates_dir
-from bot.router import Outcome, Router
-from bot.store import Store
-from bot.store_evaluation import EvaluationStore
-from bot.workdays import WorkingCalendar
-from commands.base import Services
+from zukunftstische.commands.base import Services
+from zukunftstische.commands.router import Outcome, Router
+from zukunftstische.config import parse_config
+from zukunftstische.domain.annual_plan import SchoolHolidays
+from zukunftstische.domain.process import default_template_text, parse_template
+from zukunftstische.domain.working_days import WorkingCalendar
+from zukunftstische.rendering import Renderer, templates_dir
+from zukunftstische.store.evaluations import EvaluationStore
+from zukunftstische.store.themes import Store
 
 GERMAN = templates_dir() / "de"
 ENGLISH = templates_dir() / "en"

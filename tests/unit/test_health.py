@@ -1,4 +1,4 @@
-"""bot.health: the heartbeat file and `zt-bot health`."""
+"""health: the heartbeat file and `zt-bot health`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cli import main
-from bot.health import (
+from zukunftstische.cli import main
+from zukunftstische.health import (
     HEALTH_FILE,
     Heartbeat,
     check_health,

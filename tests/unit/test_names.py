@@ -1,11 +1,11 @@
-"""bot.names: theme names as people type them."""
+"""domain.theme_names: theme names as people type them."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.names import (
+from zukunftstische.domain.theme_names import (
     clean_name,
     closest,
     first_word,

@@ -1,4 +1,4 @@
-"""bot.planfile: the annual plan CSV as German Excel and other tools write it."""
+"""domain.plan_file: the annual plan CSV as German Excel and other tools write it."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.dates import CalendarWeek, ExactDate, Quarter
-from bot.models import Theme, ThemeStatus
-from bot.names import clean_name, fold
-from bot.planfile import (
+from zukunftstische.domain.dates import CalendarWeek, ExactDate, Quarter
+from zukunftstische.domain.plan_file import (
     PlanError,
     decode_plan,
     read_plan,
@@ -22,8 +20,10 @@ from bot.planfile import (
     with_resolved_rooms,
     write_plan,
 )
-from bot.process import load_template
-from bot.store import ThemeView
+from zukunftstische.domain.process import load_template
+from zukunftstische.domain.theme_names import clean_name, fold
+from zukunftstische.store.tables import Theme, ThemeStatus
+from zukunftstische.store.themes import ThemeView
 
 TEMPLATE_JSON = load_template().to_json()
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))

@@ -1,4 +1,4 @@
-"""bot.planimport and the CLI: the annual plan against a real SQLite store, all or nothing."""
+"""store.plan_import and the CLI: the annual plan against a real SQLite store, all or nothing."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from bot.cli import main
-from bot.config import load_config
-from bot.models import StepState
-from bot.planfile import read_plan
-from bot.planimport import Action, decide, import_plan, text_progress
-from bot.process import load_template
-from bot.store import Store, ThemeExists
+from zukunftstische.cli import main
+from zukunftstische.config import load_config
+from zukunftstische.domain.plan_file import read_plan
+from zukunftstische.domain.process import load_template
+from zukunftstische.store.plan_import import Action, decide, import_plan, text_progress
+from zukunftstische.store.tables import StepState
+from zukunftstische.store.themes import Store, ThemeExists
 
 TEMPLATE = load_template()
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))

@@ -1,4 +1,4 @@
-"""bot.polls: MSC3381 content, parsing and counting over hand-built events; the summary."""
+"""domain.polls: MSC3381 content, parsing and counting over hand-built events; the summary."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.polls import (
+from zukunftstische.domain.polls import (
     POLL_END,
     POLL_END_TYPES,
     POLL_RESPONSE,
@@ -33,7 +33,7 @@ from bot.polls import (
     tally,
     tally_latest,
 )
-from bot.questionnaire import Answer, Question, QuestionKind, load_questionnaire
+from zukunftstische.domain.questionnaire import Answer, Question, QuestionKind, load_questionnaire
 
 BOT = "@zt-bot:example.org"
 START = "$poll"

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bot.power import (
+from zukunftstische.matrix.power import (
     RoomCreation,
     creation_from_event,
     creators_outrank_everyone,

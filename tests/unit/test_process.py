@@ -1,4 +1,4 @@
-"""bot.process: the process template as data, and errors that point at the line."""
+"""domain.process: the process template as data, and errors that point at the line."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.process import (
+from zukunftstische.domain.process import (
     Lead,
     ProcessTemplate,
     StepKind,

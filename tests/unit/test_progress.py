@@ -1,4 +1,4 @@
-"""bot.progress: the state of each step as `status` shows it."""
+"""domain.step_states: the state of each step as `status` shows it."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.models import Step
-from bot.process import load_template
-from bot.progress import Shown, next_step, theme_progress
-from bot.schedule import plan
+from zukunftstische.domain.process import load_template
+from zukunftstische.domain.step_states import Shown, next_step, theme_progress
+from zukunftstische.domain.timeline import plan
+from zukunftstische.store.tables import Step
 
 TEMPLATE = load_template()
 Z2 = date(2027, 4, 12)  # Monday of KW 15/2027

@@ -1,4 +1,4 @@
-"""bot.questionnaire: the evaluation questions as data, and errors that point at the line."""
+"""domain.questionnaire: the evaluation questions as data, and errors that point at the line."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.questionnaire import (
+from zukunftstische.domain.questionnaire import (
     QuestionKind,
     Questionnaire,
     QuestionnaireError,

@@ -1,4 +1,4 @@
-"""bot.reminders: the reminder policy over simulated time.
+"""domain.reminder_policy: the reminder policy over simulated time.
 
 The simulation plays the engine: it ticks once a day at 10:00 Europe/Berlin, asks the
 policy what is due and "sends" what its sent set does not hold yet.
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.process import Lead, StepKind, load_template
-from bot.reminders import (
+from zukunftstische.domain.process import Lead, StepKind, load_template
+from zukunftstische.domain.reminder_policy import (
     Reminder,
     ReminderKind,
     ReminderSettings,
@@ -29,8 +29,8 @@ from bot.reminders import (
     send_at,
     upcoming,
 )
-from bot.schedule import milestone_dates, plan
-from bot.workdays import WorkingCalendar
+from zukunftstische.domain.timeline import milestone_dates, plan
+from zukunftstische.domain.working_days import WorkingCalendar
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TEMPLATE = load_template()

@@ -1,4 +1,4 @@
-"""bot.rendering: events stay under the Matrix size limit; echoed text is cut short."""
+"""rendering: events stay under the Matrix size limit; echoed text is cut short."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from bot.rendering import (
+from zukunftstische.rendering import (
     ECHO_LIMIT,
     MAX_CONTENT_BYTES,
     Message,

@@ -1,4 +1,4 @@
-"""bot.schedule: step dates from Z2, computed with dates (never with week numbers)."""
+"""domain.timeline: step dates from Z2, computed with dates (never with week numbers)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.process import load_template
-from bot.schedule import first_council_on_or_after, iso_week, milestone_dates, plan
+from zukunftstische.domain.process import load_template
+from zukunftstische.domain.timeline import (
+    first_council_on_or_after,
+    iso_week,
+    milestone_dates,
+    plan,
+)
 
 TEMPLATE = load_template()
 KEYS = ["1", "2", "3", "3a", "4", "5", "6", "7"]

@@ -8,16 +8,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.annual import SchoolHolidays
-from bot.cli import main
-from bot.config import parse_config
-from bot.process import default_template_text, parse_template
-from bot.rendering import Renderer
-from bot.router import Router
-from bot.store import Store
-from bot.store_evaluation import EvaluationStore
-from bot.workdays import WorkingCalendar
-from commands.base import Services
+from zukunftstische.cli import main
+from zukunftstische.commands.base import Services
+from zukunftstische.commands.router import Router
+from zukunftstische.config import parse_config
+from zukunftstische.domain.annual_plan import SchoolHolidays
+from zukunftstische.domain.process import default_template_text, parse_template
+from zukunftstische.domain.working_days import WorkingCalendar
+from zukunftstische.rendering import Renderer
+from zukunftstische.store.evaluations import EvaluationStore
+from zukunftstische.store.themes import Store
 
 NOW = datetime(2027, 1, 11, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 COORDINATOR = "@k:localhost"

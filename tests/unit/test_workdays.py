@@ -1,4 +1,4 @@
-"""bot.workdays: Monday to Friday without the public holidays of North Rhine-Westphalia."""
+"""domain.working_days: Monday to Friday without the public holidays of North Rhine-Westphalia."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.workdays import WorkingCalendar
+from zukunftstische.domain.working_days import WorkingCalendar
 
 CALENDAR = WorkingCalendar()
 DAYS = st.dates(min_value=date(2025, 1, 1), max_value=date(2032, 12, 31))

@@ -1,0 +1,3 @@
+from zukunftstische.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,434 @@
+"""`zt-bot` / `python -m zukunftstische`: run, check, demo, db upgrade, forget-user, health."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from zukunftstische.config import Config, ConfigError, load_config
+from zukunftstische.domain.matrix_ids import is_user_id
+from zukunftstische.domain.process import ProcessTemplate, TemplateError, load_template
+
+if TYPE_CHECKING:
+    from zukunftstische.store.themes import Store
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # nio logs every request at INFO; its warnings are what an operator needs.
+    logging.getLogger("nio").setLevel(logging.WARNING)
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        print(f"Konfiguration {path} ist fehlerhaft:\n{err}", file=sys.stderr)
+        raise SystemExit(2) from err
+
+
+def _template(config: Config) -> ProcessTemplate:
+    """The process template, or exit 2 with a message that names key and line."""
+    try:
+        return load_template(config.process.file)
+    except TemplateError as err:
+        print(f"Prozessvorlage ist fehlerhaft:\n{err}", file=sys.stderr)
+        raise SystemExit(2) from err
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from zukunftstische.app import build_bot, resolve_configured_rooms, run_until_signalled
+    from zukunftstische.matrix.adapter import HomeserverUnreachable, LoginFailed
+
+    config = _load(args.config)
+    _setup_logging(args.verbose)
+    _template(config)  # a broken template stops the start with its line, not a traceback
+
+    async def run() -> None:
+        await run_until_signalled(build_bot(await resolve_configured_rooms(config)))
+
+    try:
+        asyncio.run(run())
+    except ConfigError as err:
+        print(f"Konfiguration {args.config} ist fehlerhaft:\n{err}", file=sys.stderr)
+        return 2
+    except HomeserverUnreachable as err:
+        print(f"Homeserver {config.matrix.homeserver} antwortet nicht: {err}", file=sys.stderr)
+        return 3
+    except LoginFailed as err:
+        print(
+            f"Anmeldung bei {config.matrix.homeserver} als {config.matrix.user_id} "
+            f"fehlgeschlagen: {err}",
+            file=sys.stderr,
+        )
+        return 3
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    from zukunftstische.domain.questionnaire import QuestionnaireError, load_questionnaire
+
+    template = _template(config)
+    try:
+        questionnaire = load_questionnaire(config.evaluation.questionnaire)
+    except QuestionnaireError as err:
+        print(f"Fragebogen ist fehlerhaft:\n{err}", file=sys.stderr)
+        return 2
+    source = config.process.file or "mitgeliefert"
+    print(f"Konfiguration {args.config}: in Ordnung")
+    print(f"  Homeserver:     {config.matrix.homeserver} als {config.matrix.user_id}")
+    print(f"  Gerät:          {config.matrix.device_id} (Schlüssel in {config.matrix.store_path})")
+    credential = "Zugangstoken" if config.matrix.access_token else "Passwort"
+    print(f"  Anmeldung:      {credential} (gesetzt, wird nicht angezeigt)")
+    print(f"  Datenbank:      {config.database_url.split('://', 1)[0]}")
+    print(f"  Präfix:         {config.bot.prefix}   Sprache: {config.bot.language}")
+    print(f"  Zeitzone:       {config.bot.timezone}   Erinnerungen um {config.reminders.send_time}")
+    print(f"  Koordination:   {', '.join(config.bot.coordinators) or '(niemand eingetragen)'}")
+    print(f"  Koordinationsraum: {config.rooms.koordination or '(nicht gesetzt)'}")
+    print(f"Prozess „{template.process.name}“ (Version {template.process.version}, {source}):")
+    for step in template.steps:
+        anchor = "Z2" if step.anchor == "z2" else f"Schritt {step.anchor}"
+        optional = ", optional" if step.optional else ""
+        print(f"  {step.key:>3}  {step.offset_weeks:+3d} W zu {anchor:<10} {step.kind}{optional}: "
+              f"{step.label}")  # fmt: skip
+    polls = len(questionnaire.polls)
+    print(f"Fragebogen: {len(questionnaire.questions)} Fragen, davon {polls} als Umfrage")
+    return _check_online(config) if args.online else 0
+
+
+def _check_online(config: Config) -> int:
+    """Exit 0 only when the bot can work on its homeserver as configured."""
+    from zukunftstische.matrix.online_check import ENV_ADMIN_TOKEN, can_work, check_online
+
+    print(f"Verbindung zu {config.matrix.homeserver}:")
+    findings = asyncio.run(check_online(config, admin_token=os.environ.get(ENV_ADMIN_TOKEN)))
+    for finding in findings:
+        print(f"  {finding.line()}")
+    if can_work(findings):
+        print("Der Bot kann so arbeiten.")
+        return 0
+    print("Der Bot kann so nicht arbeiten: bitte die Punkte mit ✗ beheben.", file=sys.stderr)
+    return 1
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from zukunftstische.store.themes import Store
+
+    config = _load(args.config)
+    config.bot.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = Store(config.database_url)
+    store.upgrade(args.revision)
+    store.close()
+    print(f"Datenbankschema auf Stand {args.revision}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from zukunftstische.demo.conversation import run_demo
+
+    _setup_logging(args.verbose)
+    logging.getLogger().setLevel(logging.WARNING)
+    return asyncio.run(run_demo(once=args.once))
+
+
+# Calendar, annual plan import and export ----------------------------------------------
+
+
+def _open_store(config: Config) -> Store:
+    from zukunftstische.store.themes import Store
+
+    store = Store(config.database_url)
+    store.upgrade()
+    return store
+
+
+def _now(config: Config) -> datetime:
+    from zukunftstische.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
+
+    return Clock(config.bot.zone, parse_offset(os.environ.get(ENV_CLOCK_OFFSET, ""))).now()
+
+
+def _council_meetings(config: Config, store: Store) -> list[date]:
+    return sorted({*config.council.meetings, *store.council_meetings()})
+
+
+def _lead_names(language: str) -> dict[str, str]:
+    """The leads' words from the templates, so chat and calendar agree."""
+    from zukunftstische.rendering import Renderer
+
+    return Renderer(language).lead_names()
+
+
+def _write_output(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
+
+
+def cmd_export_ics(args: argparse.Namespace) -> int:
+    from zukunftstische.domain.ics import theme_calendar
+    from zukunftstische.domain.theme_names import resolve
+
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        match = resolve(args.theme, store.theme_names())
+        view = store.theme(match.name) if match.name else None
+        if view is None:
+            others = match.ambiguous or match.closest
+            hint = f" Meinten Sie: {', '.join(others)}?" if others else ""
+            print(f"Thema „{args.theme}“ nicht gefunden.{hint}", file=sys.stderr)
+            return 1
+        ics = theme_calendar(view, lead_names=_lead_names(config.bot.language), now=_now(config))
+    finally:
+        store.close()
+    _write_output(ics, args.output)
+    if args.output is not None:
+        print(
+            f"{len(view.steps)} Termine von „{view.theme.name}“ in {args.output}", file=sys.stderr
+        )
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from zukunftstische.domain.plan_file import read_plan, room_aliases, with_resolved_rooms
+    from zukunftstische.matrix.adapter import HomeserverUnreachable, resolve_aliases
+    from zukunftstische.store.plan_import import Action, import_plan, text_progress
+    from zukunftstische.store.themes import ThemeExists, ThemeGone
+
+    config = _load(args.config)
+    try:
+        data = args.plan.read_bytes()
+    except OSError as err:
+        print(f"{args.plan}: kann nicht gelesen werden: {err.strerror}", file=sys.stderr)
+        return 2
+    template = _template(config)
+    parsed = read_plan(data)
+    if aliases := room_aliases(parsed):  # `#mobilitaet:example.org` names a room id
+        try:
+            parsed = with_resolved_rooms(
+                parsed, asyncio.run(resolve_aliases(config.matrix.homeserver, aliases))
+            )
+        except HomeserverUnreachable as err:
+            print(
+                f"Raumadressen nicht auflösbar: {config.matrix.homeserver} antwortet nicht "
+                f"({err}); nichts importiert.",
+                file=sys.stderr,
+            )
+            return 3
+    if parsed.errors:
+        for error in parsed.errors:
+            print(f"{args.plan}: {error}", file=sys.stderr)
+        print(f"{len(parsed.errors)} Fehler: nichts importiert.", file=sys.stderr)
+        return 1
+    store = _open_store(config)
+    try:
+        report = import_plan(
+            store,
+            parsed,
+            template=template,
+            council_meetings=_council_meetings(config, store),
+            actor=config.matrix.user_id,
+            now=_now(config),
+            dry_run=args.dry_run,
+            progress=text_progress(sys.stderr),
+        )
+    except (ThemeExists, ThemeGone) as err:
+        print(
+            f"Themen wurden währenddessen geändert ({err}): nichts importiert, "
+            "bitte erneut versuchen.",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        store.close()
+    for result in report.of(Action.skipped):
+        print(f"Zeile {result.row.line}: „{result.row.name}“ übersprungen: {result.reason}")
+    print(
+        f"{report.count(Action.create)} angelegt, {report.count(Action.update)} ergänzt, "
+        f"{report.count(Action.unchanged)} unverändert, "
+        f"{report.count(Action.skipped)} übersprungen"
+        + (" (Probelauf: nichts gespeichert)" if args.dry_run else "")
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from zukunftstische.domain.plan_file import write_plan
+
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        views = store.themes(include_archived=True)
+    finally:
+        store.close()
+    text = write_plan(views)
+    # With a BOM, Excel opens the UTF-8 file with its umlauts intact.
+    _write_output(text.encode("utf-8-sig" if args.output else "utf-8"), args.output)
+    return 0
+
+
+def cmd_export_results(args: argparse.Namespace) -> int:
+    from zukunftstische.domain.results_csv import results_csv
+    from zukunftstische.domain.theme_names import fold
+    from zukunftstische.engines.evaluation import stored_summary
+    from zukunftstische.store.evaluations import EvaluationStore
+
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        evaluations = EvaluationStore(store)
+        rows = []
+        for evaluation, name in evaluations.closed():
+            if args.theme and not fold(name).startswith(fold(args.theme)):
+                continue
+            rows.append((name, evaluation, stored_summary(evaluations, evaluation)))
+    finally:
+        store.close()
+    _write_output(results_csv(rows).encode("utf-8-sig" if args.output else "utf-8"), args.output)
+    return 0
+
+
+# Data protection and operations ---------------------------------------------------------
+
+
+def cmd_forget_user(args: argparse.Namespace) -> int:
+    from zukunftstische.store.privacy import forget_user
+
+    if not is_user_id(args.user_id):
+        print(
+            f"„{args.user_id}“ ist keine Matrix-ID; erwartet wie @person:server.example",
+            file=sys.stderr,
+        )
+        return 2
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        report = forget_user(store, args.user_id, now=_now(config), dry_run=args.dry_run)
+    finally:
+        store.close()
+    verb = "würde ersetzt" if args.dry_run else "ersetzt"
+    print(f"{args.user_id} → „gelöscht“ ({verb}):")
+    for place, count in report.changed.items():
+        print(f"  {report.labels[place]:<34} {count:>5}   ({place})")
+    print(f"  {'zusammen':<34} {report.total:>5}")
+    for place in report.leftovers:
+        print(f"Achtung: {args.user_id} steht noch in {place} (nicht automatisch ersetzt)")
+    # The config file is the operator's, not the database's: point at it, never edit it.
+    configured = {*config.bot.coordinators, *config.bot.allowed_users}
+    if args.user_id in configured:
+        print(f"Achtung: {args.user_id} steht noch in der Konfiguration {args.config}")
+    if args.dry_run:
+        print("Probelauf: nichts gespeichert")
+    return 0
+
+
+def _duration_arg(text: str) -> timedelta:
+    from zukunftstische.config import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from zukunftstische.clock import Clock
+    from zukunftstische.health import check_health
+
+    config = _load(args.config)
+    # Wall clock on purpose: the heartbeat is real time, whatever ZT_CLOCK_OFFSET says.
+    now = Clock(config.bot.zone).now()
+    healthy, message = check_health(config.bot.data_dir, now=now, max_age=args.max_age)
+    print(message, file=sys.stdout if healthy else sys.stderr)
+    return 0 if healthy else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="zt-bot", description="Zukunftstische-Bot für Matrix")
+    root.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = root.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the bot")
+    run.add_argument("--config", type=Path, required=True)
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="validate the config and the process template")
+    check.add_argument("--config", type=Path, required=True)
+    check.add_argument(
+        "--online", action="store_true", help="also log in and check rooms, power, media, keys"
+    )
+    check.set_defaults(func=cmd_check)
+
+    demo = sub.add_parser("demo", help="throwaway homeserver + bot + a scripted conversation")
+    demo.add_argument("--once", action="store_true", help="exit after the conversation")
+    demo.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="apply the Alembic migrations")
+    upgrade.add_argument("--config", type=Path, required=True)
+    upgrade.add_argument("--revision", default="head")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+
+    export_ics = sub.add_parser("export-ics", help="a theme's steps as an .ics calendar file")
+    export_ics.add_argument("--config", type=Path, required=True)
+    export_ics.add_argument("--theme", required=True, help="the theme's name (or a prefix)")
+    export_ics.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    export_ics.set_defaults(func=cmd_export_ics)
+
+    plan_import = sub.add_parser("import", help="create themes from the annual plan (CSV)")
+    plan_import.add_argument("--config", type=Path, required=True)
+    plan_import.add_argument("plan", type=Path, help="CSV: Thema; Z2 or Quartal; Teamraum")
+    plan_import.add_argument("--dry-run", action="store_true", help="check and report only")
+    plan_import.set_defaults(func=cmd_import)
+
+    plan_export = sub.add_parser("export", help="write the annual plan (CSV) with the state")
+    plan_export.add_argument("--config", type=Path, required=True)
+    plan_export.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    plan_export.set_defaults(func=cmd_export)
+
+    export_results = sub.add_parser(
+        "export-results", help="evaluation results as CSV (aggregates only)"
+    )
+    export_results.add_argument("--config", type=Path, required=True)
+    export_results.add_argument("--theme", help="only this theme (name or prefix)")
+    export_results.add_argument("--output", type=Path)
+    export_results.set_defaults(func=cmd_export_results)
+
+    forget = sub.add_parser(
+        "forget-user", help="replace a person by 'gelöscht' everywhere in the database"
+    )
+    forget.add_argument("--config", type=Path, required=True)
+    forget.add_argument("user_id", help="the Matrix id, e.g. @person:server.example")
+    forget.add_argument("--dry-run", action="store_true", help="count only, change nothing")
+    forget.set_defaults(func=cmd_forget_user)
+
+    health = sub.add_parser("health", help="exit 0 when the bot's last sync is recent")
+    health.add_argument("--config", type=Path, required=True)
+    health.add_argument(
+        "--max-age", type=_duration_arg, default=timedelta(minutes=5), help="e.g. 90s, 5m"
+    )
+    health.set_defaults(func=cmd_health)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""The chat verbs, one module each, registered here declaratively."""
+
+from __future__ import annotations
+
+from zukunftstische.commands import (
+    archivieren,
+    auswertung,
+    erinnerungen,
+    erledigt,
+    fortsetzen,
+    hilfe,
+    jahresplan,
+    kalender,
+    kvp,
+    loeschen,
+    neu,
+    offen,
+    pausieren,
+    ratssitzung,
+    raum,
+    status,
+    termin,
+    themen,
+    ueberspringen,
+    umbenennen,
+    umfrage,
+    verlauf,
+    verschieben,
+    zustaendig,
+)
+from zukunftstische.commands.base import Command
+from zukunftstische.domain.theme_names import fold
+
+# The order is the order of `!zt hilfe`: reading first, then the process, then housekeeping.
+COMMANDS: tuple[Command, ...] = (
+    hilfe.COMMAND,
+    status.COMMAND,
+    themen.COMMAND,
+    neu.COMMAND,
+    verschieben.COMMAND,
+    erledigt.COMMAND,
+    offen.COMMAND,
+    ueberspringen.COMMAND,
+    termin.COMMAND,
+    zustaendig.COMMAND,
+    raum.COMMAND,
+    ratssitzung.COMMAND,
+    jahresplan.COMMAND,
+    erinnerungen.COMMAND,
+    kalender.COMMAND,
+    umfrage.COMMAND,
+    auswertung.COMMAND,
+    kvp.COMMAND,
+    verlauf.COMMAND,
+    umbenennen.COMMAND,
+    pausieren.COMMAND,
+    fortsetzen.COMMAND,
+    archivieren.COMMAND,
+    loeschen.COMMAND,
+)
+
+
+def find_command(word: str) -> Command | None:
+    """The command for a verb as typed: German or English, any case, umlauts folded."""
+    folded = fold(word)
+    return next((c for c in COMMANDS if folded in (fold(w) for w in c.words)), None)

@@ -1,0 +1,252 @@
+"""What every command handler sees: the request, the bot's services, and how to refuse.
+
+Handlers parse their arguments, check the right, call the domain, persist through the
+store and return a rendered reply. They never touch matrix-nio: the adapter sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+from zukunftstische.config import Config
+from zukunftstische.domain.annual_plan import SchoolHolidays
+from zukunftstische.domain.dates import DateError, DateSpec, parse_date_spec, split_trailing_date
+from zukunftstische.domain.lead_rooms import RoomSetup, setup_for
+from zukunftstische.domain.process import ProcessTemplate, StepDefinition
+from zukunftstische.domain.theme_names import (
+    Match,
+    clean_name,
+    first_word,
+    fold,
+    resolve,
+    resolve_leading,
+)
+from zukunftstische.domain.working_days import WorkingCalendar
+from zukunftstische.rendering import Message, Renderer
+from zukunftstische.store.evaluations import EvaluationStore
+from zukunftstische.store.tables import Step
+from zukunftstische.store.themes import Store, ThemeView
+
+
+class Authority(Protocol):
+    """Who may do what; the Matrix adapter answers from the rooms' state."""
+
+    def is_coordinator(self, user_id: str) -> bool: ...
+
+    def is_member(self, room_id: str, user_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Request:
+    sender: str
+    room_id: str
+    verb: str  # as typed, for error messages
+    args: str
+    now: datetime
+    # People mentioned in the message (m.mentions and matrix.to links), for `zuständig`.
+    mentions: tuple[str, ...] = ()
+    # Said in a direct chat with the bot (an improvement idea is then stored without author).
+    is_direct: bool = False
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+
+@dataclass(frozen=True)
+class Services:
+    config: Config
+    store: Store
+    template: ProcessTemplate
+    renderer: Renderer
+    authority: Authority
+    calendar: WorkingCalendar
+    school_holidays: SchoolHolidays
+    evaluations: EvaluationStore
+
+
+# An answer lists at most this many themes that a name could mean.
+MAX_CANDIDATES = 8
+
+
+class UserError(Exception):
+    """A refusal with a German explanation: the `code` block of templates/<lang>/errors.j2."""
+
+    def __init__(self, code: str, **context: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.context = context
+
+
+Handler = Callable[[Request, Services], Message]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # the German verb
+    aliases: tuple[str, ...]
+    handler: Handler
+    usage: str  # e.g. "neu <Thema> <Z2>"
+    examples: tuple[str, ...] = ()
+    coordinators_only: bool = False
+    # Reading commands (status, hilfe …) change nothing the reminders depend on.
+    changes: bool = True
+    words: tuple[str, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", (self.name, *self.aliases))
+
+
+def require_coordinator(request: Request, services: Services) -> None:
+    if not services.authority.is_coordinator(request.sender):
+        raise UserError("not_coordinator", verb=request.verb)
+
+
+def may_mark(request: Request, services: Services, view: ThemeView) -> bool:
+    """Coordinators, and members of any room bound to the theme."""
+    authority = services.authority
+    return authority.is_coordinator(request.sender) or any(
+        authority.is_member(room, request.sender) for room in view.rooms
+    )
+
+
+def require_marker(request: Request, services: Services, view: ThemeView) -> None:
+    if not may_mark(request, services, view):
+        raise UserError("not_marker", verb=request.verb, theme=view.theme.name)
+
+
+def room_setup(services: Services, view: ThemeView | None) -> RoomSetup:
+    return setup_for(services.config.rooms, view.theme if view else None)
+
+
+def require_args(request: Request, usage: str) -> str:
+    return require_text(request.args, usage)
+
+
+def require_text(text: str, usage: str) -> str:
+    if not text.strip():
+        raise UserError("missing_args", usage=usage)
+    return text.strip()
+
+
+MAX_NOTE_LENGTH = 500
+
+
+def check_note(text: str) -> str | None:
+    """A note or reason as stored: refused when too long, rather than cut silently."""
+    note = clean_name(text)
+    if len(note) > MAX_NOTE_LENGTH:
+        raise UserError("note_too_long", limit=MAX_NOTE_LENGTH, length=len(note))
+    return note or None
+
+
+def _theme_or_error(match: Match, query: str, services: Services) -> ThemeView:
+    if match.name is not None:
+        theme = services.store.theme(match.name)
+        if theme is not None:
+            return theme
+    candidates = list(match.ambiguous or match.closest)
+    raise UserError(
+        "ambiguous_theme" if match.ambiguous else "unknown_theme",
+        name=query,
+        candidates=candidates[:MAX_CANDIDATES],
+        more=max(0, len(candidates) - MAX_CANDIDATES),
+    )
+
+
+def find_theme(text: str, services: Services) -> ThemeView:
+    """The theme that the whole `text` names, or a refusal that lists the closest ones."""
+    return _theme_or_error(resolve(text, services.store.theme_names()), text, services)
+
+
+def find_leading_theme(text: str, services: Services) -> tuple[ThemeView, str]:
+    """The theme named at the start of `text`, and the rest of the arguments."""
+    match = resolve_leading(text, services.store.theme_names())
+    query = text.split()[0] if text.split() else text
+    return _theme_or_error(match, query, services), match.rest
+
+
+def council_dates(services: Services) -> list[date]:
+    """Council meetings from the config and from chat, in order."""
+    return sorted(set(services.config.council.meetings) | set(services.store.council_meetings()))
+
+
+def parse_day(text: str, usage: str) -> date:
+    """A single date (or calendar week) as the whole argument."""
+    try:
+        return parse_date_spec(text).first_day
+    except DateError as err:
+        raise date_error(err, usage) from err
+
+
+def name_and_date(request: Request, usage: str) -> tuple[str, DateSpec]:
+    """`<Thema> <Datum>`: the date is read from the right, the rest is the name."""
+    args = require_args(request, usage)
+    try:
+        rest, spec = split_trailing_date(args, allow_quarter=True)
+    except DateError as err:
+        raise date_error(err, usage) from err
+    if not rest:
+        raise UserError("missing_name", usage=usage)
+    return rest, spec
+
+
+def date_error(err: DateError, usage: str) -> UserError:
+    return UserError(f"date_{err.code}", text=err.text, usage=usage, **err.details)
+
+
+@dataclass(frozen=True)
+class StepRef:
+    view: ThemeView
+    step: Step
+    definition: StepDefinition
+    rest: str  # what follows the step in the command (a note, a reason, a date …)
+
+
+def find_step(view: ThemeView, word: str) -> tuple[Step, StepDefinition] | None:
+    """A step by key (`3a`) or by a word of its name (`Beschlussvorlage`)."""
+    template = view.template
+    definition = template.step(word)
+    if definition is None and len(fold(word)) >= 4:
+        matches = [d for d in template.steps if fold(word) in fold(f"{d.short} {d.name}")]
+        definition = matches[0] if len(matches) == 1 else None
+    if definition is None:
+        return None
+    step = view.step(definition.key)
+    return None if step is None else (step, definition)
+
+
+def theme_and_step(request: Request, services: Services, usage: str) -> StepRef:
+    """`<Thema> <Schritt> [rest]`, with German refusals for every way it can be wrong."""
+    args = require_args(request, usage)
+    view, rest = find_leading_theme(args, services)
+    if not view.steps:
+        raise UserError("idea_has_no_steps", theme=view.theme.name)
+    word, rest = first_word(rest)
+    if not word:
+        raise UserError("missing_step", usage=usage, keys=[s.key for s in view.steps])
+    found = find_step(view, word)
+    if found is None:
+        raise UserError("unknown_step", step=word, keys=[s.key for s in view.steps])
+    return StepRef(view, found[0], found[1], rest)
+
+
+def change_status(
+    request: Request,
+    services: Services,
+    *,
+    usage: str,
+    allowed_from: tuple[str, ...],
+    to: str,
+    action: str,
+) -> Message:
+    """Pause, resume or archive: a coordinator moves a theme between states."""
+    require_coordinator(request, services)
+    view = find_theme(require_args(request, usage), services)
+    if view.theme.status not in allowed_from:
+        raise UserError(f"cannot_{action}", theme=view.theme.name, status=view.theme.status)
+    services.store.set_status(view.id, to, actor=request.sender, now=request.now, action=action)
+    return services.renderer.sentence("changes", action, theme=view.theme.name)

@@ -1,0 +1,41 @@
+"""`!zt erinnerungen [Thema]`: the next reminders that will go out, with date and room."""
+
+from __future__ import annotations
+
+from zukunftstische.commands.base import Command, Request, Services, find_theme, room_setup
+from zukunftstische.domain.lead_rooms import room_role
+from zukunftstische.engines.reminders import coming
+from zukunftstische.rendering import Message
+
+SHOWN = 25
+
+
+def handle(request: Request, services: Services) -> Message:
+    views = services.store.themes()
+    theme = find_theme(request.args, services) if request.args.strip() else None
+    upcoming = coming(
+        views, services.config, services.calendar, request.now, theme.id if theme else None
+    )
+    by_id = {view.id: view for view in views}
+    rows = []
+    for reminder, room_id in upcoming:
+        view = by_id.get(reminder.theme_id or -1)
+        label = room_role(room_id, room_setup(services, view)) if view else "koordination"
+        rows.append((reminder, label, view.theme.name if view else ""))
+    return services.renderer.message(
+        "reminders_list",
+        rows=rows[:SHOWN],
+        more=max(0, len(rows) - SHOWN),
+        theme=theme.theme if theme else None,
+        send_time=services.config.reminders.send_time.strftime("%H:%M"),
+    )
+
+
+COMMAND = Command(
+    name="erinnerungen",
+    changes=False,
+    aliases=("reminders",),
+    handler=handle,
+    usage="erinnerungen [Thema]",
+    examples=("erinnerungen", "erinnerungen Mobilität"),
+)

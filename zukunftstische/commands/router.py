@@ -1,0 +1,88 @@
+"""The router: text of a message → command → handler → reply. No Matrix here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from zukunftstische.commands import find_command
+from zukunftstische.commands.base import Request, Services, UserError
+from zukunftstische.domain.theme_names import first_word
+from zukunftstische.rendering import Message, shorten
+from zukunftstische.store.themes import StoreUnavailable, is_unavailable
+
+log = logging.getLogger(__name__)
+
+# A command longer than this is refused unread (the Matrix limit is 64 KiB per event).
+MAX_COMMAND_LENGTH = 4000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verb: str
+    reply: Message
+    result: str  # "ok", "refused", "error"
+    # The command went through and may have changed what reminders depend on.
+    changed: bool = False
+
+
+def command_text(body: str, prefix: str) -> str | None:
+    """The text after the prefix, or None when the message is not addressed to the bot."""
+    stripped = body.lstrip()
+    if stripped[: len(prefix)].casefold() != prefix.casefold():
+        return None
+    rest = stripped[len(prefix) :]
+    if rest and not rest[0].isspace():
+        return None  # "!ztx" is somebody else's command
+    return rest.strip()
+
+
+class Router:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def handle(
+        self,
+        body: str,
+        *,
+        sender: str,
+        room_id: str,
+        now: datetime,
+        mentions: tuple[str, ...] = (),
+        is_direct: bool = False,
+    ) -> Outcome | None:
+        """The reply to a message, or None when it is not a command for this bot."""
+        text = command_text(body, self.services.config.bot.prefix)
+        if text is None:
+            return None
+        renderer = self.services.renderer
+        if len(text) > MAX_COMMAND_LENGTH:
+            return Outcome("?", renderer.error("too_long", limit=MAX_COMMAND_LENGTH), "refused")
+        verb, args = first_word(text)
+        command = find_command(verb or "hilfe")
+        if command is None:
+            reply = renderer.error(
+                "unknown_verb", verb=shorten(verb, 30), prefix=self.services.config.bot.prefix
+            )
+            return Outcome(shorten(verb, 30), reply, "refused")
+        request = Request(
+            sender=sender,
+            room_id=room_id,
+            verb=verb,
+            args=args,
+            now=now,
+            mentions=mentions,
+            is_direct=is_direct,
+        )
+        try:
+            reply = command.handler(request, self.services)
+            return Outcome(command.name, reply, "ok", changed=command.changes)
+        except UserError as refusal:
+            context = {"prefix": self.services.config.bot.prefix, **refusal.context}
+            return Outcome(command.name, renderer.error(refusal.code, **context), "refused")
+        except Exception as err:
+            if is_unavailable(err):  # the caller waits and runs the command again
+                raise StoreUnavailable(str(err)) from err
+            log.exception("command %s failed", command.name)
+            return Outcome(command.name, renderer.error("internal"), "error")

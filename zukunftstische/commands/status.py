@@ -1,0 +1,87 @@
+"""`!zt status [Thema]`: one theme's full timeline, or every active theme at a glance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zukunftstische.commands.base import (
+    Command,
+    Request,
+    Services,
+    council_dates,
+    find_theme,
+    room_setup,
+)
+from zukunftstische.domain.lead_rooms import addressees, room_role
+from zukunftstische.domain.step_states import StepStatus, next_step, theme_progress
+from zukunftstische.domain.timeline import first_council_on_or_after
+from zukunftstische.rendering import Message
+from zukunftstische.store.tables import ThemeStatus
+
+# An overview longer than this many themes is summarised (the event limit is 64 KiB).
+OVERVIEW_LIMIT = 60
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    status: StepStatus
+    rooms: tuple[str, ...]  # where its reminders go, as people call the rooms
+    people: tuple[str, ...]  # responsible
+    at_council: bool  # moved to a council meeting
+    holiday: str | None  # a public holiday on the step's date: shown, not moved
+
+
+def _overview(request: Request, services: Services) -> Message:
+    rows = []
+    ideas = []
+    for view in services.store.themes():
+        if view.theme.status == ThemeStatus.idea:
+            ideas.append(view.theme)
+            continue
+        progress = theme_progress(view.template, view.steps, request.today)
+        rows.append((view.theme, next_step(progress)))
+    return services.renderer.message(
+        "overview",
+        rows=rows[:OVERVIEW_LIMIT],
+        hidden=max(0, len(rows) - OVERVIEW_LIMIT),
+        ideas=ideas[:OVERVIEW_LIMIT],
+        prefix=services.config.bot.prefix,
+    )
+
+
+def handle(request: Request, services: Services) -> Message:
+    if not request.args.strip():
+        return _overview(request, services)
+    view = find_theme(request.args, services)
+    setup = room_setup(services, view)
+    meetings = council_dates(services)
+    rows = []
+    for status in theme_progress(view.template, view.steps, request.today):
+        targets = addressees(status.definition.leads, setup)
+        snapped = status.definition.snap == "council" and status.due in meetings
+        rows.append(
+            StatusRow(
+                status,
+                tuple(room_role(target.room_id, setup) for target in targets),
+                view.responsible.get(status.key, ()),
+                snapped and first_council_on_or_after(status.due, meetings) == status.due,
+                services.calendar.holiday_name(status.due),
+            )
+        )
+    return services.renderer.message(
+        "status",
+        theme=view.theme,
+        rows=rows,
+        today=request.today,
+        prefix=services.config.bot.prefix,
+    )
+
+
+COMMAND = Command(
+    name="status",
+    changes=False,
+    aliases=("stand",),
+    handler=handle,
+    usage="status [Thema]",
+    examples=("status Mobilität", "status"),
+)

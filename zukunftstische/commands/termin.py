@@ -1,0 +1,60 @@
+"""`!zt termin <Thema> <Schritt> <Datum>`: pin one step to a date; its followers move along."""
+
+from __future__ import annotations
+
+from zukunftstische.commands.base import (
+    Command,
+    Request,
+    Services,
+    council_dates,
+    parse_day,
+    require_marker,
+    require_text,
+    theme_and_step,
+)
+from zukunftstische.domain.timeline import replan
+from zukunftstische.rendering import Message
+
+USAGE = "termin <Thema> <Schritt> <Datum>"
+
+
+def handle(request: Request, services: Services) -> Message:
+    ref = theme_and_step(request, services, USAGE)
+    require_marker(request, services, ref.view)
+    day = parse_day(require_text(ref.rest, USAGE), USAGE)
+    view = ref.view
+    assert view.theme.z2 is not None  # a theme with steps has a Z2
+    changes = replan(
+        view.template, view.theme.z2, council_dates(services), view.steps, {ref.step.key: day}
+    )
+    changes[ref.step.key] = day
+    services.store.set_step_dates(
+        view.id,
+        changes,
+        actor=request.sender,
+        now=request.now,
+        action="pinned",
+        pin=ref.step.key,
+        step=ref.step.key,
+        old=ref.step.due,
+        new=day,
+    )
+    followers = {key: due for key, due in changes.items() if key != ref.step.key}
+    return services.renderer.message(
+        "step_pinned",
+        theme=view.theme,
+        definition=ref.definition,
+        old=ref.step.due,
+        day=day,
+        followers=followers,
+        holiday=services.calendar.holiday_name(day),
+    )
+
+
+COMMAND = Command(
+    name="termin",
+    aliases=("due", "datum"),
+    handler=handle,
+    usage=USAGE,
+    examples=("termin Mobilität 6 20.05.2027", "termin Mobilität 2 KW 11/2027"),
+)

@@ -1,0 +1,56 @@
+"""`!zt überspringen <Thema> <Schritt> [Grund]`: skip a step.
+
+The optional step (3a) may be skipped by anyone who may mark; any other step only by a
+coordinator, and only with a reason, so the history says why.
+"""
+
+from __future__ import annotations
+
+from zukunftstische.commands.base import (
+    Command,
+    Request,
+    Services,
+    UserError,
+    check_note,
+    require_coordinator,
+    require_marker,
+    theme_and_step,
+)
+from zukunftstische.rendering import Message
+from zukunftstische.store.tables import StepState
+
+USAGE = "überspringen <Thema> <Schritt> [Grund]"
+
+
+def handle(request: Request, services: Services) -> Message:
+    ref = theme_and_step(request, services, USAGE)
+    if ref.definition.optional:
+        require_marker(request, services, ref.view)
+    else:
+        require_coordinator(request, services)
+        if not ref.rest.strip():
+            raise UserError("skip_needs_reason", step=ref.step.key, usage=USAGE)
+    if ref.step.state == StepState.skipped:
+        raise UserError("already_skipped", theme=ref.view.theme.name, step=ref.step.key)
+    reason = check_note(ref.rest)
+    services.store.set_step_state(
+        ref.view.id,
+        ref.step.key,
+        state=StepState.skipped,
+        actor=request.sender,
+        now=request.now,
+        note=reason,
+        action="skipped",
+    )
+    return services.renderer.sentence(
+        "changes", "skipped", theme=ref.view.theme.name, step=ref.definition, reason=reason
+    )
+
+
+COMMAND = Command(
+    name="überspringen",
+    aliases=("ueberspringen", "skip"),
+    handler=handle,
+    usage=USAGE,
+    examples=("überspringen Mobilität 3a", "überspringen Mobilität 2 Expertise liegt schon vor"),
+)

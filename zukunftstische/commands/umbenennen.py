@@ -1,0 +1,43 @@
+"""`!zt umbenennen <Thema> <neuer Name>`: fix a mistyped name."""
+
+from __future__ import annotations
+
+from zukunftstische.commands.base import (
+    Command,
+    Request,
+    Services,
+    UserError,
+    find_leading_theme,
+    require_args,
+    require_coordinator,
+)
+from zukunftstische.domain.theme_names import MAX_NAME_LENGTH, clean_name, unquote
+from zukunftstische.rendering import Message
+from zukunftstische.store.themes import ThemeExists
+
+USAGE = "umbenennen <Thema> <neuer Name>"
+
+
+def handle(request: Request, services: Services) -> Message:
+    require_coordinator(request, services)
+    view, rest = find_leading_theme(require_args(request, USAGE), services)
+    new_name = clean_name(unquote(rest))
+    if not new_name:
+        raise UserError("missing_new_name", usage=USAGE)
+    if len(new_name) > MAX_NAME_LENGTH:
+        raise UserError("name_too_long", limit=MAX_NAME_LENGTH, length=len(new_name))
+    try:
+        services.store.rename(view.id, new_name, actor=request.sender, now=request.now)
+    except ThemeExists as err:
+        raise UserError("theme_exists", name=err.existing) from err
+    return services.renderer.sentence("changes", "renamed", old=view.theme.name, new=new_name)
+
+
+COMMAND = Command(
+    name="umbenennen",
+    aliases=("rename",),
+    handler=handle,
+    usage=USAGE,
+    examples=('umbenennen "Mobilitat" Mobilität',),
+    coordinators_only=True,
+)

@@ -1,0 +1,69 @@
+"""`!zt verschieben <Thema> <Z2>`: move Z2; every open, unpinned step follows.
+
+An idea (a theme with only a quarter) gets its Z2 this way, or a new quarter.
+"""
+
+from __future__ import annotations
+
+from zukunftstische.commands.base import (
+    Command,
+    Request,
+    Services,
+    UserError,
+    council_dates,
+    find_theme,
+    name_and_date,
+    require_coordinator,
+)
+from zukunftstische.domain.dates import Quarter
+from zukunftstische.domain.timeline import plan, replan
+from zukunftstische.rendering import Message
+from zukunftstische.store.tables import ThemeStatus
+
+USAGE = "verschieben <Thema> <Z2>"
+
+
+def handle(request: Request, services: Services) -> Message:
+    require_coordinator(request, services)
+    rest, spec = name_and_date(request, USAGE)
+    view = find_theme(rest, services)
+    store, renderer = services.store, services.renderer
+    is_idea = view.theme.status == ThemeStatus.idea
+    if isinstance(spec, Quarter):
+        if not is_idea:
+            raise UserError("quarter_for_active_theme", theme=view.theme.name, usage=USAGE)
+        store.set_quarter(view.id, str(spec), actor=request.sender, now=request.now)
+        return renderer.sentence("changes", "requartered", theme=view.theme.name, quarter=spec)
+    new_z2 = spec.first_day
+    meetings = council_dates(services)
+    if is_idea or not view.steps:
+        planned = plan(view.template, new_z2, meetings)
+        store.schedule_idea(view.id, new_z2, planned, actor=request.sender, now=request.now)
+        return renderer.message("idea_scheduled", theme=view.theme, z2=new_z2, steps=planned)
+    old_z2 = view.theme.z2
+    changes = replan(view.template, new_z2, meetings, view.steps)
+    store.set_step_dates(
+        view.id,
+        changes,
+        actor=request.sender,
+        now=request.now,
+        action="moved",
+        z2=new_z2,
+        old=old_z2,
+        new=new_z2,
+        moved=len(changes),
+    )
+    kept = [step for step in view.steps if step.key not in changes]
+    return renderer.message(
+        "moved", theme=view.theme, old=old_z2, new=new_z2, moved=len(changes), kept=kept
+    )
+
+
+COMMAND = Command(
+    name="verschieben",
+    aliases=("move",),
+    handler=handle,
+    usage=USAGE,
+    examples=("verschieben Mobilität KW 20/2027", "verschieben Regenwasser 14.10.2027"),
+    coordinators_only=True,
+)

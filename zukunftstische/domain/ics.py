@@ -1,0 +1,149 @@
+"""A theme's steps as an iCalendar file (.ics). Pure: a ThemeView and `now` in, bytes out.
+
+Every step is an all-day event. The UID is derived from the theme id and the step key, so
+importing a newer export updates the events instead of adding a second set. The only
+words in here are labels passed in by the caller (German defaults); the step names,
+leads and goals come from the theme's own process template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from icalendar import Calendar, Event
+
+from zukunftstische.domain.process import StepDefinition
+from zukunftstische.store.tables import Step, StepState
+
+if TYPE_CHECKING:  # the pure core needs the store's view only as a type
+    from zukunftstische.store.themes import ThemeView
+
+PRODID = "-//Zukunftstische-Bot//DE"
+UID_DOMAIN = "zukunftstische"
+# SEQUENCE counts minutes since this instant: it only grows, so a client that compares
+# sequences takes a newer export as the update, and it stays far below 2**31.
+_SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+_OPEN_BOX = "☐"
+_CHECKED_BOX = "☑"
+
+
+def step_uid(theme_id: int, created_at: datetime, key: str) -> str:
+    """Stable across exports and renames: the theme id, its creation time and the step key
+    never change (the creation time keeps a reused id of a deleted theme apart)."""
+    # Stored times are UTC; SQLite hands them back without a zone.
+    aware = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+    created = int(aware.timestamp())
+    return f"zt-{theme_id}-{created}-{key.casefold()}@{UID_DOMAIN}"
+
+
+def sequence_at(now: datetime) -> int:
+    return max(0, int((now - _SEQUENCE_EPOCH).total_seconds() // 60))
+
+
+def theme_calendar(
+    view: ThemeView,
+    *,
+    lead_names: Mapping[str, str],
+    now: datetime,
+    lead_label: str = "Federführung",
+    goals_label: str = "Ziele",
+    done_label: str = "erledigt",
+    skipped_label: str = "übersprungen",
+) -> bytes:
+    """The .ics file of one theme: one all-day VEVENT per step, in step order."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", view.theme.name)
+    template = view.template
+    labels = _Labels(lead_label, goals_label, done_label, skipped_label)
+    for step in view.steps:
+        definition = template.step(step.key)
+        calendar.add_component(
+            _event(view, step, definition, lead_names=lead_names, now=now, labels=labels)
+        )
+    return calendar.to_ical()
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """The few fixed words, bundled so the helpers take one argument for them."""
+
+    lead: str
+    goals: str
+    done: str
+    skipped: str
+
+
+def _event(
+    view: ThemeView,
+    step: Step,
+    definition: StepDefinition | None,
+    *,
+    lead_names: Mapping[str, str],
+    now: datetime,
+    labels: _Labels,
+) -> Event:
+    stamp = now.astimezone(UTC)
+    event = Event()
+    event.add("uid", step_uid(view.id, view.theme.created_at, step.key))
+    event.add("dtstamp", stamp)
+    event.add("last-modified", stamp)
+    event.add("sequence", sequence_at(now))
+    event.add("dtstart", step.due)
+    event.add("dtend", _next_day(step.due))
+    event.add("summary", _summary(view.theme.name, step, definition, labels))
+    event.add("description", _description(step, definition, lead_names, labels))
+    # A skipped step is called off; everything else stands as planned.
+    event.add("status", "CANCELLED" if step.state == StepState.skipped else "CONFIRMED")
+    # All-day markers for a process step should not block anyone's working day.
+    event.add("transp", "TRANSPARENT")
+    return event
+
+
+def _next_day(day: date) -> date:
+    # DTEND of an all-day event is exclusive: the event covers exactly `day`.
+    return day + timedelta(days=1)
+
+
+def _summary(theme: str, step: Step, definition: StepDefinition | None, labels: _Labels) -> str:
+    name = definition.label if definition else ""
+    summary = f"{theme}: {step.key} {name}".rstrip()
+    marker = _state_word(step, labels)
+    return f"{summary} ({marker})" if marker else summary
+
+
+def _state_word(step: Step, labels: _Labels) -> str:
+    if step.state == StepState.done:
+        return labels.done
+    if step.state == StepState.skipped:
+        return labels.skipped
+    return ""
+
+
+def _description(
+    step: Step,
+    definition: StepDefinition | None,
+    lead_names: Mapping[str, str],
+    labels: _Labels,
+) -> str:
+    if definition is None:
+        return ""
+    lines: list[str] = []
+    if definition.short and definition.short != definition.name:
+        lines.append(definition.name)  # the summary shows the short name only
+    leads = ", ".join(lead_names.get(lead.value, lead.value) for lead in definition.leads)
+    lines.append(f"{labels.lead}: {leads}")
+    if definition.goals:
+        box = _CHECKED_BOX if step.state == StepState.done else _OPEN_BOX
+        lines.append("")
+        lines.append(f"{labels.goals}:")
+        lines.extend(f"{box} {goal}" for goal in definition.goals)
+    return "\n".join(lines)

@@ -1,0 +1,298 @@
+"""The reminder engine: policy over store state → rendered messages → send queue → sent-log.
+
+Woken by the scheduler; the database decides what is due. Exactly once per
+(theme, step, kind, n, step date, room): a pending row is written before the send, the
+Matrix transaction id is derived from the same key (the homeserver deduplicates a retry
+from this device), the key travels in the event content, and a pending row older than
+the homeserver's deduplication window is looked up in the room's history first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from zukunftstische.config import Config
+from zukunftstische.domain.lead_rooms import RoomSetup, addressees, setup_for
+from zukunftstische.domain.reminder_policy import (
+    CONTENT_KEY,
+    Reminder,
+    ReminderKind,
+    ReminderSettings,
+    ThemeFacts,
+    due_reminders,
+    facts_for_steps,
+    send_at,
+    upcoming,
+)
+from zukunftstische.domain.step_states import theme_progress
+from zukunftstische.domain.timeline import milestone_dates
+from zukunftstische.domain.working_days import WorkingCalendar
+from zukunftstische.matrix.send_queue import Outgoing, Priority
+from zukunftstische.rendering import Message, Renderer
+from zukunftstische.store.tables import ReminderLog, ThemeStatus
+from zukunftstische.store.themes import Store, ThemeView, utc
+
+log = logging.getLogger(__name__)
+
+# Synapse keeps transaction ids for 24 h in its database; beyond that, look before resending.
+TXN_DEDUP_WINDOW = timedelta(hours=23)
+
+HistoryLookup = Callable[[str, str], Awaitable[str | None]]
+
+
+def settings_from(config: Config) -> ReminderSettings:
+    section = config.reminders
+    return ReminderSettings(
+        lead_days=section.lead_days,
+        overdue_every_days=section.overdue_every_days,
+        overdue_max=section.overdue_max,
+        send_time=section.send_time,
+        digest_weekday=section.digest_weekday,
+        digest=section.digest,
+        participation=section.participation,
+    )
+
+
+def theme_facts(view: ThemeView) -> ThemeFacts:
+    """What the policy needs to know of a stored theme."""
+    template = view.template
+    definitions = {d.key: d for d in template.steps}
+    steps = facts_for_steps([(definitions[s.key], s.due, s.state) for s in view.steps])
+    milestones = milestone_dates(template, view.theme.z2) if view.theme.z2 else {}
+    return ThemeFacts(
+        theme_id=view.id,
+        name=view.theme.name,
+        active=view.theme.status == ThemeStatus.active and bool(view.steps),
+        steps=steps,
+        participation_opens=milestones.get("beteiligung-start"),
+        participation_closes=milestones.get("beteiligung-ende"),
+    )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One reminder for one room, ready to send."""
+
+    reminder: Reminder
+    room_id: str
+    key: str  # readable, in the event content
+    txn_id: str  # the sent-log's unique key and the Matrix transaction id
+
+
+def room_setup(config: Config, view: ThemeView | None) -> RoomSetup:
+    return setup_for(config.rooms, view.theme if view else None)
+
+
+def deliveries(reminder: Reminder, rooms: RoomSetup) -> list[Delivery]:
+    """One delivery per room that hears of this reminder."""
+    targets = addressees(reminder.audience, rooms)
+    return [
+        Delivery(reminder, t.room_id, reminder.key(t.room_id), reminder.txn_id(t.room_id))
+        for t in targets
+    ]
+
+
+def coming(
+    views: list[ThemeView],
+    config: Config,
+    calendar: WorkingCalendar,
+    now: datetime,
+    theme_id: int | None = None,
+) -> list[tuple[Reminder, str]]:
+    """The next reminders with their rooms, for `!zt erinnerungen`. Pure."""
+    by_id = {view.id: view for view in views}
+    facts = [theme_facts(view) for view in views]
+    result = []
+    for reminder in upcoming(facts, now, settings_from(config), calendar):
+        if theme_id is not None and reminder.theme_id != theme_id:
+            continue
+        view = by_id.get(reminder.theme_id or -1)
+        for delivery in deliveries(reminder, room_setup(config, view)):
+            result.append((reminder, delivery.room_id))
+    return result
+
+
+@dataclass
+class ReminderEngine:
+    config: Config
+    store: Store
+    renderer: Renderer
+    calendar: WorkingCalendar
+    send: Callable[[Outgoing], None]
+    find_in_history: HistoryLookup
+    # Whether the bot is in a room: reminders for a room it has not joined (yet) wait.
+    in_room: Callable[[str], bool]
+    settings: ReminderSettings = field(init=False)
+    _in_flight: set[str] = field(default_factory=set, init=False)
+    _wakeup: datetime | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.settings = settings_from(self.config)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.config.bot.zone
+
+    def _views(self) -> dict[int, ThemeView]:
+        return {view.id: view for view in self.store.themes()}
+
+    def deliveries(self, reminder: Reminder, view: ThemeView | None) -> list[Delivery]:
+        return deliveries(reminder, room_setup(self.config, view))
+
+    async def tick(self, now: datetime) -> int:
+        """Queue every due reminder not yet sent; the number queued.
+
+        The database work and the rendering run in a worker thread, so that a burst of
+        reminders never holds up the event loop (and with it the answers to commands).
+        """
+        ready, stale, views = await asyncio.to_thread(self._prepare, now)
+        for delivery in stale:  # pending for longer than the homeserver remembers
+            event_id = await self.find_in_history(delivery.room_id, delivery.key)
+            if event_id is None:
+                ready.append(delivery)
+            else:
+                await asyncio.to_thread(self.store.mark_sent, delivery.txn_id, event_id, now)
+        rendered = await asyncio.to_thread(self._render_all, ready, views, now)
+        for delivery, message in rendered:
+            self._queue(delivery, message, now)
+        if rendered:
+            log.info("queued %d reminders", len(rendered))
+        return len(rendered)
+
+    def _prepare(
+        self, now: datetime
+    ) -> tuple[list[Delivery], list[Delivery], dict[int, ThemeView]]:
+        """(to send, to look up in the room's history first, the themes)."""
+        views = self._views()
+        facts = [theme_facts(v) for v in views.values()]
+        due = due_reminders(facts, now, self.settings, self.calendar)
+        self._plan_wakeup(facts, now)
+        deliveries = [d for r in due for d in self.deliveries(r, views.get(r.theme_id or -1))]
+        known = self.store.reminder_rows([d.txn_id for d in deliveries])
+        ready: list[Delivery] = []
+        stale: list[Delivery] = []
+        waiting: collections.Counter[str] = collections.Counter()
+        for delivery in deliveries:
+            row = known.get(delivery.txn_id)
+            if delivery.txn_id in self._in_flight or (row is not None and row.status == "sent"):
+                continue
+            if not self.in_room(delivery.room_id):
+                waiting[delivery.room_id] += 1
+            elif row is None:
+                self.store.record_pending(self._pending_row(delivery, now))
+                ready.append(delivery)
+            elif utc(now) - utc(row.created_at) > TXN_DEDUP_WINDOW:
+                stale.append(delivery)
+            else:
+                ready.append(delivery)  # same transaction id: the homeserver drops a copy
+        for room_id, count in waiting.items():
+            log.warning("%d reminders wait for %s: the bot is not in that room", count, room_id)
+        return ready, stale, views
+
+    def _render_all(
+        self, deliveries: list[Delivery], views: dict[int, ThemeView], now: datetime
+    ) -> list[tuple[Delivery, Message]]:
+        return [
+            (d, self.render(d.reminder, views.get(d.reminder.theme_id or -1), views, now))
+            for d in deliveries
+        ]
+
+    def _pending_row(self, delivery: Delivery, now: datetime) -> ReminderLog:
+        reminder = delivery.reminder
+        return ReminderLog(
+            key=delivery.txn_id,
+            theme_id=reminder.theme_id,
+            step_key=reminder.step_key,
+            kind=str(reminder.kind),
+            n=reminder.n,
+            step_date=reminder.step_date,
+            room_id=delivery.room_id,
+            status="pending",
+            created_at=utc(now),
+        )
+
+    def _queue(self, delivery: Delivery, message: Message, now: datetime) -> None:
+        content = {
+            "msgtype": "m.notice",
+            "body": message.body,
+            "format": "org.matrix.custom.html",
+            "formatted_body": message.html,
+            "m.mentions": {"user_ids": list(message.mentions)},
+            CONTENT_KEY: {"key": delivery.key},
+        }
+        self._in_flight.add(delivery.txn_id)
+
+        async def sent(event_id: str) -> None:
+            await asyncio.to_thread(self.store.mark_sent, delivery.txn_id, event_id, now)
+            self._in_flight.discard(delivery.txn_id)
+
+        def rejected() -> None:  # stays pending; a later tick tries again
+            self._in_flight.discard(delivery.txn_id)
+
+        self.send(
+            Outgoing(
+                room_id=delivery.room_id,
+                content=content,
+                txn_id=delivery.txn_id,
+                priority=Priority.reminder,
+                on_sent=sent,
+                on_rejected=rejected,
+            )
+        )
+
+    def render(
+        self,
+        reminder: Reminder,
+        view: ThemeView | None,
+        views: dict[int, ThemeView],
+        now: datetime,
+    ) -> Message:
+        prefix = self.config.bot.prefix
+        if reminder.kind == ReminderKind.digest:
+            return self._digest(views, now, prefix)
+        assert view is not None
+        definition = view.template.step(reminder.step_key)
+        step = view.step(reminder.step_key)
+        people = view.responsible.get(reminder.step_key, ())
+        message = self.renderer.message(
+            "reminder",
+            kind=str(reminder.kind),
+            reminder=reminder,
+            theme=view.theme,
+            definition=definition,
+            step=step,
+            people=people,
+            overdue_days=(now.date() - reminder.step_date).days,
+            holiday=self.calendar.holiday_name(reminder.step_date),
+            prefix=prefix,
+        )
+        return Message(message.body, message.html, tuple(people))
+
+    def _digest(self, views: dict[int, ThemeView], now: datetime, prefix: str) -> Message:
+        today = now.date()
+        rows = []
+        for view in views.values():
+            if view.theme.status != ThemeStatus.active or not view.steps:
+                continue
+            progress = theme_progress(view.template, view.steps, today)
+            due = [s for s in progress if s.shown == "faellig"]
+            overdue = [s for s in progress if s.shown == "ueberfaellig"]
+            if due or overdue:
+                rows.append((view.theme, due, overdue))
+        return self.renderer.message("digest", rows=rows, today=today, prefix=prefix)
+
+    def next_wakeup(self, now: datetime) -> datetime | None:
+        """When the next stage falls due (the scheduler wakes the engine then); planned by
+        the last tick from the themes it loaded anyway."""
+        return self._wakeup
+
+    def _plan_wakeup(self, facts: list[ThemeFacts], now: datetime) -> None:
+        stages = upcoming(facts, now, self.settings, self.calendar, horizon_days=8)
+        times = [send_at(stage, self.settings, self.zone) for stage in stages]
+        self._wakeup = min(times) if times else None

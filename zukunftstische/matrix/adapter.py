@@ -1,0 +1,737 @@
+"""The Matrix adapter: login, sync, invites, and turning events into router calls and sends.
+
+This is the only module that talks to matrix-nio. Commands never see it: they return a
+rendered reply, and the adapter sends it through the bot-wide queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import unquote
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    DirectRoomsResponse,
+    InviteMemberEvent,
+    JoinedMembersResponse,
+    JoinError,
+    LoginResponse,
+    MatrixRoom,
+    MegolmEvent,
+    RoomCreateResponse,
+    RoomMessagesResponse,
+    RoomMessageText,
+    RoomResolveAliasResponse,
+    RoomSendResponse,
+    UploadResponse,
+    WhoamiResponse,
+)
+from nio.api import Api, RelationshipType, RoomPreset
+from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
+
+from zukunftstische.clock import Clock
+from zukunftstische.commands.router import Outcome
+from zukunftstische.config import Config
+from zukunftstische.domain.reminder_policy import CONTENT_KEY
+from zukunftstische.health import Heartbeat
+from zukunftstische.matrix.cross_signing import ensure_cross_signing
+from zukunftstische.matrix.power import RoomCreation, RoomPower, creation_from_event
+from zukunftstische.matrix.send_queue import (
+    Delivery,
+    Outgoing,
+    Priority,
+    SendQueue,
+    SendResult,
+    txn_id_for,
+)
+from zukunftstische.rendering import Attachment, Message
+from zukunftstische.store.cross_signing_keys import CrossSigningKeys
+from zukunftstische.store.outbox import Outbox
+from zukunftstische.store.themes import StoreUnavailable, is_unavailable
+
+log = logging.getLogger(__name__)
+
+COORDINATOR_POWER_LEVEL = 50
+# Synapse deduplicates a transaction id for 24 h; older pending replies are not resent.
+TXN_WINDOW = timedelta(hours=23)
+OUTBOX_KEEP = timedelta(days=2)
+MAX_DB_WAIT = 30.0
+T = TypeVar("T")
+
+SEEN_EVENTS = 2048
+# Full member lists (no lazy loading): whether someone may mark a step depends on them.
+FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 20}}}
+MATRIX_TO_USER = re.compile(r"https://matrix\.to/#/(@[^\"'<>\s?]+)")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A text message as the router needs it."""
+
+    body: str
+    sender: str
+    room_id: str
+    mentions: tuple[str, ...] = ()
+    is_direct: bool = False
+
+
+# Commands are handled (database, rendering) off the event loop by this.
+Answer = Callable[[Incoming], Outcome | None]
+
+
+def mentioned(content: dict) -> tuple[str, ...]:
+    """People mentioned: m.mentions, and matrix.to links (pills) in the HTML."""
+    users = list(content.get("m.mentions", {}).get("user_ids", []) or [])
+    users += [unquote(u) for u in MATRIX_TO_USER.findall(content.get("formatted_body", "") or "")]
+    # A client may put anything there: keep what looks like a user id, and not too much.
+    valid = (u for u in users if isinstance(u, str) and len(u) <= 255 and u.startswith("@"))
+    return tuple(dict.fromkeys(valid))[:20]
+
+
+def reply_content(message: Message, reply_to: str, sender: str) -> dict:
+    """An m.notice reply without quoted fallback (the reply relation is enough)."""
+    return {
+        "msgtype": "m.notice",
+        "body": message.body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": message.html,
+        "m.relates_to": {"m.in_reply_to": {"event_id": reply_to}},
+        "m.mentions": {"user_ids": [sender]},
+    }
+
+
+def _with_db_retry(action: Callable[[], T]) -> T:
+    """Run a store call (in a worker thread) until the database answers."""
+    wait = 1.0
+    while True:
+        try:
+            return action()
+        except Exception as err:
+            if not is_unavailable(err):
+                raise
+            log.warning("database unavailable (%s), retrying in %.0f s", err, wait)
+            time.sleep(wait)
+            wait = min(wait * 2, MAX_DB_WAIT)
+
+
+class HomeserverUnreachable(RuntimeError):
+    """The homeserver did not answer (or not as a homeserver)."""
+
+
+async def resolve_aliases(homeserver: str, aliases: Iterable[str]) -> dict[str, str | None]:
+    """The room id of each alias from the homeserver's directory (no login needed); None
+    for an alias the homeserver does not know."""
+    client = AsyncClient(homeserver, config=AsyncClientConfig(max_timeouts=2, request_timeout=15))
+    found: dict[str, str | None] = {}
+    try:
+        for alias in aliases:
+            try:
+                response = await client.room_resolve_alias(alias)
+            except Exception as err:  # connection refused, timeouts, not JSON: unreachable
+                raise HomeserverUnreachable(f"{type(err).__name__}: {err}") from err
+            if isinstance(response, RoomResolveAliasResponse):
+                found[alias] = response.room_id
+            elif getattr(response, "status_code", None) == "M_NOT_FOUND":
+                found[alias] = None
+            else:
+                raise HomeserverUnreachable(str(response))
+    finally:
+        await client.close()
+    return found
+
+
+class LoginFailed(RuntimeError):
+    """The homeserver refused the bot's credentials (the reason, never the secret)."""
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    """Which device the bot is, kept in the data directory: after its key store was lost
+    the bot becomes a new device, and must stay that one on the next start."""
+
+    path: Path
+
+    def _read(self) -> dict:
+        try:
+            return json.loads(self.path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def current(self, configured: str) -> str:
+        return self._read().get("device_id") or configured
+
+    def used_before(self, device_id: str) -> bool:
+        return self._read().get("device_id") == device_id
+
+    def remember(self, device_id: str) -> None:
+        if self._read().get("device_id") != device_id:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.path.write_text(json.dumps({"device_id": device_id}), "utf-8")
+            self.path.chmod(0o600)
+
+
+class MatrixAdapter:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        outbox: Outbox,
+        cross_signing: CrossSigningKeys | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.outbox = outbox
+        # The account's cross-signing keys (None: the bot does not cross-sign its device).
+        self.cross_signing = cross_signing
+        matrix = config.matrix
+        store = Path(matrix.store_path)
+        store.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.client = AsyncClient(
+            matrix.homeserver,
+            matrix.user_id,
+            device_id=matrix.device_id,
+            store_path=str(store),
+            config=AsyncClientConfig(
+                max_limit_exceeded=0,  # the send queue honours 429 itself
+                max_timeouts=None,
+                store_sync_tokens=True,
+                encryption_enabled=True,
+            ),
+        )
+        self.queue = SendQueue(self._transport)
+        self.devices = DeviceRecord(Path(config.bot.data_dir) / "device.json")
+        self._answer: Answer | None = None
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._tasks: set[asyncio.Task] = set()
+        self._sender: asyncio.Task | None = None
+        # Set once the first sync is done: rooms and members are known, sending may start.
+        self.ready = asyncio.Event()
+        # Called after a command was answered and after joining a room; the app pokes the
+        # reminder scheduler then (reminders for a room wait until the bot is in it).
+        self.after_command: Callable[[Outcome], None] | None = None
+        self.after_join: Callable[[], None] | None = None
+        self._known_rooms: set[str] = set()
+        # Each room's creation facts (room version, creators) from its m.room.create event:
+        # in room version 12 the creators outrank every power level (MSC4289).
+        self._creations: dict[str, RoomCreation] = {}
+        # `zt-bot health` reads when the bot last synced from this file.
+        self._heartbeat = Heartbeat(config.bot.data_dir)
+        self.last_sync_ms = 0
+
+    # Who may do what ------------------------------------------------------------------
+
+    def is_coordinator(self, user_id: str) -> bool:
+        """Listed in the config, or a member of the coordination room with power ≥ 50 (its
+        creators in a room version 12 room included)."""
+        if user_id in self.config.bot.coordinators:
+            return True
+        room_id = self.config.rooms.koordination or ""
+        power = self.room_power(room_id)
+        if power is None or not self.is_member(room_id, user_id):
+            return False
+        return power.level(user_id) >= COORDINATOR_POWER_LEVEL
+
+    def room_power(self, room_id: str) -> RoomPower | None:
+        """The room's power levels as the bot last synced them; None if it is not in it."""
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            return None
+        levels = room.power_levels
+        defaults = levels.defaults
+        return RoomPower(
+            creation=self._creations.get(room_id),
+            users=dict(levels.users),
+            users_default=defaults.users_default,
+            events=dict(levels.events),
+            events_default=defaults.events_default,
+            state_default=defaults.state_default,
+            redact=defaults.redact,
+        )
+
+    def _learn_creations(self, response: object) -> None:
+        """Keep the m.room.create facts of every room a sync shows (state or timeline)."""
+        joined = getattr(getattr(response, "rooms", None), "join", {}) or {}
+        for room_id, info in joined.items():
+            events = [*getattr(info, "state", []), *getattr(info.timeline, "events", [])]
+            for event in events:
+                creation = creation_from_event(getattr(event, "source", {}) or {})
+                if creation is not None:
+                    self._creations[room_id] = creation
+
+    def is_member(self, room_id: str, user_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is not None and user_id in room.users
+
+    def in_room(self, room_id: str) -> bool:
+        """Joined (not merely invited): only then can the bot send there."""
+        return room_id in self.client.rooms
+
+    def may_invite(self, inviter: str | None) -> bool:
+        if not inviter:
+            return False
+        bot = self.config.bot
+        servers = bot.allowed_servers or (self.config.matrix.server_name,)
+        users = set(bot.allowed_users) | set(bot.coordinators)
+        return inviter in users or inviter.split(":", 1)[-1] in servers
+
+    # Start-up --------------------------------------------------------------------------
+
+    def _key_store_exists(self, device_id: str) -> bool:
+        """matrix-nio keeps a device's encryption keys in <user>_<device>.db."""
+        name = f"{self.config.matrix.user_id}_{device_id}.db"
+        return (Path(self.config.matrix.store_path) / name).exists()
+
+    async def login(self) -> None:
+        matrix = self.config.matrix
+        if matrix.access_token is not None:
+            await self._token_login(matrix.access_token.get_secret_value())
+        else:
+            assert matrix.password is not None
+            await self._password_login(matrix.password.get_secret_value())
+        self.devices.remember(self.client.device_id)
+        log.info("logged in as %s (device %s)", self.client.user_id, self.client.device_id)
+
+    async def _ensure_cross_signing(self) -> None:
+        """Cross-sign this device, so Element users' clients talk to it (MSC4153). Never
+        stops the bot: without it unencrypted rooms and other clients still work."""
+        if self.cross_signing is None:
+            return
+        password = self.config.matrix.password
+        try:
+            outcome = await ensure_cross_signing(
+                self.client,
+                self.cross_signing,
+                password=password.get_secret_value() if password is not None else None,
+                now=self.clock.wall(),
+            )
+        except Exception as err:  # network, odd answers, database: log, and carry on
+            log.error(
+                "cross-signing not checked (%s: %s): Element users may not see the bot's "
+                "messages in encrypted rooms; it is tried again at the next start",
+                type(err).__name__,
+                err,
+            )
+            return
+        if not outcome.ok:
+            log.error("%s", outcome.message)
+
+    async def run(self, answer: Answer) -> None:
+        """Log in, join pending invites, then sync until cancelled."""
+        self._answer = answer
+        await self.login()
+        await self._ensure_cross_signing()
+        self._sender = asyncio.create_task(self.queue.run(), name="send-queue")
+        self._resend_pending_replies()
+        # Before the first sync: it holds the commands that came while the bot was down
+        # (answered if younger than max_command_age, and never twice: see the outbox).
+        self.client.add_event_callback(self._on_message, (RoomMessageText,))
+        first = await self.client.sync(timeout=0, sync_filter=FIRST_SYNC_FILTER, full_state=True)
+        self._learn_creations(first)
+        self.last_sync_ms = int(time.time() * 1000)
+        self._heartbeat.beat(self.clock.wall())
+        # Invites that arrived while the bot was down or starting fire no callback.
+        for room_id, room in list(self.client.invited_rooms.items()):
+            self._consider_invite(room_id, room.inviter)
+        self._check_configured_rooms()
+        self.client.add_event_callback(self._on_invite, (InviteMemberEvent,))
+        self.client.add_event_callback(self._on_undecryptable, (MegolmEvent,))
+        self.client.add_response_callback(self._on_sync, None)
+        self.ready.set()
+        await self.client.sync_forever(timeout=30_000, full_state=False)
+
+    def _check_configured_rooms(self) -> None:
+        """One clear line for each configured room the bot cannot work in."""
+        user = self.client.user_id
+        for key, room_id in self.config.rooms.named():
+            if room_id in self.client.invited_rooms:
+                log.info("%s: invited to %s, joining", key, room_id)
+                continue
+            power = self.room_power(room_id)
+            if power is None:
+                log.error(
+                    "%s: the bot is neither in room %s nor invited to it: invite %s there "
+                    "(Element: room info → People → Invite); it joins at once",
+                    key,
+                    room_id,
+                    user,
+                )
+            elif not power.may_send(user, "m.room.message"):
+                log.error(
+                    "%s: the bot may not send messages in %s (needs power level %d, has %s): "
+                    "raise its power level in the room's settings",
+                    key,
+                    room_id,
+                    power.required("m.room.message"),
+                    power.level(user),
+                )
+
+    async def close(self, drain_seconds: float = 5.0) -> None:
+        """Finish what is being sent (bounded); keep the device and its keys for next time."""
+        if self._sender is not None:
+            try:
+                await asyncio.wait_for(self.queue.join(), timeout=drain_seconds)
+            except TimeoutError:
+                log.warning("%d events still queued at shutdown", self.queue.pending)
+            self._sender.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.client.close()
+
+    async def _token_login(self, token: str) -> None:
+        self.client.access_token = token
+        who = await self.client.whoami()
+        if not isinstance(who, WhoamiResponse):
+            raise LoginFailed(getattr(who, "message", "") or str(who))
+        device_id = who.device_id or self.config.matrix.device_id
+        if not self._key_store_exists(device_id) and self.devices.used_before(device_id):
+            log.error(
+                "encryption keys of device %s are missing from %s: encrypted rooms stay "
+                "unreadable; with a token the bot cannot become a new device (log in with a "
+                "password instead, or restore the store)",
+                device_id,
+                self.config.matrix.store_path,
+            )
+        self.client.restore_login(self.config.matrix.user_id, device_id, token)
+
+    async def _password_login(self, password: str) -> None:
+        device_id = self.devices.current(self.config.matrix.device_id)
+        if not self._key_store_exists(device_id) and self.devices.used_before(device_id):
+            # Its keys cannot be rebuilt: the homeserver rejects new one-time keys for the
+            # old device and other clients distrust a known device whose keys changed.
+            log.warning(
+                "encryption keys of device %s are missing from %s: logging in as a new device",
+                device_id,
+                self.config.matrix.store_path,
+            )
+            device_id = ""
+        self.client.device_id = device_id or None  # None: the homeserver picks a new one
+        response = await self.client.login(password, device_name="Zukunftstische-Bot")
+        if not isinstance(response, LoginResponse):
+            raise LoginFailed(getattr(response, "message", "") or type(response).__name__)
+
+    # Callbacks: never wait on a send -----------------------------------------------------
+
+    async def _on_sync(self, response: object) -> None:
+        self.last_sync_ms = int(time.time() * 1000)
+        self._learn_creations(response)
+        self._heartbeat.beat(self.clock.wall())
+        self._follow_device_changes(getattr(getattr(response, "device_list", None), "changed", []))
+        joined = getattr(getattr(response, "rooms", None), "join", {})
+        # A room counts as joined once a sync says so; reminders waiting for it go now.
+        if any(room_id not in self._known_rooms for room_id in joined):
+            self._known_rooms |= set(joined)
+            if self.after_join is not None:
+                self.after_join()
+
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        if event.state_key == self.client.user_id and event.membership == "invite":
+            direct = bool(event.content.get("is_direct"))
+            self._consider_invite(room.room_id, event.sender, direct=direct)
+
+    def _follow_device_changes(self, users: list[str]) -> None:
+        """A member got a new device: start a new room key, so that it is shared with that
+        device too (matrix-nio shares a session only once, when it is created)."""
+        if not users or self.client.olm is None:
+            return
+        changed = set(users)
+        for room in self.client.rooms.values():
+            if room.encrypted and changed & set(room.users):
+                self.client.invalidate_outbound_session(room.room_id)
+
+    def _consider_invite(self, room_id: str, inviter: str | None, *, direct: bool = False) -> None:
+        if not self.may_invite(inviter):
+            log.warning("ignoring invite to %s from %s (not allowed)", room_id, inviter)
+            return
+        self._spawn(self._join(room_id, inviter if direct else None), f"join {room_id}")
+
+    async def _join(self, room_id: str, direct_with: str | None = None) -> None:
+        for attempt in range(5):
+            response = await self.client.join(room_id)
+            if not isinstance(response, JoinError):
+                log.info("joined %s", room_id)
+                if direct_with is not None:  # as clients do: remember it as a direct chat
+                    await self._remember_direct(direct_with, room_id)
+                return
+            log.warning("join %s failed (%s), attempt %d", room_id, response.message, attempt + 1)
+            await asyncio.sleep(2**attempt)
+
+    async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        log.warning("cannot decrypt event %s in %s (session unknown)", event.event_id, room.room_id)
+
+    async def _on_message(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        if event.sender == self.client.user_id or event.event_id in self._seen:
+            return
+        age_ms = self.clock.wall().timestamp() * 1000 - event.server_timestamp
+        if age_ms > self.config.bot.max_command_age.total_seconds() * 1000:
+            return  # older commands (e.g. from before a long outage) are not answered
+        self._seen[event.event_id] = None
+        if len(self._seen) > SEEN_EVENTS:
+            self._seen.popitem(last=False)
+        # Only the first sync after a start can bring events handled before (a restart);
+        # later syncs bring each event once, and `_seen` guards this process.
+        catching_up = not self.ready.is_set()
+        self._spawn(self._handle(room.room_id, event, catching_up), f"command {event.event_id}")
+
+    def _spawn(self, coroutine: object, name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, room_id: str, event: RoomMessageText, catching_up: bool) -> None:
+        assert self._answer is not None
+        started = time.perf_counter()
+        room = self.client.rooms.get(room_id)
+        incoming = Incoming(
+            body=event.body,
+            sender=event.sender,
+            room_id=room_id,
+            mentions=mentioned(event.source.get("content", {})),
+            # A direct chat: just the bot and one person.
+            is_direct=room is not None and len(room.users) + len(room.invited_users) <= 2,
+        )
+        found = await self._answer_when_possible(incoming, event.event_id, catching_up)
+        if found is None:
+            return
+        outcome, content = found
+        self._queue_reply(event.event_id, room_id, content)
+        if outcome.reply.attachment is not None:
+            await self._send_file(room_id, event.event_id, outcome.reply.attachment)
+        if self.after_command is not None:
+            self.after_command(outcome)
+        log.info(
+            "handled room=%s verb=%s outcome=%s ms=%.1f",
+            room_id,
+            outcome.verb,
+            outcome.result,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    async def _answer_when_possible(
+        self, incoming: Incoming, event_id: str, catching_up: bool
+    ) -> tuple[Outcome, dict] | None:
+        """Handle the command off the event loop; while the database is unreachable
+        (e.g. PostgreSQL restarting) wait and try again, so no command's effect is lost."""
+        wait = 1.0
+        while True:
+            try:
+                return await asyncio.to_thread(self._answer_once, incoming, event_id, catching_up)
+            except StoreUnavailable as err:
+                log.warning("database unavailable (%s), retrying in %.0f s", err, wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, MAX_DB_WAIT)
+
+    def _answer_once(
+        self, incoming: Incoming, event_id: str, catching_up: bool
+    ) -> tuple[Outcome, dict] | None:
+        """Run a command at most once: its reply is recorded with it (the outbox)."""
+        assert self._answer is not None
+        if catching_up and _with_db_retry(lambda: self.outbox.was_handled(event_id)):
+            return None
+        outcome = self._answer(incoming)
+        if outcome is None:
+            return None
+        content = reply_content(outcome.reply, event_id, incoming.sender)
+        # The command's effect is committed: only recording it may wait for the database
+        # now, running the command again would apply it twice.
+        recorded = _with_db_retry(
+            lambda: self.outbox.record(event_id, incoming.room_id, content, self.clock.wall())
+        )
+        if not recorded:
+            return None
+        return outcome, content
+
+    def _queue_reply(self, event_id: str, room_id: str, content: dict) -> None:
+        async def sent(_reply_id: str) -> None:
+            await asyncio.to_thread(self.outbox.sent, event_id)
+
+        self.queue.put(
+            Outgoing(
+                room_id=room_id,
+                content=content,
+                txn_id=txn_id_for("reply", event_id),
+                priority=Priority.answer,
+                on_sent=sent,
+            )
+        )
+
+    def _resend_pending_replies(self) -> None:
+        """Replies recorded but not confirmed before a crash go out again; the same
+        transaction id lets the homeserver drop the copy of one that did arrive."""
+        now = self.clock.wall()
+        self.outbox.prune(now - OUTBOX_KEEP)
+        for event_id, room_id, content in self.outbox.pending(now - TXN_WINDOW):
+            self._queue_reply(event_id, room_id, content)
+
+    # Polls and direct chats (the evaluation engine's transport) ---------------------------
+
+    @property
+    def user_id(self) -> str:
+        return self.client.user_id
+
+    async def send_now(
+        self, room_id: str, event_type: str, content: dict, txn_id: str, priority: Priority
+    ) -> str | None:
+        """Send through the bot-wide queue and wait: the event id, or None if refused."""
+        await self._wait_for_room(room_id)
+        return await self.queue.send(Outgoing(room_id, content, txn_id, event_type, priority))
+
+    async def members(self, room_id: str) -> list[str]:
+        response = await self.client.joined_members(room_id)
+        if not isinstance(response, JoinedMembersResponse):
+            log.warning("members of %s unknown: %s", room_id, response)
+            return []
+        return [member.user_id for member in response.members]
+
+    async def direct_room(self, user_id: str) -> str | None:
+        """The direct chat with `user_id`: an existing one (m.direct), else a new one."""
+        existing = await self.client.list_direct_rooms()
+        if isinstance(existing, DirectRoomsResponse):
+            for room_id in existing.rooms.get(user_id, []):
+                room = self.client.rooms.get(room_id)
+                if room is not None and user_id in {*room.users, *room.invited_users}:
+                    return room_id
+        room_id = await self._create_direct_room(user_id)
+        if room_id is not None:
+            await self._remember_direct(user_id, room_id)
+        return room_id
+
+    async def _remember_direct(self, user_id: str, room_id: str) -> None:
+        """Add a direct chat to the bot's m.direct account data."""
+        existing = await self.client.list_direct_rooms()
+        direct = dict(existing.rooms) if isinstance(existing, DirectRoomsResponse) else {}
+        if room_id not in direct.get(user_id, []):
+            direct[user_id] = [*direct.get(user_id, []), room_id]
+            await self._put_account_data("m.direct", direct)
+
+    async def _create_direct_room(self, user_id: str) -> str | None:
+        for _ in range(10):  # within the homeserver's room-creation limits
+            response = await self.client.room_create(
+                is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat
+            )
+            if isinstance(response, RoomCreateResponse):
+                await self._wait_for_room(response.room_id)
+                return response.room_id
+            if getattr(response, "status_code", None) != "M_LIMIT_EXCEEDED":
+                log.error("direct chat with %s not created: %s", user_id, response)
+                return None
+            await asyncio.sleep((response.retry_after_ms or 1000) / 1000)
+        return None
+
+    async def _wait_for_room(self, room_id: str, timeout: float = 30) -> None:
+        """A room the bot just created or joined is usable once a sync has shown it."""
+        try:
+            async with asyncio.timeout(timeout):
+                while room_id not in self.client.rooms:
+                    await self.client.synced.wait()
+        except TimeoutError:
+            log.warning("room %s not synced after %.0fs", room_id, timeout)
+
+    async def _put_account_data(self, kind: str, content: dict) -> None:
+        path = Api._build_path(
+            ["user", self.client.user_id, "account_data", kind],
+            {"access_token": self.client.access_token},
+        )
+        response = await self.client.send("PUT", path, json.dumps(content))
+        if response.status >= 300:
+            log.warning("account data %s not stored: HTTP %s", kind, response.status)
+
+    async def poll_events(self, room_id: str, start_event_id: str) -> list[dict]:
+        """Every event that refers to a poll, from the relations API (decrypted)."""
+        events = []
+        async for event in self.client.room_get_event_relations(
+            room_id, start_event_id, RelationshipType.reference
+        ):
+            if isinstance(event, MegolmEvent):
+                try:
+                    event = self.client.decrypt_event(event)
+                except Exception:  # an undecryptable vote cannot be counted
+                    log.warning("poll response %s cannot be decrypted", event.event_id)
+                    continue
+            events.append(event.source)
+        return events
+
+    # Sending -----------------------------------------------------------------------------
+
+    async def find_reminder_event(self, room_id: str, key: str, limit: int = 500) -> str | None:
+        """The event id of a reminder with this key that the bot sent, from the room's
+        recent history (for a pending sent-log row older than the transaction window)."""
+        start: str | None = None
+        seen = 0
+        while seen < limit:
+            page = await self.client.room_messages(room_id, start=start, limit=100)
+            if not isinstance(page, RoomMessagesResponse) or not page.chunk:
+                return None
+            for event in page.chunk:
+                content = event.source.get("content", {})
+                marker = content.get(CONTENT_KEY, {})
+                if event.sender == self.client.user_id and marker.get("key") == key:
+                    return event.event_id
+            seen += len(page.chunk)
+            start = page.end
+        return None
+
+    async def _send_file(self, room_id: str, reply_to: str, attachment: Attachment) -> None:
+        """Upload a file and queue it as an m.file reply (after the text answer)."""
+        room = self.client.rooms.get(room_id)
+        encrypted = room is not None and room.encrypted
+        response, keys = await self.client.upload(
+            io.BytesIO(attachment.data),
+            content_type=attachment.mimetype,
+            filename=attachment.filename,
+            encrypt=encrypted,  # in an encrypted room the file is encrypted too
+            filesize=len(attachment.data),
+        )
+        if not isinstance(response, UploadResponse):
+            log.error("upload of %s failed: %s", attachment.filename, response)
+            return
+        content = {
+            "msgtype": "m.file",
+            "body": attachment.filename,
+            "filename": attachment.filename,
+            "info": {"mimetype": attachment.mimetype, "size": len(attachment.data)},
+            "m.relates_to": {"m.in_reply_to": {"event_id": reply_to}},
+        }
+        if encrypted and keys is not None:
+            content["file"] = {"url": response.content_uri, **keys}
+        else:
+            content["url"] = response.content_uri
+        self.queue.put(
+            Outgoing(room_id, content, txn_id_for("file", reply_to), priority=Priority.answer)
+        )
+
+    async def _transport(self, outgoing: Outgoing) -> SendResult:
+        trust_unverified = self.config.matrix.trust_unverified_devices  # the trust policy
+        try:
+            response = await self.client.room_send(
+                outgoing.room_id,
+                outgoing.event_type,
+                outgoing.content,
+                tx_id=outgoing.txn_id,
+                ignore_unverified_devices=trust_unverified,
+            )
+        except (OlmUnverifiedDeviceError, LocalProtocolError) as err:
+            return SendResult(Delivery.rejected, reason=str(err))
+        except (OSError, TimeoutError) as err:
+            return SendResult(Delivery.transient, reason=type(err).__name__)
+        if isinstance(response, RoomSendResponse):
+            return SendResult(Delivery.sent, event_id=response.event_id)
+        status = getattr(response, "status_code", None)
+        if status == "M_LIMIT_EXCEEDED":
+            return SendResult(Delivery.rate_limited, retry_after_ms=response.retry_after_ms)
+        transport = getattr(response, "transport_response", None)
+        http_status = getattr(transport, "status", 0) or 0
+        if http_status >= 500 or status is None:
+            return SendResult(Delivery.transient, reason=str(response))
+        return SendResult(Delivery.rejected, reason=str(response))

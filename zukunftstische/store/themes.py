@@ -1,0 +1,563 @@
+"""The store: the only code that speaks SQL. The database is the source of truth."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlmodel import Session, select
+
+from zukunftstische.domain.process import ProcessTemplate
+from zukunftstische.domain.theme_names import fold
+from zukunftstische.domain.timeline import PlannedStep
+from zukunftstische.store.tables import (
+    CouncilMeeting,
+    HistoryEntry,
+    ReminderLog,
+    Responsibility,
+    Step,
+    StepState,
+    Theme,
+    ThemeStatus,
+)
+
+
+class ThemeExists(ValueError):
+    def __init__(self, existing: str) -> None:
+        super().__init__(existing)
+        self.existing = existing
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached right now (restarting, locked): try again later."""
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """A database error that goes away by itself (connection lost, server restarting)."""
+    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return True
+    return isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
+
+
+class ThemeGone(LookupError):
+    """The theme was deleted between lookup and change."""
+
+
+ROOM_ROLES = ("team", "buergerdialog", "z2")
+_ROOM_COLUMNS = {"team": "team_room", "buergerdialog": "buergerdialog_room", "z2": "z2_room"}
+
+
+@dataclass(frozen=True)
+class ThemeView:
+    """A theme with its steps and responsible people, detached from any session."""
+
+    theme: Theme
+    steps: tuple[Step, ...]
+    responsible: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def template(self) -> ProcessTemplate:
+        return ProcessTemplate.from_json(self.theme.process_json)
+
+    @property
+    def id(self) -> int:
+        assert self.theme.id is not None
+        return self.theme.id
+
+    def step(self, key: str) -> Step | None:
+        folded = key.casefold()
+        return next((step for step in self.steps if step.key.casefold() == folded), None)
+
+    def room(self, role: str) -> str | None:
+        return getattr(self.theme, _ROOM_COLUMNS[role])
+
+    @property
+    def rooms(self) -> tuple[str, ...]:
+        """Every room bound to the theme (whose members may mark its steps)."""
+        return tuple(room for role in ROOM_ROLES if (room := self.room(role)))
+
+
+@dataclass(frozen=True)
+class NewTheme:
+    """A theme to create, with its steps planned already (bot.schedule.plan)."""
+
+    name: str
+    z2: date | None
+    planned_quarter: str | None
+    team_room: str | None
+    template: ProcessTemplate
+    planned: Sequence[PlannedStep] = ()
+
+
+@dataclass(frozen=True)
+class ThemeUpdate:
+    """An idea that gets its Z2 (and steps), and/or a theme that gets a team room."""
+
+    theme_id: int
+    z2: date | None = None
+    planned: Sequence[PlannedStep] = ()
+    team_room: str | None = None
+
+
+@dataclass(frozen=True)
+class History:
+    at: datetime
+    actor: str
+    action: str
+    detail: dict
+
+
+def record_history(
+    session: Session, theme_id: int, actor: str, now: datetime, action: str, **detail: object
+) -> None:
+    """A history entry, written in the same transaction as the change it records."""
+    session.add(
+        HistoryEntry(
+            theme_id=theme_id,
+            at=utc(now),
+            actor=actor,
+            action=action,
+            detail=json.dumps(detail, ensure_ascii=False, default=str),
+        )
+    )
+
+
+def utc(moment: datetime) -> datetime:
+    """Stored times are UTC; SQLite hands them back without a zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    # WAL: readers do not block the writer; busy_timeout rides out a concurrent writer.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL stays consistent after a crash of the bot (only a power cut may
+    # lose the last commits) and spares an fsync on every commit of a command.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        database = sa.make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            Path(database).touch(mode=0o600, exist_ok=True)  # owner-only, before SQLite opens it
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(connection: sa.Connection | None = None) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option(
+        "script_location", str(resources.files("zukunftstische.store") / "migrations")
+    )
+    config.attributes["connection"] = connection
+    return config
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` (Alembic); applied at every start."""
+        with self.engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    # Themes -----------------------------------------------------------------------------
+
+    def theme_names(self) -> list[str]:
+        with self.session() as session:
+            return list(session.exec(select(Theme.name).order_by(Theme.name)))
+
+    def themes(self, *, include_archived: bool = False) -> list[ThemeView]:
+        with self.session() as session:
+            query = select(Theme)
+            if not include_archived:
+                query = query.where(Theme.status != ThemeStatus.archived)
+            themes = session.exec(query.order_by(Theme.z2, Theme.name)).all()
+            return [self._view(session, theme) for theme in themes]
+
+    def theme(self, name: str) -> ThemeView | None:
+        with self.session() as session:
+            theme = session.exec(select(Theme).where(Theme.name_key == fold(name))).first()
+            return None if theme is None else self._view(session, theme)
+
+    @staticmethod
+    def _view(session: Session, theme: Theme) -> ThemeView:
+        steps = session.exec(
+            select(Step).where(Step.theme_id == theme.id).order_by(Step.position)
+        ).all()
+        keys = {step.id: step.key for step in steps}
+        people: dict[str, list[str]] = {}
+        if keys:
+            rows = session.exec(
+                select(Responsibility)
+                .where(Responsibility.step_id.in_(list(keys)))  # type: ignore[union-attr]
+                .order_by(Responsibility.id)
+            )
+            for row in rows:
+                people.setdefault(keys[row.step_id], []).append(row.user_id)
+        return ThemeView(theme, tuple(steps), {k: tuple(v) for k, v in people.items()})
+
+    def theme_by_id(self, theme_id: int) -> ThemeView | None:
+        with self.session() as session:
+            theme = session.get(Theme, theme_id)
+            return None if theme is None else self._view(session, theme)
+
+    @contextmanager
+    def _change(
+        self, theme_id: int, actor: str, action: str, now: datetime, **detail: object
+    ) -> Iterator[tuple[Session, Theme]]:
+        """One transaction: the change and its history entry land together or not at all."""
+        with self.session() as session:
+            theme = session.get(Theme, theme_id)
+            if theme is None:
+                raise ThemeGone(theme_id)
+            yield session, theme
+            record_history(session, theme_id, actor, now, action, **detail)
+            session.commit()
+
+    @staticmethod
+    def _steps(session: Session, theme_id: int) -> dict[str, Step]:
+        steps = session.exec(select(Step).where(Step.theme_id == theme_id)).all()
+        return {step.key: step for step in steps}
+
+    # Steps ------------------------------------------------------------------------------
+
+    def set_step_state(
+        self,
+        theme_id: int,
+        key: str,
+        *,
+        state: StepState,
+        actor: str,
+        now: datetime,
+        note: str | None = None,
+        action: str,
+    ) -> None:
+        with self._change(theme_id, actor, action, now, step=key, note=note) as (session, _):
+            step = self._steps(session, theme_id)[key]
+            step.state = state
+            done = state != StepState.open
+            step.done_on = now.date() if done else None
+            step.done_by = actor if done else None
+            step.note = note
+            session.add(step)
+
+    def set_step_dates(
+        self,
+        theme_id: int,
+        dates: Mapping[str, date],
+        *,
+        actor: str,
+        now: datetime,
+        action: str,
+        pin: str | None = None,
+        z2: date | None = None,
+        **detail: object,
+    ) -> None:
+        """New dates for some steps (a move, a pin, a council change), in one transaction."""
+        with self._change(theme_id, actor, action, now, **detail) as (session, theme):
+            steps = self._steps(session, theme_id)
+            for key, day in dates.items():
+                steps[key].due = day
+                session.add(steps[key])
+            if pin is not None:
+                steps[pin].pinned = True
+            if z2 is not None:
+                theme.z2 = z2
+                session.add(theme)
+
+    def schedule_idea(
+        self,
+        theme_id: int,
+        z2: date,
+        planned: Sequence[PlannedStep],
+        *,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """An idea gets its Z2: it becomes an active theme with steps."""
+        with self._change(theme_id, actor, "scheduled", now, z2=z2) as (session, theme):
+            theme.z2 = z2
+            theme.status = ThemeStatus.active
+            session.add(theme)
+            self._add_steps(session, theme_id, planned)
+
+    def set_quarter(self, theme_id: int, quarter: str, *, actor: str, now: datetime) -> None:
+        with self._change(theme_id, actor, "requartered", now, quarter=quarter) as (session, theme):
+            theme.planned_quarter = quarter
+            session.add(theme)
+
+    def set_responsible(
+        self, theme_id: int, key: str, users: Sequence[str], *, actor: str, now: datetime
+    ) -> None:
+        with self._change(theme_id, actor, "responsible", now, step=key, users=list(users)) as (
+            session,
+            _,
+        ):
+            step = self._steps(session, theme_id)[key]
+            for row in session.exec(
+                select(Responsibility).where(Responsibility.step_id == step.id)
+            ):
+                session.delete(row)
+            session.flush()
+            for user in dict.fromkeys(users):
+                session.add(Responsibility(step_id=step.id, user_id=user))
+
+    # Theme housekeeping -----------------------------------------------------------------
+
+    def bind_room(
+        self, theme_id: int, role: str, room_id: str | None, *, actor: str, now: datetime
+    ) -> None:
+        action = "room_bound" if room_id else "room_unbound"
+        with self._change(theme_id, actor, action, now, role=role, room=room_id) as (
+            session,
+            theme,
+        ):
+            setattr(theme, _ROOM_COLUMNS[role], room_id)
+            session.add(theme)
+
+    def unbind_room_everywhere(
+        self, theme_id: int, room_id: str, *, actor: str, now: datetime
+    ) -> list[str]:
+        """Remove `room_id` from every role of the theme; the roles it had."""
+        roles: list[str] = []
+        with self._change(theme_id, actor, "room_unbound", now, room=room_id) as (session, theme):
+            for role, column in _ROOM_COLUMNS.items():
+                if getattr(theme, column) == room_id:
+                    setattr(theme, column, None)
+                    roles.append(role)
+            session.add(theme)
+        return roles
+
+    def rename(self, theme_id: int, new_name: str, *, actor: str, now: datetime) -> None:
+        with self.session() as session:
+            clash = session.exec(select(Theme).where(Theme.name_key == fold(new_name))).first()
+            if clash is not None and clash.id != theme_id:
+                raise ThemeExists(clash.name)
+        with self._change(theme_id, actor, "renamed", now, name=new_name) as (session, theme):
+            theme.name = new_name
+            theme.name_key = fold(new_name)
+            session.add(theme)
+
+    def set_status(
+        self, theme_id: int, status: ThemeStatus, *, actor: str, now: datetime, action: str
+    ) -> None:
+        with self._change(theme_id, actor, action, now) as (session, theme):
+            theme.status = status
+            session.add(theme)
+
+    def delete_theme(self, theme_id: int) -> None:
+        """Remove a theme created by mistake; its steps and history go with it (ON DELETE
+        CASCADE in the schema)."""
+        with self.session() as session:
+            deleted = session.execute(sa.delete(Theme).where(Theme.id == theme_id))
+            if deleted.rowcount == 0:
+                raise ThemeGone(theme_id)
+            session.commit()
+
+    def history(self, theme_id: int, limit: int = 50) -> list[History]:
+        with self.session() as session:
+            rows = session.exec(
+                select(HistoryEntry)
+                .where(HistoryEntry.theme_id == theme_id)
+                .order_by(HistoryEntry.at.desc(), HistoryEntry.id.desc())  # type: ignore[attr-defined]
+                .limit(limit)
+            )
+            return [History(utc(r.at), r.actor, r.action, json.loads(r.detail)) for r in rows]
+
+    # Council meetings -------------------------------------------------------------------
+
+    def council_meetings(self) -> list[date]:
+        with self.session() as session:
+            return list(session.exec(select(CouncilMeeting.day).order_by(CouncilMeeting.day)))
+
+    def add_council_meeting(self, day: date, actor: str) -> bool:
+        """False when the date is known already."""
+        with self.session() as session:
+            if session.exec(select(CouncilMeeting).where(CouncilMeeting.day == day)).first():
+                return False
+            session.add(CouncilMeeting(day=day, added_by=actor))
+            try:
+                session.commit()
+            except sa.exc.IntegrityError:
+                return False
+            return True
+
+    def remove_council_meeting(self, day: date) -> bool:
+        with self.session() as session:
+            row = session.exec(select(CouncilMeeting).where(CouncilMeeting.day == day)).first()
+            if row is None:
+                return False
+            session.delete(row)
+            session.commit()
+            return True
+
+    def create_theme(
+        self,
+        *,
+        name: str,
+        z2: date | None,
+        planned_quarter: str | None,
+        team_room: str | None,
+        template: ProcessTemplate,
+        planned: Sequence[PlannedStep],
+        created_by: str,
+        now: datetime,
+    ) -> ThemeView:
+        new = NewTheme(name, z2, planned_quarter, team_room, template, planned)
+        with self.session() as session:
+            theme = self._insert_theme(session, new, created_by, now)
+            session.commit()
+            return self._view(session, theme)
+
+    def apply_plan(
+        self,
+        creates: Sequence[NewTheme],
+        updates: Sequence[ThemeUpdate],
+        *,
+        actor: str,
+        now: datetime,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """An imported annual plan: every creation and update in one transaction, so a
+        clash half-way (ThemeExists, ThemeGone) leaves nothing behind."""
+        total = len(creates) + len(updates)
+        with self.session() as session:  # leaving without commit rolls everything back
+            for done, new in enumerate(creates, start=1):
+                self._insert_theme(session, new, actor, now, source="import")
+                if progress:
+                    progress(done, total)
+            for done, update in enumerate(updates, start=len(creates) + 1):
+                self._apply_update(session, update, actor, now)
+                if progress:
+                    progress(done, total)
+            session.commit()
+
+    def _insert_theme(
+        self, session: Session, new: NewTheme, actor: str, now: datetime, **detail: object
+    ) -> Theme:
+        existing = session.exec(select(Theme).where(Theme.name_key == fold(new.name))).first()
+        if existing is not None:
+            raise ThemeExists(existing.name)
+        theme = Theme(
+            name=new.name,
+            name_key=fold(new.name),
+            z2=new.z2,
+            planned_quarter=new.planned_quarter,
+            status=ThemeStatus.active if new.z2 else ThemeStatus.idea,
+            team_room=new.team_room,
+            process_json=new.template.to_json(),
+            created_by=actor,
+            created_at=utc(now),
+        )
+        session.add(theme)
+        try:
+            session.flush()
+        except sa.exc.IntegrityError as err:  # a concurrent create of the same name
+            session.rollback()
+            raise ThemeExists(new.name) from err
+        assert theme.id is not None
+        self._add_steps(session, theme.id, new.planned)
+        record_history(
+            session,
+            theme.id,
+            actor,
+            now,
+            "created",
+            z2=new.z2,
+            quarter=new.planned_quarter,
+            **detail,
+        )
+        return theme
+
+    def _apply_update(
+        self, session: Session, update: ThemeUpdate, actor: str, now: datetime
+    ) -> None:
+        theme = session.get(Theme, update.theme_id)
+        if theme is None:
+            raise ThemeGone(update.theme_id)
+        if update.z2 is not None:
+            theme.z2 = update.z2
+            if theme.status == ThemeStatus.idea:  # a paused or archived theme stays so
+                theme.status = ThemeStatus.active
+            self._add_steps(session, update.theme_id, update.planned)
+            record_history(
+                session, update.theme_id, actor, now, "scheduled", z2=update.z2, source="import"
+            )
+        if update.team_room is not None:
+            theme.team_room = update.team_room
+            record_history(
+                session,
+                update.theme_id,
+                actor,
+                now,
+                "room_bound",
+                role="team",
+                room=update.team_room,
+            )
+        session.add(theme)
+
+    @staticmethod
+    def _add_steps(session: Session, theme_id: int, planned: Sequence[PlannedStep]) -> None:
+        for position, step in enumerate(planned):
+            session.add(Step(theme_id=theme_id, key=step.key, position=position, due=step.due))
+
+    def reminder_rows(self, keys: Sequence[str]) -> dict[str, ReminderLog]:
+        if not keys:
+            return {}
+        with self.session() as session:
+            rows = session.exec(
+                select(ReminderLog).where(ReminderLog.key.in_(list(keys)))  # type: ignore[attr-defined]
+            )
+            return {row.key: row for row in rows}
+
+    def record_pending(self, row: ReminderLog) -> bool:
+        """Write the pending row before the send; False when it exists already."""
+        with self.session() as session:
+            session.add(row)
+            try:
+                session.commit()
+            except sa.exc.IntegrityError:
+                return False
+            return True
+
+    def mark_sent(self, key: str, event_id: str, now: datetime) -> None:
+        with self.session() as session:
+            row = session.exec(select(ReminderLog).where(ReminderLog.key == key)).first()
+            if row is not None:
+                row.status = "sent"
+                row.event_id = event_id
+                row.sent_at = utc(now)
+                session.add(row)
+                session.commit()
+
+    def sent_reminders(self, theme_id: int | None = None) -> list[ReminderLog]:
+        with self.session() as session:
+            query = select(ReminderLog).where(ReminderLog.status == "sent")
+            if theme_id is not None:
+                query = query.where(ReminderLog.theme_id == theme_id)
+            return list(session.exec(query.order_by(ReminderLog.id)))
