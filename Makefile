@@ -17,6 +17,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 	# The integration suite once more with the bots on PostgreSQL (skipped, saying so,
 	# when no server answers on 127.0.0.1:5432).

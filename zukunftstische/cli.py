@@ -99,8 +99,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     for step in template.steps:
         anchor = "Z2" if step.anchor == "z2" else f"Schritt {step.anchor}"
         optional = ", optional" if step.optional else ""
+        role = f"  [Rolle {step.role.value}]" if step.role else ""
         print(f"  {step.key:>3}  {step.offset_weeks:+3d} W zu {anchor:<10} {step.kind}{optional}: "
-              f"{step.label}")  # fmt: skip
+              f"{step.label}{role}")  # fmt: skip
+    for missing in _missing_roles(template):
+        print(f"  Hinweis: kein Schritt mit der Rolle {missing}")
     polls = len(questionnaire.polls)
     print(f"Fragebogen: {len(questionnaire.questions)} Fragen, davon {polls} als Umfrage")
     return _check_online(config) if args.online else 0
@@ -119,6 +122,21 @@ def _check_online(config: Config) -> int:
         return 0
     print("Der Bot kann so nicht arbeiten: bitte die Punkte mit ✗ beheben.", file=sys.stderr)
     return 1
+
+
+def _missing_roles(template: ProcessTemplate) -> list[str]:
+    """Roles no step plays: the features that need them stay off (said, not failed)."""
+    from zukunftstische.domain.process import MilestoneRole, StepRole
+
+    what = {
+        StepRole.z2: "„z2“ (Zukunftstisch Teil 2)",
+        StepRole.council_decision: "„council_decision“ (Ratsentscheidung)",
+        StepRole.evaluation: "„evaluation“: die Evaluation schließt keinen Schritt ab",
+    }
+    missing = [text for role, text in what.items() if template.step_with_role(role) is None]
+    if template.milestone_with_role(MilestoneRole.participation_start) is None:
+        missing.append("„participation_start“: keine Erinnerungen zur digitalen Beteiligung")
+    return missing
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -283,8 +301,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_export_results(args: argparse.Namespace) -> int:
     from zukunftstische.domain.results_csv import results_csv
     from zukunftstische.domain.theme_names import fold
-    from zukunftstische.engines.evaluation import stored_summary
-    from zukunftstische.store.evaluations import EvaluationStore
+    from zukunftstische.store.evaluations import EvaluationStore, stored_summary
 
     config = _load(args.config)
     store = _open_store(config)

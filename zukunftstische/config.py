@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from zukunftstische.domain.matrix_ids import USER_ID, parse_room_ref
+from zukunftstische.domain.reminder_policy import ReminderSettings
 
 ENV_PASSWORD = "ZT_MATRIX_PASSWORD"
 ENV_ACCESS_TOKEN = "ZT_MATRIX_ACCESS_TOKEN"
@@ -146,6 +147,18 @@ class RemindersConfig(_Section):
     # How often the engine looks for due work besides its exact wake-ups (seconds).
     tick_seconds: int = Field(default=300, ge=5, le=3600)
 
+    def policy(self) -> ReminderSettings:
+        """The reminder policy's settings (domain.reminder_policy)."""
+        return ReminderSettings(
+            lead_days=self.lead_days,
+            overdue_every_days=self.overdue_every_days,
+            overdue_max=self.overdue_max,
+            send_time=self.send_time,
+            digest_weekday=self.digest_weekday,
+            digest=self.digest,
+            participation=self.participation,
+        )
+
     @field_validator("lead_days")
     @classmethod
     def _positive(cls, value: tuple[int, ...]) -> tuple[int, ...]:
@@ -162,7 +175,7 @@ class RemindersConfig(_Section):
 
 
 class ProcessConfig(_Section):
-    # Empty: the process shipped with the bot (bot/defaults/process.toml).
+    # Empty: the process shipped with the bot (zukunftstische/defaults/process.toml).
     file: Path | None = None
 
 
@@ -177,7 +190,7 @@ class EvaluationConfig(_Section):
     open_days: int = Field(default=7, ge=1, le=60)
     # Results are shown only with at least this many answers (never a single person's).
     min_answers: int = Field(default=3, ge=2, le=100)
-    # Empty: the shipped questionnaire (bot/defaults/questionnaire.toml).
+    # Empty: the shipped questionnaire (zukunftstische/defaults/questionnaire.toml).
     questionnaire: Path | None = None
     # People never asked (other bots, service accounts); the bot itself is never asked.
     ignore_users: tuple[UserId, ...] = ()

@@ -47,7 +47,7 @@ class Message:
 
 
 def templates_dir() -> Path:
-    """Inside the wheel the templates ship as bot/templates; in a checkout they are top-level."""
+    """Inside the wheel the templates ship in the package; in a checkout they are top-level."""
     packaged = resources.files("zukunftstische") / "templates"
     if packaged.is_dir():
         return Path(str(packaged))

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from tests.integration.conftest import PASSWORD, Accounts
 from zukunftstische.demo.homeserver import LocalSynapse
 from zukunftstische.demo.scripted_user import ScriptedUser
-from zukunftstische.domain.polls import POLL_END, POLL_RESPONSE, POLL_START, poll_end_content
+from zukunftstische.domain.polls import POLL_END, POLL_RESPONSE, POLL_START
+from zukunftstische.matrix.events import poll_end
 
 pytestmark = pytest.mark.integration
 
@@ -125,7 +126,7 @@ async def test_polls_follow_elements_rules_for_ends_and_responses(
     q1, q2 = poll_for(helga, room_id, Q1), poll_for(helga, room_id, Q2)
 
     def end(start: str) -> dict:
-        return poll_end_content(start, "Die Umfrage wurde beendet.")
+        return poll_end(start, "Die Umfrage wurde beendet.")
 
     stable = "m.poll.response"
     await helga.send_event(room_id, stable, response_block(q1, stable, ["a1"]))

@@ -23,8 +23,8 @@ from zukunftstische.config import load_config
 from zukunftstische.demo.homeserver import LocalSynapse
 from zukunftstische.demo.scripted_user import ScriptedUser
 from zukunftstische.domain.process import load_template
-from zukunftstische.domain.reminder_policy import CONTENT_KEY
 from zukunftstische.domain.timeline import plan
+from zukunftstische.matrix.events import REMINDER_MARKER
 from zukunftstische.store.themes import Store
 
 pytestmark = pytest.mark.integration
@@ -88,7 +88,7 @@ async def test_the_homeserver_is_gone_for_a_minute(
 
         await user.wait_until(
             lambda: any(
-                CONTENT_KEY in r.content["content"]
+                REMINDER_MARKER in r.content["content"]
                 for r in user.messages_in(room_id, bot_account.user_id)
             ),
             timeout=120,
@@ -96,9 +96,9 @@ async def test_the_homeserver_is_gone_for_a_minute(
         after = await user.ask(room_id, "!zt status Stadtgrün", timeout=60)
         assert "Zukunftstisch „Stadtgrün“" in after.body
         keys = [
-            r.content["content"][CONTENT_KEY]["key"]
+            r.content["content"][REMINDER_MARKER]["key"]
             for r in user.messages_in(room_id, bot_account.user_id)
-            if CONTENT_KEY in r.content["content"]
+            if REMINDER_MARKER in r.content["content"]
         ]
         assert len(keys) == len(set(keys)), "nothing arrived twice"
     finally:

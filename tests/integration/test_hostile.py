@@ -30,7 +30,7 @@ from tests.integration.conftest import Accounts
 from tests.unit.test_fuzz_router import check_html
 from zukunftstische.commands.router import command_text
 from zukunftstische.demo.scripted_user import Received, ScriptedUser
-from zukunftstische.domain.reminder_policy import CONTENT_KEY
+from zukunftstische.matrix.events import REMINDER_MARKER
 
 pytestmark = pytest.mark.integration
 
@@ -250,7 +250,9 @@ async def test_two_hundred_hostile_messages(
         if target in commands:
             replies.setdefault(target, []).append(event)
         elif target is None:
-            assert CONTENT_KEY in content, f"a notice that is neither reply nor reminder: {content}"
+            assert REMINDER_MARKER in content, (
+                f"a notice that is neither reply nor reminder: {content}"
+            )
 
     twice = {e: len(r) for e, r in replies.items() if len(r) != 1}
     assert not twice, [f"{describe(commands[e])}: {n} answers" for e, n in twice.items()]

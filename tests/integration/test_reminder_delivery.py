@@ -26,9 +26,9 @@ from zukunftstische.config import load_config
 from zukunftstische.demo.homeserver import LocalSynapse
 from zukunftstische.demo.scripted_user import ScriptedUser
 from zukunftstische.domain.process import load_template
-from zukunftstische.domain.reminder_policy import CONTENT_KEY
+from zukunftstische.domain.themes import StepState
 from zukunftstische.domain.timeline import plan
-from zukunftstische.store.tables import StepState
+from zukunftstische.matrix.events import REMINDER_MARKER
 from zukunftstische.store.themes import Store
 
 pytestmark = pytest.mark.integration
@@ -85,9 +85,9 @@ def seed_themes(config_path: Path, room_id: str, count: int, *, only_step: str |
 
 def keys_in(user: ScriptedUser, room_id: str, sender: str) -> list[str]:
     return [
-        r.content["content"][CONTENT_KEY]["key"]
+        r.content["content"][REMINDER_MARKER]["key"]
         for r in user.messages_in(room_id, sender)
-        if CONTENT_KEY in r.content.get("content", {})
+        if REMINDER_MARKER in r.content.get("content", {})
     ]
 
 

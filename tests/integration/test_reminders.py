@@ -9,7 +9,7 @@ import pytest
 
 from zukunftstische.clock import Clock
 from zukunftstische.demo.scripted_user import Received, ScriptedUser
-from zukunftstische.domain.reminder_policy import CONTENT_KEY
+from zukunftstische.matrix.events import REMINDER_MARKER
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +19,9 @@ AT_MIDNIGHT = '[reminders]\nsend_time = "00:00"'
 
 def reminders_in(user: ScriptedUser, room_id: str, sender: str) -> list[Received]:
     return [
-        r for r in user.messages_in(room_id, sender) if CONTENT_KEY in r.content.get("content", {})
+        r
+        for r in user.messages_in(room_id, sender)
+        if REMINDER_MARKER in r.content.get("content", {})
     ]
 
 

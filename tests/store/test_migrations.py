@@ -7,13 +7,15 @@ import json
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 from zukunftstische.domain.process import load_template
-from zukunftstische.store.themes import Store, alembic_config
+from zukunftstische.store.database import alembic_config
+from zukunftstische.store.themes import Store
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -69,3 +71,51 @@ def test_upgrade_twice_is_harmless(database_url: str) -> None:
     store.upgrade()
     assert store.theme_names() == []
     store.close()
+
+
+def old_copy() -> str:
+    """The shipped process as themes stored it before steps had roles."""
+    process = json.loads(load_template().to_json())
+    for step in process["steps"]:
+        step.pop("role")
+        for milestone in step["milestones"]:
+            milestone.pop("role")
+    return json.dumps(process, ensure_ascii=False)
+
+
+def test_stored_template_copies_get_their_step_roles(database_url: str) -> None:
+    store = Store(database_url)
+    store.upgrade("0006")
+    own = json.loads(old_copy())
+    for step in own["steps"]:  # a city's own process with other keys keeps its copy
+        step["key"] = f"S{step['key']}"
+        step["anchor"] = step["anchor"] if step["anchor"] == "z2" else f"S{step['anchor']}"
+        step["snap"] = None
+        for milestone in step["milestones"]:
+            milestone["key"] = f"eigen-{milestone['key']}"
+    with store.engine.begin() as connection:
+        for theme_id, name, process in (
+            (1, "Mobilität", old_copy()),
+            (2, "Eigen", json.dumps(own)),
+        ):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO theme (id, name, name_key, z2, status, process_json,"
+                    " created_by, created_at) VALUES (:id, :name, :key, :z2, 'active',"
+                    " :process, '@k:localhost', :now)"
+                ),
+                {"id": theme_id, "name": name, "key": name.lower(), "z2": date(2027, 4, 12),
+                 "process": process, "now": NOW},
+            )  # fmt: skip
+    store.upgrade()
+    migrated = store.theme_by_id(1)
+    unchanged = store.theme_by_id(2)
+    assert migrated is not None and unchanged is not None
+    assert migrated.template == load_template()  # exactly the roles the process file gives
+    assert {s.role for s in unchanged.template.steps} == {None}
+    with store.engine.begin() as connection:  # and back
+        command.downgrade(alembic_config(connection), "0006")
+    downgraded = store.theme_by_id(1)
+    store.close()
+    assert downgraded is not None
+    assert json.loads(downgraded.theme.process_json) == json.loads(old_copy())

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from zukunftstische.cli import main
 from zukunftstische.domain.process import load_template
+from zukunftstische.domain.themes import StepState, ThemeView
 from zukunftstische.domain.timeline import plan
 from zukunftstische.store.privacy import (
     FORGOTTEN,
@@ -19,8 +20,7 @@ from zukunftstische.store.privacy import (
     prune_on_start,
     retention_cutoff,
 )
-from zukunftstische.store.tables import StepState
-from zukunftstische.store.themes import Store, ThemeView
+from zukunftstische.store.themes import Store
 
 NOW = datetime(2027, 3, 17, 10, 0, tzinfo=UTC)
 Z2 = date(2027, 4, 12)
@@ -67,7 +67,7 @@ def seed_anna_and_ben(store: Store) -> ThemeView:
 
 def text_values(engine: sa.Engine) -> list[tuple[str, str, str]]:
     """(table, column, value) for every text value in the whole database, found
-    independently of bot.store_privacy's own list of places."""
+    independently of store.privacy's own list of places."""
     found = []
     with engine.connect() as connection:
         inspector = sa.inspect(connection)

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from zukunftstische.domain.process import load_template
+from zukunftstische.domain.themes import StepState, ThemeStatus
 from zukunftstische.domain.timeline import plan
-from zukunftstische.store.tables import StepState, ThemeStatus
 from zukunftstische.store.themes import Store, ThemeExists
 
 NOW = datetime(2027, 3, 17, 10, 0, tzinfo=UTC)

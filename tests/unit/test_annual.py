@@ -16,11 +16,10 @@ from zukunftstische.domain.annual_plan import (
 )
 from zukunftstische.domain.dates import Quarter
 from zukunftstische.domain.process import load_template
+from zukunftstische.domain.themes import StepRecord, ThemeRecord, ThemeView
 from zukunftstische.domain.timeline import plan
 from zukunftstische.domain.working_days import WorkingCalendar
 from zukunftstische.rendering import Renderer
-from zukunftstische.store.tables import Step, Theme
-from zukunftstische.store.themes import ThemeView
 
 TEMPLATE = load_template()
 CALENDAR = WorkingCalendar()
@@ -36,7 +35,7 @@ def view(
     states: dict[str, str] | None = None,
     pinned: dict[str, date] | None = None,
 ) -> ThemeView:
-    theme = Theme(
+    theme = ThemeRecord(
         name=name,
         name_key=name.casefold(),
         z2=z2,
@@ -49,7 +48,7 @@ def view(
     steps = ()
     if z2 is not None:
         steps = tuple(
-            Step(
+            StepRecord(
                 theme_id=1,
                 key=p.key,
                 position=i,
@@ -414,8 +413,8 @@ def test_rendered_plan_without_warnings() -> None:
 
 
 def test_year_defaults_to_the_current_one() -> None:
-    assert parse_year("", 2026) == 2026
-    assert parse_year(" 2027 ", 2026) == 2027
+    assert parse_year("", 2026, "jahresplan [Jahr]") == 2026
+    assert parse_year(" 2027 ", 2026, "jahresplan [Jahr]") == 2027
 
 
 @pytest.mark.parametrize(
@@ -431,7 +430,7 @@ def test_year_defaults_to_the_current_one() -> None:
 )
 def test_bad_years_are_refused_in_german(text: str, code: str) -> None:
     with pytest.raises(UserError) as caught:
-        parse_year(text, 2026)
+        parse_year(text, 2026, "jahresplan [Jahr]")
     assert caught.value.code == code
     message = RENDERER.error(code, prefix="!zt", **caught.value.context)
     assert "jahresplan 2027" in message.body

@@ -10,9 +10,8 @@ from icalendar import Calendar
 
 from zukunftstische.domain.ics import PRODID, sequence_at, step_uid, theme_calendar
 from zukunftstische.domain.process import load_template
+from zukunftstische.domain.themes import StepRecord, StepState, ThemeRecord, ThemeView
 from zukunftstische.domain.timeline import plan
-from zukunftstische.store.tables import Step, StepState, Theme
-from zukunftstische.store.themes import ThemeView
 
 TEMPLATE = load_template()
 Z2 = date(2027, 4, 12)  # Monday of KW 15/2027
@@ -21,7 +20,7 @@ LEADS = {"fachbereich": "Fachbereich", "koordination": "Koordination", "buergerd
 
 
 def _view(theme_id: int = 7, name: str = "Digitale Ethik", **states: str) -> ThemeView:
-    theme = Theme(
+    theme = ThemeRecord(
         id=theme_id,
         name=name,
         name_key=name.casefold(),
@@ -31,7 +30,7 @@ def _view(theme_id: int = 7, name: str = "Digitale Ethik", **states: str) -> The
         created_at=NOW,
     )
     steps = tuple(
-        Step(
+        StepRecord(
             id=position + 1,
             theme_id=theme_id,
             key=planned.key,

@@ -763,7 +763,7 @@ def test_a_letter_that_folds_to_the_prefix_is_not_the_prefix() -> None:
 
 
 def test_mentions_that_are_no_user_ids_are_not_taken(harness: Harness) -> None:
-    """`m.mentions` user ids come from the client unchecked (bot.matrix.mentioned); the
+    """`m.mentions` user ids come from the client unchecked (matrix.adapter.mentioned); the
     `zuständig` command stores and echoes them whole, whatever they hold."""
     harness.dirty = True
     harness.reset()

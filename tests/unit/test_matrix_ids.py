@@ -1,4 +1,4 @@
-"""Matrix identifiers as people paste them (bot.matrix_ids)."""
+"""Matrix identifiers as people paste them (domain.matrix_ids)."""
 
 from __future__ import annotations
 

@@ -22,8 +22,7 @@ from zukunftstische.domain.plan_file import (
 )
 from zukunftstische.domain.process import load_template
 from zukunftstische.domain.theme_names import clean_name, fold
-from zukunftstische.store.tables import Theme, ThemeStatus
-from zukunftstische.store.themes import ThemeView
+from zukunftstische.domain.themes import ThemeRecord, ThemeStatus, ThemeView
 
 TEMPLATE_JSON = load_template().to_json()
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
@@ -291,7 +290,7 @@ def _view(
     room: str | None = None,
     status: ThemeStatus | None = None,
 ) -> ThemeView:
-    theme = Theme(
+    theme = ThemeRecord(
         id=theme_id,
         name=name,
         name_key=fold(name),

@@ -14,8 +14,8 @@ from zukunftstische.cli import main
 from zukunftstische.config import load_config
 from zukunftstische.domain.plan_file import read_plan
 from zukunftstische.domain.process import load_template
+from zukunftstische.domain.themes import StepState
 from zukunftstische.store.plan_import import Action, decide, import_plan, text_progress
-from zukunftstische.store.tables import StepState
 from zukunftstische.store.themes import Store, ThemeExists
 
 TEMPLATE = load_template()

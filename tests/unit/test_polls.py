@@ -26,14 +26,12 @@ from zukunftstische.domain.polls import (
     parse_end,
     parse_response,
     parse_start,
-    poll_end_content,
-    poll_response_content,
-    poll_start_content,
     summarise,
     tally,
     tally_latest,
 )
 from zukunftstische.domain.questionnaire import Answer, Question, QuestionKind, load_questionnaire
+from zukunftstische.matrix.events import poll_end, poll_response, poll_start
 
 BOT = "@zt-bot:example.org"
 START = "$poll"
@@ -72,7 +70,7 @@ def end(sender: str, ts: int, *, start: str = START, stable: bool = False) -> di
         content["m.text"] = [{"body": "Ende"}]
         kind = "m.poll.end"
     else:
-        content = poll_end_content(start, "Die Umfrage ist beendet.")
+        content = poll_end(start, "Die Umfrage ist beendet.")
         kind = POLL_END
     return {
         "type": kind,
@@ -113,24 +111,24 @@ def _question(*texts: str, text: str = "Wie zufrieden waren Sie?") -> Question:
 
 def test_start_content_is_exactly_the_reference() -> None:
     question = _question("sehr zufrieden", "zufrieden")
-    assert poll_start_content(question) == MATRIX_MD_START
+    assert poll_start(question) == MATRIX_MD_START
 
 
 def test_start_content_disclosed_kind() -> None:
-    content = poll_start_content(_question("ja", "nein"), kind="disclosed")
+    content = poll_start(_question("ja", "nein"), kind="disclosed")
     assert content[POLL_START]["kind"] == "org.matrix.msc3381.poll.disclosed"
     with pytest.raises(ValueError):
-        poll_start_content(_question("ja", "nein"), kind="secret")  # type: ignore[arg-type]
+        poll_start(_question("ja", "nein"), kind="secret")  # type: ignore[arg-type]
 
 
 def test_open_question_is_no_poll() -> None:
     with pytest.raises(ValueError, match="offen"):
-        poll_start_content(load_questionnaire().question("open"))
+        poll_start(load_questionnaire().question("open"))
 
 
 def test_start_content_of_the_default_questionnaire() -> None:
     for question in load_questionnaire().polls:
-        content = poll_start_content(question)
+        content = poll_start(question)
         answers = content[POLL_START]["answers"]
         assert [a["id"] for a in answers] == list(question.answer_ids)
         fallback = content["org.matrix.msc1767.text"].splitlines()
@@ -140,8 +138,8 @@ def test_start_content_of_the_default_questionnaire() -> None:
 
 
 def test_response_and_end_content_are_exactly_the_reference() -> None:
-    assert poll_response_content("$start", ["a1"]) == MATRIX_MD_RESPONSE
-    assert poll_end_content("$start", "Die Umfrage ist beendet.") == MATRIX_MD_END
+    assert poll_response("$start", ["a1"]) == MATRIX_MD_RESPONSE
+    assert poll_end("$start", "Die Umfrage ist beendet.") == MATRIX_MD_END
 
 
 def test_event_type_constants() -> None:
@@ -207,7 +205,7 @@ def test_parse_start_of_our_own_content() -> None:
         "sender": BOT,
         "event_id": "$s",
         "origin_server_ts": 1,
-        "content": poll_start_content(question),
+        "content": poll_start(question),
     }
     assert parse_start(event) == PollDefinition("$s", BOT, ("a1", "a2", "a3", "a4"), 1)
 

@@ -1,4 +1,4 @@
-"""Power in a room, with the creators of room version 12 (bot.power)."""
+"""Power in a room, with the creators of room version 12 (matrix.power)."""
 
 from __future__ import annotations
 

@@ -180,3 +180,50 @@ def test_line_is_right_when_a_steps_header_has_a_comment() -> None:
 
 def test_default_text_parses() -> None:
     assert parse_template(default_template_text()) == load_template()
+
+
+def test_a_citys_own_keys_get_every_feature_through_roles() -> None:
+    """The code asks for a step's role, never for its key: renamed keys change nothing."""
+    from datetime import UTC, date, datetime
+
+    from zukunftstische.domain.evaluation import evaluation_step
+    from zukunftstische.domain.process import MilestoneRole, StepRole, parse_template
+    from zukunftstische.domain.reminder_plan import theme_facts
+    from zukunftstische.domain.themes import StepRecord, ThemeRecord, ThemeView
+    from zukunftstische.domain.timeline import plan
+
+    text = default_template_text()
+    for key in ("3a", "1", "2", "3", "4", "5", "6", "7"):  # 3a before 3
+        text = text.replace(f'key = "{key}"', f'key = "S{key}"')
+        text = text.replace(f'anchor = "{key}"', f'anchor = "S{key}"')
+    own = parse_template(text, "eigener-prozess.toml")
+    assert own.step_with_role(StepRole.evaluation).key == "S7"
+    assert own.step_with_role(StepRole.council_decision).key == "S6"
+    assert own.milestone_with_role(MilestoneRole.participation_start)[0].key == "S2"
+    z2 = date(2027, 4, 12)
+    theme = ThemeRecord(
+        id=1,
+        name="Eigen",
+        name_key="eigen",
+        z2=z2,
+        process_json=own.to_json(),
+        created_by="@k:example.org",
+        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    steps = tuple(
+        StepRecord(theme_id=1, key=p.key, position=i, due=p.due)
+        for i, p in enumerate(plan(own, z2))
+    )
+    view = ThemeView(theme, steps)
+    assert evaluation_step(view).key == "S7"
+    facts = theme_facts(view)
+    assert facts.participation_step == "S2"
+    assert (facts.participation_opens, facts.participation_closes) == (
+        date(2027, 3, 1),
+        date(2027, 3, 29),
+    )
+
+
+def test_a_role_may_be_played_by_one_step_only() -> None:
+    with pytest.raises(TemplateError, match="role 'evaluation' steht bei mehr als einem Schritt"):
+        parse_template(default_template_text().replace('role = "z2"', 'role = "evaluation"'))

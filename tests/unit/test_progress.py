@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from hypothesis import given
@@ -9,8 +10,8 @@ from hypothesis import strategies as st
 
 from zukunftstische.domain.process import load_template
 from zukunftstische.domain.step_states import Shown, next_step, theme_progress
+from zukunftstische.domain.themes import StepRecord
 from zukunftstische.domain.timeline import plan
-from zukunftstische.store.tables import Step
 
 TEMPLATE = load_template()
 Z2 = date(2027, 4, 12)  # Monday of KW 15/2027
@@ -18,9 +19,9 @@ Z2 = date(2027, 4, 12)  # Monday of KW 15/2027
 # 5 26.04., 6 10.05., 7 17.05.2027 (continuous).
 
 
-def _steps(z2: date = Z2, **states: str) -> list[Step]:
+def _steps(z2: date = Z2, **states: str) -> list[StepRecord]:
     return [
-        Step(
+        StepRecord(
             theme_id=1,
             key=planned.key,
             position=position,
@@ -31,11 +32,11 @@ def _steps(z2: date = Z2, **states: str) -> list[Step]:
     ]
 
 
-def _shown(today: date, steps: list[Step] | None = None) -> dict[str, Shown]:
+def _shown(today: date, steps: list[StepRecord] | None = None) -> dict[str, Shown]:
     return {s.key: s.shown for s in theme_progress(TEMPLATE, steps or _steps(), today)}
 
 
-def _status(key: str, today: date, steps: list[Step] | None = None):
+def _status(key: str, today: date, steps: list[StepRecord] | None = None):
     return next(s for s in theme_progress(TEMPLATE, steps or _steps(), today) if s.key == key)
 
 
@@ -67,7 +68,7 @@ def test_deadline_due_on_its_day_overdue_the_day_after() -> None:
 
 
 def test_phase_is_running_until_the_next_step() -> None:
-    # Step 1 starts 01.02.2027 and must be done by step 2 on 15.03.2027.
+    # StepRecord 1 starts 01.02.2027 and must be done by step 2 on 15.03.2027.
     assert _status("1", date(2027, 1, 31)).shown == Shown.open
     for today in (date(2027, 2, 1), date(2027, 3, 1), date(2027, 3, 15)):
         status = _status("1", today)
@@ -130,9 +131,7 @@ def test_no_current_when_all_finished() -> None:
     st.lists(st.sampled_from(["open", "done", "skipped"]), min_size=8, max_size=8),
 )
 def test_progress_invariants(z2: date, shift: int, states: list[str]) -> None:
-    steps = _steps(z2)
-    for step, state in zip(steps, states, strict=True):
-        step.state = state
+    steps = [replace(step, state=state) for step, state in zip(_steps(z2), states, strict=True)]
     today = z2 + timedelta(days=shift)
     progress = theme_progress(TEMPLATE, steps, today)
     assert [s.key for s in progress] == [s.key for s in steps]

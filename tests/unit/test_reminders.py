@@ -78,6 +78,7 @@ class SimTheme:
             steps=steps,
             participation_opens=milestones["beteiligung-start"],
             participation_closes=milestones["beteiligung-ende"],
+            participation_step="2",
         )
 
     def _state(self, step: StepFacts, day: date) -> str:
@@ -513,9 +514,8 @@ def participation(**extra) -> ThemeFacts:
         date(2027, 3, 15),
         "done",
     )
-    return theme_with(
-        step2, participation_opens=date(2027, 3, 1), participation_closes=date(2027, 3, 29), **extra
-    )
+    window = {"participation_opens": date(2027, 3, 1), "participation_closes": date(2027, 3, 29)}
+    return theme_with(step2, **({"participation_step": "2"} | window | extra))
 
 
 def participation_kinds(theme: ThemeFacts, day: date, cfg: ReminderSettings = DEFAULTS) -> list:

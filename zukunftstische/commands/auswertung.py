@@ -4,8 +4,8 @@ side, so the coordination office sees whether the process gets better."""
 from __future__ import annotations
 
 from zukunftstische.commands.base import Command, Request, Services, UserError, find_theme
-from zukunftstische.engines.evaluation import stored_summary
 from zukunftstische.rendering import Message
+from zukunftstische.store.evaluations import stored_summary
 
 
 def _overview(services: Services) -> Message:

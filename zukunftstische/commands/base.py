@@ -1,14 +1,17 @@
 """What every command handler sees: the request, the bot's services, and how to refuse.
 
-Handlers parse their arguments, check the right, call the domain, persist through the
-store and return a rendered reply. They never touch matrix-nio: the adapter sends.
+A command declares who may run it (`Right`); the router checks that before the handler
+runs, and for commands about one theme's steps it finds the theme first. Handlers parse
+the rest of their arguments, call the domain, persist through the store and return a
+rendered reply. They never touch matrix-nio: the adapter sends.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Protocol
 
 from zukunftstische.config import Config
@@ -24,11 +27,11 @@ from zukunftstische.domain.theme_names import (
     resolve,
     resolve_leading,
 )
+from zukunftstische.domain.themes import StepRecord, ThemeView
 from zukunftstische.domain.working_days import WorkingCalendar
 from zukunftstische.rendering import Message, Renderer
 from zukunftstische.store.evaluations import EvaluationStore
-from zukunftstische.store.tables import Step
-from zukunftstische.store.themes import Store, ThemeView
+from zukunftstische.store.themes import Store
 
 
 class Authority(Protocol):
@@ -50,10 +53,20 @@ class Request:
     mentions: tuple[str, ...] = ()
     # Said in a direct chat with the bot (an improvement idea is then stored without author).
     is_direct: bool = False
+    # The command's usage line: every "how to write it" answer quotes this one.
+    usage: str = ""
+    # For commands about one theme (Right.theme_members): the theme, found by the router;
+    # `args` then holds what follows its name.
+    theme: ThemeView | None = None
 
     @property
     def today(self) -> date:
         return self.now.date()
+
+    @property
+    def named_theme(self) -> ThemeView:
+        assert self.theme is not None, "only for commands with Right.theme_members"
+        return self.theme
 
 
 @dataclass(frozen=True)
@@ -84,20 +97,55 @@ class UserError(Exception):
 Handler = Callable[[Request, Services], Message]
 
 
+class Right(StrEnum):
+    """Who may run a command."""
+
+    everyone = "everyone"
+    # Coordinators and the members of any room bound to the theme named first.
+    theme_members = "theme_members"
+    coordinators = "coordinators"
+
+
 @dataclass(frozen=True)
 class Command:
-    name: str  # the German verb
+    name: str  # the German verb (a subcommand: its first word)
     aliases: tuple[str, ...]
     handler: Handler
-    usage: str  # e.g. "neu <Thema> <Z2>"
+    usage: str  # e.g. "neu <Thema> <Z2>": for `hilfe` and for every refusal of a wrong call
+    right: Right = Right.everyone
     examples: tuple[str, ...] = ()
-    coordinators_only: bool = False
     # Reading commands (status, hilfe …) change nothing the reminders depend on.
     changes: bool = True
+    # Forms with their own right and handler: by the first word of the arguments
+    # (`kvp übernommen 3`), and without any arguments (`ratssitzung` alone lists).
+    subcommands: tuple[Command, ...] = ()
+    bare: Command | None = None
     words: tuple[str, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "words", (self.name, *self.aliases))
+
+    def form(self, args: str) -> tuple[Command, str]:
+        """The form a call takes, and the arguments left for it."""
+        if not args.strip() and self.bare is not None:
+            return self.bare, ""
+        word, rest = first_word(args)
+        folded = fold(word)
+        for sub in self.subcommands:
+            if folded and folded in (fold(w) for w in sub.words):
+                return sub, rest
+        return self, args
+
+
+def authorize(command: Command, request: Request, services: Services) -> Request:
+    """Enforce what the command declares; a theme_members command gets its theme."""
+    if command.right is Right.coordinators:
+        require_coordinator(request, services)
+    elif command.right is Right.theme_members:
+        view, rest = find_leading_theme(require_args(request), services)
+        require_marker(request, services, view)
+        return replace(request, theme=view, args=rest)
+    return request
 
 
 def require_coordinator(request: Request, services: Services) -> None:
@@ -122,8 +170,8 @@ def room_setup(services: Services, view: ThemeView | None) -> RoomSetup:
     return setup_for(services.config.rooms, view.theme if view else None)
 
 
-def require_args(request: Request, usage: str) -> str:
-    return require_text(request.args, usage)
+def require_args(request: Request) -> str:
+    return require_text(request.args, request.usage)
 
 
 def require_text(text: str, usage: str) -> str:
@@ -182,15 +230,15 @@ def parse_day(text: str, usage: str) -> date:
         raise date_error(err, usage) from err
 
 
-def name_and_date(request: Request, usage: str) -> tuple[str, DateSpec]:
+def name_and_date(request: Request) -> tuple[str, DateSpec]:
     """`<Thema> <Datum>`: the date is read from the right, the rest is the name."""
-    args = require_args(request, usage)
+    args = require_args(request)
     try:
         rest, spec = split_trailing_date(args, allow_quarter=True)
     except DateError as err:
-        raise date_error(err, usage) from err
+        raise date_error(err, request.usage) from err
     if not rest:
-        raise UserError("missing_name", usage=usage)
+        raise UserError("missing_name", usage=request.usage)
     return rest, spec
 
 
@@ -201,12 +249,12 @@ def date_error(err: DateError, usage: str) -> UserError:
 @dataclass(frozen=True)
 class StepRef:
     view: ThemeView
-    step: Step
+    step: StepRecord
     definition: StepDefinition
     rest: str  # what follows the step in the command (a note, a reason, a date …)
 
 
-def find_step(view: ThemeView, word: str) -> tuple[Step, StepDefinition] | None:
+def find_step(view: ThemeView, word: str) -> tuple[StepRecord, StepDefinition] | None:
     """A step by key (`3a`) or by a word of its name (`Beschlussvorlage`)."""
     template = view.template
     definition = template.step(word)
@@ -219,15 +267,15 @@ def find_step(view: ThemeView, word: str) -> tuple[Step, StepDefinition] | None:
     return None if step is None else (step, definition)
 
 
-def theme_and_step(request: Request, services: Services, usage: str) -> StepRef:
-    """`<Thema> <Schritt> [rest]`, with German refusals for every way it can be wrong."""
-    args = require_args(request, usage)
-    view, rest = find_leading_theme(args, services)
+def theme_and_step(request: Request) -> StepRef:
+    """`<Thema> <Schritt> [rest]` (the router found the theme), with German refusals for
+    every way the step can be wrong."""
+    view = request.named_theme
     if not view.steps:
         raise UserError("idea_has_no_steps", theme=view.theme.name)
-    word, rest = first_word(rest)
+    word, rest = first_word(request.args)
     if not word:
-        raise UserError("missing_step", usage=usage, keys=[s.key for s in view.steps])
+        raise UserError("missing_step", usage=request.usage, keys=[s.key for s in view.steps])
     found = find_step(view, word)
     if found is None:
         raise UserError("unknown_step", step=word, keys=[s.key for s in view.steps])
@@ -238,14 +286,12 @@ def change_status(
     request: Request,
     services: Services,
     *,
-    usage: str,
     allowed_from: tuple[str, ...],
     to: str,
     action: str,
 ) -> Message:
     """Pause, resume or archive: a coordinator moves a theme between states."""
-    require_coordinator(request, services)
-    view = find_theme(require_args(request, usage), services)
+    view = find_theme(require_args(request), services)
     if view.theme.status not in allowed_from:
         raise UserError(f"cannot_{action}", theme=view.theme.name, status=view.theme.status)
     services.store.set_status(view.id, to, actor=request.sender, now=request.now, action=action)

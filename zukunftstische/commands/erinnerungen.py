@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zukunftstische.commands.base import Command, Request, Services, find_theme, room_setup
 from zukunftstische.domain.lead_rooms import room_role
-from zukunftstische.engines.reminders import coming
+from zukunftstische.domain.reminder_plan import coming
 from zukunftstische.rendering import Message
 
 SHOWN = 25
@@ -13,8 +13,14 @@ SHOWN = 25
 def handle(request: Request, services: Services) -> Message:
     views = services.store.themes()
     theme = find_theme(request.args, services) if request.args.strip() else None
+    config = services.config
     upcoming = coming(
-        views, services.config, services.calendar, request.now, theme.id if theme else None
+        views,
+        config.reminders.policy(),
+        config.rooms,
+        services.calendar,
+        request.now,
+        theme.id if theme else None,
     )
     by_id = {view.id: view for view in views}
     rows = []

@@ -5,22 +5,19 @@ from __future__ import annotations
 from zukunftstische.commands.base import (
     Command,
     Request,
+    Right,
     Services,
     UserError,
     check_note,
-    require_marker,
     theme_and_step,
 )
 from zukunftstische.domain.step_states import next_step, theme_progress
+from zukunftstische.domain.themes import StepState
 from zukunftstische.rendering import Message
-from zukunftstische.store.tables import StepState
-
-USAGE = "erledigt <Thema> <Schritt> [Notiz]"
 
 
 def handle(request: Request, services: Services) -> Message:
-    ref = theme_and_step(request, services, USAGE)
-    require_marker(request, services, ref.view)
+    ref = theme_and_step(request)
     if ref.step.state == StepState.done:
         raise UserError("already_done", theme=ref.view.theme.name, step=ref.step.key)
     note = check_note(ref.rest)
@@ -44,6 +41,7 @@ COMMAND = Command(
     name="erledigt",
     aliases=("done",),
     handler=handle,
-    usage=USAGE,
+    usage="erledigt <Thema> <Schritt> [Notiz]",
+    right=Right.theme_members,
     examples=("erledigt Mobilität 3 Thesenpapier verschickt", "erledigt digitale ethik 1"),
 )

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from zukunftstische.commands.base import Command, Request, Services, change_status
+from zukunftstische.commands.base import Command, Request, Right, Services, change_status
+from zukunftstische.domain.themes import ThemeStatus
 from zukunftstische.rendering import Message
-from zukunftstische.store.tables import ThemeStatus
-
-USAGE = "fortsetzen <Thema>"
 
 
 def handle(request: Request, services: Services) -> Message:
     return change_status(
         request,
         services,
-        usage=USAGE,
         allowed_from=(ThemeStatus.paused, ThemeStatus.archived),
         to=ThemeStatus.active,
         action="resumed",
@@ -24,7 +21,7 @@ COMMAND = Command(
     name="fortsetzen",
     aliases=("resume",),
     handler=handle,
-    usage=USAGE,
+    usage="fortsetzen <Thema>",
     examples=("fortsetzen Mobilität",),
-    coordinators_only=True,
+    right=Right.coordinators,
 )

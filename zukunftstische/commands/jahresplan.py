@@ -9,20 +9,19 @@ from zukunftstische.domain.annual_plan import build_annual_plan
 from zukunftstische.domain.dates import MAX_YEAR, MIN_YEAR
 from zukunftstische.rendering import Message
 
-USAGE = "jahresplan [Jahr]"
 # Warnings shown in full; more are counted (the event limit is 64 KiB).
 WARNINGS_SHOWN = 40
 
 _DIGITS = re.compile(r"\d+")
 
 
-def parse_year(text: str, default: int) -> int:
+def parse_year(text: str, default: int, usage: str) -> int:
     """The year as typed (`2027`), or `default` without one."""
     text = text.strip()
     if not text:
         return default
     if not _DIGITS.fullmatch(text):
-        raise UserError("plan_year_unrecognized", text=text, usage=USAGE)
+        raise UserError("plan_year_unrecognized", text=text, usage=usage)
     # Bounded before int(): a 5,000-digit "year" is out of range, not a crash.
     if len(text) > 4 or not MIN_YEAR <= int(text) <= MAX_YEAR:
         raise UserError("plan_year_out_of_range", text=text, min=MIN_YEAR, max=MAX_YEAR)
@@ -30,7 +29,7 @@ def parse_year(text: str, default: int) -> int:
 
 
 def handle(request: Request, services: Services) -> Message:
-    year = parse_year(request.args, request.today.year)
+    year = parse_year(request.args, request.today.year, request.usage)
     views = services.store.themes(include_archived=True)
     plan = build_annual_plan(views, year, services.calendar, services.school_holidays)
     return services.renderer.message(
@@ -47,6 +46,6 @@ COMMAND = Command(
     changes=False,
     aliases=("plan", "annual"),
     handler=handle,
-    usage=USAGE,
+    usage="jahresplan [Jahr]",
     examples=("jahresplan", "jahresplan 2027"),
 )

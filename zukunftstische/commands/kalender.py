@@ -16,11 +16,9 @@ from zukunftstische.domain.ics import theme_calendar
 from zukunftstische.domain.theme_names import fold
 from zukunftstische.rendering import Attachment, Message
 
-USAGE = "kalender <Thema>"
-
 
 def handle(request: Request, services: Services) -> Message:
-    view = find_theme(require_args(request, USAGE), services)
+    view = find_theme(require_args(request), services)
     if not view.steps:
         raise UserError("idea_has_no_steps", theme=view.theme.name)
     data = theme_calendar(view, lead_names=services.renderer.lead_names(), now=request.now)
@@ -35,6 +33,6 @@ COMMAND = Command(
     changes=False,
     aliases=("calendar", "ics"),
     handler=handle,
-    usage=USAGE,
+    usage="kalender <Thema>",
     examples=("kalender Mobilität",),
 )

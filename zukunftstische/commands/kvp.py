@@ -7,28 +7,23 @@ from __future__ import annotations
 from zukunftstische.commands.base import (
     Command,
     Request,
+    Right,
     Services,
     UserError,
     check_note,
     find_leading_theme,
     find_theme,
-    require_coordinator,
 )
-from zukunftstische.domain.theme_names import first_word, fold
-from zukunftstische.engines.evaluation import complete_evaluation_step
+from zukunftstische.domain.theme_names import first_word
 from zukunftstische.rendering import Message
 
-USAGE = "kvp <Thema> <Idee> · kvp [Thema] · kvp übernommen <Nr> · kvp verworfen <Nr> [Grund]"
-DECISIONS = {"ubernommen": "adopted", "uebernommen": "adopted", "adopted": "adopted"}
-DECISIONS |= {"verworfen": "rejected", "rejected": "rejected", "abgelehnt": "rejected"}
 MAX_IDEA_LENGTH = 1000
 
 
-def _decide(request: Request, services: Services, status: str, rest: str) -> Message:
-    require_coordinator(request, services)
-    number, reason = first_word(rest)
+def _decide(request: Request, services: Services, status: str) -> Message:
+    number, reason = first_word(request.args)
     if not (number.isascii() and number.isdigit()) or len(number) > 9:
-        raise UserError("idea_number", usage=USAGE)
+        raise UserError("idea_number", usage=request.usage)
     idea = services.evaluations.idea(int(number))
     if idea is None:
         raise UserError("unknown_idea", number=number)
@@ -37,12 +32,18 @@ def _decide(request: Request, services: Services, status: str, rest: str) -> Mes
     services.evaluations.decide_idea(
         idea.id, status, by=request.sender, reason=check_note(reason), now=request.now
     )
-    completed = complete_evaluation_step(
-        services.store, services.evaluations, idea.theme_id, request.now
-    )
+    completed = services.evaluations.complete_evaluation_step(idea.theme_id, request.now)
     return services.renderer.sentence(
         "evaluation_words", status, number=number, completed=completed
     )
+
+
+def adopt(request: Request, services: Services) -> Message:
+    return _decide(request, services, "adopted")
+
+
+def reject(request: Request, services: Services) -> Message:
+    return _decide(request, services, "rejected")
 
 
 def _list(services: Services, theme_text: str) -> Message:
@@ -57,11 +58,6 @@ def _list(services: Services, theme_text: str) -> Message:
 
 def handle(request: Request, services: Services) -> Message:
     args = request.args.strip()
-    word, rest = first_word(args)
-    if fold(word) in DECISIONS:
-        return _decide(request, services, DECISIONS[fold(word)], rest)
-    if not args:
-        return _list(services, "")
     view, text = find_leading_theme(args, services)
     if not text.strip():
         return _list(services, args)
@@ -79,6 +75,10 @@ def handle(request: Request, services: Services) -> Message:
     )
 
 
+def list_all(request: Request, services: Services) -> Message:
+    return _list(services, "")
+
+
 COMMAND = Command(
     name="kvp",
     aliases=("idee", "idea"),
@@ -90,4 +90,21 @@ COMMAND = Command(
         "kvp übernommen 3",
         "kvp verworfen 4 passt nicht zum Zeitplan",
     ),
+    subcommands=(
+        Command(
+            name="übernommen",
+            aliases=("uebernommen", "adopted"),
+            handler=adopt,
+            usage="kvp übernommen <Nr>",
+            right=Right.coordinators,
+        ),
+        Command(
+            name="verworfen",
+            aliases=("abgelehnt", "rejected"),
+            handler=reject,
+            usage="kvp verworfen <Nr> [Grund]",
+            right=Right.coordinators,
+        ),
+    ),
+    bare=Command(name="kvp", aliases=(), handler=list_all, usage="kvp [Thema]", changes=False),
 )

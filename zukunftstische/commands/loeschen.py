@@ -5,21 +5,19 @@ from __future__ import annotations
 from zukunftstische.commands.base import (
     Command,
     Request,
+    Right,
     Services,
     find_theme,
     require_args,
-    require_coordinator,
 )
 from zukunftstische.domain.theme_names import fold
 from zukunftstische.rendering import Message
 
-USAGE = "löschen <Thema> bestätigen"
 CONFIRM = {"bestatigen", "bestaetigen", "confirm"}
 
 
 def handle(request: Request, services: Services) -> Message:
-    require_coordinator(request, services)
-    words = require_args(request, USAGE).split()
+    words = require_args(request).split()
     confirmed = len(words) > 1 and fold(words[-1]) in CONFIRM
     view = find_theme(" ".join(words[:-1] if confirmed else words), services)
     if not confirmed:
@@ -34,7 +32,7 @@ COMMAND = Command(
     name="löschen",
     aliases=("loeschen", "delete"),
     handler=handle,
-    usage=USAGE,
+    usage="löschen <Thema> bestätigen",
     examples=("löschen Testthema bestätigen",),
-    coordinators_only=True,
+    right=Right.coordinators,
 )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from zukunftstische.commands.base import (
     Command,
     Request,
+    Right,
     Services,
     UserError,
     council_dates,
     name_and_date,
-    require_coordinator,
 )
 from zukunftstische.domain.dates import Quarter
 from zukunftstische.domain.theme_names import MAX_NAME_LENGTH, clean_name, unquote
@@ -17,15 +17,12 @@ from zukunftstische.domain.timeline import plan
 from zukunftstische.rendering import Message
 from zukunftstische.store.themes import ThemeExists
 
-USAGE = "neu <Thema> <Z2>"
-
 
 def handle(request: Request, services: Services) -> Message:
-    require_coordinator(request, services)
-    rest, spec = name_and_date(request, USAGE)
+    rest, spec = name_and_date(request)
     name = clean_name(unquote(rest))
     if not name:
-        raise UserError("missing_name", usage=USAGE)
+        raise UserError("missing_name", usage=request.usage)
     if len(name) > MAX_NAME_LENGTH:
         raise UserError("name_too_long", limit=MAX_NAME_LENGTH, length=len(name))
     coordination_room = services.config.rooms.koordination
@@ -59,11 +56,11 @@ COMMAND = Command(
     name="neu",
     aliases=("new",),
     handler=handle,
-    usage=USAGE,
+    usage="neu <Thema> <Z2>",
     examples=(
         "neu Digitale Ethik KW 15/2027",
         "neu Mobilität 15.04.2027",
         "neu Regenwasser Q4/2027",
     ),
-    coordinators_only=True,
+    right=Right.coordinators,
 )

@@ -5,20 +5,17 @@ from __future__ import annotations
 from zukunftstische.commands.base import (
     Command,
     Request,
+    Right,
     Services,
     UserError,
-    require_marker,
     theme_and_step,
 )
+from zukunftstische.domain.themes import StepState
 from zukunftstische.rendering import Message
-from zukunftstische.store.tables import StepState
-
-USAGE = "offen <Thema> <Schritt>"
 
 
 def handle(request: Request, services: Services) -> Message:
-    ref = theme_and_step(request, services, USAGE)
-    require_marker(request, services, ref.view)
+    ref = theme_and_step(request)
     if ref.step.state == StepState.open:
         raise UserError("already_open", theme=ref.view.theme.name, step=ref.step.key)
     services.store.set_step_state(
@@ -35,5 +32,10 @@ def handle(request: Request, services: Services) -> Message:
 
 
 COMMAND = Command(
-    name="offen", aliases=("reopen",), handler=handle, usage=USAGE, examples=("offen Mobilität 3",)
+    name="offen",
+    aliases=("reopen",),
+    handler=handle,
+    usage="offen <Thema> <Schritt>",
+    right=Right.theme_members,
+    examples=("offen Mobilität 3",),
 )

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from zukunftstische.commands.base import Command, Request, Services, change_status
+from zukunftstische.commands.base import Command, Request, Right, Services, change_status
+from zukunftstische.domain.themes import ThemeStatus
 from zukunftstische.rendering import Message
-from zukunftstische.store.tables import ThemeStatus
-
-USAGE = "pausieren <Thema>"
 
 
 def handle(request: Request, services: Services) -> Message:
     return change_status(
         request,
         services,
-        usage=USAGE,
         allowed_from=(ThemeStatus.active,),
         to=ThemeStatus.paused,
         action="paused",
@@ -24,7 +21,7 @@ COMMAND = Command(
     name="pausieren",
     aliases=("pause",),
     handler=handle,
-    usage=USAGE,
+    usage="pausieren <Thema>",
     examples=("pausieren Mobilität",),
-    coordinators_only=True,
+    right=Right.coordinators,
 )

@@ -7,18 +7,15 @@ from datetime import date
 from zukunftstische.commands.base import (
     Command,
     Request,
+    Right,
     Services,
     UserError,
     council_dates,
     parse_day,
-    require_coordinator,
 )
-from zukunftstische.domain.theme_names import first_word, fold
+from zukunftstische.domain.themes import ThemeStatus
 from zukunftstische.domain.timeline import replan
 from zukunftstische.rendering import Message
-from zukunftstische.store.tables import ThemeStatus
-
-USAGE = "ratssitzung [entfernen] <Datum>"
 
 
 def _follow_council(request: Request, services: Services) -> list[tuple[str, dict[str, date]]]:
@@ -37,38 +34,51 @@ def _follow_council(request: Request, services: Services) -> list[tuple[str, dic
     return moved
 
 
-def handle(request: Request, services: Services) -> Message:
-    args = request.args.strip()
-    renderer = services.renderer
-    if not args:
-        configured = set(services.config.council.meetings)
-        return renderer.message(
-            "council", meetings=council_dates(services), configured=configured, today=request.today
-        )
-    require_coordinator(request, services)
-    word, rest = first_word(args)
-    if fold(word) in {"entfernen", "remove", "loschen"}:
-        day = parse_day(rest, USAGE)
-        if day in services.config.council.meetings:
-            raise UserError("council_in_config", day=day)
-        if not services.store.remove_council_meeting(day):
-            raise UserError("council_unknown", day=day)
-        action = "council_removed"
-    else:
-        day = parse_day(args, USAGE)
-        if day in council_dates(services) or not services.store.add_council_meeting(
-            day, request.sender
-        ):
-            raise UserError("council_known", day=day)
-        action = "council_added"
+def show(request: Request, services: Services) -> Message:
+    configured = set(services.config.council.meetings)
+    return services.renderer.message(
+        "council", meetings=council_dates(services), configured=configured, today=request.today
+    )
+
+
+def add(request: Request, services: Services) -> Message:
+    day = parse_day(request.args, request.usage)
+    if day in council_dates(services) or not services.store.add_council_meeting(
+        day, request.sender
+    ):
+        raise UserError("council_known", day=day)
+    return _changed(request, services, "council_added", day)
+
+
+def remove(request: Request, services: Services) -> Message:
+    day = parse_day(request.args, request.usage)
+    if day in services.config.council.meetings:
+        raise UserError("council_in_config", day=day)
+    if not services.store.remove_council_meeting(day):
+        raise UserError("council_unknown", day=day)
+    return _changed(request, services, "council_removed", day)
+
+
+def _changed(request: Request, services: Services, action: str, day: date) -> Message:
     moved = _follow_council(request, services)
-    return renderer.message("council_changed", action=action, day=day, moved=moved)
+    return services.renderer.message("council_changed", action=action, day=day, moved=moved)
 
 
 COMMAND = Command(
     name="ratssitzung",
     aliases=("council",),
-    handler=handle,
-    usage=USAGE,
+    handler=add,
+    usage="ratssitzung [entfernen] <Datum>",
+    right=Right.coordinators,
     examples=("ratssitzung", "ratssitzung 20.05.2027", "ratssitzung entfernen 20.05.2027"),
+    subcommands=(
+        Command(
+            name="entfernen",
+            aliases=("remove", "löschen"),
+            handler=remove,
+            usage="ratssitzung entfernen <Datum>",
+            right=Right.coordinators,
+        ),
+    ),
+    bare=Command(name="ratssitzung", aliases=(), handler=show, usage="ratssitzung", changes=False),
 )

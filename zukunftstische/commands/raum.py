@@ -5,16 +5,15 @@ from __future__ import annotations
 from zukunftstische.commands.base import (
     Command,
     Request,
+    Right,
     Services,
     UserError,
     find_theme,
     require_args,
-    require_coordinator,
 )
 from zukunftstische.domain.theme_names import fold
 from zukunftstische.rendering import Message
 
-USAGE = "raum <Thema> [team|buergerdialog|z2|entfernen]"
 ROLES = {"team": "team", "buergerdialog": "buergerdialog", "burgerdialog": "buergerdialog"}
 ROLES |= {"z2": "z2", "fachbereich": "team"}
 REMOVE = {"entfernen", "remove", "losen"}
@@ -32,8 +31,7 @@ def _split_role(args: str) -> tuple[str, str]:
 
 
 def handle(request: Request, services: Services) -> Message:
-    require_coordinator(request, services)
-    theme_text, role = _split_role(require_args(request, USAGE))
+    theme_text, role = _split_role(require_args(request))
     view = find_theme(theme_text, services)
     store, renderer = services.store, services.renderer
     if request.room_id == services.config.rooms.koordination and role == "team":
@@ -60,7 +58,7 @@ COMMAND = Command(
     name="raum",
     aliases=("room",),
     handler=handle,
-    usage=USAGE,
+    usage="raum <Thema> [team|buergerdialog|z2|entfernen]",
     examples=("raum Mobilität", "raum Mobilität buergerdialog", "raum Mobilität entfernen"),
-    coordinators_only=True,
+    right=Right.coordinators,
 )

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from zukunftstische.commands import find_command
-from zukunftstische.commands.base import Request, Services, UserError
+from zukunftstische.commands.base import Request, Services, UserError, authorize
 from zukunftstische.domain.theme_names import first_word
 from zukunftstische.rendering import Message, shorten
-from zukunftstische.store.themes import StoreUnavailable, is_unavailable
+from zukunftstische.store.database import StoreUnavailable, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class Router:
                 "unknown_verb", verb=shorten(verb, 30), prefix=self.services.config.bot.prefix
             )
             return Outcome(shorten(verb, 30), reply, "refused")
+        form, args = command.form(args)
         request = Request(
             sender=sender,
             room_id=room_id,
@@ -74,10 +75,13 @@ class Router:
             now=now,
             mentions=mentions,
             is_direct=is_direct,
+            usage=form.usage,
         )
         try:
-            reply = command.handler(request, self.services)
-            return Outcome(command.name, reply, "ok", changed=command.changes)
+            # The declared right is enforced here, before the handler runs.
+            request = authorize(form, request, self.services)
+            reply = form.handler(request, self.services)
+            return Outcome(command.name, reply, "ok", changed=form.changes)
         except UserError as refusal:
             context = {"prefix": self.services.config.bot.prefix, **refusal.context}
             return Outcome(command.name, renderer.error(refusal.code, **context), "refused")

@@ -14,9 +14,9 @@ from zukunftstische.commands.base import (
 )
 from zukunftstische.domain.lead_rooms import addressees, room_role
 from zukunftstische.domain.step_states import StepStatus, next_step, theme_progress
+from zukunftstische.domain.themes import ThemeStatus
 from zukunftstische.domain.timeline import first_council_on_or_after
 from zukunftstische.rendering import Message
-from zukunftstische.store.tables import ThemeStatus
 
 # An overview longer than this many themes is summarised (the event limit is 64 KiB).
 OVERVIEW_LIMIT = 60

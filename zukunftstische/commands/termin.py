@@ -5,23 +5,20 @@ from __future__ import annotations
 from zukunftstische.commands.base import (
     Command,
     Request,
+    Right,
     Services,
     council_dates,
     parse_day,
-    require_marker,
     require_text,
     theme_and_step,
 )
 from zukunftstische.domain.timeline import replan
 from zukunftstische.rendering import Message
 
-USAGE = "termin <Thema> <Schritt> <Datum>"
-
 
 def handle(request: Request, services: Services) -> Message:
-    ref = theme_and_step(request, services, USAGE)
-    require_marker(request, services, ref.view)
-    day = parse_day(require_text(ref.rest, USAGE), USAGE)
+    ref = theme_and_step(request)
+    day = parse_day(require_text(ref.rest, request.usage), request.usage)
     view = ref.view
     assert view.theme.z2 is not None  # a theme with steps has a Z2
     changes = replan(
@@ -55,6 +52,7 @@ COMMAND = Command(
     name="termin",
     aliases=("due", "datum"),
     handler=handle,
-    usage=USAGE,
+    usage="termin <Thema> <Schritt> <Datum>",
+    right=Right.theme_members,
     examples=("termin Mobilität 6 20.05.2027", "termin Mobilität 2 KW 11/2027"),
 )

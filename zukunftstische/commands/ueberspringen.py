@@ -9,27 +9,25 @@ from __future__ import annotations
 from zukunftstische.commands.base import (
     Command,
     Request,
+    Right,
     Services,
     UserError,
     check_note,
     require_coordinator,
-    require_marker,
     theme_and_step,
 )
+from zukunftstische.domain.themes import StepState
 from zukunftstische.rendering import Message
-from zukunftstische.store.tables import StepState
-
-USAGE = "überspringen <Thema> <Schritt> [Grund]"
 
 
 def handle(request: Request, services: Services) -> Message:
-    ref = theme_and_step(request, services, USAGE)
-    if ref.definition.optional:
-        require_marker(request, services, ref.view)
-    else:
+    ref = theme_and_step(request)
+    # The process's own rule on top of the declared right: an optional step may be skipped
+    # by anyone who may mark it; any other step only by a coordinator, with a reason.
+    if not ref.definition.optional:
         require_coordinator(request, services)
         if not ref.rest.strip():
-            raise UserError("skip_needs_reason", step=ref.step.key, usage=USAGE)
+            raise UserError("skip_needs_reason", step=ref.step.key, usage=request.usage)
     if ref.step.state == StepState.skipped:
         raise UserError("already_skipped", theme=ref.view.theme.name, step=ref.step.key)
     reason = check_note(ref.rest)
@@ -51,6 +49,7 @@ COMMAND = Command(
     name="überspringen",
     aliases=("ueberspringen", "skip"),
     handler=handle,
-    usage=USAGE,
+    usage="überspringen <Thema> <Schritt> [Grund]",
+    right=Right.theme_members,
     examples=("überspringen Mobilität 3a", "überspringen Mobilität 2 Expertise liegt schon vor"),
 )

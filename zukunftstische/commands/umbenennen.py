@@ -5,25 +5,22 @@ from __future__ import annotations
 from zukunftstische.commands.base import (
     Command,
     Request,
+    Right,
     Services,
     UserError,
     find_leading_theme,
     require_args,
-    require_coordinator,
 )
 from zukunftstische.domain.theme_names import MAX_NAME_LENGTH, clean_name, unquote
 from zukunftstische.rendering import Message
 from zukunftstische.store.themes import ThemeExists
 
-USAGE = "umbenennen <Thema> <neuer Name>"
-
 
 def handle(request: Request, services: Services) -> Message:
-    require_coordinator(request, services)
-    view, rest = find_leading_theme(require_args(request, USAGE), services)
+    view, rest = find_leading_theme(require_args(request), services)
     new_name = clean_name(unquote(rest))
     if not new_name:
-        raise UserError("missing_new_name", usage=USAGE)
+        raise UserError("missing_new_name", usage=request.usage)
     if len(new_name) > MAX_NAME_LENGTH:
         raise UserError("name_too_long", limit=MAX_NAME_LENGTH, length=len(new_name))
     try:
@@ -37,7 +34,7 @@ COMMAND = Command(
     name="umbenennen",
     aliases=("rename",),
     handler=handle,
-    usage=USAGE,
+    usage="umbenennen <Thema> <neuer Name>",
     examples=('umbenennen "Mobilitat" Mobilität',),
-    coordinators_only=True,
+    right=Right.coordinators,
 )

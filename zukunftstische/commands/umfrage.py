@@ -6,31 +6,29 @@ from __future__ import annotations
 from zukunftstische.commands.base import (
     Command,
     Request,
+    Right,
     Services,
     UserError,
     find_theme,
     require_args,
-    require_coordinator,
 )
-from zukunftstische.domain.theme_names import first_word, fold
-from zukunftstische.engines.evaluation import start_evaluation
+from zukunftstische.domain.theme_names import fold
 from zukunftstische.rendering import Message
-from zukunftstische.store.evaluations import EvaluationRunning
+from zukunftstische.store.evaluations import EvaluationRunning, start_evaluation
 
-USAGE = "umfrage <Thema> [anonym|raum] · umfrage beenden <Thema>"
 MODES = {"anonym": "anonym", "anonymous": "anonym", "raum": "raum", "room": "raum"}
-CLOSE = {"beenden", "schliessen", "close", "end"}
 
 
-def _close(request: Request, services: Services, theme_text: str) -> Message:
-    view = find_theme(theme_text, services)
+def close(request: Request, services: Services) -> Message:
+    view = find_theme(require_args(request), services)
     evaluation = services.evaluations.request_close(view.id)
     if evaluation is None:
         raise UserError("no_open_evaluation", theme=view.theme.name)
     return services.renderer.sentence("evaluation_words", "closing", theme=view.theme.name)
 
 
-def _start(request: Request, services: Services, args: str) -> Message:
+def start(request: Request, services: Services) -> Message:
+    args = require_args(request)
     words = args.split()
     mode = services.config.evaluation.mode
     if len(words) > 1 and fold(words[-1]) in MODES:
@@ -56,20 +54,20 @@ def _start(request: Request, services: Services, args: str) -> Message:
     )
 
 
-def handle(request: Request, services: Services) -> Message:
-    require_coordinator(request, services)
-    args = require_args(request, USAGE)
-    word, rest = first_word(args)
-    if fold(word) in CLOSE and rest:
-        return _close(request, services, rest)
-    return _start(request, services, args)
-
-
 COMMAND = Command(
     name="umfrage",
     aliases=("poll", "evaluation"),
-    handler=handle,
+    handler=start,
     usage="umfrage <Thema> [anonym|raum]",
+    right=Right.coordinators,
     examples=("umfrage Mobilität", "umfrage Mobilität raum", "umfrage beenden Mobilität"),
-    coordinators_only=True,
+    subcommands=(
+        Command(
+            name="beenden",
+            aliases=("schliessen", "schließen", "close", "end"),
+            handler=close,
+            usage="umfrage beenden <Thema>",
+            right=Right.coordinators,
+        ),
+    ),
 )

@@ -5,12 +5,11 @@ from __future__ import annotations
 from zukunftstische.commands.base import Command, Request, Services, find_theme, require_args
 from zukunftstische.rendering import Message
 
-USAGE = "verlauf <Thema>"
 SHOWN = 30
 
 
 def handle(request: Request, services: Services) -> Message:
-    view = find_theme(require_args(request, USAGE), services)
+    view = find_theme(require_args(request), services)
     entries = services.store.history(view.id, limit=SHOWN + 1)
     return services.renderer.message(
         "history",
@@ -26,6 +25,6 @@ COMMAND = Command(
     changes=False,
     aliases=("history",),
     handler=handle,
-    usage=USAGE,
+    usage="verlauf <Thema>",
     examples=("verlauf Mobilität",),
 )

@@ -8,30 +8,27 @@ from __future__ import annotations
 from zukunftstische.commands.base import (
     Command,
     Request,
+    Right,
     Services,
     UserError,
     council_dates,
     find_theme,
     name_and_date,
-    require_coordinator,
 )
 from zukunftstische.domain.dates import Quarter
+from zukunftstische.domain.themes import ThemeStatus
 from zukunftstische.domain.timeline import plan, replan
 from zukunftstische.rendering import Message
-from zukunftstische.store.tables import ThemeStatus
-
-USAGE = "verschieben <Thema> <Z2>"
 
 
 def handle(request: Request, services: Services) -> Message:
-    require_coordinator(request, services)
-    rest, spec = name_and_date(request, USAGE)
+    rest, spec = name_and_date(request)
     view = find_theme(rest, services)
     store, renderer = services.store, services.renderer
     is_idea = view.theme.status == ThemeStatus.idea
     if isinstance(spec, Quarter):
         if not is_idea:
-            raise UserError("quarter_for_active_theme", theme=view.theme.name, usage=USAGE)
+            raise UserError("quarter_for_active_theme", theme=view.theme.name, usage=request.usage)
         store.set_quarter(view.id, str(spec), actor=request.sender, now=request.now)
         return renderer.sentence("changes", "requartered", theme=view.theme.name, quarter=spec)
     new_z2 = spec.first_day
@@ -63,7 +60,7 @@ COMMAND = Command(
     name="verschieben",
     aliases=("move",),
     handler=handle,
-    usage=USAGE,
+    usage="verschieben <Thema> <Z2>",
     examples=("verschieben Mobilität KW 20/2027", "verschieben Regenwasser 14.10.2027"),
-    coordinators_only=True,
+    right=Right.coordinators,
 )

@@ -7,15 +7,14 @@ import re
 from zukunftstische.commands.base import (
     Command,
     Request,
+    Right,
     Services,
     UserError,
-    require_marker,
     theme_and_step,
 )
 from zukunftstische.domain.theme_names import fold
 from zukunftstische.rendering import Message
 
-USAGE = "zuständig <Thema> <Schritt> @person:server …"
 USER_ID = re.compile(r"@[A-Za-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(?::\d+)?")
 MAX_USER_ID = 255  # the Matrix limit
 CLEAR = {"niemand", "keine", "keiner", "entfernen", "none"}
@@ -30,12 +29,11 @@ def people_in(text: str, mentions: tuple[str, ...]) -> list[str]:
 
 
 def handle(request: Request, services: Services) -> Message:
-    ref = theme_and_step(request, services, USAGE)
-    require_marker(request, services, ref.view)
+    ref = theme_and_step(request)
     clear = fold(ref.rest) in CLEAR
     people = [] if clear else people_in(ref.rest, request.mentions)
     if not people and not clear:
-        raise UserError("missing_people", usage=USAGE)
+        raise UserError("missing_people", usage=request.usage)
     if len(people) > MAX_PEOPLE:
         raise UserError("too_many_people", limit=MAX_PEOPLE)
     services.store.set_responsible(
@@ -50,7 +48,8 @@ COMMAND = Command(
     name="zuständig",
     aliases=("zustaendig", "responsible"),
     handler=handle,
-    usage=USAGE,
+    usage="zuständig <Thema> <Schritt> @person:server …",
+    right=Right.theme_members,
     examples=(
         "zuständig Mobilität 3 @anna:stadt.de @ben:stadt.de",
         "zuständig Mobilität 3 niemand",

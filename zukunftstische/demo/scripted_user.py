@@ -29,7 +29,8 @@ from nio import (
 )
 
 from zukunftstische.demo.homeserver import Account
-from zukunftstische.domain.polls import POLL_RESPONSE, POLL_START_TYPES, poll_response_content
+from zukunftstische.domain.polls import POLL_RESPONSE, POLL_START_TYPES
+from zukunftstische.matrix.events import poll_response
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ class ScriptedUser:
         response = await self.client.room_send(
             room_id,
             POLL_RESPONSE,
-            poll_response_content(start_event_id, answers),
+            poll_response(start_event_id, answers),
             tx_id=uuid.uuid4().hex,
         )
         if not isinstance(response, RoomSendResponse):

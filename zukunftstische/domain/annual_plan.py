@@ -22,9 +22,8 @@ from datetime import date, timedelta
 import holidays
 
 from zukunftstische.domain.dates import DateError, Quarter, parse_date_spec
+from zukunftstische.domain.themes import StepState, ThemeStatus, ThemeView
 from zukunftstische.domain.working_days import WorkingCalendar
-from zukunftstische.store.tables import StepState, ThemeStatus
-from zukunftstische.store.themes import ThemeView
 
 QUARTERS = (1, 2, 3, 4)
 # Saturday and Sunday (date.weekday()).

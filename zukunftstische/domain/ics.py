@@ -11,15 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from icalendar import Calendar, Event
 
 from zukunftstische.domain.process import StepDefinition
-from zukunftstische.store.tables import Step, StepState
-
-if TYPE_CHECKING:  # the pure core needs the store's view only as a type
-    from zukunftstische.store.themes import ThemeView
+from zukunftstische.domain.themes import StepRecord, StepState, ThemeView
 
 PRODID = "-//Zukunftstische-Bot//DE"
 UID_DOMAIN = "zukunftstische"
@@ -84,7 +80,7 @@ class _Labels:
 
 def _event(
     view: ThemeView,
-    step: Step,
+    step: StepRecord,
     definition: StepDefinition | None,
     *,
     lead_names: Mapping[str, str],
@@ -113,14 +109,16 @@ def _next_day(day: date) -> date:
     return day + timedelta(days=1)
 
 
-def _summary(theme: str, step: Step, definition: StepDefinition | None, labels: _Labels) -> str:
+def _summary(
+    theme: str, step: StepRecord, definition: StepDefinition | None, labels: _Labels
+) -> str:
     name = definition.label if definition else ""
     summary = f"{theme}: {step.key} {name}".rstrip()
     marker = _state_word(step, labels)
     return f"{summary} ({marker})" if marker else summary
 
 
-def _state_word(step: Step, labels: _Labels) -> str:
+def _state_word(step: StepRecord, labels: _Labels) -> str:
     if step.state == StepState.done:
         return labels.done
     if step.state == StepState.skipped:
@@ -129,7 +127,7 @@ def _state_word(step: Step, labels: _Labels) -> str:
 
 
 def _description(
-    step: Step,
+    step: StepRecord,
     definition: StepDefinition | None,
     lead_names: Mapping[str, str],
     labels: _Labels,

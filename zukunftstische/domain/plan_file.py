@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING
 
 from zukunftstische.domain.dates import (
     CalendarWeek,
@@ -26,10 +25,7 @@ from zukunftstische.domain.dates import (
 )
 from zukunftstische.domain.matrix_ids import is_room_alias, parse_room_ref
 from zukunftstische.domain.theme_names import MAX_NAME_LENGTH, clean_name, fold
-from zukunftstische.store.tables import ThemeStatus
-
-if TYPE_CHECKING:  # the pure core needs the store's view only as a type
-    from zukunftstische.store.themes import ThemeView
+from zukunftstische.domain.themes import ThemeStatus, ThemeView
 
 # Header names as they are compared: folded, punctuation as spaces (see _header_key).
 NAME_HEADERS = frozenset({"thema", "themen", "name"})
@@ -289,7 +285,7 @@ def room_aliases(parsed: ParsedPlan) -> list[str]:
 
 
 def date_reason(err: DateError) -> str:
-    """A short German reason for a date the parser refused (bot.dates error codes)."""
+    """A short German reason for a date the parser refused (domain.dates error codes)."""
     text = err.text
     if err.code == "impossible_date":
         return f"Datum „{text}“ gibt es nicht"

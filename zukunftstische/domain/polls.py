@@ -1,7 +1,8 @@
-"""Matrix polls (MSC3381): event content, parsing, counting and the evaluation summary.
+"""Matrix polls (MSC3381): reading poll events, counting votes and the evaluation summary.
 
-Pure: builds event content as dicts and counts votes from raw event dicts (as matrix-nio's
-`UnknownEvent.source` or the relations API return them). No I/O and no clock.
+Pure: counts votes from raw event dicts (as matrix-nio's `UnknownEvent.source` or the
+relations API return them). No I/O and no clock. The contents the bot sends are built in
+zukunftstische.matrix.events.
 
 We send the unstable `org.matrix.msc3381.*` types because every Element client renders and
 sends those; we parse the stable `m.poll.*` names too. Counting follows MSC3381 exactly:
@@ -26,11 +27,10 @@ polls with `tally` (or `tally_latest` from stored latest votes) and add them up 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 from zukunftstische.domain.questionnaire import Question, QuestionKind, Questionnaire
 
@@ -46,60 +46,9 @@ POLL_RESPONSE_TYPES = (POLL_RESPONSE, POLL_RESPONSE_STABLE)
 POLL_END_TYPES = (POLL_END, POLL_END_STABLE)
 POLL_EVENT_TYPES = POLL_START_TYPES + POLL_RESPONSE_TYPES + POLL_END_TYPES
 
-TEXT = "org.matrix.msc1767.text"
-KIND_UNDISCLOSED = "org.matrix.msc3381.poll.undisclosed"
-KIND_DISCLOSED = "org.matrix.msc3381.poll.disclosed"
 REFERENCE = "m.reference"
 # MSC3381: "The array is truncated to 20 maximum options."
 MAX_POLL_ANSWERS = 20
-
-PollKind = Literal["undisclosed", "disclosed"]
-_KINDS: Mapping[str, str] = MappingProxyType(
-    {"undisclosed": KIND_UNDISCLOSED, "disclosed": KIND_DISCLOSED}
-)
-
-
-# --- content we send ---------------------------------------------------------------------
-
-
-def poll_start_content(question: Question, *, kind: PollKind = "undisclosed") -> dict[str, Any]:
-    """Content of an `org.matrix.msc3381.poll.start` event for one question, as Element
-    builds it, with a numbered plain-text fallback for clients without polls."""
-    if not question.is_poll:
-        raise ValueError(f"Frage {question.key!r} ist offen und keine Umfrage")
-    if kind not in _KINDS:
-        raise ValueError(f"kind {kind!r}: erlaubt sind 'undisclosed' und 'disclosed'")
-    fallback = "\n".join(
-        [question.text, *(f"{n}. {a.text}" for n, a in enumerate(question.answers, start=1))]
-    )
-    return {
-        POLL_START: {
-            "question": {TEXT: question.text, "body": question.text, "msgtype": "m.text"},
-            "kind": _KINDS[kind],
-            "max_selections": 1,
-            "answers": [{"id": a.id, TEXT: a.text} for a in question.answers],
-        },
-        TEXT: fallback,
-    }
-
-
-def poll_response_content(start_event_id: str, answer_ids: Sequence[str]) -> dict[str, Any]:
-    """Content of an `org.matrix.msc3381.poll.response` (what Element sends when one votes)."""
-    return {
-        "m.relates_to": {"rel_type": REFERENCE, "event_id": start_event_id},
-        POLL_RESPONSE: {"answers": list(answer_ids)},
-    }
-
-
-def poll_end_content(start_event_id: str, text: str) -> dict[str, Any]:
-    """Content of an `org.matrix.msc3381.poll.end`; `text` is the fallback for other clients."""
-    return {
-        "m.relates_to": {"rel_type": REFERENCE, "event_id": start_event_id},
-        POLL_END: {},
-        TEXT: text,
-        "body": text,
-        "msgtype": "m.text",
-    }
 
 
 # --- events we read ----------------------------------------------------------------------

@@ -31,6 +31,19 @@ class Lead(StrEnum):
     buergerdialog = "buergerdialog"
 
 
+class StepRole(StrEnum):
+    """What a step is to the bot, whatever key a city's process file gives it."""
+
+    z2 = "z2"  # Zukunftstisch Teil 2 itself
+    council_decision = "council_decision"  # the council decides (OParl, council meetings)
+    evaluation = "evaluation"  # evaluation and continuous improvement (KVP)
+
+
+class MilestoneRole(StrEnum):
+    participation_start = "participation_start"  # digital participation opens
+    participation_end = "participation_end"  # … and closes
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -43,6 +56,7 @@ class Milestone(_Frozen):
     offset_weeks: int = Field(ge=-104, le=104)
     anchor: str = Z2_ANCHOR
     leads: tuple[Lead, ...] = ()
+    role: MilestoneRole | None = None
 
 
 class StepDefinition(_Frozen):
@@ -57,6 +71,7 @@ class StepDefinition(_Frozen):
     snap: str | None = Field(default=None, pattern=r"^council$")
     goals: tuple[str, ...] = ()
     milestones: tuple[Milestone, ...] = ()
+    role: StepRole | None = None
 
     @property
     def label(self) -> str:
@@ -85,11 +100,31 @@ class ProcessTemplate(_Frozen):
                     "früher definierter Schritt oder 'z2' sein"
                 )
             seen.add(folded)
+        self._roles_once()
         return self
+
+    def _roles_once(self) -> None:
+        roles = [s.role for s in self.steps if s.role is not None]
+        roles += [m.role for s in self.steps for m in s.milestones if m.role is not None]
+        for role in set(roles):
+            if roles.count(role) > 1:
+                raise ValueError(f"role {role.value!r} steht bei mehr als einem Schritt")
 
     def step(self, key: str) -> StepDefinition | None:
         folded = key.casefold()
         return next((s for s in self.steps if s.key.casefold() == folded), None)
+
+    def step_with_role(self, role: StepRole) -> StepDefinition | None:
+        """The step that plays `role` (None: this process has no such step)."""
+        return next((s for s in self.steps if s.role == role), None)
+
+    def milestone_with_role(self, role: MilestoneRole) -> tuple[StepDefinition, Milestone] | None:
+        """The milestone that plays `role`, with the step it belongs to."""
+        for step in self.steps:
+            for milestone in step.milestones:
+                if milestone.role == role:
+                    return step, milestone
+        return None
 
     def to_json(self) -> str:
         return self.model_dump_json()

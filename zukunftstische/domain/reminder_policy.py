@@ -27,14 +27,13 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from zukunftstische.domain.process import Lead, StepDefinition, StepKind
+from zukunftstische.domain.themes import StepState
 from zukunftstische.domain.timeline import iso_week
 from zukunftstische.domain.working_days import WorkingCalendar
-from zukunftstische.store.tables import StepState
 
 DIGEST_KEY = "digest"
 # Reminders carry their sent-log key in the event content under this name, so that the
 # bot can find them in a room's history after a long outage.
-CONTENT_KEY = "org.zukunftstische.reminder"
 # Participation reminders stop being caught up this long after the window closed.
 PARTICIPATION_GRACE = timedelta(days=7)
 
@@ -99,7 +98,7 @@ class ThemeFacts:
     participation_opens: date | None = None
     participation_closes: date | None = None
     # The step whose milestones the participation window is (skipping it silences them).
-    participation_step: str = "2"
+    participation_step: str | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +253,7 @@ def schedule_for_step(
 def _participation_stages(
     theme: ThemeFacts, settings: ReminderSettings, calendar: WorkingCalendar
 ) -> list[Reminder]:
-    if not settings.participation:
+    if not settings.participation or theme.participation_step is None:
         return []
     wanted = theme.participation_step.casefold()
     step = next((s for s in theme.steps if s.key.casefold() == wanted), None)

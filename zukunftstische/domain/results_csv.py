@@ -6,14 +6,24 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
 
 from zukunftstische.domain.polls import Summary
-from zukunftstische.store.tables import Evaluation
 
 HEADER = ("Thema", "Beendet", "Modus", "Frage", "Antworten", "Mittelwert", "Antwort", "Anzahl")
 
 
-def results_csv(rows: Sequence[tuple[str, Evaluation, Summary]]) -> str:
+class ClosedEvaluation(Protocol):
+    """What the export needs of a stored evaluation."""
+
+    @property
+    def mode(self) -> str: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+
+
+def results_csv(rows: Sequence[tuple[str, ClosedEvaluation, Summary]]) -> str:
     """One line per answer (or one per question with too few answers); `;` as German
     Excel expects."""
     out = io.StringIO()

@@ -8,8 +8,8 @@ from datetime import date
 from enum import StrEnum
 
 from zukunftstische.domain.process import ProcessTemplate, StepDefinition, StepKind
+from zukunftstische.domain.themes import StepRecord, StepState
 from zukunftstische.domain.timeline import iso_week
-from zukunftstische.store.tables import Step, StepState
 
 
 class Shown(StrEnum):
@@ -25,7 +25,7 @@ class Shown(StrEnum):
 @dataclass(frozen=True)
 class StepStatus:
     definition: StepDefinition
-    step: Step
+    step: StepRecord
     shown: Shown
     # Days since the step became overdue (0 unless overdue); days until it (negative: past).
     overdue_days: int
@@ -41,13 +41,13 @@ class StepStatus:
         return self.step.due
 
 
-def _end_of(position: int, steps: Sequence[Step]) -> date:
+def _end_of(position: int, steps: Sequence[StepRecord]) -> date:
     """A phase must be done by the next step's date."""
     return steps[position + 1].due if position + 1 < len(steps) else steps[position].due
 
 
 def shown_state(
-    definition: StepDefinition, step: Step, deadline: date, today: date
+    definition: StepDefinition, step: StepRecord, deadline: date, today: date
 ) -> tuple[Shown, int]:
     """(state, days overdue) of one step on `today`."""
     if step.state == StepState.done:
@@ -64,7 +64,7 @@ def shown_state(
 
 
 def theme_progress(
-    template: ProcessTemplate, steps: Sequence[Step], today: date
+    template: ProcessTemplate, steps: Sequence[StepRecord], today: date
 ) -> list[StepStatus]:
     """Every step's state; the first step that is neither done nor skipped is current."""
     definitions = {d.key: d for d in template.steps}

@@ -10,40 +10,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from zukunftstische.config import Config
+from zukunftstische.domain.evaluation import (
+    AUTO_START_WINDOW,
+    BOT_NAME,
+    evaluation_room,
+    first_day_after_z2,
+)
 from zukunftstische.domain.polls import (
     PollDefinition,
     Summary,
     Tally,
     merge_tallies,
-    poll_end_content,
-    poll_start_content,
     summarise,
     tally,
 )
-from zukunftstische.domain.questionnaire import Questionnaire, load_questionnaire
+from zukunftstische.domain.questionnaire import Questionnaire
+from zukunftstische.domain.themes import ThemeStatus, ThemeView
 from zukunftstische.domain.working_days import WorkingCalendar
+from zukunftstische.matrix import events
 from zukunftstische.matrix.power import RoomPower
 from zukunftstische.matrix.send_queue import Priority, txn_id_for
 from zukunftstische.rendering import Message, Renderer
-from zukunftstische.store.evaluations import EvaluationRunning, EvaluationStore, ResultRow
-from zukunftstische.store.tables import Evaluation, EvaluationPoll, StepState, ThemeStatus
-from zukunftstische.store.themes import Store, ThemeView, utc
+from zukunftstische.store.database import utc
+from zukunftstische.store.evaluations import (
+    EvaluationRunning,
+    EvaluationStore,
+    result_rows,
+    start_evaluation,
+)
+from zukunftstische.store.tables import Evaluation, EvaluationPoll
+from zukunftstische.store.themes import Store
 
 log = logging.getLogger(__name__)
-
-# A theme whose Z2 lies further back than this gets no automatic evaluation any more.
-AUTO_START_WINDOW = timedelta(days=14)
-# Localparts that look like bots ("zt-bot", "bot.mail", "reminder_bot") are not asked.
-BOT_NAME = re.compile(r"(^|[-_.])bot($|[-_.])", re.IGNORECASE)
-EVALUATION_STEP = "7"
 
 
 class PollTransport(Protocol):
@@ -63,54 +68,6 @@ class PollTransport(Protocol):
     async def poll_events(self, room_id: str, start_event_id: str) -> list[dict]: ...
 
     def room_power(self, room_id: str) -> RoomPower | None: ...
-
-
-def notice(message: Message) -> dict:
-    return {
-        "msgtype": "m.notice",
-        "body": message.body,
-        "format": "org.matrix.custom.html",
-        "formatted_body": message.html,
-    }
-
-
-def evaluation_room(view: ThemeView) -> str | None:
-    """The Z2 participants' room, else the team room."""
-    return view.theme.z2_room or view.theme.team_room
-
-
-def first_day_after_z2(z2: date, calendar: WorkingCalendar) -> date:
-    return calendar.add_working_days(z2, 1)
-
-
-def start_evaluation(
-    evaluations: EvaluationStore,
-    config: Config,
-    view: ThemeView,
-    *,
-    mode: str,
-    actor: str,
-    now: datetime,
-) -> Evaluation:
-    """Record a new evaluation; the engine's next tick sends its polls.
-
-    Raises LookupError when the theme has no room to ask in, EvaluationRunning when one
-    is open already.
-    """
-    room = evaluation_room(view)
-    if room is None:
-        raise LookupError("no room")
-    questionnaire = load_questionnaire(config.evaluation.questionnaire)
-    return evaluations.create(
-        theme_id=view.id,
-        mode=mode,
-        room_id=room,
-        questionnaire_json=questionnaire.to_json(),
-        min_answers=config.evaluation.min_answers,
-        started_by=actor,
-        now=now,
-        closes_at=now + timedelta(days=config.evaluation.open_days),
-    )
 
 
 @dataclass
@@ -138,14 +95,7 @@ class EvaluationEngine:
             starts = datetime.combine(start_day, settings_time, tzinfo=now.tzinfo)
             if starts <= now and now.date() - z2 <= AUTO_START_WINDOW:
                 try:
-                    start_evaluation(
-                        self.evaluations,
-                        self.config,
-                        view,
-                        mode=self.config.evaluation.mode,
-                        actor="Bot",
-                        now=now,
-                    )
+                    start_evaluation(self.evaluations, self.config, view, actor="Bot", now=now)
                 except EvaluationRunning:
                     continue
 
@@ -228,7 +178,7 @@ class EvaluationEngine:
             event_id = await self.transport.send_now(
                 room,
                 "org.matrix.msc3381.poll.start",
-                poll_start_content(question, kind=kind),
+                events.poll_start(question, kind=kind),
                 _txn(key, question.key),
                 Priority.reminder,
             )
@@ -270,7 +220,7 @@ class EvaluationEngine:
             await self.transport.send_now(
                 poll.room_id,
                 "org.matrix.msc3381.poll.end",
-                poll_end_content(poll.start_event_id, end_text),
+                events.poll_end(poll.start_event_id, end_text),
                 _txn(f"evaluation/{evaluation.id}/{poll.room_id}", f"end-{poll.question_key}"),
                 Priority.reminder,
             )
@@ -279,7 +229,7 @@ class EvaluationEngine:
         summary = summarise(questionnaire, tallies, evaluation.min_answers)
         if view is not None:
             await self._announce(evaluation, view, summary)
-            complete_evaluation_step(self.store, self.evaluations, view.id, now)
+            self.evaluations.complete_evaluation_step(view.id, now)
         log.info("evaluation %s closed", evaluation.id)
 
     async def _tallies(
@@ -322,69 +272,10 @@ class EvaluationEngine:
         await self.transport.send_now(
             room,
             "m.room.message",
-            notice(message),
+            events.notice(message),
             _txn(f"evaluation/{evaluation.id}/{room}", part),
             Priority.reminder,
         )
-
-
-def result_rows(tallies: dict[str, Tally]) -> list[ResultRow]:
-    """Counts per answer and voters per question: all that is kept after the close."""
-    rows = []
-    for key, counted in tallies.items():
-        rows.append(ResultRow(key, None, counted.voters, counted.spoiled))
-        rows.extend(ResultRow(key, answer, count) for answer, count in counted.counts.items())
-    return rows
-
-
-def stored_tallies(rows: Sequence[ResultRow]) -> dict[str, Tally]:
-    """The tallies again from the stored counts (for `!zt auswertung`)."""
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
-    voters: dict[str, tuple[int, int]] = {}
-    for row in rows:
-        if row.answer_id is None:
-            voters[row.question_key] = (row.count, row.spoiled)
-        else:
-            counts[row.question_key][row.answer_id] = row.count
-    return {
-        key: Tally(counts[key], voters=found[0], spoiled=found[1], ended=True)
-        for key, found in voters.items()
-    }
-
-
-def stored_summary(evaluations: EvaluationStore, evaluation: Evaluation) -> Summary:
-    """A closed evaluation's results again, from the stored counts."""
-    assert evaluation.id is not None
-    return summarise(
-        Questionnaire.from_json(evaluation.questionnaire_json),
-        stored_tallies(evaluations.results(evaluation.id)),
-        evaluation.min_answers,
-    )
-
-
-def complete_evaluation_step(
-    store: Store, evaluations: EvaluationStore, theme_id: int, now: datetime
-) -> bool:
-    """Step 7 is done once the theme's evaluation is closed and its ideas are triaged."""
-    view = store.theme_by_id(theme_id)
-    if view is None:
-        return False
-    step = view.step(EVALUATION_STEP)
-    closed = [e for e in evaluations.for_theme(theme_id) if e.status == "closed"]
-    if step is None or step.state != StepState.open or not closed:
-        return False
-    if evaluations.ideas(theme_id, status="open"):
-        return False
-    store.set_step_state(
-        theme_id,
-        EVALUATION_STEP,
-        state=StepState.done,
-        actor="Bot",
-        now=now,
-        action="done",
-        note="Umfrage ausgewertet, KVP-Ideen entschieden",
-    )
-    return True
 
 
 def _txn(key: str, part: str) -> str:

@@ -14,108 +14,35 @@ import collections
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from zukunftstische.config import Config
-from zukunftstische.domain.lead_rooms import RoomSetup, addressees, setup_for
+from zukunftstische.domain.lead_rooms import setup_for
+from zukunftstische.domain.reminder_plan import Delivery, deliveries, theme_facts
 from zukunftstische.domain.reminder_policy import (
-    CONTENT_KEY,
     Reminder,
     ReminderKind,
     ReminderSettings,
     ThemeFacts,
     due_reminders,
-    facts_for_steps,
     send_at,
     upcoming,
 )
 from zukunftstische.domain.step_states import theme_progress
-from zukunftstische.domain.timeline import milestone_dates
+from zukunftstische.domain.themes import ThemeStatus, ThemeView
 from zukunftstische.domain.working_days import WorkingCalendar
-from zukunftstische.matrix.send_queue import Outgoing, Priority
+from zukunftstische.matrix import events
+from zukunftstische.matrix.send_queue import TXN_DEDUP_WINDOW, Outgoing, Priority
 from zukunftstische.rendering import Message, Renderer
-from zukunftstische.store.tables import ReminderLog, ThemeStatus
-from zukunftstische.store.themes import Store, ThemeView, utc
+from zukunftstische.store.database import utc
+from zukunftstische.store.tables import ReminderLog
+from zukunftstische.store.themes import Store
 
 log = logging.getLogger(__name__)
 
-# Synapse keeps transaction ids for 24 h in its database; beyond that, look before resending.
-TXN_DEDUP_WINDOW = timedelta(hours=23)
 
 HistoryLookup = Callable[[str, str], Awaitable[str | None]]
-
-
-def settings_from(config: Config) -> ReminderSettings:
-    section = config.reminders
-    return ReminderSettings(
-        lead_days=section.lead_days,
-        overdue_every_days=section.overdue_every_days,
-        overdue_max=section.overdue_max,
-        send_time=section.send_time,
-        digest_weekday=section.digest_weekday,
-        digest=section.digest,
-        participation=section.participation,
-    )
-
-
-def theme_facts(view: ThemeView) -> ThemeFacts:
-    """What the policy needs to know of a stored theme."""
-    template = view.template
-    definitions = {d.key: d for d in template.steps}
-    steps = facts_for_steps([(definitions[s.key], s.due, s.state) for s in view.steps])
-    milestones = milestone_dates(template, view.theme.z2) if view.theme.z2 else {}
-    return ThemeFacts(
-        theme_id=view.id,
-        name=view.theme.name,
-        active=view.theme.status == ThemeStatus.active and bool(view.steps),
-        steps=steps,
-        participation_opens=milestones.get("beteiligung-start"),
-        participation_closes=milestones.get("beteiligung-ende"),
-    )
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One reminder for one room, ready to send."""
-
-    reminder: Reminder
-    room_id: str
-    key: str  # readable, in the event content
-    txn_id: str  # the sent-log's unique key and the Matrix transaction id
-
-
-def room_setup(config: Config, view: ThemeView | None) -> RoomSetup:
-    return setup_for(config.rooms, view.theme if view else None)
-
-
-def deliveries(reminder: Reminder, rooms: RoomSetup) -> list[Delivery]:
-    """One delivery per room that hears of this reminder."""
-    targets = addressees(reminder.audience, rooms)
-    return [
-        Delivery(reminder, t.room_id, reminder.key(t.room_id), reminder.txn_id(t.room_id))
-        for t in targets
-    ]
-
-
-def coming(
-    views: list[ThemeView],
-    config: Config,
-    calendar: WorkingCalendar,
-    now: datetime,
-    theme_id: int | None = None,
-) -> list[tuple[Reminder, str]]:
-    """The next reminders with their rooms, for `!zt erinnerungen`. Pure."""
-    by_id = {view.id: view for view in views}
-    facts = [theme_facts(view) for view in views]
-    result = []
-    for reminder in upcoming(facts, now, settings_from(config), calendar):
-        if theme_id is not None and reminder.theme_id != theme_id:
-            continue
-        view = by_id.get(reminder.theme_id or -1)
-        for delivery in deliveries(reminder, room_setup(config, view)):
-            result.append((reminder, delivery.room_id))
-    return result
 
 
 @dataclass
@@ -133,7 +60,7 @@ class ReminderEngine:
     _wakeup: datetime | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.settings = settings_from(self.config)
+        self.settings = self.config.reminders.policy()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -143,7 +70,7 @@ class ReminderEngine:
         return {view.id: view for view in self.store.themes()}
 
     def deliveries(self, reminder: Reminder, view: ThemeView | None) -> list[Delivery]:
-        return deliveries(reminder, room_setup(self.config, view))
+        return deliveries(reminder, setup_for(self.config.rooms, view.theme if view else None))
 
     async def tick(self, now: datetime) -> int:
         """Queue every due reminder not yet sent; the number queued.
@@ -218,14 +145,7 @@ class ReminderEngine:
         )
 
     def _queue(self, delivery: Delivery, message: Message, now: datetime) -> None:
-        content = {
-            "msgtype": "m.notice",
-            "body": message.body,
-            "format": "org.matrix.custom.html",
-            "formatted_body": message.html,
-            "m.mentions": {"user_ids": list(message.mentions)},
-            CONTENT_KEY: {"key": delivery.key},
-        }
+        content = events.reminder(message, delivery.key)
         self._in_flight.add(delivery.txn_id)
 
         async def sent(event_id: str) -> None:

@@ -16,8 +16,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol
 from urllib.parse import unquote
 
 from nio import (
@@ -42,13 +43,13 @@ from nio.api import Api, RelationshipType, RoomPreset
 from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
 
 from zukunftstische.clock import Clock
-from zukunftstische.commands.router import Outcome
 from zukunftstische.config import Config
-from zukunftstische.domain.reminder_policy import CONTENT_KEY
 from zukunftstische.health import Heartbeat
+from zukunftstische.matrix import events
 from zukunftstische.matrix.cross_signing import ensure_cross_signing
 from zukunftstische.matrix.power import RoomCreation, RoomPower, creation_from_event
 from zukunftstische.matrix.send_queue import (
+    TXN_DEDUP_WINDOW,
     Delivery,
     Outgoing,
     Priority,
@@ -58,17 +59,13 @@ from zukunftstische.matrix.send_queue import (
 )
 from zukunftstische.rendering import Attachment, Message
 from zukunftstische.store.cross_signing_keys import CrossSigningKeys
+from zukunftstische.store.database import retry_while_unavailable, retry_while_unavailable_async
 from zukunftstische.store.outbox import Outbox
-from zukunftstische.store.themes import StoreUnavailable, is_unavailable
 
 log = logging.getLogger(__name__)
 
 COORDINATOR_POWER_LEVEL = 50
-# Synapse deduplicates a transaction id for 24 h; older pending replies are not resent.
-TXN_WINDOW = timedelta(hours=23)
 OUTBOX_KEEP = timedelta(days=2)
-MAX_DB_WAIT = 30.0
-T = TypeVar("T")
 
 SEEN_EVENTS = 2048
 # Full member lists (no lazy loading): whether someone may mark a step depends on them.
@@ -88,7 +85,20 @@ class Incoming:
 
 
 # Commands are handled (database, rendering) off the event loop by this.
-Answer = Callable[[Incoming], Outcome | None]
+class Answered(Protocol):
+    """What the adapter needs of a handled command (the router's outcome)."""
+
+    @property
+    def verb(self) -> str: ...
+    @property
+    def result(self) -> str: ...  # "ok", "refused", "error"
+    @property
+    def reply(self) -> Message: ...
+    @property
+    def changed(self) -> bool: ...  # it may have changed what reminders depend on
+
+
+Answer = Callable[[Incoming], Answered | None]
 
 
 def mentioned(content: dict) -> tuple[str, ...]:
@@ -98,32 +108,6 @@ def mentioned(content: dict) -> tuple[str, ...]:
     # A client may put anything there: keep what looks like a user id, and not too much.
     valid = (u for u in users if isinstance(u, str) and len(u) <= 255 and u.startswith("@"))
     return tuple(dict.fromkeys(valid))[:20]
-
-
-def reply_content(message: Message, reply_to: str, sender: str) -> dict:
-    """An m.notice reply without quoted fallback (the reply relation is enough)."""
-    return {
-        "msgtype": "m.notice",
-        "body": message.body,
-        "format": "org.matrix.custom.html",
-        "formatted_body": message.html,
-        "m.relates_to": {"m.in_reply_to": {"event_id": reply_to}},
-        "m.mentions": {"user_ids": [sender]},
-    }
-
-
-def _with_db_retry(action: Callable[[], T]) -> T:
-    """Run a store call (in a worker thread) until the database answers."""
-    wait = 1.0
-    while True:
-        try:
-            return action()
-        except Exception as err:
-            if not is_unavailable(err):
-                raise
-            log.warning("database unavailable (%s), retrying in %.0f s", err, wait)
-            time.sleep(wait)
-            wait = min(wait * 2, MAX_DB_WAIT)
 
 
 class HomeserverUnreachable(RuntimeError):
@@ -220,7 +204,7 @@ class MatrixAdapter:
         self.ready = asyncio.Event()
         # Called after a command was answered and after joining a room; the app pokes the
         # reminder scheduler then (reminders for a room wait until the bot is in it).
-        self.after_command: Callable[[Outcome], None] | None = None
+        self.after_command: Callable[[Answered], None] | None = None
         self.after_join: Callable[[], None] | None = None
         self._known_rooms: set[str] = set()
         # Each room's creation facts (room version, creators) from its m.room.create event:
@@ -520,33 +504,32 @@ class MatrixAdapter:
 
     async def _answer_when_possible(
         self, incoming: Incoming, event_id: str, catching_up: bool
-    ) -> tuple[Outcome, dict] | None:
+    ) -> tuple[Answered, dict] | None:
         """Handle the command off the event loop; while the database is unreachable
         (e.g. PostgreSQL restarting) wait and try again, so no command's effect is lost."""
-        wait = 1.0
-        while True:
-            try:
-                return await asyncio.to_thread(self._answer_once, incoming, event_id, catching_up)
-            except StoreUnavailable as err:
-                log.warning("database unavailable (%s), retrying in %.0f s", err, wait)
-                await asyncio.sleep(wait)
-                wait = min(wait * 2, MAX_DB_WAIT)
+        return await retry_while_unavailable_async(
+            lambda: asyncio.to_thread(self._answer_once, incoming, event_id, catching_up),
+            "answering a command",
+        )
 
     def _answer_once(
         self, incoming: Incoming, event_id: str, catching_up: bool
-    ) -> tuple[Outcome, dict] | None:
+    ) -> tuple[Answered, dict] | None:
         """Run a command at most once: its reply is recorded with it (the outbox)."""
         assert self._answer is not None
-        if catching_up and _with_db_retry(lambda: self.outbox.was_handled(event_id)):
+        if catching_up and retry_while_unavailable(
+            partial(self.outbox.was_handled, event_id), "looking up a handled command"
+        ):
             return None
         outcome = self._answer(incoming)
         if outcome is None:
             return None
-        content = reply_content(outcome.reply, event_id, incoming.sender)
+        content = events.reply(outcome.reply, event_id, incoming.sender)
         # The command's effect is committed: only recording it may wait for the database
         # now, running the command again would apply it twice.
-        recorded = _with_db_retry(
-            lambda: self.outbox.record(event_id, incoming.room_id, content, self.clock.wall())
+        recorded = retry_while_unavailable(
+            lambda: self.outbox.record(event_id, incoming.room_id, content, self.clock.wall()),
+            "recording a reply",
         )
         if not recorded:
             return None
@@ -571,7 +554,7 @@ class MatrixAdapter:
         transaction id lets the homeserver drop the copy of one that did arrive."""
         now = self.clock.wall()
         self.outbox.prune(now - OUTBOX_KEEP)
-        for event_id, room_id, content in self.outbox.pending(now - TXN_WINDOW):
+        for event_id, room_id, content in self.outbox.pending(now - TXN_DEDUP_WINDOW):
             self._queue_reply(event_id, room_id, content)
 
     # Polls and direct chats (the evaluation engine's transport) ---------------------------
@@ -675,8 +658,7 @@ class MatrixAdapter:
                 return None
             for event in page.chunk:
                 content = event.source.get("content", {})
-                marker = content.get(CONTENT_KEY, {})
-                if event.sender == self.client.user_id and marker.get("key") == key:
+                if event.sender == self.client.user_id and events.reminder_key(content) == key:
                     return event.event_id
             seen += len(page.chunk)
             start = page.end
@@ -696,17 +678,8 @@ class MatrixAdapter:
         if not isinstance(response, UploadResponse):
             log.error("upload of %s failed: %s", attachment.filename, response)
             return
-        content = {
-            "msgtype": "m.file",
-            "body": attachment.filename,
-            "filename": attachment.filename,
-            "info": {"mimetype": attachment.mimetype, "size": len(attachment.data)},
-            "m.relates_to": {"m.in_reply_to": {"event_id": reply_to}},
-        }
-        if encrypted and keys is not None:
-            content["file"] = {"url": response.content_uri, **keys}
-        else:
-            content["url"] = response.content_uri
+        encryption = keys if encrypted and keys is not None else None
+        content = events.file_reply(attachment, response.content_uri, reply_to, encryption)
         self.queue.put(
             Outgoing(room_id, content, txn_id_for("file", reply_to), priority=Priority.answer)
         )

@@ -4,8 +4,8 @@ Since MSC4153 (Element, April 2026) a device that is not cross-signed by its own
 longer send to or receive from Element users in encrypted rooms. matrix-nio has no
 cross-signing, so the bot does it here: a master key signs the self-signing and the
 user-signing key, the self-signing key signs the bot's device. The private keys live in
-the database (bot/store_cross_signing.py), so a lost matrix-nio key store only means a new
-device, which is signed with the same keys: no password needed then.
+the database (store/cross_signing_keys.py), so a lost matrix-nio key store only means a
+new device, which is signed with the same keys: no password needed then.
 
 The helpers at the top are pure (keys, canonical JSON, signatures); `ensure_cross_signing`
 talks to the homeserver. Ed25519 comes from `cryptography`, canonical JSON from

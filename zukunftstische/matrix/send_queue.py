@@ -14,11 +14,15 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from enum import Enum, IntEnum
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 60.0
+# Synapse deduplicates a transaction id from the same device for 24 h (in its database);
+# a send older than this is looked up in the room before it is repeated, or dropped.
+TXN_DEDUP_WINDOW = timedelta(hours=23)
 
 
 class Priority(IntEnum):

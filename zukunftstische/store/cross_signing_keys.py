@@ -1,7 +1,7 @@
-"""The store's part for the bot account's cross-signing keys (bot/cross_signing.py).
+"""The store's part for the bot account's cross-signing keys (matrix/cross_signing.py).
 
 The private keys are secrets: they live in the database because it is the source of truth
-and is backed up (the SQLite file is created owner-only, see bot.store.make_engine).
+and is backed up (the SQLite file is created owner-only, see store.database.make_engine).
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import select
 
+from zukunftstische.store.database import utc
 from zukunftstische.store.tables import CrossSigningKey
-from zukunftstische.store.themes import Store, utc
+from zukunftstische.store.themes import Store
 
 USAGES = ("master", "self_signing", "user_signing")
 

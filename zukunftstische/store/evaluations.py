@@ -9,15 +9,26 @@ or a direct chat.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import select
 
+from zukunftstische.config import Config
+from zukunftstische.domain.evaluation import (
+    evaluation_room,
+    evaluation_step,
+    evaluation_step_complete,
+)
+from zukunftstische.domain.polls import Summary, Tally, summarise
+from zukunftstische.domain.questionnaire import Questionnaire, load_questionnaire
+from zukunftstische.domain.themes import StepState, ThemeView
+from zukunftstische.store.database import utc
 from zukunftstische.store.tables import Evaluation, EvaluationPoll, EvaluationResult, Idea, Theme
-from zukunftstische.store.themes import Store, record_history, utc
+from zukunftstische.store.themes import Store, record_history
 
 OPEN_STATES = ("starting", "open", "closing")
 
@@ -208,3 +219,91 @@ class EvaluationStore:
             idea.decided_at = utc(now)
             session.add(idea)
             session.commit()
+
+    def complete_evaluation_step(self, theme_id: int, now: datetime) -> bool:
+        """Mark step 7 done once the theme's evaluation is closed and its ideas are triaged;
+        True when it did."""
+        view = self._store.theme_by_id(theme_id)
+        if view is None:
+            return False
+        closed = any(e.status == "closed" for e in self.for_theme(theme_id))
+        open_ideas = len(self.ideas(theme_id, status="open"))
+        step = evaluation_step(view)
+        if step is None or not evaluation_step_complete(
+            view, evaluation_closed=closed, open_ideas=open_ideas
+        ):
+            return False
+        self._store.set_step_state(
+            theme_id,
+            step.key,
+            state=StepState.done,
+            actor="Bot",
+            now=now,
+            action="done",
+            note="Umfrage ausgewertet, KVP-Ideen entschieden",
+        )
+        return True
+
+
+def result_rows(tallies: dict[str, Tally]) -> list[ResultRow]:
+    """Counts per answer and voters per question: all that is kept after the close."""
+    rows = []
+    for key, counted in tallies.items():
+        rows.append(ResultRow(key, None, counted.voters, counted.spoiled))
+        rows.extend(ResultRow(key, answer, count) for answer, count in counted.counts.items())
+    return rows
+
+
+def stored_tallies(rows: Sequence[ResultRow]) -> dict[str, Tally]:
+    """The tallies again from the stored counts (for `!zt auswertung`)."""
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    voters: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        if row.answer_id is None:
+            voters[row.question_key] = (row.count, row.spoiled)
+        else:
+            counts[row.question_key][row.answer_id] = row.count
+    return {
+        key: Tally(counts[key], voters=found[0], spoiled=found[1], ended=True)
+        for key, found in voters.items()
+    }
+
+
+def stored_summary(evaluations: EvaluationStore, evaluation: Evaluation) -> Summary:
+    """A closed evaluation's results again, from the stored counts."""
+    assert evaluation.id is not None
+    return summarise(
+        Questionnaire.from_json(evaluation.questionnaire_json),
+        stored_tallies(evaluations.results(evaluation.id)),
+        evaluation.min_answers,
+    )
+
+
+def start_evaluation(
+    evaluations: EvaluationStore,
+    config: Config,
+    view: ThemeView,
+    *,
+    actor: str,
+    now: datetime,
+    mode: str | None = None,
+) -> Evaluation:
+    """Record a new evaluation; the engine's next tick sends its polls.
+
+    Raises LookupError when the theme has no room to ask in, EvaluationRunning when one
+    is open already.
+    """
+    room = evaluation_room(view)
+    if room is None:
+        raise LookupError("no room")
+    questionnaire = load_questionnaire(config.evaluation.questionnaire)
+    return evaluations.create(
+        theme_id=view.id,
+        mode=mode or config.evaluation.mode,
+        room_id=room,
+        questionnaire_json=questionnaire.to_json(),
+        min_answers=config.evaluation.min_answers,
+        started_by=actor,
+        now=now,
+        closes_at=now + timedelta(days=config.evaluation.open_days),
+    )

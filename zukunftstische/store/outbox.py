@@ -9,8 +9,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import select
 
+from zukunftstische.store.database import utc
 from zukunftstische.store.tables import HandledEvent
-from zukunftstische.store.themes import Store, utc
+from zukunftstische.store.themes import Store
 
 
 class Outbox:

@@ -1,4 +1,4 @@
-"""Applying a validated annual plan (bot.planfile) to the store: all or nothing, idempotent.
+"""Applying a validated annual plan (domain.plan_file) to the store: all or nothing, idempotent.
 
 First every row is compared with the themes that exist (pure, `decide`); only when the
 whole file is valid is anything written, and then in one transaction, so that a bad
@@ -19,8 +19,9 @@ from zukunftstische.domain.dates import Quarter, format_date
 from zukunftstische.domain.plan_file import ParsedPlan, PlanError, PlanRow, spec_matches
 from zukunftstische.domain.process import ProcessTemplate
 from zukunftstische.domain.theme_names import fold
+from zukunftstische.domain.themes import ThemeView
 from zukunftstische.domain.timeline import plan
-from zukunftstische.store.themes import NewTheme, Store, ThemeUpdate, ThemeView
+from zukunftstische.store.themes import NewTheme, Store, ThemeUpdate
 
 Progress = Callable[[int, int], None]
 

@@ -1,25 +1,13 @@
-"""The tables. The store (bot/store.py) is the only code that talks to them."""
+"""The tables. The store (this package) is the only code that talks to them."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-
-class ThemeStatus(StrEnum):
-    active = "active"
-    idea = "idea"  # planned for a quarter, no Z2 yet
-    paused = "paused"
-    archived = "archived"
-
-
-class StepState(StrEnum):
-    open = "open"
-    done = "done"
-    skipped = "skipped"
+from zukunftstische.domain.themes import StepState, ThemeStatus
 
 
 class Theme(SQLModel, table=True):
@@ -27,7 +15,7 @@ class Theme(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80)
-    # Folded name (bot.names.fold): one theme per spelling, whatever the umlauts.
+    # Folded name (domain.theme_names.fold): one theme per spelling, whatever the umlauts.
     name_key: str = Field(max_length=120, sa_column_kwargs={"unique": True})
     z2: date | None = None
     planned_quarter: str | None = Field(default=None, max_length=10)
@@ -36,7 +24,7 @@ class Theme(SQLModel, table=True):
     # A theme may have its own citizen dialogue room and a room for its Z2 participants.
     buergerdialog_room: str | None = Field(default=None, max_length=255)
     z2_room: str | None = Field(default=None, max_length=255)
-    # The step definitions the theme was created with (JSON of bot.process.ProcessTemplate).
+    # The step definitions the theme was created with (JSON of domain.process.ProcessTemplate).
     process_json: str = Field(sa_type=sa.Text)
     created_by: str = Field(max_length=255)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

@@ -5,28 +5,31 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from importlib import resources
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlmodel import Session, select
 
 from zukunftstische.domain.process import ProcessTemplate
 from zukunftstische.domain.theme_names import fold
+from zukunftstische.domain.themes import (
+    ROOM_FIELDS,
+    StepRecord,
+    StepState,
+    ThemeRecord,
+    ThemeStatus,
+    ThemeView,
+)
 from zukunftstische.domain.timeline import PlannedStep
+from zukunftstische.store.database import Database, utc
 from zukunftstische.store.tables import (
     CouncilMeeting,
     HistoryEntry,
     ReminderLog,
     Responsibility,
     Step,
-    StepState,
     Theme,
-    ThemeStatus,
 )
 
 
@@ -36,58 +39,13 @@ class ThemeExists(ValueError):
         self.existing = existing
 
 
-class StoreUnavailable(RuntimeError):
-    """The database cannot be reached right now (restarting, locked): try again later."""
-
-
-def is_unavailable(error: BaseException) -> bool:
-    """A database error that goes away by itself (connection lost, server restarting)."""
-    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
-        return True
-    return isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
-
-
 class ThemeGone(LookupError):
     """The theme was deleted between lookup and change."""
 
 
-ROOM_ROLES = ("team", "buergerdialog", "z2")
-_ROOM_COLUMNS = {"team": "team_room", "buergerdialog": "buergerdialog_room", "z2": "z2_room"}
-
-
-@dataclass(frozen=True)
-class ThemeView:
-    """A theme with its steps and responsible people, detached from any session."""
-
-    theme: Theme
-    steps: tuple[Step, ...]
-    responsible: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-    @property
-    def template(self) -> ProcessTemplate:
-        return ProcessTemplate.from_json(self.theme.process_json)
-
-    @property
-    def id(self) -> int:
-        assert self.theme.id is not None
-        return self.theme.id
-
-    def step(self, key: str) -> Step | None:
-        folded = key.casefold()
-        return next((step for step in self.steps if step.key.casefold() == folded), None)
-
-    def room(self, role: str) -> str | None:
-        return getattr(self.theme, _ROOM_COLUMNS[role])
-
-    @property
-    def rooms(self) -> tuple[str, ...]:
-        """Every room bound to the theme (whose members may mark its steps)."""
-        return tuple(room for role in ROOM_ROLES if (room := self.room(role)))
-
-
 @dataclass(frozen=True)
 class NewTheme:
-    """A theme to create, with its steps planned already (bot.schedule.plan)."""
+    """A theme to create, with its steps planned already (domain.timeline.plan)."""
 
     name: str
     z2: date | None
@@ -130,60 +88,17 @@ def record_history(
     )
 
 
-def utc(moment: datetime) -> datetime:
-    """Stored times are UTC; SQLite hands them back without a zone."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def theme_record(theme: Theme) -> ThemeRecord:
+    """The domain's value of a theme row (detached: a change needs the store)."""
+    return ThemeRecord(**theme.model_dump())
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    # WAL: readers do not block the writer; busy_timeout rides out a concurrent writer.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    # In WAL mode NORMAL stays consistent after a crash of the bot (only a power cut may
-    # lose the last commits) and spares an fsync on every commit of a command.
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def step_record(step: Step) -> StepRecord:
+    return StepRecord(**step.model_dump())
 
 
-def make_engine(url: str) -> sa.Engine:
-    if url.startswith("sqlite"):
-        database = sa.make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            Path(database).touch(mode=0o600, exist_ok=True)  # owner-only, before SQLite opens it
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
-
-
-def alembic_config(connection: sa.Connection | None = None) -> AlembicConfig:
-    config = AlembicConfig()
-    config.set_main_option(
-        "script_location", str(resources.files("zukunftstische.store") / "migrations")
-    )
-    config.attributes["connection"] = connection
-    return config
-
-
-class Store:
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
-
-    def upgrade(self, revision: str = "head") -> None:
-        """Bring the schema to `revision` (Alembic); applied at every start."""
-        with self.engine.begin() as connection:
-            command.upgrade(alembic_config(connection), revision)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            yield session
+class Store(Database):
+    """Themes, steps, council meetings and the reminders' sent-log."""
 
     # Themes -----------------------------------------------------------------------------
 
@@ -219,7 +134,8 @@ class Store:
             )
             for row in rows:
                 people.setdefault(keys[row.step_id], []).append(row.user_id)
-        return ThemeView(theme, tuple(steps), {k: tuple(v) for k, v in people.items()})
+        records = tuple(step_record(step) for step in steps)
+        return ThemeView(theme_record(theme), records, {k: tuple(v) for k, v in people.items()})
 
     def theme_by_id(self, theme_id: int) -> ThemeView | None:
         with self.session() as session:
@@ -337,7 +253,7 @@ class Store:
             session,
             theme,
         ):
-            setattr(theme, _ROOM_COLUMNS[role], room_id)
+            setattr(theme, ROOM_FIELDS[role], room_id)
             session.add(theme)
 
     def unbind_room_everywhere(
@@ -346,7 +262,7 @@ class Store:
         """Remove `room_id` from every role of the theme; the roles it had."""
         roles: list[str] = []
         with self._change(theme_id, actor, "room_unbound", now, room=room_id) as (session, theme):
-            for role, column in _ROOM_COLUMNS.items():
+            for role, column in ROOM_FIELDS.items():
                 if getattr(theme, column) == room_id:
                     setattr(theme, column, None)
                     roles.append(role)

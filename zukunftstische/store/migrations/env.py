@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection that bot.store hands over."""
+"""Alembic environment: runs on the connection that store.database hands over."""
 
 from alembic import context
 from sqlmodel import SQLModel

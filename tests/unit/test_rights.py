@@ -1,0 +1,163 @@
+"""Rights are declared by each command and enforced by the router: every mutating verb,
+run by a department member who is no coordinator and by an outsider, against a real store."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from zukunftstische.app import build_bot
+from zukunftstische.clock import Clock
+from zukunftstische.commands import COMMANDS
+from zukunftstische.commands.base import Command, Right
+from zukunftstische.commands.router import Router
+from zukunftstische.config import parse_config
+
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+COORDINATOR = "@koordination:stadt.example"
+MEMBER = "@fachbereich:stadt.example"  # in Mobilität's team room, no coordinator
+OUTSIDER = "@gast:andere.example"
+TEAM_ROOM = "!team:stadt.example"
+OTHER_ROOM = "!fremd:stadt.example"
+
+# One valid call of every form that changes something, by the form's usage line.
+CALLS = {
+    "neu <Thema> <Z2>": "neu Klima 15.06.2027",
+    "verschieben <Thema> <Z2>": "verschieben Mobilität 22.04.2027",
+    "erledigt <Thema> <Schritt> [Notiz]": "erledigt Mobilität 1",
+    "offen <Thema> <Schritt>": "offen Mobilität 2",
+    "überspringen <Thema> <Schritt> [Grund]": "überspringen Mobilität 3a",
+    "termin <Thema> <Schritt> <Datum>": "termin Mobilität 5 30.04.2027",
+    "zuständig <Thema> <Schritt> @person:server …": "zuständig Mobilität 3 @anna:stadt.example",
+    "raum <Thema> [team|buergerdialog|z2|entfernen]": "raum Mobilität z2",
+    "ratssitzung [entfernen] <Datum>": "ratssitzung 20.05.2027",
+    "ratssitzung entfernen <Datum>": "ratssitzung entfernen 03.06.2027",
+    "umfrage <Thema> [anonym|raum]": "umfrage Mobilität",
+    "umfrage beenden <Thema>": "umfrage beenden Mobilität",
+    "kvp <Thema> <Idee> | kvp [Thema] | kvp übernommen <Nr> | kvp verworfen <Nr> [Grund]": (
+        "kvp Mobilität Einladungen früher verschicken"
+    ),
+    "kvp übernommen <Nr>": "kvp übernommen 1",
+    "kvp verworfen <Nr> [Grund]": "kvp verworfen 1 passt nicht",
+    "umbenennen <Thema> <neuer Name>": "umbenennen Mobilität Mobilität und Verkehr",
+    "pausieren <Thema>": "pausieren Mobilität",
+    "fortsetzen <Thema>": "fortsetzen Mobilität",
+    "archivieren <Thema>": "archivieren Mobilität",
+    "löschen <Thema> bestätigen": "löschen Mobilität bestätigen",
+}
+# Mutating forms open to everyone, on purpose: an improvement idea may come from anyone.
+PUBLIC = {"kvp <Thema> <Idee> | kvp [Thema] | kvp übernommen <Nr> | kvp verworfen <Nr> [Grund]"}
+
+
+def forms(command: Command) -> Iterator[Command]:
+    yield command
+    yield from command.subcommands
+    if command.bare is not None:
+        yield command.bare
+
+
+MUTATING = [form for command in COMMANDS for form in forms(command) if form.changes]
+
+
+class _Authority:
+    def is_coordinator(self, user_id: str) -> bool:
+        return user_id == COORDINATOR
+
+    def is_member(self, room_id: str, user_id: str) -> bool:
+        return room_id == TEAM_ROOM and user_id in (COORDINATOR, MEMBER)
+
+
+@pytest.fixture
+def router(tmp_path: Path) -> Iterator[Router]:
+    config = parse_config(
+        f"""
+[matrix]
+homeserver = "https://matrix.stadt.example"
+user_id = "@zt-bot:stadt.example"
+password = "not-used"
+[bot]
+coordinators = ["{COORDINATOR}"]
+data_dir = "{tmp_path}"
+[council]
+meetings = [2027-06-03]
+""",
+        tmp_path,
+        environ={},
+    )
+    bot = build_bot(config, Clock(config.bot.zone))
+    router = Router(dataclasses.replace(bot.router.services, authority=_Authority()))
+    for text in ("!zt neu Mobilität 15.04.2027", "!zt erledigt Mobilität 2"):
+        outcome = router.handle(text, sender=COORDINATOR, room_id=TEAM_ROOM, now=NOW)
+        assert outcome is not None and outcome.result == "ok", outcome
+    yield router
+    bot.store.close()
+
+
+def snapshot(router: Router) -> list[tuple]:
+    """Every row of every table that a command can change."""
+    engine = router.services.store.engine
+    with engine.connect() as connection:
+        tables = ("theme", "step", "history", "responsibility", "council_meeting", "idea")
+        return [
+            tuple(row)
+            for table in tables
+            for row in connection.execute(sa.text(f"SELECT * FROM {table} ORDER BY 1"))
+        ]
+
+
+def test_every_mutating_form_declares_who_may_run_it() -> None:
+    assert {form.usage for form in MUTATING} == set(CALLS), "a call for each mutating form"
+    for form in MUTATING:
+        if form.usage not in PUBLIC:
+            assert form.right is not Right.everyone, form.usage
+
+
+def refused(form: Command, sender: str) -> bool:
+    """Whether the declared right keeps `sender` out of `form`."""
+    if form.right is Right.coordinators:
+        return True
+    return form.right is Right.theme_members and sender == OUTSIDER
+
+
+REFUSALS = [
+    pytest.param(form, sender, id=f"{form.usage.split(' <')[0]}-{who}")
+    for form in MUTATING
+    for sender, who in ((MEMBER, "member"), (OUTSIDER, "outsider"))
+    if refused(form, sender)
+]
+
+
+@pytest.mark.parametrize(("form", "sender"), REFUSALS)
+def test_a_form_refuses_who_may_not_and_changes_nothing(
+    router: Router, form: Command, sender: str
+) -> None:
+    before = snapshot(router)
+    text = f"!zt {CALLS[form.usage]}"
+    outcome = router.handle(text, sender=sender, room_id=OTHER_ROOM, now=NOW)
+    assert outcome is not None and outcome.result == "refused", (text, outcome)
+    assert outcome.reply.body.startswith("Das dürfen nur Koordinator*innen"), outcome.reply.body
+    assert snapshot(router) == before
+
+
+@pytest.mark.parametrize(
+    "form",
+    [form for form in MUTATING if form.right is Right.theme_members],
+    ids=lambda form: form.usage.split(" <")[0],
+)
+def test_members_of_the_themes_rooms_may_mark_its_steps(router: Router, form: Command) -> None:
+    outcome = router.handle(f"!zt {CALLS[form.usage]}", sender=MEMBER, room_id=TEAM_ROOM, now=NOW)
+    assert outcome is not None and outcome.result == "ok", outcome
+
+
+def test_a_non_optional_step_needs_a_coordinator_even_for_members(router: Router) -> None:
+    outcome = router.handle(
+        "!zt überspringen Mobilität 3 liegt vor", sender=MEMBER, room_id=TEAM_ROOM, now=NOW
+    )
+    assert outcome is not None and outcome.result == "refused"
+    assert "Koordinator*innen" in outcome.reply.body

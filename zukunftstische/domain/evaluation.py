@@ -1,0 +1,40 @@
+"""The evaluation after Z2 as the process wants it: where it asks, when it starts by
+itself, who is asked, and when step 7 counts as done. Pure."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from zukunftstische.domain.process import StepRole
+from zukunftstische.domain.themes import StepRecord, StepState, ThemeView
+from zukunftstische.domain.working_days import WorkingCalendar
+
+# A theme whose Z2 lies further back than this gets no automatic evaluation any more.
+AUTO_START_WINDOW = timedelta(days=14)
+# Localparts that look like bots ("zt-bot", "bot.mail", "reminder_bot") are not asked.
+BOT_NAME = re.compile(r"(^|[-_.])bot($|[-_.])", re.IGNORECASE)
+
+
+def evaluation_room(view: ThemeView) -> str | None:
+    """The Z2 participants' room, else the team room."""
+    return view.theme.z2_room or view.theme.team_room
+
+
+def first_day_after_z2(z2: date, calendar: WorkingCalendar) -> date:
+    return calendar.add_working_days(z2, 1)
+
+
+def evaluation_step(view: ThemeView) -> StepRecord | None:
+    """The theme's evaluation and KVP step (role "evaluation" in its process)."""
+    definition = view.template.step_with_role(StepRole.evaluation)
+    return None if definition is None else view.step(definition.key)
+
+
+def evaluation_step_complete(view: ThemeView, *, evaluation_closed: bool, open_ideas: int) -> bool:
+    """The evaluation step is done once the theme's evaluation is closed and its ideas are
+    triaged."""
+    step = evaluation_step(view)
+    return (
+        step is not None and step.state == StepState.open and evaluation_closed and not open_ideas
+    )

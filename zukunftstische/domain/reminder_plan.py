@@ -1,0 +1,80 @@
+"""Which reminders go where: the policy's reminders for stored themes, one delivery per
+room that hears of them. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from zukunftstische.domain.lead_rooms import ConfiguredRooms, RoomSetup, addressees, setup_for
+from zukunftstische.domain.process import MilestoneRole
+from zukunftstische.domain.reminder_policy import (
+    Reminder,
+    ReminderSettings,
+    ThemeFacts,
+    facts_for_steps,
+    upcoming,
+)
+from zukunftstische.domain.themes import ThemeStatus, ThemeView
+from zukunftstische.domain.timeline import milestone_dates
+from zukunftstische.domain.working_days import WorkingCalendar
+
+
+def theme_facts(view: ThemeView) -> ThemeFacts:
+    """What the policy needs to know of a stored theme."""
+    template = view.template
+    definitions = {d.key: d for d in template.steps}
+    steps = facts_for_steps([(definitions[s.key], s.due, s.state) for s in view.steps])
+    milestones = milestone_dates(template, view.theme.z2) if view.theme.z2 else {}
+    opens = template.milestone_with_role(MilestoneRole.participation_start)
+    closes = template.milestone_with_role(MilestoneRole.participation_end)
+    window = opens or closes  # (the step they belong to, the milestone)
+    return ThemeFacts(
+        theme_id=view.id,
+        name=view.theme.name,
+        active=view.theme.status == ThemeStatus.active and bool(view.steps),
+        steps=steps,
+        participation_opens=milestones.get(opens[1].key) if opens else None,
+        participation_closes=milestones.get(closes[1].key) if closes else None,
+        participation_step=window[0].key if window else None,
+    )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One reminder for one room, ready to send."""
+
+    reminder: Reminder
+    room_id: str
+    key: str  # readable, in the event content
+    txn_id: str  # the sent-log's unique key and the Matrix transaction id
+
+
+def deliveries(reminder: Reminder, rooms: RoomSetup) -> list[Delivery]:
+    """One delivery per room that hears of this reminder."""
+    targets = addressees(reminder.audience, rooms)
+    return [
+        Delivery(reminder, t.room_id, reminder.key(t.room_id), reminder.txn_id(t.room_id))
+        for t in targets
+    ]
+
+
+def coming(
+    views: list[ThemeView],
+    settings: ReminderSettings,
+    rooms: ConfiguredRooms,
+    calendar: WorkingCalendar,
+    now: datetime,
+    theme_id: int | None = None,
+) -> list[tuple[Reminder, str]]:
+    """The next reminders with their rooms, for `!zt erinnerungen`."""
+    by_id = {view.id: view for view in views}
+    facts = [theme_facts(view) for view in views]
+    result = []
+    for reminder in upcoming(facts, now, settings, calendar):
+        if theme_id is not None and reminder.theme_id != theme_id:
+            continue
+        view = by_id.get(reminder.theme_id or -1)
+        for delivery in deliveries(reminder, setup_for(rooms, view.theme if view else None)):
+            result.append((reminder, delivery.room_id))
+    return result

@@ -1,0 +1,101 @@
+"""A theme as the domain sees it: its record, its steps and who is responsible for them.
+
+Plain values: the store builds them from its tables (zukunftstische.store.themes), so
+that nothing in the domain depends on how they are stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from functools import lru_cache
+
+from zukunftstische.domain.process import ProcessTemplate
+
+
+class ThemeStatus(StrEnum):
+    active = "active"
+    idea = "idea"  # planned for a quarter, no Z2 yet
+    paused = "paused"
+    archived = "archived"
+
+
+class StepState(StrEnum):
+    open = "open"
+    done = "done"
+    skipped = "skipped"
+
+
+# The roles a room can have for a theme, and the record field that holds each.
+ROOM_ROLES = ("team", "buergerdialog", "z2")
+ROOM_FIELDS = {"team": "team_room", "buergerdialog": "buergerdialog_room", "z2": "z2_room"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThemeRecord:
+    id: int | None = None
+    name: str
+    # The folded name (theme_names.fold): one theme per spelling, whatever the umlauts.
+    name_key: str
+    z2: date | None = None
+    planned_quarter: str | None = None
+    status: str = ThemeStatus.active
+    team_room: str | None = None
+    buergerdialog_room: str | None = None
+    z2_room: str | None = None
+    # The step definitions the theme was created with (ProcessTemplate as JSON).
+    process_json: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepRecord:
+    id: int | None = None
+    theme_id: int
+    key: str
+    position: int
+    due: date
+    pinned: bool = False
+    state: str = StepState.open
+    done_on: date | None = None
+    done_by: str | None = None
+    note: str | None = None
+
+
+@lru_cache(maxsize=512)
+def template_of(process_json: str) -> ProcessTemplate:
+    """A theme's stored template, parsed once per distinct copy (themes share copies)."""
+    return ProcessTemplate.from_json(process_json)
+
+
+@dataclass(frozen=True)
+class ThemeView:
+    """A theme with its steps and the people responsible for them."""
+
+    theme: ThemeRecord
+    steps: tuple[StepRecord, ...]
+    responsible: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def template(self) -> ProcessTemplate:
+        return template_of(self.theme.process_json)
+
+    @property
+    def id(self) -> int:
+        assert self.theme.id is not None
+        return self.theme.id
+
+    def step(self, key: str) -> StepRecord | None:
+        folded = key.casefold()
+        return next((step for step in self.steps if step.key.casefold() == folded), None)
+
+    def room(self, role: str) -> str | None:
+        return getattr(self.theme, ROOM_FIELDS[role])
+
+    @property
+    def rooms(self) -> tuple[str, ...]:
+        """Every room bound to the theme (whose members may mark its steps)."""
+        return tuple(room for role in ROOM_ROLES if (room := self.room(role)))
