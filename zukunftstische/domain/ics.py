@@ -8,11 +8,11 @@ leads and goals come from the theme's own process template.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vDuration
 
 from zukunftstische.domain.process import StepDefinition
 from zukunftstische.domain.themes import StepRecord, StepState, ThemeView
@@ -52,20 +52,62 @@ def theme_calendar(
     """The .ics file of one theme: one all-day VEVENT per step, in step order."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    calendar = _calendar(view.theme.name)
+    labels = _Labels(lead_label, goals_label, done_label, skipped_label)
+    _add_events(calendar, view, lead_names=lead_names, now=now, labels=labels)
+    return calendar.to_ical()
+
+
+# How often a subscribed client should look again (Outlook and Thunderbird read these).
+FEED_REFRESH = timedelta(hours=1)
+
+
+def feed_calendar(
+    themes: Sequence[tuple[ThemeView, datetime]],
+    *,
+    name: str,
+    lead_names: Mapping[str, str],
+    refresh: timedelta = FEED_REFRESH,
+) -> bytes:
+    """A subscribed calendar feed: every step of each theme, stamped with the time the
+    theme last changed (not the time of the request). The same data gives the same bytes
+    (the feed's ETag), and a change, e.g. a moved step, raises SEQUENCE under the same
+    UID, so that a subscriber's event is updated instead of a second one added."""
+    calendar = _calendar(name)
+    calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(refresh).to_ical().decode())
+    labels = _Labels("Federführung", "Ziele", "erledigt", "übersprungen")
+    for view, changed in themes:
+        if changed.tzinfo is None:
+            raise ValueError("changed must be timezone-aware")
+        _add_events(calendar, view, lead_names=lead_names, now=changed, labels=labels)
+    return calendar.to_ical()
+
+
+def _calendar(name: str) -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", view.theme.name)
+    calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def _add_events(
+    calendar: Calendar,
+    view: ThemeView,
+    *,
+    lead_names: Mapping[str, str],
+    now: datetime,
+    labels: _Labels,
+) -> None:
     template = view.template
-    labels = _Labels(lead_label, goals_label, done_label, skipped_label)
     for step in view.steps:
         definition = template.step(step.key)
         calendar.add_component(
             _event(view, step, definition, lead_names=lead_names, now=now, labels=labels)
         )
-    return calendar.to_ical()
 
 
 @dataclass(frozen=True)
