@@ -382,7 +382,7 @@ def _today(axes: Axes, data: TimelineData, first: date, last: date) -> None:
 def _week_axis(axes: Axes, words: ChartWords, first: date, last: date) -> None:
     monday = first + timedelta(days=(7 - first.weekday()) % 7)
     weeks = max(1, (last - monday).days // 7 + 1)
-    every = max(1, ceil(weeks / 18))
+    every = max(1, ceil(weeks / 22))
     ticks, labels = [], []
     previous_year = None
     day = monday
@@ -393,7 +393,7 @@ def _week_axis(axes: Axes, words: ChartWords, first: date, last: date) -> None:
         labels.append(f"{label}\n{words.short_day(day)}")
         previous_year = year
         day += timedelta(weeks=every)
-    axes.set_xticks(ticks, labels, fontsize=8)
+    axes.set_xticks(ticks, labels, fontsize=7.5)
 
 
 def _legend(figure: Figure, data: TimelineData) -> None:
