@@ -120,9 +120,7 @@ def year_plan(views: list[ThemeView] | None = None, year: int = 2027) -> YearPla
     views = views if views is not None else year_views()
     calendar, school = WorkingCalendar(), SchoolHolidays()
     annual = build_annual_plan(views, year, calendar, school)
-    return year_plan_data(
-        annual, views, TODAY, calendar=calendar, school=school, words=words()
-    )
+    return year_plan_data(annual, views, TODAY, calendar=calendar, school=school, words=words())
 
 
 def summary(seed: int, answers: int, few: str | None = "q3") -> Summary:

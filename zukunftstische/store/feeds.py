@@ -88,22 +88,24 @@ class FeedTokens:
                 return None
             return Feed(row.theme_id, row.token)
 
-    def last_changes(self, theme_ids: Iterable[int]) -> dict[int, datetime]:
-        """When each theme last changed: its newest history entry, else its creation."""
+    def changes(self, theme_ids: Iterable[int]) -> dict[int, list[datetime]]:
+        """When each theme changed: its creation and every history entry (a feed's
+        version: domain.ics.change_sequence, Last-Modified)."""
         ids = list(theme_ids)
         if not ids:
             return {}
         with self._store.session() as session:
-            newest = session.exec(
-                select(HistoryEntry.theme_id, sa.func.max(HistoryEntry.at))
-                .where(HistoryEntry.theme_id.in_(ids))  # type: ignore[attr-defined]
-                .group_by(HistoryEntry.theme_id)
-            ).all()
             created = session.exec(
                 select(Theme.id, Theme.created_at).where(Theme.id.in_(ids))  # type: ignore[union-attr]
             ).all()
-        found = {theme_id: utc(at) for theme_id, at in created if theme_id is not None}
-        for theme_id, at in newest:
-            if at is not None:
-                found[theme_id] = max(found.get(theme_id, utc(at)), utc(at))
+            entries = session.exec(
+                select(HistoryEntry.theme_id, HistoryEntry.at).where(
+                    HistoryEntry.theme_id.in_(ids)  # type: ignore[attr-defined]
+                )
+            ).all()
+        found: dict[int, list[datetime]] = {
+            theme_id: [utc(at)] for theme_id, at in created if theme_id is not None
+        }
+        for theme_id, at in entries:
+            found.setdefault(theme_id, []).append(utc(at))
         return found

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from zukunftstische.config import FEED_PATH
-from zukunftstische.domain.ics import feed_calendar
+from zukunftstische.domain.ics import change_sequence, feed_calendar
 from zukunftstische.domain.themes import ThemeView
 from zukunftstische.store.database import is_unavailable
 from zukunftstische.store.feeds import FeedTokens
@@ -71,13 +71,14 @@ class CalendarFeeds:
             if view is None:
                 return None
             views, name = [view], view.theme.name
-        changed = self._tokens.last_changes(view.id for view in views)
-        themes: list[tuple[ThemeView, datetime]] = [
-            (view, changed.get(view.id, EPOCH)) for view in views
-        ]
+        changes = self._tokens.changes(view.id for view in views)
+        themes: list[tuple[ThemeView, datetime, int]] = []
+        for view in views:
+            moments = changes.get(view.id) or [EPOCH]
+            themes.append((view, max(moments), change_sequence(moments)))
         body = feed_calendar(themes, name=name, lead_names=self._lead_names)
         # Whole seconds: Last-Modified has no finer grain, and If-Modified-Since is compared.
-        newest = max((at for _, at in themes), default=EPOCH).replace(microsecond=0)
+        newest = max((at for _, at, _ in themes), default=EPOCH).replace(microsecond=0)
         return FeedBody(body, hashlib.sha256(body).hexdigest()[:32], newest)
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
