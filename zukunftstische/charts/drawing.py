@@ -108,22 +108,21 @@ def new_figure(height_px: int) -> Figure:
     return Figure(figsize=(WIDTH_PX / DPI, height_px / DPI), dpi=DPI)
 
 
-def png_bytes(figure: Figure) -> bytes:
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    # No bbox "tight": the stated size is the real size; metadata without a version
-    # keeps identical content byte-identical across matplotlib releases.
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return _smaller_png(buffer.getvalue())
+def rendered(figure: Figure) -> Image.Image:
+    """The figure drawn by Agg at its stated size (no "tight" box: the size is the size)."""
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    width, height = canvas.get_width_height()
+    return Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
 
 
-def _smaller_png(data: bytes) -> bytes:
-    """The same picture with a palette of at most 256 colours: a chart has few colours,
-    and the file shrinks to a third or less (the 300 KB budget of a chat picture)."""
-    with Image.open(io.BytesIO(data)) as image:
-        quantized = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
-        out = io.BytesIO()
-        quantized.save(out, format="PNG", optimize=True)
+def palette_png(image: Image.Image) -> bytes:
+    """A PNG with a palette of at most 256 colours: a chart has few colours, and the file
+    is a quarter of a full-colour one (the 300 KB budget of a chat picture). The fast
+    octree keeps the whole step well under 0.1 s for the tallest picture."""
+    quantized = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    out = io.BytesIO()
+    quantized.save(out, format="PNG")
     return out.getvalue()
 
 
@@ -134,22 +133,18 @@ def svg_text(figure: Figure) -> str:
     return buffer.getvalue()
 
 
-def thumbnail_of(png: bytes, box: tuple[int, int] = THUMBNAIL_BOX) -> Picture | None:
+def thumbnail_of(image: Image.Image, box: tuple[int, int] = THUMBNAIL_BOX) -> Picture | None:
     """A scaled-down copy that fits `box`; None when the picture fits already."""
-    with Image.open(io.BytesIO(png)) as image:
-        if image.width <= box[0] and image.height <= box[1]:
-            return None
-        small = image.convert("RGB")
-        small.thumbnail(box, Image.Resampling.LANCZOS)
-        out = io.BytesIO()
-        small.quantize(colors=256).save(out, format="PNG", optimize=True)
-        return Picture(out.getvalue(), small.width, small.height)
+    if image.width <= box[0] and image.height <= box[1]:
+        return None
+    small = image.convert("RGB")
+    small.thumbnail(box, Image.Resampling.LANCZOS)
+    return Picture(palette_png(small), small.width, small.height)
 
 
 def picture_of(figure: Figure) -> Picture:
-    png = png_bytes(figure)
-    width, height = (round(v) for v in figure.get_size_inches() * DPI)
-    return Picture(png, width, height, thumbnail_of(png))
+    image = rendered(figure)
+    return Picture(palette_png(image), image.width, image.height, thumbnail_of(image))
 
 
 Drawer = Callable[[Any], Figure]
