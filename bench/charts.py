@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests import chart_samples as samples  # noqa: E402
-from zukunftstische.charts import Charts  # noqa: E402
-from zukunftstische.charts.results import draw_comparison, draw_results  # noqa: E402
-from zukunftstische.charts.timeline import draw_timeline  # noqa: E402
-from zukunftstische.charts.year_plan import draw_year_plan  # noqa: E402
+from tests import chart_samples as samples
+from zukunftstische.charts import Charts
+from zukunftstische.charts.results import draw_comparison, draw_results
+from zukunftstische.charts.timeline import draw_timeline
+from zukunftstische.charts.year_plan import draw_year_plan
 
 CASES: dict[str, tuple[Callable, Callable]] = {
     "timeline (1 theme)": (draw_timeline, samples.timeline),

@@ -37,6 +37,22 @@ def words(language: str = "de") -> ChartWords:
     return ChartWords.of(Renderer(language).words("chart_words"))
 
 
+def record(
+    name: str, theme_id: int, *, z2: date | None, status: str, quarter: str | None = None
+) -> ThemeRecord:
+    return ThemeRecord(
+        id=theme_id,
+        name=name,
+        name_key=name.casefold(),
+        z2=z2,
+        planned_quarter=quarter,
+        status=status,
+        process_json=load_template().to_json(),
+        created_by="@koordination:stadt.example",
+        created_at=CREATED,
+    )
+
+
 def theme_view(
     name: str = "Digitale Ethik",
     z2: date = Z2,
@@ -47,17 +63,6 @@ def theme_view(
     status: str = "active",
     council: Sequence[date] = COUNCIL,
 ) -> ThemeView:
-    template = load_template()
-    record = ThemeRecord(
-        id=theme_id,
-        name=name,
-        name_key=name.casefold(),
-        z2=z2,
-        status=status,
-        process_json=template.to_json(),
-        created_by="@koordination:stadt.example",
-        created_at=CREATED,
-    )
     states = states or {}
     steps = tuple(
         StepRecord(
@@ -68,24 +73,13 @@ def theme_view(
             state=states.get(planned.key, "open"),
             pinned=planned.key in pinned,
         )
-        for position, planned in enumerate(plan(template, z2, council))
+        for position, planned in enumerate(plan(load_template(), z2, council))
     )
-    return ThemeView(record, steps)
+    return ThemeView(record(name, theme_id, z2=z2, status=status), steps)
 
 
 def idea_view(name: str, quarter: str, theme_id: int) -> ThemeView:
-    template = load_template()
-    record = ThemeRecord(
-        id=theme_id,
-        name=name,
-        name_key=name.casefold(),
-        planned_quarter=quarter,
-        status="idea",
-        process_json=template.to_json(),
-        created_by="@koordination:stadt.example",
-        created_at=CREATED,
-    )
-    return ThemeView(record, ())
+    return ThemeView(record(name, theme_id, z2=None, status="idea", quarter=quarter), ())
 
 
 def timeline(

@@ -14,10 +14,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import matplotlib
+from matplotlib import dates as mdates
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
@@ -106,6 +109,87 @@ class Picture:
 
 def new_figure(height_px: int) -> Figure:
     return Figure(figsize=(WIDTH_PX / DPI, height_px / DPI), dpi=DPI)
+
+
+@dataclass(frozen=True)
+class Margins:
+    """A picture of rows: its margins in pixels and the height of one row."""
+
+    left: int
+    right: int
+    top: int
+    bottom: int
+    row: int
+
+
+def rows_figure(margins: Margins, rows: int) -> tuple[Figure, Axes]:
+    """A picture as tall as its rows need, and the axes for the rows inside its margins."""
+    height = margins.top + margins.bottom + margins.row * rows
+    figure = new_figure(height)
+    axes = figure.add_axes(
+        (
+            margins.left / WIDTH_PX,
+            margins.bottom / height,
+            1 - (margins.left + margins.right) / WIDTH_PX,
+            margins.row * rows / height,
+        )
+    )
+    return figure, axes
+
+
+def day_number(day: date) -> float:
+    """A date as matplotlib's x coordinate."""
+    return float(mdates.date2num(day))
+
+
+def band(axes: Axes, first: date, after: date, colour: str, hatch: str, **style: Any) -> None:
+    """A hatched band over days [first, after): hatched so that it shows in greyscale."""
+    axes.axvspan(
+        day_number(first),
+        day_number(after),
+        facecolor=colour,
+        hatch=hatch,
+        linewidth=0,
+        **{"alpha": 0.3, "zorder": 0, **style},
+    )
+
+
+def school_bands(axes: Axes, breaks: tuple[tuple[date, date, str], ...], alpha: float) -> None:
+    for number, (first, last, _name) in enumerate(breaks):
+        band(
+            axes,
+            first,
+            last + timedelta(days=1),
+            SCHOOL_COLOUR,
+            "..",
+            edgecolor="#B8A800",
+            alpha=alpha,
+            gid=f"school-{number}",
+        )
+
+
+def headline(figure: Figure, title: str, subtitle: str | None = None) -> None:
+    """The title (and a grey line under it) at the picture's top left."""
+    height = figure.get_size_inches()[1] * DPI
+    figure.text(
+        10 / WIDTH_PX, 1 - 12 / height, title, fontsize=15, fontweight="bold", va="top", gid="title"
+    )
+    if subtitle:
+        figure.text(
+            10 / WIDTH_PX, 1 - 40 / height, subtitle, fontsize=10, va="top", color="#444444"
+        )
+
+
+def bottom_legend(figure: Figure, handles: list[Artist], columns: int) -> None:
+    """The legend along the picture's bottom edge."""
+    figure.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=columns,
+        fontsize=8,
+        frameon=False,
+        bbox_to_anchor=(0.5, 4 / (figure.get_size_inches()[1] * DPI)),
+    )
 
 
 def rendered(figure: Figure) -> Image.Image:

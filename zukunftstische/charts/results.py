@@ -21,6 +21,7 @@ from zukunftstische.charts.drawing import (
     OTHER_ANSWER_COLOURS,
     WIDTH_PX,
     ChartWords,
+    headline,
     new_figure,
 )
 from zukunftstische.domain.polls import QuestionSummary, Summary
@@ -137,15 +138,7 @@ def draw_results(data: ResultsData) -> Figure:
     rows = max(1, -(-len(data.questions) // columns))
     height = TITLE_PX + rows * QUESTION_PX + MARGIN_PX
     figure = new_figure(height)
-    figure.text(
-        10 / WIDTH_PX,
-        1 - 12 / height,
-        words("results_title", theme=data.theme),
-        fontsize=15,
-        fontweight="bold",
-        va="top",
-        gid="title",
-    )
+    headline(figure, words("results_title", theme=data.theme))
     cell_w = (WIDTH_PX - 2 * MARGIN_PX) / columns
     for index, result in enumerate(data.questions):
         row, column = divmod(index, columns)
@@ -194,15 +187,7 @@ def draw_comparison(data: ComparisonData) -> Figure:
     blocks = [HEADER_PX + THEME_ROW_PX * len(per_theme) + 30 for _, _, per_theme in data.questions]
     height = TITLE_PX + sum(blocks) + MARGIN_PX + (40 if not data.questions else 0)
     figure = new_figure(height)
-    figure.text(
-        10 / WIDTH_PX,
-        1 - 12 / height,
-        words("results_overview_title"),
-        fontsize=15,
-        fontweight="bold",
-        va="top",
-        gid="title",
-    )
+    headline(figure, words("results_overview_title"))
     if not data.questions:
         figure.text(0.5, 0.3, words("results_none"), ha="center", va="center", fontsize=12)
         return figure

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from math import ceil
 
-from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -22,16 +21,19 @@ from matplotlib.patches import Patch
 from zukunftstische.charts.calendar_marks import public_holidays, school_breaks
 from zukunftstische.charts.drawing import (
     COUNCIL_COLOUR,
-    DPI,
     HOLIDAY_COLOUR,
     PARTICIPATION_COLOUR,
     SCHOOL_COLOUR,
     STATE_COLOURS,
     STATE_FILL,
     TODAY_COLOUR,
-    WIDTH_PX,
     ChartWords,
-    new_figure,
+    Margins,
+    bottom_legend,
+    day_number,
+    headline,
+    rows_figure,
+    school_bands,
 )
 from zukunftstische.domain.annual_plan import SchoolHolidays
 from zukunftstische.domain.process import MilestoneRole, StepKind
@@ -52,11 +54,7 @@ KIND_WORDS = {kind.value: f"kind_{kind.value}" for kind in StepKind}
 # Today is drawn inside the axis when that keeps it at most this long; else at its edge.
 MAX_SPAN = timedelta(weeks=60)
 LABEL_LIMIT = 38
-ROW_PX = 46
-TOP_PX = 80
-BOTTOM_PX = 125
-LEFT_PX = 340
-RIGHT_PX = 30
+MARGINS = Margins(left=340, right=30, top=80, bottom=125, row=46)
 
 
 @dataclass(frozen=True)
@@ -169,25 +167,12 @@ def _axis_range(steps: Sequence[StepMark], today: date) -> tuple[date, date]:
     return first, last
 
 
-def _num(day: date) -> float:
-    return float(mdates.date2num(day))
-
-
 def draw_timeline(data: TimelineData) -> Figure:
     words = data.words
     rows = len(data.steps)
-    height = TOP_PX + BOTTOM_PX + ROW_PX * rows
-    figure = new_figure(height)
-    axes = figure.add_axes(
-        (
-            LEFT_PX / WIDTH_PX,
-            BOTTOM_PX / height,
-            1 - (LEFT_PX + RIGHT_PX) / WIDTH_PX,
-            ROW_PX * rows / height,
-        )
-    )
+    figure, axes = rows_figure(MARGINS, rows)
     first, last = _axis_range(data.steps, data.today)
-    axes.set_xlim(_num(first), _num(last))
+    axes.set_xlim(day_number(first), day_number(last))
     axes.set_ylim(-0.7, rows - 0.3)
     _calendar_shading(axes, data)
     _steps(axes, data, rows)
@@ -202,16 +187,12 @@ def draw_timeline(data: TimelineData) -> Figure:
             tick.set_fontweight("bold")
     axes.grid(axis="x", color="#DDDDDD", linewidth=0.6, zorder=0)
     axes.set_axisbelow(True)
-    title = words("timeline_title", theme=data.theme)
     span = words(
         "timeline_range",
         first=words.week(data.first, with_year=True),
         last=words.week(data.last, with_year=True),
     )
-    figure.text(
-        10 / WIDTH_PX, 1 - 12 / height, title, fontsize=15, fontweight="bold", va="top", gid="title"
-    )
-    figure.text(10 / WIDTH_PX, 1 - 40 / height, span, fontsize=10, va="top", color="#444444")
+    headline(figure, words("timeline_title", theme=data.theme), span)
     _legend(figure, data)
     return figure
 
@@ -222,22 +203,11 @@ def _row_label(step: StepMark) -> str:
 
 
 def _calendar_shading(axes: Axes, data: TimelineData) -> None:
-    for number, (start, end, _name) in enumerate(data.school_breaks):
-        axes.axvspan(
-            _num(start),
-            _num(end + timedelta(days=1)),
-            facecolor=SCHOOL_COLOUR,
-            alpha=0.25,
-            hatch="..",
-            edgecolor="#B8A800",
-            linewidth=0,
-            zorder=0,
-            gid=f"school-{number}",
-        )
+    school_bands(axes, data.school_breaks, alpha=0.25)
     for day, _name in data.holidays:
         axes.axvspan(
-            _num(day),
-            _num(day + timedelta(days=1)),
+            day_number(day),
+            day_number(day + timedelta(days=1)),
             color=HOLIDAY_COLOUR,
             alpha=0.8,
             zorder=0,
@@ -246,15 +216,15 @@ def _calendar_shading(axes: Axes, data: TimelineData) -> None:
     if data.participation is not None:
         opens, closes = data.participation
         axes.axvspan(
-            _num(opens),
-            _num(closes),
+            day_number(opens),
+            day_number(closes),
             facecolor=PARTICIPATION_COLOUR,
             alpha=0.18,
             zorder=0,
             gid="participation",
         )
         axes.text(
-            (_num(opens) + _num(closes)) / 2,
+            (day_number(opens) + day_number(closes)) / 2,
             -0.55,
             data.words("participation"),
             ha="center",
@@ -265,10 +235,14 @@ def _calendar_shading(axes: Axes, data: TimelineData) -> None:
         )
     for day in data.council:
         axes.axvline(
-            _num(day), color=COUNCIL_COLOUR, linestyle="--", linewidth=1.2, gid=f"council-{day}"
+            day_number(day),
+            color=COUNCIL_COLOUR,
+            linestyle="--",
+            linewidth=1.2,
+            gid=f"council-{day}",
         )
         axes.text(
-            _num(day),
+            day_number(day),
             len(data.steps) - 0.35,
             " " + data.words("council"),
             color=COUNCIL_COLOUR,
@@ -289,8 +263,8 @@ def _steps(axes: Axes, data: TimelineData, rows: int) -> None:
         if step.kind == "phase" and step.end is not None:
             axes.barh(
                 y,
-                _num(step.end) - _num(step.due),
-                left=_num(step.due),
+                day_number(step.end) - day_number(step.due),
+                left=day_number(step.due),
                 height=0.32,
                 color=colour,
                 alpha=0.35,
@@ -301,8 +275,8 @@ def _steps(axes: Axes, data: TimelineData, rows: int) -> None:
         elif step.kind == "continuous":
             axes.barh(
                 y,
-                right_edge - _num(step.due),
-                left=_num(step.due),
+                right_edge - day_number(step.due),
+                left=day_number(step.due),
                 height=0.32,
                 color=colour,
                 alpha=0.2,
@@ -311,7 +285,7 @@ def _steps(axes: Axes, data: TimelineData, rows: int) -> None:
                 gid=f"bar-{step.key}",
             )
         axes.plot(
-            [_num(step.due)],
+            [day_number(step.due)],
             [y],
             marker=KIND_MARKERS[step.kind],
             markersize=13,
@@ -331,7 +305,7 @@ def _steps(axes: Axes, data: TimelineData, rows: int) -> None:
             parts.append(words("council"))
         if step.holiday:
             parts.append(f"⚠ {step.holiday}")
-        x = _num(step.due)
+        x = day_number(step.due)
         near_right = (x - left_edge) / (right_edge - left_edge) > 0.6
         axes.text(
             x + (-0.8 if near_right else 0.8),
@@ -349,7 +323,7 @@ def _steps(axes: Axes, data: TimelineData, rows: int) -> None:
 def _today(axes: Axes, data: TimelineData, first: date, last: date) -> None:
     words = data.words
     if first <= data.today <= last:
-        x = _num(data.today)
+        x = day_number(data.today)
         axes.axvline(x, color=TODAY_COLOUR, linewidth=2, zorder=6, gid="today")
         axes.text(
             x,
@@ -389,7 +363,7 @@ def _week_axis(axes: Axes, words: ChartWords, first: date, last: date) -> None:
     while day <= last:
         year = day.isocalendar().year
         label = words.week(day, with_year=year != previous_year)
-        ticks.append(_num(day))
+        ticks.append(day_number(day))
         labels.append(f"{label}\n{words.short_day(day)}")
         previous_year = year
         day += timedelta(weeks=every)
@@ -432,11 +406,4 @@ def _legend(figure: Figure, data: TimelineData) -> None:
         Patch(facecolor=SCHOOL_COLOUR, alpha=0.4, hatch="..", label=words("school_break")),
         Line2D([], [], color=COUNCIL_COLOUR, linestyle="--", label=words("council")),
     ]
-    figure.legend(
-        handles=handles,
-        loc="lower center",
-        ncol=7,
-        fontsize=8,
-        frameon=False,
-        bbox_to_anchor=(0.5, 4 / (figure.get_size_inches()[1] * DPI)),
-    )
+    bottom_legend(figure, handles, columns=7)

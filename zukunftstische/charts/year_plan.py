@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -20,13 +19,17 @@ from matplotlib.patches import Patch
 from zukunftstische.charts.calendar_marks import public_holidays, school_breaks
 from zukunftstische.charts.drawing import (
     CONFLICT_COLOUR,
-    DPI,
     HOLIDAY_COLOUR,
     SCHOOL_COLOUR,
     TODAY_COLOUR,
-    WIDTH_PX,
     ChartWords,
-    new_figure,
+    Margins,
+    band,
+    bottom_legend,
+    day_number,
+    headline,
+    rows_figure,
+    school_bands,
 )
 from zukunftstische.domain.annual_plan import AnnualPlan, SchoolHolidays, planned_quarter
 from zukunftstische.domain.themes import ThemeView
@@ -36,11 +39,7 @@ STATUS_COLOURS = {"active": "#0072B2", "paused": "#999933", "archived": "#7F7F7F
 STATUS_MARKERS = {"active": "*", "paused": "P", "archived": "X"}
 STATUS_WORDS = {"paused": "theme_paused", "archived": "theme_archived"}
 IDEA_COLOUR = "#CC79A7"
-ROW_PX = 26
-TOP_PX = 100
-BOTTOM_PX = 95
-LEFT_PX = 290
-RIGHT_PX = 30
+MARGINS = Margins(left=290, right=30, top=100, bottom=95, row=26)
 NAME_LIMIT = 34
 
 
@@ -122,25 +121,12 @@ def year_plan_data(
     )
 
 
-def _num(day: date) -> float:
-    return float(mdates.date2num(day))
-
-
 def draw_year_plan(data: YearPlanData) -> Figure:
     words = data.words
     rows = max(1, len(data.themes) + len(data.ideas) + (1 if data.ideas else 0))
-    height = TOP_PX + BOTTOM_PX + ROW_PX * rows
-    figure = new_figure(height)
-    axes = figure.add_axes(
-        (
-            LEFT_PX / WIDTH_PX,
-            BOTTOM_PX / height,
-            1 - (LEFT_PX + RIGHT_PX) / WIDTH_PX,
-            ROW_PX * rows / height,
-        )
-    )
+    figure, axes = rows_figure(MARGINS, rows)
     start, end = date(data.year, 1, 1), date(data.year + 1, 1, 1)
-    axes.set_xlim(_num(start), _num(end))
+    axes.set_xlim(day_number(start), day_number(end))
     axes.set_ylim(rows - 0.5, -0.5)  # first line on top
     _quarters(axes, data)
     _shading(axes, data)
@@ -148,29 +134,19 @@ def draw_year_plan(data: YearPlanData) -> Figure:
     axes.set_yticks([row for row, _ in labels], [text for _, text in labels], fontsize=9)
     _month_axis(axes, data.year)
     if start <= data.today < end:
-        axes.axvline(_num(data.today), color=TODAY_COLOUR, linewidth=1.5, zorder=6, gid="today")
+        axes.axvline(
+            day_number(data.today), color=TODAY_COLOUR, linewidth=1.5, zorder=6, gid="today"
+        )
     if not data.themes and not data.ideas:
         axes.text(
             0.5, 0.5, words("year_empty", year=data.year), transform=axes.transAxes,
             ha="center", va="center", fontsize=11, gid="empty",
         )  # fmt: skip
     count = len(data.themes) + len(data.ideas)
-    figure.text(
-        10 / WIDTH_PX,
-        1 - 12 / height,
+    headline(
+        figure,
         words("year_title", year=data.year),
-        fontsize=15,
-        fontweight="bold",
-        va="top",
-        gid="title",
-    )
-    figure.text(
-        10 / WIDTH_PX,
-        1 - 40 / height,
         words("year_count", themes=count, ideas=len(data.ideas)),
-        fontsize=10,
-        va="top",
-        color="#444444",
     )
     _legend(figure, data)
     return figure
@@ -181,10 +157,10 @@ def _quarters(axes: Axes, data: YearPlanData) -> None:
         first = date(data.year, 3 * quarter - 2, 1)
         after = date(data.year + 1, 1, 1) if quarter == 4 else date(data.year, 3 * quarter + 1, 1)
         if quarter % 2 == 0:
-            axes.axvspan(_num(first), _num(after), color="#F2F2F2", zorder=0)
-        axes.axvline(_num(first), color="#999999", linewidth=0.8, zorder=1)
+            axes.axvspan(day_number(first), day_number(after), color="#F2F2F2", zorder=0)
+        axes.axvline(day_number(first), color="#999999", linewidth=0.8, zorder=1)
         axes.text(
-            (_num(first) + _num(after)) / 2,
+            (day_number(first) + day_number(after)) / 2,
             1.005,
             data.words("quarter", quarter=quarter),
             transform=axes.get_xaxis_transform(),
@@ -197,30 +173,18 @@ def _quarters(axes: Axes, data: YearPlanData) -> None:
 
 
 def _shading(axes: Axes, data: YearPlanData) -> None:
-    for number, (first, last, _name) in enumerate(data.school_breaks):
-        axes.axvspan(
-            _num(first),
-            _num(last + timedelta(days=1)),
-            facecolor=SCHOOL_COLOUR,
-            alpha=0.3,
-            hatch="..",
-            edgecolor="#B8A800",
-            linewidth=0,
-            zorder=0,
-            gid=f"school-{number}",
-        )
+    school_bands(axes, data.school_breaks, alpha=0.3)
     for day, _name in data.holidays:
-        axes.axvline(_num(day), color=HOLIDAY_COLOUR, linewidth=1.2, zorder=0)
+        axes.axvline(day_number(day), color=HOLIDAY_COLOUR, linewidth=1.2, zorder=0)
     labelled_until = date.min
     for monday, _themes in data.conflicts:
-        axes.axvspan(
-            _num(monday),
-            _num(monday + timedelta(days=7)),
-            facecolor=CONFLICT_COLOUR,
-            alpha=0.3,
-            hatch="xx",
+        band(
+            axes,
+            monday,
+            monday + timedelta(days=7),
+            CONFLICT_COLOUR,
+            "xx",
             edgecolor=CONFLICT_COLOUR,
-            linewidth=0,
             zorder=1,
             gid=f"conflict-{monday.isoformat()}",
         )
@@ -228,7 +192,7 @@ def _shading(axes: Axes, data: YearPlanData) -> None:
             continue  # the labels would overlap: the band and the legend still say it
         labelled_until = monday + timedelta(weeks=6)
         axes.text(
-            _num(monday + timedelta(days=3)),
+            day_number(monday + timedelta(days=3)),
             1.045,
             data.words("two_z2", week=monday.isocalendar().week),
             transform=axes.get_xaxis_transform(),
@@ -240,7 +204,7 @@ def _shading(axes: Axes, data: YearPlanData) -> None:
         )
     if data.school_unknown_from is not None:
         axes.text(
-            _num(data.school_unknown_from),
+            day_number(data.school_unknown_from),
             0.0,
             " " + data.words("school_unknown", date=data.words.day(data.school_unknown_from)),
             transform=axes.get_xaxis_transform(),
@@ -259,16 +223,16 @@ def _short(name: str, suffix: str = "") -> str:
 
 def _themes(axes: Axes, data: YearPlanData) -> list[tuple[int, str]]:
     words = data.words
-    start, end = _num(date(data.year, 1, 1)), _num(date(data.year + 1, 1, 1))
+    start, end = day_number(date(data.year, 1, 1)), day_number(date(data.year + 1, 1, 1))
     labels = []
     for row, theme in enumerate(data.themes):
         assert theme.z2 is not None
         colour = STATUS_COLOURS.get(theme.status, "#0072B2")
         if theme.first is not None and theme.last is not None:
-            left = max(start, _num(theme.first))
-            right = min(end, _num(theme.last))
+            left = max(start, day_number(theme.first))
+            right = min(end, day_number(theme.last))
             axes.plot([left, right], [row, row], color=colour, linewidth=3, alpha=0.35, zorder=2)
-        z2 = _num(theme.z2)
+        z2 = day_number(theme.z2)
         axes.plot(
             [z2],
             [row],
@@ -325,8 +289,8 @@ def _ideas(axes: Axes, data: YearPlanData, first_row: int) -> list[tuple[int, st
             )
             axes.barh(
                 row,
-                _num(after) - _num(first),
-                left=_num(first),
+                day_number(after) - day_number(first),
+                left=day_number(first),
                 height=0.55,
                 color=IDEA_COLOUR,
                 alpha=0.35,
@@ -336,7 +300,7 @@ def _ideas(axes: Axes, data: YearPlanData, first_row: int) -> list[tuple[int, st
                 gid=f"idea-{offset - 1}",
             )
             axes.text(
-                (_num(first) + _num(after)) / 2,
+                (day_number(first) + day_number(after)) / 2,
                 row,
                 words("idea_quarter", quarter=idea.planned or ""),
                 ha="center",
@@ -351,7 +315,7 @@ def _ideas(axes: Axes, data: YearPlanData, first_row: int) -> list[tuple[int, st
 def _month_axis(axes: Axes, year: int) -> None:
     months = [date(year, month, 1) for month in range(1, 13)]
     axes.set_xticks(
-        [_num(m) + 14 for m in months], [m.strftime("%m/%Y") for m in months], fontsize=8
+        [day_number(m) + 14 for m in months], [m.strftime("%m/%Y") for m in months], fontsize=8
     )
     axes.tick_params(axis="x", length=0)
     axes.grid(axis="x", visible=False)
@@ -376,11 +340,4 @@ def _legend(figure: Figure, data: YearPlanData) -> None:
         Line2D([], [], color=TODAY_COLOUR, linewidth=1.5,
                label=words("today", date="").strip()),
     ]  # fmt: skip
-    figure.legend(
-        handles=handles,
-        loc="lower center",
-        ncol=5,
-        fontsize=8,
-        frameon=False,
-        bbox_to_anchor=(0.5, 4 / (figure.get_size_inches()[1] * DPI)),
-    )
+    bottom_legend(figure, handles, columns=5)

@@ -61,16 +61,18 @@ def renew(request: Request, services: Services) -> Message:
     return _feed_reply(request, services, view.id, view.theme.name, renew=True)
 
 
-def subscribe_all(request: Request, services: Services) -> Message:
+def _all_themes(request: Request, services: Services, *, renew: bool) -> Message:
     if request.args.strip():
         raise UserError("too_many_args", usage=request.usage, rest=request.args.strip())
-    return _feed_reply(request, services, None, None, renew=False)
+    return _feed_reply(request, services, None, None, renew=renew)
+
+
+def subscribe_all(request: Request, services: Services) -> Message:
+    return _all_themes(request, services, renew=False)
 
 
 def renew_all(request: Request, services: Services) -> Message:
-    if request.args.strip():
-        raise UserError("too_many_args", usage=request.usage, rest=request.args.strip())
-    return _feed_reply(request, services, None, None, renew=True)
+    return _all_themes(request, services, renew=True)
 
 
 COMMAND = Command(

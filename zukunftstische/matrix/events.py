@@ -79,8 +79,15 @@ def file_reply(
         "body": attachment.filename,
         "filename": attachment.filename,
         "info": {"mimetype": attachment.mimetype, "size": len(attachment.data)},
-        "m.relates_to": {"m.in_reply_to": {"event_id": reply_to}},
     }
+    return _uploaded(content, uri, reply_to, encryption)
+
+
+def _uploaded(
+    content: dict[str, Any], uri: str, reply_to: str, encryption: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """An upload's reply: its `url`, or in an encrypted room its `file` (url and keys)."""
+    content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
     if encryption is not None:
         content["file"] = {"url": uri, **encryption}
     else:
@@ -124,13 +131,8 @@ def image_reply(
         "body": attachment.alt or attachment.filename,
         "filename": attachment.filename,
         "info": info,
-        "m.relates_to": {"m.in_reply_to": {"event_id": reply_to}},
     }
-    if encryption is not None:
-        content["file"] = {"url": uri, **encryption}
-    else:
-        content["url"] = uri
-    return content
+    return _uploaded(content, uri, reply_to, encryption)
 
 
 def poll_start(question: Question, *, kind: PollKind = "undisclosed") -> dict[str, Any]:
