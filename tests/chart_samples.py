@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from zukunftstische.charts import ChartWords
 from zukunftstische.charts.results import (
@@ -33,7 +34,9 @@ TODAY = date(2027, 3, 18)  # between step 2 (15.03.) and step 3 (22.03.)
 CREATED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
+@lru_cache(maxsize=2)
 def words(language: str = "de") -> ChartWords:
+    """As the bot has them: its renderer (templates compiled once) gives them."""
     return ChartWords.of(Renderer(language).words("chart_words"))
 
 

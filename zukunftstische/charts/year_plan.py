@@ -249,7 +249,7 @@ def _themes(axes: Axes, data: YearPlanData) -> list[tuple[int, str]]:
         axes.text(
             z2 + (-5 if near_right else 5),
             row,
-            f"{words('z2')} {words.short_day(theme.z2)} ({words.week(theme.z2)})",
+            words.short_day(theme.z2),  # the star says Z2; short labels draw fast
             ha="right" if near_right else "left",
             va="center",
             fontsize=8,
