@@ -9,6 +9,7 @@ import signal
 from dataclasses import dataclass
 from datetime import timedelta
 
+from zukunftstische.charts import Charts
 from zukunftstische.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
 from zukunftstische.commands.base import Services
 from zukunftstische.commands.router import Outcome, Router
@@ -24,9 +25,12 @@ from zukunftstische.matrix.adapter import Incoming, MatrixAdapter, resolve_alias
 from zukunftstische.rendering import Renderer
 from zukunftstische.store.cross_signing_keys import CrossSigningKeys
 from zukunftstische.store.evaluations import EvaluationStore
+from zukunftstische.store.feeds import FeedTokens
 from zukunftstische.store.outbox import Outbox
 from zukunftstische.store.privacy import prune_on_start
 from zukunftstische.store.themes import Store
+from zukunftstische.web.feeds import CalendarFeeds
+from zukunftstische.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ class Bot:
     adapter: MatrixAdapter
     router: Router
     scheduler: ReminderScheduler
+    # The HTTP side (calendar feeds), when `[web] listen` is set.
+    web: WebServer | None = None
 
     def answer(self, incoming: Incoming) -> Outcome | None:
         return self.router.handle(
@@ -68,12 +74,16 @@ class Bot:
     async def run(self) -> None:
         self.adapter.after_command = self._after_command
         self.adapter.after_join = self.scheduler.poke
+        if self.web is not None:
+            await self.web.start()
         reminders = asyncio.create_task(self._start_reminders(), name="reminders")
         try:
             await self.adapter.run(self.answer)
         finally:
             reminders.cancel()
             self.scheduler.stop()
+            if self.web is not None:
+                await self.web.stop()
             await self.adapter.close()
             self.store.close()
 
@@ -125,6 +135,8 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
         calendar=calendar,
         school_holidays=SchoolHolidays(calendar.country, calendar.subdiv, calendar.language),
         evaluations=EvaluationStore(store),
+        feeds=FeedTokens(store),
+        charts=Charts(),
     )
     engine = ReminderEngine(
         config,
@@ -140,7 +152,23 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
     )
     tick = timedelta(seconds=config.reminders.tick_seconds)
     scheduler = ReminderScheduler([engine, evaluation], clock, tick)
-    return Bot(config, clock, store, adapter, Router(services), scheduler)
+    return Bot(config, clock, store, adapter, Router(services), scheduler, web_server(services))
+
+
+def web_server(services: Services) -> WebServer | None:
+    """One HTTP server for everything served over HTTP (today: the calendar feeds)."""
+    web = services.config.web
+    if not web.enabled:
+        return None
+    server = WebServer(web.host, web.port)
+    feeds = CalendarFeeds(
+        services.store,
+        services.feeds,
+        lead_names=services.renderer.lead_names(),
+        all_themes_name=services.renderer.words("calendar_words")["all_themes"],
+    )
+    server.add_routes(feeds.routes())
+    return server
 
 
 async def run_until_signalled(bot: Bot) -> None:

@@ -207,6 +207,61 @@ class CouncilConfig(_Section):
     meetings: tuple[date, ...] = ()
 
 
+_LISTEN = re.compile(r"^(?:(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):)?(?P<port>\d{1,5})$")
+
+
+class WebConfig(_Section):
+    """The bot's HTTP side (calendar feeds; later the health endpoint): one server."""
+
+    # Off unless set. `127.0.0.1:8080` (or just `8080`: loopback) — put the city's
+    # reverse proxy (HTTPS) in front of it rather than opening it to the network.
+    listen: str | None = None
+    # The address people reach it under, through the proxy; URLs in chat start with it.
+    # Empty: http://<listen> (only useful on the same machine).
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        found = _LISTEN.match(value.strip())
+        if found is None or not 0 <= int(found["port"]) < 65536:  # 0: any free port
+            raise ValueError("Adresse wie '127.0.0.1:8080' oder eine Portnummer erwartet")
+        return value.strip()
+
+    @property
+    def enabled(self) -> bool:
+        return self.listen is not None
+
+    @property
+    def host(self) -> str:
+        assert self.listen is not None
+        found = _LISTEN.match(self.listen)
+        assert found is not None
+        return (found["host"] or "127.0.0.1").strip("[]")
+
+    @property
+    def port(self) -> int:
+        assert self.listen is not None
+        found = _LISTEN.match(self.listen)
+        assert found is not None
+        return int(found["port"])
+
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    def feed_url(self, token: str) -> str:
+        """The subscription URL of a calendar feed (what `!zt kalender … abo` answers)."""
+        return f"{self.base_url()}{FEED_PATH}/{token}.ics"
+
+
+# Calendar feeds are served under this path (zukunftstische.web.feeds).
+FEED_PATH = "/kalender"
+
+
 class Config(_Section):
     matrix: MatrixConfig
     database: DatabaseConfig = DatabaseConfig()
@@ -217,6 +272,7 @@ class Config(_Section):
     council: CouncilConfig = CouncilConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    web: WebConfig = WebConfig()
 
     @model_validator(mode="after")
     def _credentials(self) -> Config:
@@ -246,6 +302,7 @@ _SECTIONS = (
     "council",
     "evaluation",
     "privacy",
+    "web",
 )
 
 

@@ -27,12 +27,34 @@ ECHO_LIMIT = 80
 
 
 @dataclass(frozen=True)
+class Thumbnail:
+    """A smaller copy of a picture, for clients that show a preview first."""
+
+    data: bytes
+    mimetype: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class Attachment:
-    """A file that goes out with a reply (the calendar export)."""
+    """A file that goes out with a reply: the calendar export, or a picture (a chart).
+
+    A picture has its pixel size and an alt text that says in words what it shows (the
+    event's `body`: screen readers and notifications read it); it may carry a thumbnail.
+    """
 
     filename: str
     mimetype: str
     data: bytes
+    width: int | None = None
+    height: int | None = None
+    alt: str = ""
+    thumbnail: Thumbnail | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.width is not None and self.height is not None
 
 
 @dataclass(frozen=True)
@@ -113,6 +135,12 @@ class Renderer:
         """The leads as people call them (`_words.j2`), for texts built outside templates."""
         words = self._text.globals["w"]
         return {lead.value: str(words.lead(lead.value)).strip() for lead in Lead}
+
+    def words(self, name: str, /) -> dict[str, str]:
+        """Every block of a word list (e.g. `chart_words.j2`) by name, for texts drawn
+        outside templates (pictures); a block may hold `{placeholders}` for str.format."""
+        template = self._text.get_template(f"{name}.j2")
+        return {block: self._block(self._text, name, block, {}) for block in template.blocks}
 
     def error(self, code: str, /, **context: object) -> Message:
         return self.sentence("errors", code, **context)

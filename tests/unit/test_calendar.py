@@ -139,3 +139,16 @@ def test_an_idea_without_steps_is_an_empty_calendar() -> None:
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError):
         theme_calendar(_view(), lead_names=LEADS, now=datetime(2027, 1, 4, 9, 0))
+
+
+def test_every_change_raises_a_feeds_sequence_even_within_one_second() -> None:
+    from datetime import timedelta
+
+    from zukunftstische.domain.ics import change_sequence
+
+    one = [NOW]
+    same_second = [NOW, NOW + timedelta(milliseconds=300)]
+    later = [*same_second, NOW + timedelta(milliseconds=600)]
+    assert change_sequence(one) < change_sequence(same_second) < change_sequence(later)
+    assert change_sequence(reversed(later)) == change_sequence(later)
+    assert change_sequence([NOW + timedelta(days=1)]) > change_sequence(later)

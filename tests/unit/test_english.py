@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from jinja2 import Environment, nodes
 
+from zukunftstische.charts import Charts
 from zukunftstische.commands.base import Services
 from zukunftstische.commands.router import Outcome, Router
 from zukunftstische.config import parse_config
@@ -23,6 +24,7 @@ from zukunftstische.domain.process import default_template_text, parse_template
 from zukunftstische.domain.working_days import WorkingCalendar
 from zukunftstische.rendering import Renderer, templates_dir
 from zukunftstische.store.evaluations import EvaluationStore
+from zukunftstische.store.feeds import FeedTokens
 from zukunftstische.store.themes import Store
 
 GERMAN = templates_dir() / "de"
@@ -111,6 +113,8 @@ def router(tmp_path: Path) -> Router:
         calendar=WorkingCalendar(),
         school_holidays=SchoolHolidays(),
         evaluations=EvaluationStore(store),
+        feeds=FeedTokens(store),
+        charts=Charts(),
     )
     return Router(services)
 

@@ -50,6 +50,8 @@ CALLS = {
     "fortsetzen <Thema>": "fortsetzen Mobilität",
     "archivieren <Thema>": "archivieren Mobilität",
     "löschen <Thema> bestätigen": "löschen Mobilität bestätigen",
+    "kalender <Thema> abo neu": "kalender Mobilität abo neu",
+    "kalender abo neu": "kalender abo neu",
 }
 # Mutating forms open to everyone, on purpose: an improvement idea may come from anyone.
 PUBLIC = {"kvp <Thema> <Idee> | kvp [Thema] | kvp übernommen <Nr> | kvp verworfen <Nr> [Grund]"}
@@ -57,7 +59,7 @@ PUBLIC = {"kvp <Thema> <Idee> | kvp [Thema] | kvp übernommen <Nr> | kvp verworf
 
 def forms(command: Command) -> Iterator[Command]:
     yield command
-    yield from command.subcommands
+    yield from command.listed_forms  # subcommands (with their own forms) and tails
     if command.bare is not None:
         yield command.bare
 
@@ -86,6 +88,9 @@ coordinators = ["{COORDINATOR}"]
 data_dir = "{tmp_path}"
 [council]
 meetings = [2027-06-03]
+[web]
+listen = "127.0.0.1:0"
+public_url = "https://zt.stadt.example"
 """,
         tmp_path,
         environ={},
@@ -103,7 +108,9 @@ def snapshot(router: Router) -> list[tuple]:
     """Every row of every table that a command can change."""
     engine = router.services.store.engine
     with engine.connect() as connection:
-        tables = ("theme", "step", "history", "responsibility", "council_meeting", "idea")
+        tables = (
+            "theme", "step", "history", "responsibility", "council_meeting", "idea", "feed_token"
+        )  # fmt: skip
         return [
             tuple(row)
             for table in tables

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from zukunftstische.charts import Charts
 from zukunftstische.cli import main
 from zukunftstische.commands.base import Services
 from zukunftstische.commands.router import Router
@@ -17,6 +18,7 @@ from zukunftstische.domain.process import default_template_text, parse_template
 from zukunftstische.domain.working_days import WorkingCalendar
 from zukunftstische.rendering import Renderer
 from zukunftstische.store.evaluations import EvaluationStore
+from zukunftstische.store.feeds import FeedTokens
 from zukunftstische.store.themes import Store
 
 NOW = datetime(2027, 1, 11, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
@@ -49,6 +51,8 @@ def router(tmp_path: Path, template_text: str) -> Router:
         calendar=WorkingCalendar(),
         school_holidays=SchoolHolidays(),
         evaluations=EvaluationStore(store),
+        feeds=FeedTokens(store),
+        charts=Charts(),
     )
     return Router(services)
 

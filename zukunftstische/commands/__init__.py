@@ -26,6 +26,7 @@ from zukunftstische.commands import (
     umfrage,
     verlauf,
     verschieben,
+    zeitplan,
     zustaendig,
 )
 from zukunftstische.commands.base import Command
@@ -35,6 +36,7 @@ from zukunftstische.domain.theme_names import fold
 COMMANDS: tuple[Command, ...] = (
     hilfe.COMMAND,
     status.COMMAND,
+    zeitplan.COMMAND,
     themen.COMMAND,
     neu.COMMAND,
     verschieben.COMMAND,

@@ -3,20 +3,34 @@ side, so the coordination office sees whether the process gets better."""
 
 from __future__ import annotations
 
+from zukunftstische.charts.results import (
+    comparison_data,
+    draw_comparison,
+    draw_results,
+    results_data,
+)
 from zukunftstische.commands.base import Command, Request, Services, UserError, find_theme
+from zukunftstische.commands.pictures import chart_words, picture, slug
+from zukunftstische.domain.polls import Summary
 from zukunftstische.rendering import Message
 from zukunftstische.store.evaluations import stored_summary
 
 
 def _overview(services: Services) -> Message:
-    columns: list[tuple[str, object]] = []
+    columns: list[tuple[str, Summary]] = []
     questions: dict[str, str] = {}
     for evaluation, name in services.evaluations.closed():
         summary = stored_summary(services.evaluations, evaluation)
         columns.append((name, summary))
         for question in summary.questions:
             questions.setdefault(question.key, question.text)
-    return services.renderer.message("evaluation_overview", columns=columns, questions=questions)
+    reply = services.renderer.message("evaluation_overview", columns=columns, questions=questions)
+    if not columns:
+        return reply
+    data = comparison_data(columns, services.config.evaluation.min_answers, chart_words(services))
+    return reply.with_attachment(
+        picture(services, draw_comparison, data, filename="auswertung-vergleich.png")
+    )
 
 
 def handle(request: Request, services: Services) -> Message:
@@ -29,7 +43,7 @@ def handle(request: Request, services: Services) -> Message:
         raise UserError("no_results", theme=view.theme.name, running=bool(running))
     evaluation = closed[0]
     summary = stored_summary(services.evaluations, evaluation)
-    return services.renderer.message(
+    reply = services.renderer.message(
         "evaluation_summary",
         theme=view.theme,
         summary=summary,
@@ -37,6 +51,9 @@ def handle(request: Request, services: Services) -> Message:
         anonym=evaluation.mode == "anonym",
         prefix=services.config.bot.prefix,
     )
+    data = results_data(view.theme.name, summary, chart_words(services))
+    filename = f"auswertung-{slug(view.theme.name)}.png"
+    return reply.with_attachment(picture(services, draw_results, data, filename=filename))
 
 
 COMMAND = Command(

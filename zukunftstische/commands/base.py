@@ -8,12 +8,14 @@ rendered reply. They never touch matrix-nio: the adapter sends.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from zukunftstische.charts import Charts
 from zukunftstische.config import Config
 from zukunftstische.domain.annual_plan import SchoolHolidays
 from zukunftstische.domain.dates import DateError, DateSpec, parse_date_spec, split_trailing_date
@@ -31,6 +33,7 @@ from zukunftstische.domain.themes import StepRecord, ThemeView
 from zukunftstische.domain.working_days import WorkingCalendar
 from zukunftstische.rendering import Message, Renderer
 from zukunftstische.store.evaluations import EvaluationStore
+from zukunftstische.store.feeds import FeedTokens
 from zukunftstische.store.themes import Store
 
 
@@ -79,6 +82,9 @@ class Services:
     calendar: WorkingCalendar
     school_holidays: SchoolHolidays
     evaluations: EvaluationStore
+    feeds: FeedTokens
+    # Draws the pictures (timeline, year plan, results) and keeps the last ones drawn.
+    charts: Charts
 
 
 # An answer lists at most this many themes that a name could mean.
@@ -120,21 +126,54 @@ class Command:
     # (`kvp übernommen 3`), and without any arguments (`ratssitzung` alone lists).
     subcommands: tuple[Command, ...] = ()
     bare: Command | None = None
+    # Forms by the last words, after a theme (`kalender <Thema> abo neu`): a tail's name
+    # is the words the call ends with; the text before them is left as the arguments.
+    tails: tuple[Command, ...] = ()
     words: tuple[str, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "words", (self.name, *self.aliases))
 
     def form(self, args: str) -> tuple[Command, str]:
-        """The form a call takes, and the arguments left for it."""
+        """The form a call takes, and the arguments left for it (a subcommand may have
+        forms of its own: `kalender abo neu`)."""
         if not args.strip() and self.bare is not None:
             return self.bare, ""
+        for tail in self.tails:
+            for phrase in tail.words:
+                before = strip_tail(args, phrase)
+                if before:
+                    return tail, before
         word, rest = first_word(args)
         folded = fold(word)
         for sub in self.subcommands:
             if folded and folded in (fold(w) for w in sub.words):
-                return sub, rest
+                return sub.form(rest)
         return self, args
+
+    @property
+    def listed_forms(self) -> tuple[Command, ...]:
+        """Every form besides the main one and the bare one, as `hilfe` lists them."""
+        found: list[Command] = []
+        for form in (*self.tails, *self.subcommands):
+            found += [form, *form.listed_forms]
+        return tuple(found)
+
+
+_WORDS = re.compile(r"\S+")
+
+
+def strip_tail(text: str, phrase: str) -> str | None:
+    """`text` without the words of `phrase` at its end (compared folded); None when it
+    does not end with them or nothing would be left before them."""
+    wanted = [fold(word) for word in phrase.split()]
+    found = list(_WORDS.finditer(text))
+    if len(found) <= len(wanted):
+        return None
+    tail = found[-len(wanted) :]
+    if [fold(match.group()) for match in tail] != wanted:
+        return None
+    return text[: tail[0].start()].strip() or None
 
 
 def authorize(command: Command, request: Request, services: Services) -> Request:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+from zukunftstische.charts.year_plan import draw_year_plan, year_plan_data
 from zukunftstische.commands.base import Command, Request, Services, UserError
+from zukunftstische.commands.pictures import chart_words, picture
 from zukunftstische.domain.annual_plan import build_annual_plan
 from zukunftstische.domain.dates import MAX_YEAR, MIN_YEAR
 from zukunftstische.rendering import Message
@@ -32,12 +34,25 @@ def handle(request: Request, services: Services) -> Message:
     year = parse_year(request.args, request.today.year, request.usage)
     views = services.store.themes(include_archived=True)
     plan = build_annual_plan(views, year, services.calendar, services.school_holidays)
-    return services.renderer.message(
+    reply = services.renderer.message(
         "annual_plan",
         plan=plan,
         step_warnings=plan.step_warnings[:WARNINGS_SHOWN],
         hidden_warnings=max(0, len(plan.step_warnings) - WARNINGS_SHOWN),
         prefix=services.config.bot.prefix,
+    )
+    if plan.is_empty:
+        return reply
+    data = year_plan_data(
+        plan,
+        views,
+        request.today,
+        calendar=services.calendar,
+        school=services.school_holidays,
+        words=chart_words(services),
+    )
+    return reply.with_attachment(
+        picture(services, draw_year_plan, data, filename=f"jahresplan-{year}.png")
     )
 
 

@@ -21,16 +21,38 @@ from nio import (
     JoinedMembersResponse,
     MatrixRoom,
     RoomCreateResponse,
+    RoomEncryptedFile,
+    RoomEncryptedImage,
     RoomMessageFile,
+    RoomMessageImage,
     RoomMessageNotice,
     RoomMessageText,
     RoomSendResponse,
     UnknownEvent,
 )
+from nio.crypto.attachments import decrypt_attachment
 
 from zukunftstische.demo.homeserver import Account
 from zukunftstische.domain.polls import POLL_RESPONSE, POLL_START_TYPES
 from zukunftstische.matrix.events import poll_response
+
+# What the user reads: texts, notices, files and pictures (encrypted or not).
+MESSAGES = (
+    RoomMessageText,
+    RoomMessageNotice,
+    RoomMessageFile,
+    RoomMessageImage,
+    RoomEncryptedFile,
+    RoomEncryptedImage,
+)
+Message = (
+    RoomMessageText
+    | RoomMessageNotice
+    | RoomMessageFile
+    | RoomMessageImage
+    | RoomEncryptedFile
+    | RoomEncryptedImage
+)
 
 
 @dataclass(frozen=True)
@@ -73,9 +95,7 @@ class ScriptedUser:
         await self.client.sync(timeout=0, full_state=True)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
-        self.client.add_event_callback(
-            self._on_event, (RoomMessageText, RoomMessageNotice, RoomMessageFile)
-        )
+        self.client.add_event_callback(self._on_event, MESSAGES)
         self.client.add_event_callback(self._on_unknown, (UnknownEvent,))
         self.client.add_event_callback(self._on_invite, (InviteMemberEvent,))
         self._sync = asyncio.create_task(self.client.sync_forever(timeout=30_000))
@@ -87,9 +107,7 @@ class ScriptedUser:
                 await self._sync
         await self.client.close()
 
-    async def _on_event(
-        self, room: MatrixRoom, event: RoomMessageText | RoomMessageNotice | RoomMessageFile
-    ) -> None:
+    async def _on_event(self, room: MatrixRoom, event: Message) -> None:
         received = Received(room.room_id, event.sender, event.event_id, event.body, event.source)
         self.received.append(received)
         self._new_event.set()
@@ -207,6 +225,13 @@ class ScriptedUser:
         if not isinstance(response, DownloadResponse):
             raise RuntimeError(f"download failed: {response}")
         return response.body
+
+    async def download_file(self, file: dict) -> bytes:
+        """An encrypted attachment (`file` of the content: url, key, iv, hashes), decrypted."""
+        ciphertext = await self.download(file["url"])
+        return decrypt_attachment(
+            ciphertext, file["key"]["k"], file["hashes"]["sha256"], file["iv"]
+        )
 
     async def wait_until(self, condition: Callable[[], bool], timeout: float = 30) -> None:
         """Wait until `condition()` holds, re-checking whenever a message arrives."""

@@ -8,19 +8,20 @@ leads and goals come from the theme's own process template.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vDuration
 
 from zukunftstische.domain.process import StepDefinition
 from zukunftstische.domain.themes import StepRecord, StepState, ThemeView
 
 PRODID = "-//Zukunftstische-Bot//DE"
 UID_DOMAIN = "zukunftstische"
-# SEQUENCE counts minutes since this instant: it only grows, so a client that compares
-# sequences takes a newer export as the update, and it stays far below 2**31.
+# SEQUENCE counts seconds since this instant: it only grows, so a client that compares
+# sequences takes a newer export (or a feed after a change, even in the same minute) as
+# the update; it stays below 2**31 until 2088.
 _SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 _OPEN_BOX = "☐"
 _CHECKED_BOX = "☑"
@@ -36,7 +37,17 @@ def step_uid(theme_id: int, created_at: datetime, key: str) -> str:
 
 
 def sequence_at(now: datetime) -> int:
-    return max(0, int((now - _SEQUENCE_EPOCH).total_seconds() // 60))
+    return max(0, int((now - _SEQUENCE_EPOCH).total_seconds()))
+
+
+def change_sequence(changes: Iterable[datetime]) -> int:
+    """A feed's SEQUENCE after these changes of its theme (in any order): the seconds of
+    each change, but at least one more than the change before, so two changes in the same
+    second still count twice, and every change raises it."""
+    sequence = 0
+    for moment in sorted(changes):
+        sequence = max(sequence + 1, sequence_at(moment))
+    return sequence
 
 
 def theme_calendar(
@@ -52,20 +63,67 @@ def theme_calendar(
     """The .ics file of one theme: one all-day VEVENT per step, in step order."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    calendar = _calendar(view.theme.name)
+    labels = _Labels(lead_label, goals_label, done_label, skipped_label)
+    _add_events(calendar, view, lead_names=lead_names, now=now, labels=labels)
+    return calendar.to_ical()
+
+
+# How often a subscribed client should look again (Outlook and Thunderbird read these).
+FEED_REFRESH = timedelta(hours=1)
+
+
+def feed_calendar(
+    themes: Sequence[tuple[ThemeView, datetime, int]],
+    *,
+    name: str,
+    lead_names: Mapping[str, str],
+    refresh: timedelta = FEED_REFRESH,
+) -> bytes:
+    """A subscribed calendar feed: every step of each theme, stamped with the time the
+    theme last changed (not the time of the request) and its `change_sequence`. The same
+    data gives the same bytes (the feed's ETag), and a change, e.g. a moved step, raises
+    SEQUENCE under the same UID, so that a subscriber's event is updated instead of a
+    second one added."""
+    calendar = _calendar(name)
+    calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(refresh).to_ical().decode())
+    labels = _Labels("Federführung", "Ziele", "erledigt", "übersprungen")
+    for view, changed, sequence in themes:
+        if changed.tzinfo is None:
+            raise ValueError("changed must be timezone-aware")
+        _add_events(
+            calendar, view, lead_names=lead_names, now=changed, labels=labels, sequence=sequence
+        )
+    return calendar.to_ical()
+
+
+def _calendar(name: str) -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", view.theme.name)
+    calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def _add_events(
+    calendar: Calendar,
+    view: ThemeView,
+    *,
+    lead_names: Mapping[str, str],
+    now: datetime,
+    labels: _Labels,
+    sequence: int | None = None,
+) -> None:
     template = view.template
-    labels = _Labels(lead_label, goals_label, done_label, skipped_label)
     for step in view.steps:
         definition = template.step(step.key)
-        calendar.add_component(
-            _event(view, step, definition, lead_names=lead_names, now=now, labels=labels)
-        )
-    return calendar.to_ical()
+        event = _event(view, step, definition, lead_names=lead_names, now=now, labels=labels)
+        if sequence is not None:
+            event["sequence"] = sequence
+        calendar.add_component(event)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Every event content the bot sends, built in one place: notices, replies, reminders,
-polls and files.
+polls, files and pictures.
 
 Bots send `m.notice`. Replies carry the `m.in_reply_to` relation and no quoted fallback
 (the relation is enough, and the event stays small); mentions go in `m.mentions`. Polls
@@ -79,13 +79,60 @@ def file_reply(
         "body": attachment.filename,
         "filename": attachment.filename,
         "info": {"mimetype": attachment.mimetype, "size": len(attachment.data)},
-        "m.relates_to": {"m.in_reply_to": {"event_id": reply_to}},
     }
+    return _uploaded(content, uri, reply_to, encryption)
+
+
+def _uploaded(
+    content: dict[str, Any], uri: str, reply_to: str, encryption: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """An upload's reply: its `url`, or in an encrypted room its `file` (url and keys)."""
+    content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
     if encryption is not None:
         content["file"] = {"url": uri, **encryption}
     else:
         content["url"] = uri
     return content
+
+
+def image_reply(
+    attachment: Attachment,
+    uri: str,
+    reply_to: str,
+    encryption: Mapping[str, Any] | None,
+    thumbnail: tuple[str, Mapping[str, Any] | None] | None = None,
+) -> dict[str, Any]:
+    """An `m.image` in reply to a command. `body` is the alt text (screen readers and
+    notifications read it), `info` its size in pixels and bytes. In an encrypted room
+    `encryption` holds the upload's key, iv and hashes and there is no plain `url`; the
+    same goes for the thumbnail (`thumbnail`: its uri and its own keys, or None)."""
+    assert attachment.width is not None and attachment.height is not None
+    info: dict[str, Any] = {
+        "w": attachment.width,
+        "h": attachment.height,
+        "mimetype": attachment.mimetype,
+        "size": len(attachment.data),
+    }
+    small = attachment.thumbnail
+    if thumbnail is not None and small is not None:
+        thumbnail_uri, thumbnail_keys = thumbnail
+        info["thumbnail_info"] = {
+            "w": small.width,
+            "h": small.height,
+            "mimetype": small.mimetype,
+            "size": len(small.data),
+        }
+        if thumbnail_keys is not None:
+            info["thumbnail_file"] = {"url": thumbnail_uri, **thumbnail_keys}
+        else:
+            info["thumbnail_url"] = thumbnail_uri
+    content: dict[str, Any] = {
+        "msgtype": "m.image",
+        "body": attachment.alt or attachment.filename,
+        "filename": attachment.filename,
+        "info": info,
+    }
+    return _uploaded(content, uri, reply_to, encryption)
 
 
 def poll_start(question: Question, *, kind: PollKind = "undisclosed") -> dict[str, Any]:

@@ -220,3 +220,21 @@ class CrossSigningKey(SQLModel, table=True):
     # The private key's 32-byte seed, unpadded base64: a secret, like the whole database.
     private_key: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class FeedToken(SQLModel, table=True):
+    """The secret in a calendar feed's URL (`!zt kalender <Thema> abo`): one per theme
+    and one for the feed of every theme; renewing it revokes the old URL."""
+
+    __tablename__ = "feed_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # "all" for the feed of every theme, "theme:<id>" for one theme's feed.
+    scope: str = Field(max_length=40, sa_column_kwargs={"unique": True})
+    theme_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("theme.id", ondelete="CASCADE"), nullable=True),
+    )
+    token: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    created_by: str = Field(max_length=255)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
