@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from zukunftstische.charts import Charts
 from zukunftstische.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
@@ -21,6 +21,8 @@ from zukunftstische.domain.working_days import WorkingCalendar
 from zukunftstische.engines.evaluation import EvaluationEngine
 from zukunftstische.engines.reminders import ReminderEngine
 from zukunftstische.engines.scheduler import ReminderScheduler
+from zukunftstische.failpoints import Failpoints
+from zukunftstische.health import HealthReporter, Snapshot
 from zukunftstische.matrix.adapter import Incoming, MatrixAdapter, resolve_aliases
 from zukunftstische.rendering import Renderer
 from zukunftstische.store.cross_signing_keys import CrossSigningKeys
@@ -28,7 +30,9 @@ from zukunftstische.store.evaluations import EvaluationStore
 from zukunftstische.store.feeds import FeedTokens
 from zukunftstische.store.outbox import Outbox
 from zukunftstische.store.privacy import prune_on_start
+from zukunftstische.store.sync_state import SyncState
 from zukunftstische.store.themes import Store
+from zukunftstische.tasks import Tasks
 from zukunftstische.web.feeds import CalendarFeeds
 from zukunftstische.web.server import WebServer
 
@@ -71,12 +75,29 @@ class Bot:
         await self.adapter.ready.wait()
         self.scheduler.start()
 
+    def snapshot(self) -> Snapshot:
+        """What the bot is doing, for `zt-bot health` (wall clock, UTC)."""
+        synced = self.adapter.last_sync_ms
+        queue = self.adapter.queue
+        return Snapshot(
+            last_sync=datetime.fromtimestamp(synced / 1000, UTC) if synced else None,
+            written_at=self.clock.wall(),
+            queue_depth=queue.pending,
+            queue_oldest_since=queue.oldest_since,
+            queue_last_progress=queue.last_progress,
+            last_tick=self.scheduler.last_tick,
+            tick_every=self.scheduler.tick_every,
+        )
+
     async def run(self) -> None:
         self.adapter.after_command = self._after_command
         self.adapter.after_join = self.scheduler.poke
         if self.web is not None:
             await self.web.start()
-        reminders = asyncio.create_task(self._start_reminders(), name="reminders")
+        tasks = self.adapter.tasks
+        reminders = tasks.spawn(self._start_reminders(), "start reminders")
+        reporter = HealthReporter(self.config.bot.data_dir, self.snapshot)
+        tasks.spawn(tasks.supervise("health", reporter.run), "health")
         try:
             await self.adapter.run(self.answer)
         finally:
@@ -114,7 +135,9 @@ async def resolve_configured_rooms(config: Config) -> Config:
 def build_bot(config: Config, clock: Clock | None = None) -> Bot:
     clock = clock or clock_from_env(config)
     config.bot.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    store = Store(config.database_url)
+    failpoints = Failpoints.from_env()
+    tasks = Tasks()
+    store = Store(config.database_url, failpoints)
     store.upgrade()
     pruned = prune_on_start(store, retention_days=config.privacy.retention_days, now=clock.now())
     if pruned is not None:
@@ -123,7 +146,9 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
             pruned.history_deleted,
             pruned.notes_cleared,
         )
-    adapter = MatrixAdapter(config, clock, Outbox(store), CrossSigningKeys(store))
+    adapter = MatrixAdapter(
+        config, clock, Outbox(store), CrossSigningKeys(store), failpoints, tasks, SyncState(store)
+    )
     renderer = Renderer(config.bot.language)
     calendar = WorkingCalendar()
     services = Services(
@@ -151,7 +176,7 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
         config, store, services.evaluations, renderer, calendar, transport=adapter
     )
     tick = timedelta(seconds=config.reminders.tick_seconds)
-    scheduler = ReminderScheduler([engine, evaluation], clock, tick)
+    scheduler = ReminderScheduler([engine, evaluation], clock, tick, tasks)
     return Bot(config, clock, store, adapter, Router(services), scheduler, web_server(services))
 
 

@@ -16,6 +16,7 @@ from zukunftstische.domain.matrix_ids import is_user_id
 from zukunftstische.domain.process import ProcessTemplate, TemplateError, load_template
 
 if TYPE_CHECKING:
+    from zukunftstische.store.backup import Layout
     from zukunftstische.store.themes import Store
 
 
@@ -48,6 +49,7 @@ def _template(config: Config) -> ProcessTemplate:
 def cmd_run(args: argparse.Namespace) -> int:
     from zukunftstische.app import build_bot, resolve_configured_rooms, run_until_signalled
     from zukunftstische.matrix.adapter import HomeserverUnreachable, LoginFailed
+    from zukunftstische.tasks import TaskGaveUp
 
     config = _load(args.config)
     _setup_logging(args.verbose)
@@ -71,6 +73,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 3
+    except TaskGaveUp as err:
+        # A part of the bot kept crashing (see the log above): end, so that systemd or the
+        # container starts a fresh process, rather than live on half-dead.
+        print(f"Der Bot wird beendet: {err}. Einzelheiten stehen im Log.", file=sys.stderr)
+        return 4
     return 0
 
 
@@ -352,6 +359,38 @@ def cmd_forget_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _layout(config: Config) -> Layout:
+    from zukunftstische.store.backup import Layout
+
+    return Layout(config.database_url, config.bot.data_dir, config.matrix.store_path)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from zukunftstische.store.backup import BackupError, backup
+
+    config = _load(args.config)
+    try:
+        report = backup(_layout(config), args.directory, now=_now(config))
+    except BackupError as err:
+        print(f"Sicherung fehlgeschlagen: {err}", file=sys.stderr)
+        return 1
+    print(f"Gesichert nach {args.directory}: {', '.join(report.written)}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from zukunftstische.store.backup import BackupError, restore
+
+    config = _load(args.config)
+    try:
+        report = restore(_layout(config), args.directory)
+    except BackupError as err:
+        print(f"Wiederherstellung abgelehnt: {err}", file=sys.stderr)
+        return 1
+    print(f"Wiederhergestellt: {', '.join(report.written)}")
+    return 0
+
+
 def _duration_arg(text: str) -> timedelta:
     from zukunftstische.config import parse_duration
 
@@ -363,12 +402,16 @@ def _duration_arg(text: str) -> timedelta:
 
 def cmd_health(args: argparse.Namespace) -> int:
     from zukunftstische.clock import Clock
-    from zukunftstische.health import check_health
+    from zukunftstische.health import Limits, check_health
 
     config = _load(args.config)
     # Wall clock on purpose: the heartbeat is real time, whatever ZT_CLOCK_OFFSET says.
     now = Clock(config.bot.zone).now()
-    healthy, message = check_health(config.bot.data_dir, now=now, max_age=args.max_age)
+    limits = Limits(
+        sync_max_age=args.max_age or config.health.sync_stale_after,
+        queue_stuck_after=config.health.queue_stuck_after,
+    )
+    healthy, message = check_health(config.bot.data_dir, now=now, limits=limits)
     print(message, file=sys.stdout if healthy else sys.stderr)
     return 0 if healthy else 1
 
@@ -433,10 +476,27 @@ def parser() -> argparse.ArgumentParser:
     forget.add_argument("--dry-run", action="store_true", help="count only, change nothing")
     forget.set_defaults(func=cmd_forget_user)
 
-    health = sub.add_parser("health", help="exit 0 when the bot's last sync is recent")
+    save = sub.add_parser(
+        "backup", help="copy database, encryption keys and device record (safe while running)"
+    )
+    save.add_argument("--config", type=Path, required=True)
+    save.add_argument("directory", type=Path, help="a new or empty directory")
+    save.set_defaults(func=cmd_backup)
+
+    back = sub.add_parser("restore", help="put a backup back into an empty data directory")
+    back.add_argument("--config", type=Path, required=True)
+    back.add_argument("directory", type=Path, help="the backup's directory")
+    back.set_defaults(func=cmd_restore)
+
+    health = sub.add_parser(
+        "health", help="exit 0 when the bot works: syncing, sending, reminding (else: why not)"
+    )
     health.add_argument("--config", type=Path, required=True)
     health.add_argument(
-        "--max-age", type=_duration_arg, default=timedelta(minutes=5), help="e.g. 90s, 5m"
+        "--max-age",
+        type=_duration_arg,
+        default=None,
+        help="sync staleness, e.g. 90s, 5m (default: [health] sync_stale_after)",
     )
     health.set_defaults(func=cmd_health)
     return root

@@ -196,6 +196,13 @@ class EvaluationConfig(_Section):
     ignore_users: tuple[UserId, ...] = ()
 
 
+class HealthConfig(_Section):
+    # `zt-bot health` fails when the bot has not synced for this long …
+    sync_stale_after: Duration = timedelta(minutes=5)
+    # … or when a message has waited this long in the send queue without any progress.
+    queue_stuck_after: Duration = timedelta(minutes=10)
+
+
 class PrivacyConfig(_Section):
     # History entries and raw notes older than this many days are pruned at start.
     # Empty (the default): keep them.
@@ -273,6 +280,7 @@ class Config(_Section):
     evaluation: EvaluationConfig = EvaluationConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     web: WebConfig = WebConfig()
+    health: HealthConfig = HealthConfig()
 
     @model_validator(mode="after")
     def _credentials(self) -> Config:
@@ -303,6 +311,7 @@ _SECTIONS = (
     "evaluation",
     "privacy",
     "web",
+    "health",
 )
 
 

@@ -1,41 +1,98 @@
-"""The heartbeat: the bot writes when it last synced, `zt-bot health` reads it.
+"""Health that means "works": the bot writes what it is doing, `zt-bot health` (and the
+optional `/healthz`) judges it.
 
-A file rather than a port, so that a health check works without the bot answering
-anything (a container HEALTHCHECK, a cron job, a monitoring agent on the same host).
-Times are wall-clock UTC: health is about real elapsed time, never the shifted testing
-clock (ZT_CLOCK_OFFSET).
+The bot writes a small file every few seconds, whatever else it does: when it last
+synced, how long the oldest message has been waiting in the send queue and when the queue
+last got anything out, and when the reminder engine last ran. A file rather than a port,
+so that a health check works without the bot answering anything (a container
+HEALTHCHECK, a cron job, a monitoring agent on the same host). Times are wall-clock UTC:
+health is about real elapsed time, never the shifted testing clock (ZT_CLOCK_OFFSET).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 HEALTH_FILE = "health.json"
 DEFAULT_MAX_AGE = timedelta(minutes=5)
+# The file is rewritten this often; older than STALE_FILE and the bot is gone or stuck.
+WRITE_EVERY = timedelta(seconds=10)
+STALE_FILE = timedelta(minutes=2)
+DEFAULT_QUEUE_STUCK_AFTER = timedelta(minutes=10)
+# The reminder engine ticks every `tick_every`; it is late after twice that and this.
+TICK_GRACE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the bot is doing, as written to health.json (all times aware, UTC)."""
+
+    last_sync: datetime | None
+    written_at: datetime | None = None
+    queue_depth: int = 0
+    queue_oldest_since: datetime | None = None  # the oldest item waiting, queued at
+    queue_last_progress: datetime | None = None  # the last item sent or refused, at
+    last_tick: datetime | None = None  # the reminder engine's last run
+    tick_every: timedelta | None = None
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, datetime):
+                data[key] = value.astimezone(UTC).isoformat()
+            elif isinstance(value, timedelta):
+                data[key] = value.total_seconds()
+        data["pid"] = os.getpid()
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Snapshot:
+        data = json.loads(text)
+        times = {k: _moment(data.get(k)) for k in ("last_sync", "written_at", "last_tick")}
+        queue = {k: _moment(data.get(k)) for k in ("queue_oldest_since", "queue_last_progress")}
+        every = data.get("tick_every")
+        return cls(
+            **times,
+            **queue,
+            queue_depth=int(data.get("queue_depth", 0)),
+            tick_every=timedelta(seconds=float(every)) if every is not None else None,
+        )
+
+
+def _moment(value: object) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError("Zeit ohne Zeitzone")
+    return moment
 
 
 def health_path(data_dir: Path) -> Path:
     return data_dir / HEALTH_FILE
 
 
-def write_heartbeat(data_dir: Path, *, last_sync: datetime) -> None:
+def write_snapshot(data_dir: Path, snapshot: Snapshot) -> None:
     """Replace health.json atomically: a reader sees the old file or the new one, never
     half of one. Owner-only, like everything in the data directory."""
-    if last_sync.tzinfo is None:
-        raise ValueError("last_sync must be timezone-aware")
+    for moment in (snapshot.last_sync, snapshot.written_at):
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError("health times must be timezone-aware")
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    content = json.dumps({"last_sync": last_sync.astimezone(UTC).isoformat(), "pid": os.getpid()})
     # mkstemp creates the file with mode 0o600; no fsync: after a power loss a stale or
-    # unreadable heartbeat only makes the check fail until the next sync rewrites it.
+    # unreadable file only makes the check fail until the bot writes the next one.
     handle, temp = tempfile.mkstemp(dir=data_dir, prefix=".health-", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(content)
+            file.write(snapshot.to_json())
         os.chmod(temp, 0o600)  # in case the platform's mkstemp was more generous
         os.replace(temp, health_path(data_dir))
     except BaseException:
@@ -43,37 +100,30 @@ def write_heartbeat(data_dir: Path, *, last_sync: datetime) -> None:
         raise
 
 
-@dataclass
-class Heartbeat:
-    """Writes the heartbeat at most once per `every`: a busy sync loop returns many times a
-    second, and the check only needs minutes."""
-
-    data_dir: Path
-    every: timedelta = timedelta(seconds=10)
-    _last_written: datetime | None = field(default=None, init=False, repr=False)
-
-    def beat(self, last_sync: datetime) -> bool:
-        """True when the file was written."""
-        if self._last_written is not None and last_sync - self._last_written < self.every:
-            return False
-        write_heartbeat(self.data_dir, last_sync=last_sync)
-        self._last_written = last_sync
-        return True
+def write_heartbeat(data_dir: Path, *, last_sync: datetime) -> None:
+    """A snapshot that says only when the bot last synced (what older versions wrote)."""
+    write_snapshot(data_dir, Snapshot(last_sync=last_sync))
 
 
-def read_heartbeat(data_dir: Path) -> datetime | None:
-    """The last sync, None when the bot never wrote one; ValueError when unreadable."""
+def read_snapshot(data_dir: Path) -> Snapshot | None:
+    """The last snapshot, None when the bot never wrote one; ValueError when unreadable."""
     try:
         text = health_path(data_dir).read_text("utf-8")
     except FileNotFoundError:
         return None
     try:
-        moment = datetime.fromisoformat(json.loads(text)["last_sync"])
+        snapshot = Snapshot.from_json(text)
     except (ValueError, KeyError, TypeError) as err:
-        raise ValueError(f"{health_path(data_dir)} ist unlesbar") from err
-    if moment.tzinfo is None:
-        raise ValueError(f"{health_path(data_dir)}: Zeit ohne Zeitzone")
-    return moment
+        raise ValueError(f"{health_path(data_dir)} ist unlesbar ({err})") from err
+    if snapshot.last_sync is None and snapshot.written_at is None:
+        raise ValueError(f"{health_path(data_dir)} ist unlesbar (keine Zeit)")
+    return snapshot
+
+
+def read_heartbeat(data_dir: Path) -> datetime | None:
+    """When the bot last synced, None when it never wrote a snapshot."""
+    snapshot = read_snapshot(data_dir)
+    return None if snapshot is None else snapshot.last_sync
 
 
 def describe_age(age: timedelta) -> str:
@@ -88,21 +138,101 @@ def describe_age(age: timedelta) -> str:
     return f"{seconds // 86400} Tagen"
 
 
+@dataclass(frozen=True)
+class Limits:
+    sync_max_age: timedelta = DEFAULT_MAX_AGE
+    queue_stuck_after: timedelta = DEFAULT_QUEUE_STUCK_AFTER
+
+
+def problems(snapshot: Snapshot, now: datetime, limits: Limits = Limits()) -> list[str]:
+    """Why the bot does not work, one German reason each; empty when it works. Pure."""
+    found = []
+    local = now.tzinfo
+    if snapshot.written_at is not None and now - snapshot.written_at > STALE_FILE:
+        at = snapshot.written_at.astimezone(local).strftime("%d.%m.%Y %H:%M:%S")
+        found.append(
+            f"der Bot schreibt seinen Zustand seit {describe_age(now - snapshot.written_at)} "
+            f"nicht mehr (zuletzt {at}): er läuft nicht oder hängt"
+        )
+    found += _sync_problems(snapshot, now, limits)
+    found += _queue_problems(snapshot, now, limits)
+    found += _tick_problems(snapshot, now)
+    return found
+
+
+def _sync_problems(snapshot: Snapshot, now: datetime, limits: Limits) -> list[str]:
+    if snapshot.last_sync is None:
+        return ["noch keine Synchronisation mit dem Homeserver"]
+    age = now - snapshot.last_sync
+    local = snapshot.last_sync.astimezone(now.tzinfo).strftime("%d.%m.%Y %H:%M:%S")
+    if age < -limits.sync_max_age:
+        # From the future: two clocks disagree, so the age means nothing.
+        return [f"Letzte Synchronisation liegt in der Zukunft ({local}): Uhr prüfen"]
+    if age > limits.sync_max_age:
+        return [f"keine Synchronisation seit {describe_age(age)} (zuletzt {local})"]
+    return []
+
+
+def _queue_problems(snapshot: Snapshot, now: datetime, limits: Limits) -> list[str]:
+    oldest = snapshot.queue_oldest_since
+    if not snapshot.queue_depth or oldest is None:
+        return []
+    progress = snapshot.queue_last_progress
+    waited = now - oldest
+    stalled = progress is None or now - progress > limits.queue_stuck_after
+    if waited <= limits.queue_stuck_after or not stalled:
+        return []
+    return [
+        f"die Sendewarteschlange kommt nicht voran: {snapshot.queue_depth} Nachrichten, die "
+        f"älteste wartet seit {describe_age(waited)}"
+    ]
+
+
+def _tick_problems(snapshot: Snapshot, now: datetime) -> list[str]:
+    if snapshot.last_tick is None or snapshot.tick_every is None:
+        return []
+    late = now - snapshot.last_tick
+    if late <= 2 * snapshot.tick_every + TICK_GRACE:
+        return []
+    return [
+        f"die Erinnerungen liefen zuletzt vor {describe_age(late)} "
+        f"(sonst alle {describe_age(snapshot.tick_every)})"
+    ]
+
+
 def check_health(
-    data_dir: Path, *, now: datetime, max_age: timedelta = DEFAULT_MAX_AGE
+    data_dir: Path,
+    *,
+    now: datetime,
+    max_age: timedelta = DEFAULT_MAX_AGE,
+    limits: Limits | None = None,
 ) -> tuple[bool, str]:
     """(healthy, German message for the operator)."""
+    limits = limits or Limits(sync_max_age=max_age)
     try:
-        last_sync = read_heartbeat(data_dir)
+        snapshot = read_snapshot(data_dir)
     except (OSError, ValueError) as err:
         return False, f"Statusdatei nicht lesbar: {err}"
-    if last_sync is None:
+    if snapshot is None:
         return False, f"Bot lief noch nie (keine {health_path(data_dir)})"
-    age = now - last_sync
-    local = last_sync.astimezone(now.tzinfo).strftime("%d.%m.%Y %H:%M:%S")
-    if age < -max_age:
-        # A heartbeat from the future: two clocks disagree, so the age means nothing.
-        return False, f"Letzte Synchronisation liegt in der Zukunft ({local}): Uhr prüfen"
-    if age > max_age:
-        return False, f"keine Synchronisation seit {describe_age(age)} (zuletzt {local})"
-    return True, f"Letzte Synchronisation vor {describe_age(age)}"
+    found = problems(snapshot, now, limits)
+    if found:
+        return False, "; ".join(found)
+    assert snapshot.last_sync is not None
+    return True, f"Letzte Synchronisation vor {describe_age(now - snapshot.last_sync)}"
+
+
+@dataclass
+class HealthReporter:
+    """Writes the snapshot every WRITE_EVERY, whether the sync runs or not (a supervised
+    task of the bot)."""
+
+    data_dir: Path
+    snapshot: Callable[[], Snapshot]
+    every: timedelta = WRITE_EVERY
+    sleep: Callable[[float], Any] = field(default=asyncio.sleep, repr=False)
+
+    async def run(self) -> None:
+        while True:
+            write_snapshot(self.data_dir, self.snapshot())
+            await self.sleep(self.every.total_seconds())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import stat
 from datetime import UTC, datetime, timedelta
@@ -13,11 +15,16 @@ import pytest
 from zukunftstische.cli import main
 from zukunftstische.health import (
     HEALTH_FILE,
-    Heartbeat,
+    HealthReporter,
+    Limits,
+    Snapshot,
     check_health,
     describe_age,
+    problems,
     read_heartbeat,
+    read_snapshot,
     write_heartbeat,
+    write_snapshot,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -82,13 +89,75 @@ def test_heartbeat_from_the_future_is_not_healthy(tmp_path: Path) -> None:
     assert check_health(tmp_path, now=SYNC) == (True, "Letzte Synchronisation vor 0 s")
 
 
-def test_heartbeat_writes_at_most_every_interval(tmp_path: Path) -> None:
-    beat = Heartbeat(tmp_path, every=timedelta(seconds=10))
-    assert beat.beat(SYNC)
-    assert not beat.beat(SYNC + timedelta(seconds=5))
-    assert read_heartbeat(tmp_path) == SYNC
-    assert beat.beat(SYNC + timedelta(seconds=10))
-    assert read_heartbeat(tmp_path) == SYNC + timedelta(seconds=10)
+def snapshot(**changes) -> Snapshot:
+    """A bot that works: synced now, the queue empty, reminders ticked a minute ago."""
+    base = Snapshot(
+        last_sync=SYNC,
+        written_at=SYNC,
+        last_tick=SYNC - timedelta(minutes=1),
+        tick_every=timedelta(minutes=5),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def test_a_working_bot_has_no_problems() -> None:
+    assert problems(snapshot(), SYNC + timedelta(seconds=20)) == []
+
+
+def test_a_stuck_send_queue_is_named() -> None:
+    stuck = snapshot(
+        queue_depth=4,
+        queue_oldest_since=SYNC - timedelta(minutes=25),
+        queue_last_progress=SYNC - timedelta(minutes=25),
+    )
+    assert problems(stuck, SYNC) == [
+        "die Sendewarteschlange kommt nicht voran: 4 Nachrichten, die älteste wartet seit 25 min"
+    ]
+    # Waiting long is fine while things go out (a burst of reminders under a rate limit).
+    busy = dataclasses.replace(stuck, queue_last_progress=SYNC - timedelta(seconds=5))
+    assert problems(busy, SYNC) == []
+    limits = Limits(queue_stuck_after=timedelta(hours=1))
+    assert problems(stuck, SYNC, limits) == []
+
+
+def test_reminders_that_stopped_ticking_are_named() -> None:
+    late = snapshot(last_tick=SYNC - timedelta(minutes=16))
+    assert problems(late, SYNC) == ["die Erinnerungen liefen zuletzt vor 16 min (sonst alle 5 min)"]
+    assert problems(snapshot(last_tick=SYNC - timedelta(minutes=14)), SYNC) == []
+
+
+def test_a_bot_that_stopped_writing_is_named() -> None:
+    gone = snapshot(written_at=SYNC - timedelta(minutes=3), last_sync=SYNC - timedelta(minutes=3))
+    found = problems(gone, SYNC.astimezone(BERLIN))
+    assert found[0].startswith("der Bot schreibt seinen Zustand seit 3 min nicht mehr")
+
+
+def test_several_problems_are_all_named(tmp_path: Path) -> None:
+    write_snapshot(
+        tmp_path,
+        snapshot(
+            last_sync=SYNC - timedelta(minutes=30),
+            queue_depth=1,
+            queue_oldest_since=SYNC - timedelta(minutes=30),
+        ),
+    )
+    healthy, message = check_health(tmp_path, now=SYNC)
+    assert not healthy
+    assert "keine Synchronisation seit 30 min" in message and "Sendewarteschlange" in message
+
+
+async def test_the_reporter_writes_whether_or_not_anything_else_runs(tmp_path: Path) -> None:
+    written: list[Snapshot | None] = []
+
+    async def sleep(_seconds: float) -> None:
+        written.append(read_snapshot(tmp_path))
+        if len(written) == 2:
+            raise asyncio.CancelledError
+
+    reporter = HealthReporter(tmp_path, lambda: snapshot(queue_depth=len(written)), sleep=sleep)
+    with pytest.raises(asyncio.CancelledError):
+        await reporter.run()
+    assert [s.queue_depth for s in written if s] == [0, 1]
 
 
 @pytest.mark.parametrize(

@@ -78,9 +78,11 @@ class Router:
             usage=form.usage,
         )
         try:
-            # The declared right is enforced here, before the handler runs.
+            # The declared right is enforced here, before the handler runs; a handler that
+            # fails leaves nothing half done (its writes roll back, its reply is recorded).
             request = authorize(form, request, self.services)
-            reply = form.handler(request, self.services)
+            with self.services.store.savepoint():
+                reply = form.handler(request, self.services)
             return Outcome(command.name, reply, "ok", changed=form.changes)
         except UserError as refusal:
             context = {"prefix": self.services.config.bot.prefix, **refusal.context}

@@ -38,7 +38,7 @@ from zukunftstische.matrix import events
 from zukunftstische.matrix.power import RoomPower
 from zukunftstische.matrix.send_queue import Priority, txn_id_for
 from zukunftstische.rendering import Message, Renderer
-from zukunftstische.store.database import utc
+from zukunftstische.store.database import retry_while_unavailable_async, utc
 from zukunftstische.store.evaluations import (
     EvaluationRunning,
     EvaluationStore,
@@ -225,7 +225,11 @@ class EvaluationEngine:
                 Priority.reminder,
             )
         tallies = await self._tallies(questionnaire, polls)
-        self.evaluations.close(evaluation.id, result_rows(tallies), now)
+        rows = result_rows(tallies)
+        await retry_while_unavailable_async(
+            lambda: asyncio.to_thread(self.evaluations.close, evaluation.id, rows, now),
+            "closing an evaluation",
+        )
         summary = summarise(questionnaire, tallies, evaluation.min_answers)
         if view is not None:
             await self._announce(evaluation, view, summary)

@@ -35,7 +35,7 @@ from zukunftstische.domain.working_days import WorkingCalendar
 from zukunftstische.matrix import events
 from zukunftstische.matrix.send_queue import TXN_DEDUP_WINDOW, Outgoing, Priority
 from zukunftstische.rendering import Message, Renderer
-from zukunftstische.store.database import utc
+from zukunftstische.store.database import retry_while_unavailable_async, utc
 from zukunftstische.store.tables import ReminderLog
 from zukunftstische.store.themes import Store
 
@@ -78,7 +78,9 @@ class ReminderEngine:
         The database work and the rendering run in a worker thread, so that a burst of
         reminders never holds up the event loop (and with it the answers to commands).
         """
-        ready, stale, views = await asyncio.to_thread(self._prepare, now)
+        ready, stale, views = await retry_while_unavailable_async(
+            lambda: asyncio.to_thread(self._prepare, now), "planning the reminders"
+        )
         for delivery in stale:  # pending for longer than the homeserver remembers
             event_id = await self.find_in_history(delivery.room_id, delivery.key)
             if event_id is None:
@@ -149,8 +151,13 @@ class ReminderEngine:
         self._in_flight.add(delivery.txn_id)
 
         async def sent(event_id: str) -> None:
-            await asyncio.to_thread(self.store.mark_sent, delivery.txn_id, event_id, now)
-            self._in_flight.discard(delivery.txn_id)
+            try:
+                await retry_while_unavailable_async(
+                    lambda: asyncio.to_thread(self.store.mark_sent, delivery.txn_id, event_id, now),
+                    "marking a reminder sent",
+                )
+            finally:
+                self._in_flight.discard(delivery.txn_id)
 
         def rejected() -> None:  # stays pending; a later tick tries again
             self._in_flight.discard(delivery.txn_id)

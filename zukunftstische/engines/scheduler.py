@@ -16,6 +16,7 @@ from typing import Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from zukunftstische.clock import Clock
+from zukunftstische.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +34,20 @@ class Engine(Protocol):
 
 class ReminderScheduler:
     def __init__(
-        self, engines: Sequence[Engine], clock: Clock, tick_every: timedelta = TICK_EVERY
+        self,
+        engines: Sequence[Engine],
+        clock: Clock,
+        tick_every: timedelta = TICK_EVERY,
+        tasks: Tasks | None = None,
     ) -> None:
         self.engines = tuple(engines)
         self.clock = clock
         self.tick_every = tick_every
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._lock = asyncio.Lock()
+        self.last_tick: datetime | None = None  # wall clock, for health
         self._again = False
-        self._pokes: set[asyncio.Task] = set()
+        self.tasks = tasks or Tasks()
 
     def start(self) -> None:
         self._scheduler.add_job(
@@ -59,14 +65,10 @@ class ReminderScheduler:
     def stop(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        for task in self._pokes:
-            task.cancel()
 
     def poke(self) -> None:
         """Tick now: something changed (a command, a join) that may make work due."""
-        task = asyncio.get_running_loop().create_task(self.tick())
-        self._pokes.add(task)
-        task.add_done_callback(self._pokes.discard)
+        self.tasks.spawn(self.tick(), "reminder tick")
 
     async def tick(self) -> None:
         """Run every engine; a wake-up during a run makes the run go round once more."""
@@ -82,7 +84,11 @@ class ReminderScheduler:
                         await engine.tick(now)
                     except Exception:  # a failed tick is retried by the next one
                         log.exception("%s tick failed", type(engine).__name__)
-                self._plan_wakeup(now)
+                try:
+                    self._plan_wakeup(now)
+                except Exception:  # the interval tick still runs
+                    log.exception("planning the next wake-up failed")
+                self.last_tick = self.clock.wall()
 
     def _plan_wakeup(self, now: datetime) -> None:
         times = [wake for engine in self.engines if (wake := engine.next_wakeup(now))]

@@ -12,13 +12,14 @@ import json
 import logging
 import re
 import time
+from asyncio import FIRST_COMPLETED
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from nio import (
@@ -44,7 +45,7 @@ from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
 
 from zukunftstische.clock import Clock
 from zukunftstische.config import Config
-from zukunftstische.health import Heartbeat
+from zukunftstische.failpoints import Failpoints
 from zukunftstische.matrix import events
 from zukunftstische.matrix.cross_signing import ensure_cross_signing
 from zukunftstische.matrix.power import RoomCreation, RoomPower, creation_from_event
@@ -59,8 +60,10 @@ from zukunftstische.matrix.send_queue import (
 )
 from zukunftstische.rendering import Attachment, Message
 from zukunftstische.store.cross_signing_keys import CrossSigningKeys
-from zukunftstische.store.database import retry_while_unavailable, retry_while_unavailable_async
+from zukunftstische.store.database import retry_while_unavailable_async
 from zukunftstische.store.outbox import Outbox
+from zukunftstische.store.sync_state import SyncState
+from zukunftstische.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +141,38 @@ async def resolve_aliases(homeserver: str, aliases: Iterable[str]) -> dict[str, 
     return found
 
 
+class SyncProgress:
+    """Saves the sync token only once every message of the syncs up to it is handled: a
+    command a crash interrupted then comes again after the restart (the outbox drops the
+    ones that were handled)."""
+
+    def __init__(self, save: Callable[[str], None]) -> None:
+        self._save = save
+        self._in_flight = 0
+        self._unsaved: str | None = None
+
+    def started(self) -> None:
+        self._in_flight += 1
+
+    def finished(self) -> None:
+        self._in_flight -= 1
+        self._save_if_done()
+
+    def synced(self, token: str | None) -> None:
+        if token:
+            self._unsaved = token
+            self._save_if_done()
+
+    def _save_if_done(self) -> None:
+        if self._in_flight == 0 and self._unsaved is not None:
+            token, self._unsaved = self._unsaved, None
+            self._save(token)
+
+
+class _HandledBefore(Exception):
+    """The command's event is in the outbox already: its effect must not apply again."""
+
+
 class LoginFailed(RuntimeError):
     """The homeserver refused the bot's credentials (the reason, never the secret)."""
 
@@ -175,10 +210,19 @@ class MatrixAdapter:
         clock: Clock,
         outbox: Outbox,
         cross_signing: CrossSigningKeys | None = None,
+        failpoints: Failpoints | None = None,
+        tasks: Tasks | None = None,
+        sync_state: SyncState | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
         self.outbox = outbox
+        self.failpoints = failpoints or Failpoints()
+        # Every task the adapter starts: failures are logged, long-lived ones supervised.
+        self.tasks = tasks or Tasks()
+        # The sync token lives in the database (None: in matrix-nio's store, as before).
+        self.sync_state = sync_state
+        self.progress = SyncProgress(self._save_sync_token)
         # The account's cross-signing keys (None: the bot does not cross-sign its device).
         self.cross_signing = cross_signing
         matrix = config.matrix
@@ -192,15 +236,14 @@ class MatrixAdapter:
             config=AsyncClientConfig(
                 max_limit_exceeded=0,  # the send queue honours 429 itself
                 max_timeouts=None,
-                store_sync_tokens=True,
+                store_sync_tokens=sync_state is None,
                 encryption_enabled=True,
             ),
         )
-        self.queue = SendQueue(self._transport)
+        self.queue = SendQueue(self._transport, confirm=self._confirm)
         self.devices = DeviceRecord(Path(config.bot.data_dir) / "device.json")
         self._answer: Answer | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self._tasks: set[asyncio.Task] = set()
         self._sender: asyncio.Task | None = None
         # Set once the first sync is done: rooms and members are known, sending may start.
         self.ready = asyncio.Event()
@@ -213,7 +256,7 @@ class MatrixAdapter:
         # in room version 12 the creators outrank every power level (MSC4289).
         self._creations: dict[str, RoomCreation] = {}
         # `zt-bot health` reads when the bot last synced from this file.
-        self._heartbeat = Heartbeat(config.bot.data_dir)
+        # When the last sync came back (ms since the epoch; health and metrics read it).
         self.last_sync_ms = 0
 
     # Who may do what ------------------------------------------------------------------
@@ -318,15 +361,19 @@ class MatrixAdapter:
         self._answer = answer
         await self.login()
         await self._ensure_cross_signing()
-        self._sender = asyncio.create_task(self.queue.run(), name="send-queue")
-        self._resend_pending_replies()
+        # Queued now, sent once the first sync has shown the rooms (matrix-nio encrypts
+        # per room and refuses a room it has not seen yet).
+        await asyncio.to_thread(self._resend_pending_replies)
         # Before the first sync: it holds the commands that came while the bot was down
         # (answered if younger than max_command_age, and never twice: see the outbox).
         self.client.add_event_callback(self._on_message, (RoomMessageText,))
-        first = await self.client.sync(timeout=0, sync_filter=FIRST_SYNC_FILTER, full_state=True)
+        since = await self._stored_sync_token()
+        first = await self.client.sync(
+            timeout=0, sync_filter=FIRST_SYNC_FILTER, full_state=True, since=since
+        )
         self._learn_creations(first)
+        self.progress.synced(getattr(first, "next_batch", None))
         self.last_sync_ms = int(time.time() * 1000)
-        self._heartbeat.beat(self.clock.wall())
         # Invites that arrived while the bot was down or starting fire no callback.
         for room_id, room in list(self.client.invited_rooms.items()):
             self._consider_invite(room_id, room.inviter)
@@ -334,7 +381,25 @@ class MatrixAdapter:
         self.client.add_event_callback(self._on_invite, (InviteMemberEvent,))
         self.client.add_event_callback(self._on_undecryptable, (MegolmEvent,))
         self.client.add_response_callback(self._on_sync, None)
+        self._sender = self.tasks.spawn(
+            self.tasks.supervise("send queue", self.queue.run), "send-queue"
+        )
         self.ready.set()
+        await self._until_one_gives_up()
+
+    async def _until_one_gives_up(self) -> None:
+        """Sync for good (restarted when it crashes) while the send queue runs; if either
+        keeps crashing, its TaskGaveUp ends the bot."""
+        sync = self.tasks.spawn(self.tasks.supervise("sync", self._sync_forever), "sync")
+        assert self._sender is not None
+        try:
+            done, _ = await asyncio.wait({sync, self._sender}, return_when=FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            sync.cancel()
+
+    async def _sync_forever(self) -> None:
         await self.client.sync_forever(timeout=30_000, full_state=False)
 
     def _check_configured_rooms(self) -> None:
@@ -371,8 +436,7 @@ class MatrixAdapter:
             except TimeoutError:
                 log.warning("%d events still queued at shutdown", self.queue.pending)
             self._sender.cancel()
-        for task in list(self._tasks):
-            task.cancel()
+        self.tasks.cancel_all()
         await self.client.close()
 
     async def _token_login(self, token: str) -> None:
@@ -409,10 +473,26 @@ class MatrixAdapter:
 
     # Callbacks: never wait on a send -----------------------------------------------------
 
+    async def _stored_sync_token(self) -> str | None:
+        """Where the last run got to; after an upgrade from a version that kept the token
+        in matrix-nio's store, that one."""
+        if self.sync_state is None:
+            return None
+        stored = await asyncio.to_thread(self.sync_state.load, self.config.matrix.user_id)
+        if stored is None and self.client.store is not None:
+            stored = self.client.store.load_sync_token()
+        return stored or None
+
+    def _save_sync_token(self, token: str) -> None:
+        if self.sync_state is None:
+            return
+        save = partial(self.sync_state.save, self.config.matrix.user_id, token, self.clock.wall())
+        self.tasks.spawn(asyncio.to_thread(save), "save sync token")
+
     async def _on_sync(self, response: object) -> None:
         self.last_sync_ms = int(time.time() * 1000)
+        self.progress.synced(getattr(response, "next_batch", None))
         self._learn_creations(response)
-        self._heartbeat.beat(self.clock.wall())
         self._follow_device_changes(getattr(getattr(response, "device_list", None), "changed", []))
         joined = getattr(getattr(response, "rooms", None), "join", {})
         # A room counts as joined once a sync says so; reminders waiting for it go now.
@@ -440,7 +520,7 @@ class MatrixAdapter:
         if not self.may_invite(inviter):
             log.warning("ignoring invite to %s from %s (not allowed)", room_id, inviter)
             return
-        self._spawn(self._join(room_id, inviter if direct else None), f"join {room_id}")
+        self.tasks.spawn(self._join(room_id, inviter if direct else None), f"join {room_id}")
 
     async def _join(self, room_id: str, direct_with: str | None = None) -> None:
         for attempt in range(5):
@@ -468,12 +548,16 @@ class MatrixAdapter:
         # Only the first sync after a start can bring events handled before (a restart);
         # later syncs bring each event once, and `_seen` guards this process.
         catching_up = not self.ready.is_set()
-        self._spawn(self._handle(room.room_id, event, catching_up), f"command {event.event_id}")
+        self.progress.started()
+        task = self.tasks.spawn(
+            self._handle(room.room_id, event, catching_up), f"command {event.event_id}"
+        )
+        task.add_done_callback(lambda _task: self.progress.finished())
 
-    def _spawn(self, coroutine: object, name: str) -> None:
-        task = asyncio.create_task(coroutine, name=name)  # type: ignore[arg-type]
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _confirm(self, confirmation: Coroutine[Any, Any, None], what: str) -> None:
+        """A send is confirmed in the background (the sent-log or the outbox is marked,
+        waiting for the database if need be), so the queue goes on meanwhile."""
+        self.tasks.spawn(confirmation, f"confirm {what}")
 
     async def _handle(self, room_id: str, event: RoomMessageText, catching_up: bool) -> None:
         assert self._answer is not None
@@ -517,29 +601,32 @@ class MatrixAdapter:
     def _answer_once(
         self, incoming: Incoming, event_id: str, catching_up: bool
     ) -> tuple[Answered, dict] | None:
-        """Run a command at most once: its reply is recorded with it (the outbox)."""
+        """Run a command exactly once: its effect and the record of its reply commit in one
+        transaction (the outbox), so a crash leaves both or neither, and a command handled
+        before (by this or another instance) rolls back instead of applying twice."""
         assert self._answer is not None
-        if catching_up and retry_while_unavailable(
-            partial(self.outbox.was_handled, event_id), "looking up a handled command"
-        ):
+        try:
+            with self.outbox.unit_of_work():
+                # Only the first sync after a start can bring a command handled before.
+                if catching_up and self.outbox.was_handled(event_id):
+                    return None
+                outcome = self._answer(incoming)
+                if outcome is None:
+                    return None
+                content = events.reply(outcome.reply, event_id, incoming.sender)
+                self.failpoints.hit("command_applied")  # tests: killed before the commit
+                if not self.outbox.record(event_id, incoming.room_id, content, self.clock.wall()):
+                    raise _HandledBefore(event_id)
+        except _HandledBefore:
             return None
-        outcome = self._answer(incoming)
-        if outcome is None:
-            return None
-        content = events.reply(outcome.reply, event_id, incoming.sender)
-        # The command's effect is committed: only recording it may wait for the database
-        # now, running the command again would apply it twice.
-        recorded = retry_while_unavailable(
-            lambda: self.outbox.record(event_id, incoming.room_id, content, self.clock.wall()),
-            "recording a reply",
-        )
-        if not recorded:
-            return None
+        self.failpoints.hit("command_committed")  # tests: killed between effect and send
         return outcome, content
 
     def _queue_reply(self, event_id: str, room_id: str, content: dict) -> None:
         async def sent(_reply_id: str) -> None:
-            await asyncio.to_thread(self.outbox.sent, event_id)
+            await retry_while_unavailable_async(
+                lambda: asyncio.to_thread(self.outbox.sent, event_id), "confirming a reply"
+            )
 
         self.queue.put(
             Outgoing(
@@ -713,6 +800,8 @@ class MatrixAdapter:
 
     async def _transport(self, outgoing: Outgoing) -> SendResult:
         trust_unverified = self.config.matrix.trust_unverified_devices  # the trust policy
+        if outgoing.room_id not in self.client.rooms:  # joined a moment ago: not synced yet
+            await self._wait_for_room(outgoing.room_id, timeout=10)
         try:
             response = await self.client.room_send(
                 outgoing.room_id,

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -18,11 +19,15 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlmodel import Session
 
+from zukunftstische.failpoints import Failpoints, FailpointUnavailable
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Waiting for the database: 1 s, then doubling up to this.
 MAX_WAIT_SECONDS = 30.0
+# Execution option read by the SQLite BEGIN hook ("IMMEDIATE" for units of work).
+SQLITE_BEGIN = "zukunftstische_sqlite_begin"
 
 
 class StoreUnavailable(RuntimeError):
@@ -31,7 +36,7 @@ class StoreUnavailable(RuntimeError):
 
 def is_unavailable(error: BaseException) -> bool:
     """A database error that goes away by itself (connection lost, server restarting)."""
-    if isinstance(error, StoreUnavailable):
+    if isinstance(error, StoreUnavailable | FailpointUnavailable):
         return True
     if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
         return True
@@ -43,7 +48,15 @@ def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _sqlite_begin(connection: sa.Connection) -> None:
+    # A unit of work takes the write lock at once: a command that reads and then writes
+    # waits for another writer (busy_timeout) instead of failing on the lock upgrade.
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     # WAL: readers do not block the writer; busy_timeout rides out a concurrent writer.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -63,6 +76,9 @@ def make_engine(url: str) -> sa.Engine:
             Path(database).touch(mode=0o600, exist_ok=True)  # owner-only, before SQLite opens it
         engine = sa.create_engine(url, connect_args={"check_same_thread": False})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite starts transactions on its own and would end a unit of work at its first
+        # savepoint's release; SQLAlchemy's documented fix: let SQLAlchemy say BEGIN.
+        sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
 
@@ -77,10 +93,15 @@ def alembic_config(connection: sa.Connection | None = None) -> AlembicConfig:
 
 
 class Database:
-    """An engine with sessions and the schema migrations."""
+    """An engine with sessions, units of work and the schema migrations."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, failpoints: Failpoints | None = None) -> None:
         self.engine = make_engine(url)
+        self.failpoints = failpoints or Failpoints()
+        # The unit of work open in this thread (its connection): every session joins it.
+        self._unit: ContextVar[sa.Connection | None] = ContextVar(
+            f"unit-of-work-{id(self)}", default=None
+        )
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to `revision` (Alembic); applied at every start."""
@@ -92,8 +113,43 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        """A session; inside a unit of work it joins it (its commit ends a savepoint, the
+        unit commits everything at its end)."""
+        unit = self._unit.get()
+        if unit is None:
+            with Session(self.engine, expire_on_commit=False) as session:
+                yield session
+            return
+        with Session(
+            bind=unit, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as session:
             yield session
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """Everything the store does inside commits together at the end, or not at all (a
+        command's effect and the record of its reply)."""
+        if self._unit.get() is not None:
+            yield  # already inside one: join it
+            return
+        unit = self.engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        with unit, unit.begin():
+            token = self._unit.set(unit)
+            try:
+                yield
+            finally:
+                self._unit.reset(token)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a unit of work: what happens in the block is undone if it raises, the rest
+        of the unit stays. Outside one there is nothing to undo."""
+        unit = self._unit.get()
+        if unit is None:
+            yield
+            return
+        with unit.begin_nested():
+            yield
 
 
 def _waits() -> Iterator[float]:

@@ -145,6 +145,7 @@ class EvaluationStore:
 
     def close(self, evaluation_id: int, results: Sequence[ResultRow], now: datetime) -> None:
         """Store the counts and forget which poll was in which room, in one transaction."""
+        self._store.failpoints.hit("evaluation_close")
         with self._store.session() as session:
             session.execute(
                 sa.delete(EvaluationPoll).where(EvaluationPoll.evaluation_id == evaluation_id)

@@ -4,6 +4,7 @@ that are not yet confirmed by the homeserver."""
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,6 +18,10 @@ from zukunftstische.store.themes import Store
 class Outbox:
     def __init__(self, store: Store) -> None:
         self._store = store
+
+    def unit_of_work(self) -> AbstractContextManager[None]:
+        """A command and the record of its reply commit together (Database.unit_of_work)."""
+        return self._store.unit_of_work()
 
     def was_handled(self, event_id: str) -> bool:
         with self._store.session() as session:
@@ -41,6 +46,7 @@ class Outbox:
             return True
 
     def sent(self, event_id: str) -> None:
+        self._store.failpoints.hit("outbox_sent")
         with self._store.session() as session:
             session.execute(
                 sa.update(HandledEvent)

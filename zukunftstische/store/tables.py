@@ -238,3 +238,17 @@ class FeedToken(SQLModel, table=True):
     token: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     created_by: str = Field(max_length=255)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class SyncToken(SQLModel, table=True):
+    """Where the bot's sync stands: saved only once every command of the syncs before it
+    is handled, so that a command interrupted by a crash comes again after the restart
+    (and the outbox drops the ones handled already). In the database, so that a standby
+    instance takes over from it."""
+
+    __tablename__ = "sync_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=255, sa_column_kwargs={"unique": True})
+    token: str = Field(sa_type=sa.Text)
+    saved_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

@@ -453,6 +453,7 @@ class Store(Database):
 
     def record_pending(self, row: ReminderLog) -> bool:
         """Write the pending row before the send; False when it exists already."""
+        self.failpoints.hit("reminder_pending")
         with self.session() as session:
             session.add(row)
             try:
