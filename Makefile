@@ -25,6 +25,9 @@ test: $(VENV)/.installed
 	# And once more in old-style rooms (room version 10, ids `!opaque:server`); the runs
 	# above use the room version the installed Synapse makes by default (12).
 	ZT_TEST_ROOM_VERSION=10 $(PY) -m pytest tests/integration -rs
+	# Three minutes of the soak (bench/soak.py): commands while the bot is killed and the
+	# homeserver (and, as root on PostgreSQL, the database) restart; fails on lost or doubled.
+	$(PY) bench/soak.py --minutes 3
 
 bench: $(VENV)/.installed
 	$(PY) bench/status_latency.py

@@ -6,8 +6,10 @@ import asyncio
 import logging
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
 
 from zukunftstische.charts import Charts
 from zukunftstische.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
@@ -22,8 +24,9 @@ from zukunftstische.engines.evaluation import EvaluationEngine
 from zukunftstische.engines.reminders import ReminderEngine
 from zukunftstische.engines.scheduler import ReminderScheduler
 from zukunftstische.failpoints import Failpoints
-from zukunftstische.health import HealthReporter, Snapshot
+from zukunftstische.health import HealthReporter, Limits, Snapshot
 from zukunftstische.matrix.adapter import Incoming, MatrixAdapter, resolve_aliases
+from zukunftstische.metrics import BotMetrics, Readings, seconds_since
 from zukunftstische.rendering import Renderer
 from zukunftstische.store.cross_signing_keys import CrossSigningKeys
 from zukunftstische.store.evaluations import EvaluationStore
@@ -34,6 +37,7 @@ from zukunftstische.store.sync_state import SyncState
 from zukunftstische.store.themes import Store
 from zukunftstische.tasks import Tasks
 from zukunftstische.web.feeds import CalendarFeeds
+from zukunftstische.web.health import health_routes
 from zukunftstische.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -54,8 +58,10 @@ class Bot:
     adapter: MatrixAdapter
     router: Router
     scheduler: ReminderScheduler
-    # The HTTP side (calendar feeds), when `[web] listen` is set.
-    web: WebServer | None = None
+    reminders: ReminderEngine
+    metrics: BotMetrics = field(default_factory=BotMetrics)
+    # The HTTP side: calendar feeds ([web] listen), /healthz and /metrics ([health] listen).
+    servers: list[WebServer] = field(default_factory=list)
 
     def answer(self, incoming: Incoming) -> Outcome | None:
         return self.router.handle(
@@ -67,13 +73,33 @@ class Bot:
             is_direct=incoming.is_direct,
         )
 
+    def readings(self) -> Readings:
+        """What Prometheus reads at each scrape."""
+        queue = self.adapter.queue
+        oldest = queue.oldest_since
+        return Readings(
+            replies_sent=queue.sent_answers,
+            reminders_sent=self.reminders.sent,
+            rate_limited=queue.rate_limited,
+            reminders_pending=self.reminders.pending,
+            queue_depth=queue.pending,
+            queue_oldest_age=(self.clock.wall() - oldest).total_seconds() if oldest else 0.0,
+            sync_lag=seconds_since(self.adapter.last_sync_ms),
+        )
+
     def _after_command(self, outcome: Outcome) -> None:
+        self.metrics.command(outcome.verb, outcome.result)
         if outcome.changed:
             self.scheduler.poke()  # a change may have made a reminder due
 
     async def _start_reminders(self) -> None:
+        """Once the first sync is done: reminders, and the health snapshot (written at
+        once, so that `zt-bot health` sees the bot as soon as it works)."""
         await self.adapter.ready.wait()
         self.scheduler.start()
+        tasks = self.adapter.tasks
+        reporter = HealthReporter(self.config.bot.data_dir, self.snapshot)
+        tasks.spawn(tasks.supervise("health", reporter.run), "health")
 
     def snapshot(self) -> Snapshot:
         """What the bot is doing, for `zt-bot health` (wall clock, UTC)."""
@@ -92,19 +118,16 @@ class Bot:
     async def run(self) -> None:
         self.adapter.after_command = self._after_command
         self.adapter.after_join = self.scheduler.poke
-        if self.web is not None:
-            await self.web.start()
-        tasks = self.adapter.tasks
-        reminders = tasks.spawn(self._start_reminders(), "start reminders")
-        reporter = HealthReporter(self.config.bot.data_dir, self.snapshot)
-        tasks.spawn(tasks.supervise("health", reporter.run), "health")
+        for server in self.servers:
+            await server.start()
+        reminders = self.adapter.tasks.spawn(self._start_reminders(), "start reminders")
         try:
             await self.adapter.run(self.answer)
         finally:
             reminders.cancel()
             self.scheduler.stop()
-            if self.web is not None:
-                await self.web.stop()
+            for server in self.servers:
+                await server.stop()
             await self.adapter.close()
             self.store.close()
 
@@ -177,23 +200,35 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
     )
     tick = timedelta(seconds=config.reminders.tick_seconds)
     scheduler = ReminderScheduler([engine, evaluation], clock, tick, tasks)
-    return Bot(config, clock, store, adapter, Router(services), scheduler, web_server(services))
+    bot = Bot(config, clock, store, adapter, Router(services), scheduler, engine)
+    bot.metrics.watch(bot.readings)
+    bot.servers = web_servers(services, bot)
+    return bot
 
 
-def web_server(services: Services) -> WebServer | None:
-    """One HTTP server for everything served over HTTP (today: the calendar feeds)."""
-    web = services.config.web
-    if not web.enabled:
-        return None
-    server = WebServer(web.host, web.port)
-    feeds = CalendarFeeds(
-        services.store,
-        services.feeds,
-        lead_names=services.renderer.lead_names(),
-        all_themes_name=services.renderer.words("calendar_words")["all_themes"],
-    )
-    server.add_routes(feeds.routes())
-    return server
+def web_servers(services: Services, bot: Bot) -> list[WebServer]:
+    """The HTTP servers, one per listen address: feeds and health share one when both are
+    on the same address; health stays on its own (loopback) port otherwise."""
+    config = services.config
+    routes: dict[tuple[str, int], list[web.RouteDef]] = {}
+    if config.web.enabled:
+        feeds = CalendarFeeds(
+            services.store,
+            services.feeds,
+            lead_names=services.renderer.lead_names(),
+            all_themes_name=services.renderer.words("calendar_words")["all_themes"],
+        )
+        routes.setdefault((config.web.host, config.web.port), []).extend(feeds.routes())
+    if config.health.enabled:
+        limits = Limits(config.health.sync_stale_after, config.health.queue_stuck_after)
+        checks = health_routes(bot.snapshot, bot.clock.wall, limits, bot.metrics)
+        routes.setdefault((config.health.host, config.health.port), []).extend(checks)
+    servers = []
+    for (host, port), found in routes.items():
+        server = WebServer(host, port)
+        server.add_routes(found)
+        servers.append(server)
+    return servers
 
 
 async def run_until_signalled(bot: Bot) -> None:

@@ -196,13 +196,6 @@ class EvaluationConfig(_Section):
     ignore_users: tuple[UserId, ...] = ()
 
 
-class HealthConfig(_Section):
-    # `zt-bot health` fails when the bot has not synced for this long …
-    sync_stale_after: Duration = timedelta(minutes=5)
-    # … or when a message has waited this long in the send queue without any progress.
-    queue_stuck_after: Duration = timedelta(minutes=10)
-
-
 class PrivacyConfig(_Section):
     # History entries and raw notes older than this many days are pruned at start.
     # Empty (the default): keep them.
@@ -217,15 +210,12 @@ class CouncilConfig(_Section):
 _LISTEN = re.compile(r"^(?:(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):)?(?P<port>\d{1,5})$")
 
 
-class WebConfig(_Section):
-    """The bot's HTTP side (calendar feeds; later the health endpoint): one server."""
+class _Listening(_Section):
+    """A section with an HTTP listen address (`127.0.0.1:8080`, or a bare port: loopback)."""
 
-    # Off unless set. `127.0.0.1:8080` (or just `8080`: loopback) — put the city's
-    # reverse proxy (HTTPS) in front of it rather than opening it to the network.
+    # Off unless set. Loopback by default: put the city's reverse proxy (HTTPS) in front
+    # rather than opening the port to the network.
     listen: str | None = None
-    # The address people reach it under, through the proxy; URLs in chat start with it.
-    # Empty: http://<listen> (only useful on the same machine).
-    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
     @field_validator("listen")
     @classmethod
@@ -255,6 +245,14 @@ class WebConfig(_Section):
         assert found is not None
         return int(found["port"])
 
+
+class WebConfig(_Listening):
+    """The bot's HTTP side for people: the calendar feeds."""
+
+    # The address people reach it under, through the proxy; URLs in chat start with it.
+    # Empty: http://<listen> (only useful on the same machine).
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+
     def base_url(self) -> str:
         if self.public_url:
             return self.public_url.rstrip("/")
@@ -263,6 +261,15 @@ class WebConfig(_Section):
     def feed_url(self, token: str) -> str:
         """The subscription URL of a calendar feed (what `!zt kalender … abo` answers)."""
         return f"{self.base_url()}{FEED_PATH}/{token}.ics"
+
+
+class HealthConfig(_Listening):
+    # `/healthz` and `/metrics` for monitoring (off unless `listen` is set; the same
+    # address as [web] listen serves both from one server).
+    # `zt-bot health` and /healthz fail when the bot has not synced for this long …
+    sync_stale_after: Duration = timedelta(minutes=5)
+    # … or when a message has waited this long in the send queue without any progress.
+    queue_stuck_after: Duration = timedelta(minutes=10)
 
 
 # Calendar feeds are served under this path (zukunftstische.web.feeds).

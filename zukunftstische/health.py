@@ -182,9 +182,10 @@ def _queue_problems(snapshot: Snapshot, now: datetime, limits: Limits) -> list[s
     stalled = progress is None or now - progress > limits.queue_stuck_after
     if waited <= limits.queue_stuck_after or not stalled:
         return []
+    depth = snapshot.queue_depth
+    messages = "1 Nachricht, sie" if depth == 1 else f"{depth} Nachrichten, die älteste"
     return [
-        f"die Sendewarteschlange kommt nicht voran: {snapshot.queue_depth} Nachrichten, die "
-        f"älteste wartet seit {describe_age(waited)}"
+        f"die Sendewarteschlange kommt nicht voran: {messages} wartet seit {describe_age(waited)}"
     ]
 
 

@@ -57,10 +57,16 @@ class ReminderEngine:
     in_room: Callable[[str], bool]
     settings: ReminderSettings = field(init=False)
     _in_flight: set[str] = field(default_factory=set, init=False)
+    sent: int = field(default=0, init=False)  # reminders the homeserver took (metrics)
     _wakeup: datetime | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.settings = self.config.reminders.policy()
+
+    @property
+    def pending(self) -> int:
+        """Reminders queued and not yet confirmed."""
+        return len(self._in_flight)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -151,6 +157,7 @@ class ReminderEngine:
         self._in_flight.add(delivery.txn_id)
 
         async def sent(event_id: str) -> None:
+            self.sent += 1
             try:
                 await retry_while_unavailable_async(
                     lambda: asyncio.to_thread(self.store.mark_sent, delivery.txn_id, event_id, now),

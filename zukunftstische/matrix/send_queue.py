@@ -89,6 +89,7 @@ class SendQueue:
         self._held: dict[int, datetime] = {}
         self.last_progress: datetime | None = None  # an item last sent or refused, at
         self.sent = 0
+        self.sent_answers = 0  # of those, answers to commands (for metrics)
         self.rejected = 0
         self.rate_limited = 0  # 429 answers honoured (for tests, logs and metrics)
 
@@ -169,6 +170,7 @@ class SendQueue:
                     trouble.ended(outgoing)
             if result.delivery is Delivery.sent:
                 self.sent += 1
+                self.sent_answers += outgoing.priority is Priority.answer
                 if outgoing.on_sent is not None and result.event_id is not None:
                     await self._confirmed(outgoing, outgoing.on_sent(result.event_id))
                 return

@@ -1,0 +1,83 @@
+"""Metrics for Prometheus (`/metrics`) and the health answer (`/healthz`).
+
+One registry per bot (prometheus-client's global one would be module state). Counters of
+what happened are counted where it happens; what the bot *is* (queue depth, the oldest
+item's age, sync lag, reminders pending) is read from the running parts at scrape time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What the bot is doing right now (read at each scrape)."""
+
+    replies_sent: int
+    reminders_sent: int
+    rate_limited: int
+    reminders_pending: int
+    queue_depth: int
+    queue_oldest_age: float  # seconds; 0 when empty
+    sync_lag: float  # seconds since the last sync came back; -1 before the first
+
+
+class _Live(Collector):
+    def __init__(self, read: Callable[[], Readings]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        now = self._read()
+        counters = (
+            ("zt_replies_sent", "Answers to commands the homeserver took", now.replies_sent),
+            ("zt_reminders_sent", "Reminders the homeserver took", now.reminders_sent),
+            ("zt_rate_limited", "429 answers honoured (retry_after_ms)", now.rate_limited),
+        )
+        gauges = (
+            ("zt_reminders_pending", "Reminders queued, not confirmed", now.reminders_pending),
+            ("zt_send_queue_depth", "Events queued or being sent", now.queue_depth),
+            (
+                "zt_send_queue_oldest_age_seconds",
+                "Oldest queued event's wait",
+                now.queue_oldest_age,
+            ),
+            ("zt_sync_lag_seconds", "Seconds since the last sync returned", now.sync_lag),
+        )
+        for name, help_text, value in counters:
+            yield CounterMetricFamily(name, help_text, value=value)
+        for name, help_text, value in gauges:
+            yield GaugeMetricFamily(name, help_text, value=value)
+
+
+class BotMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.commands = Counter(
+            "zt_commands",
+            "Commands handled, by verb and outcome (ok, refused, error)",
+            ["verb", "outcome"],
+            registry=self.registry,
+        )
+
+    def watch(self, read: Callable[[], Readings]) -> None:
+        """Read the live values from `read` at every scrape."""
+        self.registry.register(_Live(read))
+
+    def command(self, verb: str, outcome: str) -> None:
+        self.commands.labels(verb=verb, outcome=outcome).inc()
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The Prometheus text format and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def seconds_since(moment_ms: int) -> float:
+    return -1.0 if not moment_ms else max(0.0, time.time() - moment_ms / 1000)
