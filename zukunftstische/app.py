@@ -13,15 +13,18 @@ from zukunftstische.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
 from zukunftstische.commands.base import Services
 from zukunftstische.commands.router import Outcome, Router
 from zukunftstische.config import Config, ConfigError
+from zukunftstische.council.wiring import client_for
 from zukunftstische.domain.annual_plan import SchoolHolidays
 from zukunftstische.domain.matrix_ids import is_room_alias
 from zukunftstische.domain.process import load_template
 from zukunftstische.domain.working_days import WorkingCalendar
+from zukunftstische.engines.council import CouncilEngine
 from zukunftstische.engines.evaluation import EvaluationEngine
 from zukunftstische.engines.reminders import ReminderEngine
 from zukunftstische.engines.scheduler import ReminderScheduler
 from zukunftstische.matrix.adapter import Incoming, MatrixAdapter, resolve_aliases
 from zukunftstische.rendering import Renderer
+from zukunftstische.store.council import CouncilStore
 from zukunftstische.store.cross_signing_keys import CrossSigningKeys
 from zukunftstische.store.evaluations import EvaluationStore
 from zukunftstische.store.outbox import Outbox
@@ -46,6 +49,8 @@ class Bot:
     adapter: MatrixAdapter
     router: Router
     scheduler: ReminderScheduler
+    # Reads the council information system; None without `[council] oparl`.
+    council: CouncilEngine | None = None
 
     def answer(self, incoming: Incoming) -> Outcome | None:
         return self.router.handle(
@@ -68,12 +73,16 @@ class Bot:
     async def run(self) -> None:
         self.adapter.after_command = self._after_command
         self.adapter.after_join = self.scheduler.poke
+        if self.council is not None:
+            await self.council.start()
         reminders = asyncio.create_task(self._start_reminders(), name="reminders")
         try:
             await self.adapter.run(self.answer)
         finally:
             reminders.cancel()
             self.scheduler.stop()
+            if self.council is not None:
+                await self.council.aclose()
             await self.adapter.close()
             self.store.close()
 
@@ -116,6 +125,16 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
     adapter = MatrixAdapter(config, clock, Outbox(store), CrossSigningKeys(store))
     renderer = Renderer(config.bot.language)
     calendar = WorkingCalendar()
+    council = None
+    if config.council.oparl is not None:
+        council = CouncilEngine(
+            config,
+            CouncilStore(store),
+            renderer,
+            client_for(config),
+            clock,
+            deliver=adapter.queue_recorded,
+        )
     services = Services(
         config=config,
         store=store,
@@ -125,6 +144,7 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
         calendar=calendar,
         school_holidays=SchoolHolidays(calendar.country, calendar.subdiv, calendar.language),
         evaluations=EvaluationStore(store),
+        papers=council,
     )
     engine = ReminderEngine(
         config,
@@ -139,8 +159,11 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
         config, store, services.evaluations, renderer, calendar, transport=adapter
     )
     tick = timedelta(seconds=config.reminders.tick_seconds)
-    scheduler = ReminderScheduler([engine, evaluation], clock, tick)
-    return Bot(config, clock, store, adapter, Router(services), scheduler)
+    engines = [engine, evaluation, *([council] if council is not None else [])]
+    scheduler = ReminderScheduler(engines, clock, tick)
+    if council is not None:
+        council.on_change = scheduler.poke  # re-planned themes may make reminders due
+    return Bot(config, clock, store, adapter, Router(services), scheduler, council)
 
 
 async def run_until_signalled(bot: Bot) -> None:

@@ -16,6 +16,7 @@ from zukunftstische.domain.matrix_ids import is_user_id
 from zukunftstische.domain.process import ProcessTemplate, TemplateError, load_template
 
 if TYPE_CHECKING:
+    from zukunftstische.matrix.online_check import Finding
     from zukunftstische.store.themes import Store
 
 
@@ -115,6 +116,8 @@ def _check_online(config: Config) -> int:
 
     print(f"Verbindung zu {config.matrix.homeserver}:")
     findings = asyncio.run(check_online(config, admin_token=os.environ.get(ENV_ADMIN_TOKEN)))
+    if config.council.oparl is not None:
+        findings.append(asyncio.run(_council_finding(config)))
     for finding in findings:
         print(f"  {finding.line()}")
     if can_work(findings):
@@ -124,12 +127,31 @@ def _check_online(config: Config) -> int:
     return 1
 
 
+async def _council_finding(config: Config) -> Finding:
+    """One line on the council information system: which council, how many meetings in
+    the coming year, or what is wrong. The bot works without it (hand-entered meetings),
+    so a problem is a warning."""
+    from zukunftstische.council.wiring import probe
+    from zukunftstische.matrix.online_check import Finding, Status
+
+    found = await probe(config, today=_now(config).date())
+    if found.ok:
+        return Finding("Ratsinformationssystem (OParl)", Status.ok, found.text)
+    return Finding(
+        "Ratsinformationssystem (OParl)",
+        Status.warning,
+        found.text,
+        "[council] oparl, body, organization prüfen; bis dahin gelten nur Ratssitzungen von Hand",
+    )
+
+
 def _missing_roles(template: ProcessTemplate) -> list[str]:
     """Roles no step plays: the features that need them stay off (said, not failed)."""
     from zukunftstische.domain.process import MilestoneRole, StepRole
 
     what = {
         StepRole.z2: "„z2“ (Zukunftstisch Teil 2)",
+        StepRole.draft_resolution: "„draft_resolution“ (Beschlussvorlage; kein Link zur Vorlage)",
         StepRole.council_decision: "„council_decision“ (Ratsentscheidung)",
         StepRole.evaluation: "„evaluation“: die Evaluation schließt keinen Schritt ab",
     }
@@ -177,7 +199,9 @@ def _now(config: Config) -> datetime:
 
 
 def _council_meetings(config: Config, store: Store) -> list[date]:
-    return sorted({*config.council.meetings, *store.council_meetings()})
+    from zukunftstische.store.council import CouncilStore
+
+    return CouncilStore(store).days(config.council.meetings)
 
 
 def _lead_names(language: str) -> dict[str, str]:

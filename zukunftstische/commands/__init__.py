@@ -26,6 +26,7 @@ from zukunftstische.commands import (
     umfrage,
     verlauf,
     verschieben,
+    vorlage,
     zustaendig,
 )
 from zukunftstische.commands.base import Command
@@ -45,6 +46,7 @@ COMMANDS: tuple[Command, ...] = (
     zustaendig.COMMAND,
     raum.COMMAND,
     ratssitzung.COMMAND,
+    vorlage.COMMAND,
     jahresplan.COMMAND,
     erinnerungen.COMMAND,
     kalender.COMMAND,
