@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from tests.council.conftest import OParlTestServer, Reply
+from tests.council.test_client import _endless_pages
 from zukunftstische.app import Bot, build_bot
 from zukunftstische.clock import Clock
 from zukunftstische.config import parse_config
@@ -330,15 +331,6 @@ async def test_vorlage_refusals_change_nothing(council: Council) -> None:
 # Faults: each injected through the server after a good read ---------------------------------
 
 
-def _endless(server: OParlTestServer) -> Callable[[dict[str, str]], Reply]:
-    def page(query: dict[str, str]) -> Reply:
-        number = int(query.get("page", "1"))
-        next_url = server.url(f"{MEETINGS}?page={number + 1}")
-        return Reply(body={"data": [], "pagination": {}, "links": {"next": next_url}})
-
-    return page
-
-
 def _wrongly_typed(server: OParlTestServer) -> Reply:
     page = server.document(MEETINGS_2)
     page["data"][1]["start"] = 5
@@ -353,7 +345,7 @@ FAULTS: dict[str, tuple[str, Callable[[OParlTestServer], Any], str]] = {
         "ist kein JSON",
     ),
     "wrongly-typed": (MEETINGS_2, _wrongly_typed, "data[1].start: kein Zeitpunkt"),
-    "endless-pages": (MEETINGS, _endless, "hat mehr als 5 Seiten"),
+    "endless-pages": (MEETINGS, _endless_pages, "hat mehr als 5 Seiten"),
     "http-error": (MEETINGS, lambda s: Reply(503, b""), "HTTP 503"),
 }
 

@@ -6,7 +6,6 @@ told once, also across restarts."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,14 +25,6 @@ SNAPSHOT = datetime(2027, 6, 15, 9, 0, tzinfo=BERLIN)
 IMPORTED = "Ratssitzungen aus dem Ratsinformationssystem übernommen: 7"
 STALE = "⚠️ Die Ratsdaten sind veraltet"
 BACK = "✅ Die Ratsdaten sind wieder aktuell"
-
-
-@pytest.fixture
-def oparl_server() -> Iterator[OParlTestServer]:
-    server = OParlTestServer()
-    server.start()
-    yield server
-    server.close()
 
 
 def snapshot_clock() -> Clock:

@@ -12,10 +12,10 @@ Revises: 0007
 Create Date: 2026-12-01
 """
 
-import json
-
 import sqlalchemy as sa
 from alembic import op
+
+from zukunftstische.store.migrations.process_copies import rewrite_process_copies
 
 revision = "0010"
 down_revision = "0007"
@@ -41,18 +41,6 @@ def without_role(process: dict) -> dict:
         if step.get("role") == ROLE:
             step.pop("role")
     return process
-
-
-def _rewrite(change) -> None:  # type: ignore[no-untyped-def]
-    connection = op.get_bind()
-    rows = connection.execute(sa.text("SELECT id, process_json FROM theme")).fetchall()
-    for theme_id, text in rows:
-        changed = json.dumps(change(json.loads(text)), ensure_ascii=False)
-        if changed != text:
-            connection.execute(
-                sa.text("UPDATE theme SET process_json = :json WHERE id = :id"),
-                {"json": changed, "id": theme_id},
-            )
 
 
 def upgrade() -> None:
@@ -98,11 +86,11 @@ def upgrade() -> None:
         sa.Column("linked_by", sa.String(255), nullable=False),
         sa.Column("linked_at", sa.DateTime(timezone=True), nullable=False),
     )
-    _rewrite(with_role)
+    rewrite_process_copies(with_role)
 
 
 def downgrade() -> None:
-    _rewrite(without_role)
+    rewrite_process_copies(without_role)
     op.drop_table("theme_paper")
     op.drop_table("council_sync")
     op.drop_table("oparl_meeting")
