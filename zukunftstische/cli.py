@@ -96,6 +96,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"  Zeitzone:       {config.bot.timezone}   Erinnerungen um {config.reminders.send_time}")
     print(f"  Koordination:   {', '.join(config.bot.coordinators) or '(niemand eingetragen)'}")
     print(f"  Koordinationsraum: {config.rooms.koordination or '(nicht gesetzt)'}")
+    council = config.council
+    print(f"  Ratsinformationssystem: {council.oparl or '(keins: Ratssitzungen nur von Hand)'}")
     print(f"Prozess „{template.process.name}“ (Version {template.process.version}, {source}):")
     for step in template.steps:
         anchor = "Z2" if step.anchor == "z2" else f"Schritt {step.anchor}"
