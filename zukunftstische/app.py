@@ -16,10 +16,12 @@ from zukunftstische.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
 from zukunftstische.commands.base import Services
 from zukunftstische.commands.router import Outcome, Router
 from zukunftstische.config import Config, ConfigError
+from zukunftstische.council.wiring import client_for
 from zukunftstische.domain.annual_plan import SchoolHolidays
 from zukunftstische.domain.matrix_ids import is_room_alias
 from zukunftstische.domain.process import load_template
 from zukunftstische.domain.working_days import WorkingCalendar
+from zukunftstische.engines.council import CouncilEngine
 from zukunftstische.engines.evaluation import EvaluationEngine
 from zukunftstische.engines.reminders import ReminderEngine
 from zukunftstische.engines.scheduler import ReminderScheduler
@@ -28,6 +30,7 @@ from zukunftstische.health import HealthReporter, Limits, Snapshot
 from zukunftstische.matrix.adapter import Incoming, MatrixAdapter, resolve_aliases
 from zukunftstische.metrics import BotMetrics, Readings, seconds_since
 from zukunftstische.rendering import Renderer
+from zukunftstische.store.council import CouncilStore
 from zukunftstische.store.cross_signing_keys import CrossSigningKeys
 from zukunftstische.store.evaluations import EvaluationStore
 from zukunftstische.store.feeds import FeedTokens
@@ -59,6 +62,8 @@ class Bot:
     router: Router
     scheduler: ReminderScheduler
     reminders: ReminderEngine
+    # Reads the council information system; None without `[council] oparl`.
+    council: CouncilEngine | None = None
     metrics: BotMetrics = field(default_factory=BotMetrics)
     # The HTTP side: calendar feeds ([web] listen), /healthz and /metrics ([health] listen).
     servers: list[WebServer] = field(default_factory=list)
@@ -120,6 +125,8 @@ class Bot:
         self.adapter.after_join = self.scheduler.poke
         for server in self.servers:
             await server.start()
+        if self.council is not None:
+            await self.council.start()
         reminders = self.adapter.tasks.spawn(self._start_reminders(), "start reminders")
         try:
             await self.adapter.run(self.answer)
@@ -128,6 +135,8 @@ class Bot:
             self.scheduler.stop()
             for server in self.servers:
                 await server.stop()
+            if self.council is not None:
+                await self.council.aclose()
             await self.adapter.close()
             self.store.close()
 
@@ -174,6 +183,16 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
     )
     renderer = Renderer(config.bot.language)
     calendar = WorkingCalendar()
+    council = None
+    if config.council.oparl is not None:
+        council = CouncilEngine(
+            config,
+            CouncilStore(store),
+            renderer,
+            client_for(config),
+            clock,
+            deliver=adapter.queue_recorded,
+        )
     services = Services(
         config=config,
         store=store,
@@ -185,6 +204,7 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
         evaluations=EvaluationStore(store),
         feeds=FeedTokens(store),
         charts=Charts(),
+        papers=council,
     )
     engine = ReminderEngine(
         config,
@@ -199,8 +219,11 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
         config, store, services.evaluations, renderer, calendar, transport=adapter
     )
     tick = timedelta(seconds=config.reminders.tick_seconds)
-    scheduler = ReminderScheduler([engine, evaluation], clock, tick, tasks)
-    bot = Bot(config, clock, store, adapter, Router(services), scheduler, engine)
+    engines = [engine, evaluation, *([council] if council is not None else [])]
+    scheduler = ReminderScheduler(engines, clock, tick, tasks)
+    if council is not None:
+        council.on_change = scheduler.poke  # re-planned themes may make reminders due
+    bot = Bot(config, clock, store, adapter, Router(services), scheduler, engine, council)
     bot.metrics.watch(bot.readings)
     bot.servers = web_servers(services, bot)
     return bot

@@ -16,6 +16,7 @@ from zukunftstische.domain.matrix_ids import is_user_id
 from zukunftstische.domain.process import ProcessTemplate, TemplateError, load_template
 
 if TYPE_CHECKING:
+    from zukunftstische.matrix.online_check import Finding
     from zukunftstische.store.backup import Layout
     from zukunftstische.store.themes import Store
 
@@ -102,6 +103,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"  Zeitzone:       {config.bot.timezone}   Erinnerungen um {config.reminders.send_time}")
     print(f"  Koordination:   {', '.join(config.bot.coordinators) or '(niemand eingetragen)'}")
     print(f"  Koordinationsraum: {config.rooms.koordination or '(nicht gesetzt)'}")
+    council = config.council
+    print(f"  Ratsinformationssystem: {council.oparl or '(keins: Ratssitzungen nur von Hand)'}")
     print(f"Prozess „{template.process.name}“ (Version {template.process.version}, {source}):")
     for step in template.steps:
         anchor = "Z2" if step.anchor == "z2" else f"Schritt {step.anchor}"
@@ -122,6 +125,8 @@ def _check_online(config: Config) -> int:
 
     print(f"Verbindung zu {config.matrix.homeserver}:")
     findings = asyncio.run(check_online(config, admin_token=os.environ.get(ENV_ADMIN_TOKEN)))
+    if config.council.oparl is not None:
+        findings.append(asyncio.run(_council_finding(config)))
     for finding in findings:
         print(f"  {finding.line()}")
     if can_work(findings):
@@ -131,12 +136,31 @@ def _check_online(config: Config) -> int:
     return 1
 
 
+async def _council_finding(config: Config) -> Finding:
+    """One line on the council information system: which council, how many meetings in
+    the coming year, or what is wrong. The bot works without it (hand-entered meetings),
+    so a problem is a warning."""
+    from zukunftstische.council.wiring import probe
+    from zukunftstische.matrix.online_check import Finding, Status
+
+    found = await probe(config, today=_now(config).date())
+    if found.ok:
+        return Finding("Ratsinformationssystem (OParl)", Status.ok, found.text)
+    return Finding(
+        "Ratsinformationssystem (OParl)",
+        Status.warning,
+        found.text,
+        "[council] oparl, body, organization prüfen; bis dahin gelten nur Ratssitzungen von Hand",
+    )
+
+
 def _missing_roles(template: ProcessTemplate) -> list[str]:
     """Roles no step plays: the features that need them stay off (said, not failed)."""
     from zukunftstische.domain.process import MilestoneRole, StepRole
 
     what = {
         StepRole.z2: "„z2“ (Zukunftstisch Teil 2)",
+        StepRole.draft_resolution: "„draft_resolution“ (Beschlussvorlage; kein Link zur Vorlage)",
         StepRole.council_decision: "„council_decision“ (Ratsentscheidung)",
         StepRole.evaluation: "„evaluation“: die Evaluation schließt keinen Schritt ab",
     }
@@ -184,7 +208,9 @@ def _now(config: Config) -> datetime:
 
 
 def _council_meetings(config: Config, store: Store) -> list[date]:
-    return sorted({*config.council.meetings, *store.council_meetings()})
+    from zukunftstische.store.council import CouncilStore
+
+    return CouncilStore(store).days(config.council.meetings)
 
 
 def _lead_names(language: str) -> dict[str, str]:

@@ -205,6 +205,23 @@ class PrivacyConfig(_Section):
 class CouncilConfig(_Section):
     # Known council meetings; `!zt ratssitzung <Datum>` adds more in chat.
     meetings: tuple[date, ...] = ()
+    # The council information system's OParl entry point (its System object), read at
+    # start and then daily; empty: council meetings only by hand.
+    oparl: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=1000)
+    # Which body (id or name; default: the only one) and which organization (id or name;
+    # default: the body's organization with classification "Parlament").
+    body: str | None = Field(default=None, min_length=1, max_length=300)
+    organization: str | None = Field(default=None, min_length=1, max_length=300)
+    # Who is asking, in the User-Agent of every OParl request (a URL or a mail address);
+    # default: the bot's Matrix id.
+    contact: str | None = Field(default=None, min_length=3, max_length=200, pattern=r"^[^\s()]+$")
+
+    @model_validator(mode="after")
+    def _needs_oparl(self) -> CouncilConfig:
+        for key in ("body", "organization", "contact"):
+            if getattr(self, key) is not None and self.oparl is None:
+                raise ValueError(f"{key} gilt nur zusammen mit oparl (der OParl-Adresse)")
+        return self
 
 
 _LISTEN = re.compile(r"^(?:(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):)?(?P<port>\d{1,5})$")

@@ -71,8 +71,9 @@ Override = Reply | Callable[[dict[str, str]], Reply]
 
 
 class OParlTestServer:
-    def __init__(self) -> None:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    def __init__(self, port: int = 0) -> None:
+        """On a free port, or on `port` (a server started again where one was stopped)."""
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self._httpd.oparl = self  # type: ignore[attr-defined]
@@ -269,3 +270,7 @@ async def make_client() -> AsyncIterator[Callable[..., OParlClient]]:
     yield make
     for client in clients:
         await client.aclose()
+
+
+# Both database backends for the tests that keep what they read (SQLite, PostgreSQL).
+from tests.store.conftest import database_url, postgres_reason  # noqa: E402, F401

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from tests.council.conftest import oparl_server  # noqa: F401 (the OParl test server, a fixture)
 from tests.databases import (
     BACKEND,
     create_postgres_database,

@@ -113,9 +113,37 @@ def test_stored_template_copies_get_their_step_roles(database_url: str) -> None:
     assert migrated is not None and unchanged is not None
     assert migrated.template == load_template()  # exactly the roles the process file gives
     assert {s.role for s in unchanged.template.steps} == {None}
-    with store.engine.begin() as connection:  # and back
+    with store.engine.begin() as connection:  # and back (read by hand: the models are newer)
         command.downgrade(alembic_config(connection), "0006")
-    downgraded = store.theme_by_id(1)
+        downgraded = connection.execute(sa.text("SELECT process_json FROM theme WHERE id = 1"))
+        process_json = downgraded.scalar_one()
     store.close()
-    assert downgraded is not None
-    assert json.loads(downgraded.theme.process_json) == json.loads(old_copy())
+    assert json.loads(process_json) == json.loads(old_copy())
+
+
+def test_stored_copies_get_the_draft_resolution_role_and_lose_only_it_again(
+    database_url: str,
+) -> None:
+    store = Store(database_url)
+    store.upgrade("0007")
+    copy = json.loads(load_template().to_json())
+    for step in copy["steps"]:  # as 0007 left it: every role but the new one
+        if step.get("role") == "draft_resolution":
+            step.pop("role")
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO theme (id, name, name_key, z2, status, process_json, created_by,"
+                " created_at) VALUES (1, 'Sport', 'sport', :z2, 'active', :process,"
+                " '@k:localhost', :now)"
+            ),
+            {"z2": date(2027, 3, 15), "process": json.dumps(copy), "now": NOW},
+        )
+    store.upgrade()
+    migrated = store.theme_by_id(1)
+    assert migrated is not None and migrated.template == load_template()
+    with store.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0007")
+        text = connection.execute(sa.text("SELECT process_json FROM theme")).scalar_one()
+    store.close()
+    assert json.loads(text) == copy

@@ -98,6 +98,10 @@ def test_bot_section_values() -> None:
             "rooms.buergerdialog",
         ),
         ('[reminders]\nsend_time = "9 Uhr"\n', "reminders.send_time"),
+        ('[council]\noparl = "ris.stadt.example/oparl"\n', "council.oparl"),
+        ('[council]\noparl = "file:///etc/passwd"\n', "council.oparl"),
+        ('[council]\nbody = "Stadt Musterstadt"\n', "council"),
+        ('[council]\norganisation = "Rat"\n', "council.organisation"),
         ('[datenbank]\nurl = ""\n', "datenbank"),
     ],
 )
@@ -228,3 +232,19 @@ def test_a_wrong_room_says_what_a_room_looks_like() -> None:
     assert message.startswith("rooms.koordination:")
     assert "#koordination:example.org" in message
     assert "Interne Raum-ID" in message
+
+
+def test_council_information_system() -> None:
+    config = parse_config(
+        MINIMAL + '[council]\noparl = "https://ris.stadt.example/oparl/v1/system"\n'
+        'organization = "Rat der Stadt"\nmeetings = [2027-05-20]\n',
+        BASE,
+        environ={},
+    )
+    council = config.council
+    assert council.oparl == "https://ris.stadt.example/oparl/v1/system"
+    assert (council.body, council.organization) == (None, "Rat der Stadt")
+    assert len(council.meetings) == 1
+    assert parse_config(MINIMAL, BASE, environ={}).council.oparl is None
+    message = _error(MINIMAL + '[council]\nbody = "Stadt"\n')
+    assert "body gilt nur zusammen mit oparl" in message

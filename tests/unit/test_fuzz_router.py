@@ -527,6 +527,7 @@ SHAPES = {
     "zuständig": ("theme", "step", "people"),
     "raum": ("theme", "role"),
     "ratssitzung": ("remove", "date"),
+    "vorlage": ("theme", "note"),
     "jahresplan": ("year",),
     "umfrage": ("close", "theme", "mode"),
     "auswertung": ("theme?",),

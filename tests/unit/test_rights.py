@@ -38,6 +38,7 @@ CALLS = {
     "raum <Thema> [team|buergerdialog|z2|entfernen]": "raum Mobilität z2",
     "ratssitzung [entfernen] <Datum>": "ratssitzung 20.05.2027",
     "ratssitzung entfernen <Datum>": "ratssitzung entfernen 03.06.2027",
+    "vorlage <Thema> <Nummer>": "vorlage Mobilität BV/2027/0012",
     "umfrage <Thema> [anonym|raum]": "umfrage Mobilität",
     "umfrage beenden <Thema>": "umfrage beenden Mobilität",
     "kvp <Thema> <Idee> | kvp [Thema] | kvp übernommen <Nr> | kvp verworfen <Nr> [Grund]": (
@@ -109,8 +110,15 @@ def snapshot(router: Router) -> list[tuple]:
     engine = router.services.store.engine
     with engine.connect() as connection:
         tables = (
-            "theme", "step", "history", "responsibility", "council_meeting", "idea", "feed_token"
-        )  # fmt: skip
+            "theme",
+            "step",
+            "history",
+            "responsibility",
+            "council_meeting",
+            "theme_paper",
+            "idea",
+            "feed_token",
+        )
         return [
             tuple(row)
             for table in tables

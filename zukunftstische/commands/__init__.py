@@ -26,6 +26,7 @@ from zukunftstische.commands import (
     umfrage,
     verlauf,
     verschieben,
+    vorlage,
     zeitplan,
     zustaendig,
 )
@@ -47,6 +48,7 @@ COMMANDS: tuple[Command, ...] = (
     zustaendig.COMMAND,
     raum.COMMAND,
     ratssitzung.COMMAND,
+    vorlage.COMMAND,
     jahresplan.COMMAND,
     erinnerungen.COMMAND,
     kalender.COMMAND,

@@ -18,8 +18,10 @@ from typing import Protocol
 from zukunftstische.charts import Charts
 from zukunftstische.config import Config
 from zukunftstische.domain.annual_plan import SchoolHolidays
+from zukunftstische.domain.council import replan_theme
 from zukunftstische.domain.dates import DateError, DateSpec, parse_date_spec, split_trailing_date
 from zukunftstische.domain.lead_rooms import RoomSetup, setup_for
+from zukunftstische.domain.papers import LinkedPaper
 from zukunftstische.domain.process import ProcessTemplate, StepDefinition
 from zukunftstische.domain.theme_names import (
     Match,
@@ -32,6 +34,7 @@ from zukunftstische.domain.theme_names import (
 from zukunftstische.domain.themes import StepRecord, ThemeView
 from zukunftstische.domain.working_days import WorkingCalendar
 from zukunftstische.rendering import Message, Renderer
+from zukunftstische.store.council import CouncilStore
 from zukunftstische.store.evaluations import EvaluationStore
 from zukunftstische.store.feeds import FeedTokens
 from zukunftstische.store.themes import Store
@@ -43,6 +46,17 @@ class Authority(Protocol):
     def is_coordinator(self, user_id: str) -> bool: ...
 
     def is_member(self, room_id: str, user_id: str) -> bool: ...
+
+
+class PaperFinder(Protocol):
+    """Finds a Beschlussvorlage in the council information system (the council engine)."""
+
+    def find_paper(
+        self, reference: str, *, created_since: date | None, now: datetime
+    ) -> LinkedPaper | None:
+        """The paper, None if there is none; council.client.OParlUnavailable if it cannot
+        say."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,12 @@ class Services:
     feeds: FeedTokens
     # Draws the pictures (timeline, year plan, results) and keeps the last ones drawn.
     charts: Charts
+    # The council information system; None without `[council] oparl`.
+    papers: PaperFinder | None = None
+
+    @property
+    def council(self) -> CouncilStore:
+        return CouncilStore(self.store)
 
 
 # An answer lists at most this many themes that a name could mean.
@@ -257,8 +277,21 @@ def find_leading_theme(text: str, services: Services) -> tuple[ThemeView, str]:
 
 
 def council_dates(services: Services) -> list[date]:
-    """Council meetings from the config and from chat, in order."""
-    return sorted(set(services.config.council.meetings) | set(services.store.council_meetings()))
+    """Council meetings from the config, from chat and from the council information
+    system, in order."""
+    return services.council.days(services.config.council.meetings)
+
+
+def replan_with_council(
+    view: ThemeView,
+    services: Services,
+    *,
+    z2: date | None = None,
+    pins: dict[str, date] | None = None,
+) -> dict[str, date]:
+    """New dates after a change of Z2 or a pin: with the council meetings and the theme's
+    paper (domain.council.replan_theme)."""
+    return replan_theme(view, council_dates(services), z2=z2, pins=pins)
 
 
 def parse_day(text: str, usage: str) -> date:

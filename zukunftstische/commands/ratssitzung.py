@@ -1,8 +1,9 @@
-"""`!zt ratssitzung [entfernen] [Datum]`: known council meetings; step 6 moves to them."""
+"""`!zt ratssitzung [entfernen] [Datum]`: known council meetings, from the configuration,
+from chat and from the council information system; step 6 moves to them."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from zukunftstische.commands.base import (
     Command,
@@ -13,31 +14,31 @@ from zukunftstische.commands.base import (
     council_dates,
     parse_day,
 )
-from zukunftstische.domain.themes import ThemeStatus
-from zukunftstische.domain.timeline import replan
+from zukunftstische.domain.council import MeetingSource, Moved
 from zukunftstische.rendering import Message
 
+# The list shows past meetings this far back (the council information system keeps years).
+SHOWN_PAST = timedelta(days=90)
 
-def _follow_council(request: Request, services: Services) -> list[tuple[str, dict[str, date]]]:
+
+def _follow_council(request: Request, services: Services) -> list[Moved]:
     """Re-plan every running theme against the new list of council meetings."""
-    meetings = council_dates(services)
-    moved = []
-    for view in services.store.themes():
-        if view.theme.status != ThemeStatus.active or view.theme.z2 is None:
-            continue
-        changes = replan(view.template, view.theme.z2, meetings, view.steps)
-        if changes:
-            services.store.set_step_dates(
-                view.id, changes, actor=request.sender, now=request.now, action="council"
-            )
-            moved.append((view.theme.name, changes))
-    return moved
+    return services.council.follow(
+        services.config.council.meetings, actor=request.sender, now=request.now
+    )
 
 
 def show(request: Request, services: Services) -> Message:
-    configured = set(services.config.council.meetings)
+    entries = services.council.entries(services.config.council.meetings)
+    since = request.today - SHOWN_PAST
     return services.renderer.message(
-        "council", meetings=council_dates(services), configured=configured, today=request.today
+        "council",
+        entries=[entry for entry in entries if entry.day >= since],
+        hidden=sum(entry.day < since for entry in entries),
+        sync=services.council.sync_state() if services.config.council.oparl else None,
+        oparl=services.config.council.oparl is not None,
+        zone=services.config.bot.zone,
+        today=request.today,
     )
 
 
@@ -55,6 +56,9 @@ def remove(request: Request, services: Services) -> Message:
     if day in services.config.council.meetings:
         raise UserError("council_in_config", day=day)
     if not services.store.remove_council_meeting(day):
+        known = {e.day: e.sources for e in services.council.entries(())}
+        if MeetingSource.oparl in known.get(day, ()):
+            raise UserError("council_from_oparl", day=day)
         raise UserError("council_unknown", day=day)
     return _changed(request, services, "council_removed", day)
 

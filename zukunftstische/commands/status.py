@@ -13,6 +13,7 @@ from zukunftstische.commands.base import (
     room_setup,
 )
 from zukunftstische.domain.lead_rooms import addressees, room_role
+from zukunftstische.domain.process import StepRole
 from zukunftstische.domain.step_states import StepStatus, next_step, theme_progress
 from zukunftstische.domain.themes import ThemeStatus
 from zukunftstische.domain.timeline import first_council_on_or_after
@@ -68,12 +69,18 @@ def handle(request: Request, services: Services) -> Message:
                 services.calendar.holiday_name(status.due),
             )
         )
+    council = view.template.step_with_role(StepRole.council_decision)
+    draft = view.template.step_with_role(StepRole.draft_resolution)
     return services.renderer.message(
         "status",
         theme=view.theme,
         rows=rows,
         today=request.today,
         prefix=services.config.bot.prefix,
+        # The Beschlussvorlage: its state on the decision step, its link on the draft step.
+        paper=view.paper,
+        council_key=council.key if council else None,
+        draft_key=draft.key if draft else None,
     )
 
 

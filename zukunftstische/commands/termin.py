@@ -7,12 +7,11 @@ from zukunftstische.commands.base import (
     Request,
     Right,
     Services,
-    council_dates,
     parse_day,
+    replan_with_council,
     require_text,
     theme_and_step,
 )
-from zukunftstische.domain.timeline import replan
 from zukunftstische.rendering import Message
 
 
@@ -20,10 +19,7 @@ def handle(request: Request, services: Services) -> Message:
     ref = theme_and_step(request)
     day = parse_day(require_text(ref.rest, request.usage), request.usage)
     view = ref.view
-    assert view.theme.z2 is not None  # a theme with steps has a Z2
-    changes = replan(
-        view.template, view.theme.z2, council_dates(services), view.steps, {ref.step.key: day}
-    )
+    changes = replan_with_council(view, services, pins={ref.step.key: day})
     changes[ref.step.key] = day
     services.store.set_step_dates(
         view.id,

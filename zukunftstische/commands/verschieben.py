@@ -14,10 +14,11 @@ from zukunftstische.commands.base import (
     council_dates,
     find_theme,
     name_and_date,
+    replan_with_council,
 )
 from zukunftstische.domain.dates import Quarter
 from zukunftstische.domain.themes import ThemeStatus
-from zukunftstische.domain.timeline import plan, replan
+from zukunftstische.domain.timeline import plan
 from zukunftstische.rendering import Message
 
 
@@ -38,7 +39,7 @@ def handle(request: Request, services: Services) -> Message:
         store.schedule_idea(view.id, new_z2, planned, actor=request.sender, now=request.now)
         return renderer.message("idea_scheduled", theme=view.theme, z2=new_z2, steps=planned)
     old_z2 = view.theme.z2
-    changes = replan(view.template, new_z2, meetings, view.steps)
+    changes = replan_with_council(view, services, z2=new_z2)
     store.set_step_dates(
         view.id,
         changes,

@@ -35,6 +35,7 @@ class StepRole(StrEnum):
     """What a step is to the bot, whatever key a city's process file gives it."""
 
     z2 = "z2"  # Zukunftstisch Teil 2 itself
+    draft_resolution = "draft_resolution"  # the Beschlussvorlage (links to the council's paper)
     council_decision = "council_decision"  # the council decides (OParl, council meetings)
     evaluation = "evaluation"  # evaluation and continuous improvement (KVP)
 

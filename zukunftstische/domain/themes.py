@@ -12,6 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
 
+from zukunftstische.domain.papers import LinkedPaper
 from zukunftstische.domain.process import ProcessTemplate
 
 
@@ -73,11 +74,13 @@ def template_of(process_json: str) -> ProcessTemplate:
 
 @dataclass(frozen=True)
 class ThemeView:
-    """A theme with its steps and the people responsible for them."""
+    """A theme with its steps, the people responsible for them, and its paper."""
 
     theme: ThemeRecord
     steps: tuple[StepRecord, ...]
     responsible: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The Beschlussvorlage linked with `!zt vorlage`, as last read.
+    paper: LinkedPaper | None = None
 
     @property
     def template(self) -> ProcessTemplate:

@@ -622,7 +622,9 @@ class MatrixAdapter:
         self.failpoints.hit("command_committed")  # tests: killed between effect and send
         return outcome, content
 
-    def _queue_reply(self, event_id: str, room_id: str, content: dict) -> None:
+    def _queue_reply(
+        self, event_id: str, room_id: str, content: dict, priority: Priority = Priority.answer
+    ) -> None:
         async def sent(_reply_id: str) -> None:
             await retry_while_unavailable_async(
                 lambda: asyncio.to_thread(self.outbox.sent, event_id), "confirming a reply"
@@ -633,10 +635,15 @@ class MatrixAdapter:
                 room_id=room_id,
                 content=content,
                 txn_id=txn_id_for("reply", event_id),
-                priority=Priority.answer,
+                priority=priority,
                 on_sent=sent,
             )
         )
+
+    def queue_recorded(self, key: str, room_id: str, content: dict) -> None:
+        """Send a notice an engine recorded in the outbox with the change it tells of
+        (keyed like a reply): confirmed there once sent, sent again after a crash."""
+        self._queue_reply(key, room_id, content, Priority.reminder)
 
     def _resend_pending_replies(self) -> None:
         """Replies recorded but not confirmed before a crash go out again; the same

@@ -57,6 +57,7 @@ PLACES: tuple[Place, ...] = (
     Place("history", "actor", How.whole, "Verlauf: wer"),
     Place("history", "detail", How.json, "Verlauf: Angaben"),
     Place("council_meeting", "added_by", How.whole, "Ratssitzungen: eingetragen von"),
+    Place("theme_paper", "linked_by", How.whole, "Beschlussvorlagen: verknüpft von"),
     Place("idea", "author", How.whole, "KVP-Ideen: von"),
     Place("idea", "text", How.text, "KVP-Ideen: Text"),
     Place("idea", "reason", How.text, "KVP-Ideen: Begründung"),

@@ -71,6 +71,64 @@ class CouncilMeeting(SQLModel, table=True):
     added_by: str = Field(max_length=255)
 
 
+class OParlMeeting(SQLModel, table=True):
+    """A council meeting from the council information system: the last good read."""
+
+    __tablename__ = "oparl_meeting"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=1000, sa_column_kwargs={"unique": True})  # its OParl id
+    name: str | None = Field(default=None, max_length=500)
+    start: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    day: date  # in the city's time zone
+
+
+class CouncilSync(SQLModel, table=True):
+    """How the last reads of the council information system went (one row).
+
+    `failing_since` is set at the first failed read and cleared by a good one; the notice
+    that the data is stale (or back) is recorded in the same transaction, so a restart
+    never repeats it."""
+
+    __tablename__ = "council_sync"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(default="", max_length=2000)  # entry point, body, organization
+    body: str | None = Field(default=None, max_length=500)
+    organization: str | None = Field(default=None, max_length=500)
+    last_success: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    failing_since: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    failure: str | None = Field(default=None, max_length=1000)
+
+
+class ThemePaper(SQLModel, table=True):
+    """A theme's Beschlussvorlage in the council information system (`!zt vorlage`)."""
+
+    __tablename__ = "theme_paper"
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("theme.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
+    key: str = Field(max_length=1000)  # the paper's OParl id
+    reference: str = Field(max_length=100)
+    name: str | None = Field(default=None, sa_type=sa.Text)
+    link: str | None = Field(default=None, max_length=1000)
+    # domain.papers.PaperConsultation as a JSON list.
+    consultations: str = Field(default="[]", sa_type=sa.Text)
+    decided: bool = False
+    result: str | None = Field(default=None, max_length=500)
+    result_day: date | None = None
+    pending_day: date | None = None
+    checked_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    # The decision was carried into the theme's steps (once).
+    applied: bool = False
+    linked_by: str = Field(max_length=255)
+    linked_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
 class HistoryEntry(SQLModel, table=True):
     """Every change to a theme, with who and when (`!zt verlauf`)."""
 

@@ -11,6 +11,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from zukunftstische.domain.papers import LinkedPaper, PaperConsultation
 from zukunftstische.domain.process import ProcessTemplate
 from zukunftstische.domain.theme_names import fold
 from zukunftstische.domain.themes import (
@@ -30,6 +31,7 @@ from zukunftstische.store.tables import (
     Responsibility,
     Step,
     Theme,
+    ThemePaper,
 )
 
 
@@ -97,6 +99,33 @@ def step_record(step: Step) -> StepRecord:
     return StepRecord(**step.model_dump())
 
 
+def consultations_json(consultations: Sequence[PaperConsultation]) -> str:
+    return json.dumps(
+        [{**c.__dict__, "day": c.day.isoformat() if c.day else None} for c in consultations],
+        ensure_ascii=False,
+    )
+
+
+def paper_record(row: ThemePaper) -> LinkedPaper:
+    consultations = tuple(
+        PaperConsultation(**{**c, "day": date.fromisoformat(c["day"]) if c["day"] else None})
+        for c in json.loads(row.consultations)
+    )
+    return LinkedPaper(
+        key=row.key,
+        reference=row.reference,
+        name=row.name,
+        link=row.link,
+        consultations=consultations,
+        decided=row.decided,
+        result=row.result,
+        result_day=row.result_day,
+        pending_day=row.pending_day,
+        checked_at=utc(row.checked_at),
+        applied=row.applied,
+    )
+
+
 class Store(Database):
     """Themes, steps, council meetings and the reminders' sent-log."""
 
@@ -120,6 +149,11 @@ class Store(Database):
             return None if theme is None else self._view(session, theme)
 
     @staticmethod
+    def view_in(session: Session, theme: Theme) -> ThemeView:
+        """The theme's view read in an open session (for changes that span themes)."""
+        return Store._view(session, theme)
+
+    @staticmethod
     def _view(session: Session, theme: Theme) -> ThemeView:
         steps = session.exec(
             select(Step).where(Step.theme_id == theme.id).order_by(Step.position)
@@ -135,7 +169,13 @@ class Store(Database):
             for row in rows:
                 people.setdefault(keys[row.step_id], []).append(row.user_id)
         records = tuple(step_record(step) for step in steps)
-        return ThemeView(theme_record(theme), records, {k: tuple(v) for k, v in people.items()})
+        paper = session.exec(select(ThemePaper).where(ThemePaper.theme_id == theme.id)).first()
+        return ThemeView(
+            theme_record(theme),
+            records,
+            {k: tuple(v) for k, v in people.items()},
+            paper_record(paper) if paper is not None else None,
+        )
 
     def theme_by_id(self, theme_id: int) -> ThemeView | None:
         with self.session() as session:

@@ -13,10 +13,7 @@ Revises: 0006
 Create Date: 2026-12-01
 """
 
-import json
-
-import sqlalchemy as sa
-from alembic import op
+from zukunftstische.store.migrations.process_copies import rewrite_process_copies
 
 revision = "0007"
 down_revision = "0006"
@@ -64,21 +61,9 @@ def without_roles(process: dict) -> dict:
     return process
 
 
-def _rewrite(change) -> None:  # type: ignore[no-untyped-def]
-    connection = op.get_bind()
-    rows = connection.execute(sa.text("SELECT id, process_json FROM theme")).fetchall()
-    for theme_id, text in rows:
-        changed = json.dumps(change(json.loads(text)), ensure_ascii=False)
-        if changed != text:
-            connection.execute(
-                sa.text("UPDATE theme SET process_json = :json WHERE id = :id"),
-                {"json": changed, "id": theme_id},
-            )
-
-
 def upgrade() -> None:
-    _rewrite(with_roles)
+    rewrite_process_copies(with_roles)
 
 
 def downgrade() -> None:
-    _rewrite(without_roles)
+    rewrite_process_copies(without_roles)
