@@ -235,7 +235,7 @@ def cmd_export_ics(args: argparse.Namespace) -> int:
     config = _load(args.config)
     store = _open_store(config)
     try:
-        match = resolve(args.theme, store.theme_names())
+        match = resolve(args.theme, store.names)
         view = store.theme(match.name) if match.name else None
         if view is None:
             others = match.ambiguous or match.closest

@@ -8,13 +8,11 @@ from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 from zukunftstische.domain.process import load_template
-from zukunftstische.store.database import alembic_config
+from zukunftstische.store.database import alembic_config, schema_differences
 from zukunftstische.store.themes import Store
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -29,8 +27,7 @@ def test_upgrade_from_empty_matches_the_models(database_url: str) -> None:
     store = Store(database_url)
     store.upgrade()
     with store.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, SQLModel.metadata)
+        differences = schema_differences(connection, SQLModel.metadata)
     store.close()
     assert differences == []
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from zukunftstische.commands.base import UserError
-from zukunftstische.commands.jahresplan import parse_year
+from zukunftstische.commands.jahresplan import parse_year, shown_of
 from zukunftstische.domain.annual_plan import (
     AnnualPlan,
     SchoolHolidays,
@@ -341,11 +341,7 @@ def test_the_school_holidays_object_is_passed_in() -> None:
 
 def render(result: AnnualPlan):
     return RENDERER.message(
-        "annual_plan",
-        plan=result,
-        step_warnings=result.step_warnings,
-        hidden_warnings=0,
-        prefix="!zt",
+        "annual_plan", plan=result, prefix="!zt", **shown_of(result, drawn=True)
     )
 
 

@@ -266,12 +266,12 @@ def _theme_or_error(match: Match, query: str, services: Services) -> ThemeView:
 
 def find_theme(text: str, services: Services) -> ThemeView:
     """The theme that the whole `text` names, or a refusal that lists the closest ones."""
-    return _theme_or_error(resolve(text, services.store.theme_names()), text, services)
+    return _theme_or_error(resolve(text, services.store.names), text, services)
 
 
 def find_leading_theme(text: str, services: Services) -> tuple[ThemeView, str]:
     """The theme named at the start of `text`, and the rest of the arguments."""
-    match = resolve_leading(text, services.store.theme_names())
+    match = resolve_leading(text, services.store.names)
     query = text.split()[0] if text.split() else text
     return _theme_or_error(match, query, services), match.rest
 

@@ -5,22 +5,32 @@ from __future__ import annotations
 from zukunftstische.commands.base import Command, Request, Services, find_theme, room_setup
 from zukunftstische.domain.lead_rooms import room_role
 from zukunftstische.domain.reminder_plan import coming
+from zukunftstische.domain.reminder_policy import near
 from zukunftstische.rendering import Message
 
 SHOWN = 25
+# Reminders within this many days are listed.
+HORIZON_DAYS = 28
 
 
 def handle(request: Request, services: Services) -> Message:
-    views = services.store.themes()
     theme = find_theme(request.args, services) if request.args.strip() else None
     config = services.config
+    settings = config.reminders.policy()
+    if theme is not None:
+        views = [theme]
+    else:  # only the themes that can have a reminder within the horizon
+        window = near(settings, HORIZON_DAYS)
+        views = services.store.active_themes_near(request.today, window)
     upcoming = coming(
         views,
-        config.reminders.policy(),
+        settings,
         config.rooms,
         services.calendar,
         request.now,
         theme.id if theme else None,
+        horizon_days=HORIZON_DAYS,
+        active_elsewhere=theme is None and not views and services.store.any_active_theme(),
     )
     by_id = {view.id: view for view in views}
     rows = []

@@ -7,12 +7,20 @@ import re
 from zukunftstische.charts.year_plan import draw_year_plan, year_plan_data
 from zukunftstische.commands.base import Command, Request, Services, UserError
 from zukunftstische.commands.pictures import chart_words, picture
-from zukunftstische.domain.annual_plan import build_annual_plan
+from zukunftstische.domain.annual_plan import AnnualPlan, build_annual_plan
 from zukunftstische.domain.dates import MAX_YEAR, MIN_YEAR
-from zukunftstische.rendering import Message
+from zukunftstische.domain.plan_file import write_plan
+from zukunftstische.domain.theme_names import fold
+from zukunftstische.domain.themes import ThemeView
+from zukunftstische.rendering import Attachment, Message
 
-# Warnings shown in full; more are counted (the event limit is 64 KiB).
+# Warnings and entries per quarter shown in full; more are counted (the event limit is
+# 64 KiB); the whole year comes as a file with `alle`.
 WARNINGS_SHOWN = 40
+ENTRIES_SHOWN = 40
+# A picture with more rows than this is unreadable (and slow to draw): left out, said so.
+PICTURE_ROWS = 120
+ALL_WORDS = frozenset({"alle", "all", "datei", "file"})
 
 _DIGITS = re.compile(r"\d+")
 
@@ -30,18 +38,50 @@ def parse_year(text: str, default: int, usage: str) -> int:
     return int(text)
 
 
+def shown_of(plan: AnnualPlan, *, drawn: bool) -> dict[str, object]:
+    """What of the plan the answer shows in full, and what it counts."""
+    return {
+        "shown": ENTRIES_SHOWN,
+        "conflicts": plan.conflicts[:WARNINGS_SHOWN],
+        "hidden_conflicts": max(0, len(plan.conflicts) - WARNINGS_SHOWN),
+        "step_warnings": plan.step_warnings[:WARNINGS_SHOWN],
+        "hidden_warnings": max(0, len(plan.step_warnings) - WARNINGS_SHOWN),
+        "shortened": (not drawn and not plan.is_empty)
+        or any(len(q.entries) > ENTRIES_SHOWN for q in plan.quarters),
+        "drawn": drawn,
+        "picture_rows": PICTURE_ROWS,
+    }
+
+
+def _split_all(args: str) -> tuple[str, bool]:
+    """(the year as typed, whether the whole plan is wanted as a file)."""
+    words = args.split()
+    if words and fold(words[-1]) in ALL_WORDS:
+        return " ".join(words[:-1]), True
+    return args, False
+
+
+def _as_file(services: Services, plan: AnnualPlan, views: list[ThemeView]) -> Message:
+    names = {entry.name for entry in plan.entries}
+    chosen = [view for view in views if view.theme.name in names]
+    # utf-8-sig: Excel opens it with the umlauts intact; `zt-bot import` reads it back.
+    data = write_plan(chosen).encode("utf-8-sig")
+    reply = services.renderer.message("themes", file=True, total=len(chosen), year=plan.year)
+    return reply.with_attachment(Attachment(f"jahresplan-{plan.year}.csv", "text/csv", data))
+
+
 def handle(request: Request, services: Services) -> Message:
-    year = parse_year(request.args, request.today.year, request.usage)
-    views = services.store.themes(include_archived=True)
+    year_text, whole = _split_all(request.args)
+    year = parse_year(year_text, request.today.year, request.usage)
+    views = services.store.themes_of_year(year)
     plan = build_annual_plan(views, year, services.calendar, services.school_holidays)
+    if whole:
+        return _as_file(services, plan, views)
+    drawn = not plan.is_empty and len(plan.entries) <= PICTURE_ROWS
     reply = services.renderer.message(
-        "annual_plan",
-        plan=plan,
-        step_warnings=plan.step_warnings[:WARNINGS_SHOWN],
-        hidden_warnings=max(0, len(plan.step_warnings) - WARNINGS_SHOWN),
-        prefix=services.config.bot.prefix,
+        "annual_plan", plan=plan, prefix=services.config.bot.prefix, **shown_of(plan, drawn=drawn)
     )
-    if plan.is_empty:
+    if not drawn:
         return reply
     data = year_plan_data(
         plan,
@@ -61,6 +101,6 @@ COMMAND = Command(
     changes=False,
     aliases=("plan", "annual"),
     handler=handle,
-    usage="jahresplan [Jahr]",
-    examples=("jahresplan", "jahresplan 2027"),
+    usage="jahresplan [Jahr] [alle]",
+    examples=("jahresplan", "jahresplan 2027", "jahresplan 2027 alle"),
 )

@@ -49,7 +49,7 @@ def reject(request: Request, services: Services) -> Message:
 def _list(services: Services, theme_text: str) -> Message:
     view = find_theme(theme_text, services) if theme_text else None
     ideas = services.evaluations.ideas(view.id if view else None)
-    names = {v.id: v.theme.name for v in services.store.themes(include_archived=True)}
+    names = services.store.theme_names_by_id({idea.theme_id for idea in ideas})
     rows = [(idea, names.get(idea.theme_id, "")) for idea in ideas]
     return services.renderer.message(
         "ideas", rows=rows, theme=view.theme if view else None, prefix=services.config.bot.prefix

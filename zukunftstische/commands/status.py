@@ -32,20 +32,23 @@ class StatusRow:
     holiday: str | None  # a public holiday on the step's date: shown, not moved
 
 
+_RUNNING = (ThemeStatus.active, ThemeStatus.paused)
+
+
 def _overview(request: Request, services: Services) -> Message:
-    rows = []
-    ideas = []
-    for view in services.store.themes():
-        if view.theme.status == ThemeStatus.idea:
-            ideas.append(view.theme)
-            continue
-        progress = theme_progress(view.template, view.steps, request.today)
-        rows.append((view.theme, next_step(progress)))
+    """The first themes by Z2 (and ideas) and how many more: only what is shown is read."""
+    store = services.store
+    rows = [
+        (view.theme, next_step(theme_progress(view.template, view.steps, request.today)))
+        for view in store.themes_page(_RUNNING, OVERVIEW_LIMIT)
+    ]
+    ideas = [view.theme for view in store.themes_page((ThemeStatus.idea,), OVERVIEW_LIMIT)]
     return services.renderer.message(
         "overview",
-        rows=rows[:OVERVIEW_LIMIT],
-        hidden=max(0, len(rows) - OVERVIEW_LIMIT),
-        ideas=ideas[:OVERVIEW_LIMIT],
+        rows=rows,
+        hidden=max(0, store.theme_count(_RUNNING) - len(rows)),
+        ideas=ideas,
+        hidden_ideas=max(0, store.theme_count((ThemeStatus.idea,)) - len(ideas)),
         prefix=services.config.bot.prefix,
     )
 

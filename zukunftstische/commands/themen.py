@@ -1,19 +1,45 @@
-"""`!zt themen`: the themes, one line each."""
+"""`!zt themen [alle]`: the themes, one line each; with `alle` the whole plan as a file."""
 
 from __future__ import annotations
 
-from zukunftstische.commands.base import Command, Request, Services
-from zukunftstische.rendering import Message
+from zukunftstische.commands.base import Command, Request, Services, UserError
+from zukunftstische.domain.plan_file import write_plan
+from zukunftstische.domain.theme_names import fold
+from zukunftstische.domain.themes import ThemeStatus
+from zukunftstische.rendering import Attachment, Message
+
+# Lines in the answer; the rest is counted and comes as a file on request (64 KiB limit).
+SHOWN = 100
+ALL_WORDS = frozenset({"alle", "all", "datei", "file"})
+FILENAME = "zukunftstische-themen.csv"
 
 
 def handle(request: Request, services: Services) -> Message:
+    args = fold(request.args)
+    if args and args not in ALL_WORDS:
+        raise UserError("too_many_args", usage=request.usage, rest=request.args.strip())
+    store = services.store
+    if args:
+        views = store.themes(include_archived=True)
+        # utf-8-sig: Excel opens it with the umlauts intact; read_plan reads it back.
+        data = write_plan(views).encode("utf-8-sig")
+        reply = services.renderer.message("themes", file=True, total=len(views), themes=[])
+        return reply.with_attachment(Attachment(FILENAME, "text/csv", data))
+    shown = [view.theme for view in store.themes_page(tuple(ThemeStatus), SHOWN)]
     return services.renderer.message(
         "themes",
-        themes=[view.theme for view in services.store.themes(include_archived=True)],
+        themes=shown,
+        total=store.theme_count(),
+        file=False,
         prefix=services.config.bot.prefix,
     )
 
 
 COMMAND = Command(
-    name="themen", changes=False, aliases=("list", "liste"), handler=handle, usage="themen"
+    name="themen",
+    changes=False,
+    aliases=("list", "liste"),
+    handler=handle,
+    usage="themen [alle]",
+    examples=("themen", "themen alle"),
 )

@@ -66,12 +66,18 @@ def coming(
     calendar: WorkingCalendar,
     now: datetime,
     theme_id: int | None = None,
+    *,
+    horizon_days: int = 28,
+    active_elsewhere: bool = False,
 ) -> list[tuple[Reminder, str]]:
     """The next reminders with their rooms, for `!zt erinnerungen`."""
     by_id = {view.id: view for view in views}
     facts = [theme_facts(view) for view in views]
     result = []
-    for reminder in upcoming(facts, now, settings, calendar):
+    found = upcoming(
+        facts, now, settings, calendar, horizon_days, active_elsewhere=active_elsewhere
+    )
+    for reminder in found:
         if theme_id is not None and reminder.theme_id != theme_id:
             continue
         view = by_id.get(reminder.theme_id or -1)

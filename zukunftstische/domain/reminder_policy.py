@@ -36,6 +36,12 @@ DIGEST_KEY = "digest"
 # bot can find them in a room's history after a long outage.
 # Participation reminders stop being caught up this long after the window closed.
 PARTICIPATION_GRACE = timedelta(days=7)
+# A notice moves to the working day before its date: no run of days off in NRW comes
+# near this.
+CALENDAR_SLACK = timedelta(days=14)
+# The milestones around Z2 (the participation window) lie within this of Z2 (the
+# concept's process spans 10 weeks before to 5 weeks after).
+MILESTONE_REACH = timedelta(weeks=12)
 
 
 class ReminderKind(StrEnum):
@@ -351,15 +357,41 @@ def _open_steps(theme: ThemeFacts) -> Iterable[StepFacts]:
     return (step for step in theme.steps if step.state == StepState.open)
 
 
+@dataclass(frozen=True)
+class Near:
+    """The themes that can have a reminder due around a day: those with an open step due
+    by `today + steps_ahead` (overdue ones included) or with Z2 within `z2_behind` before
+    and `z2_ahead` after it. Handing the policy only those gives the same reminders as
+    handing it every theme."""
+
+    steps_ahead: timedelta
+    z2_behind: timedelta
+    z2_ahead: timedelta
+
+
+def near(settings: ReminderSettings, horizon_days: int = 0) -> Near:
+    """Which themes matter for what is due now and within `horizon_days`."""
+    lead = timedelta(days=max(settings.lead_days, default=0) + horizon_days) + CALENDAR_SLACK
+    return Near(
+        steps_ahead=lead,
+        z2_behind=MILESTONE_REACH + PARTICIPATION_GRACE,
+        z2_ahead=MILESTONE_REACH + lead,
+    )
+
+
 def due_reminders(
     themes: Iterable[ThemeFacts],
     now: datetime,
     settings: ReminderSettings,
     calendar: WorkingCalendar,
+    *,
+    active_elsewhere: bool = False,
 ) -> list[Reminder]:
     """The reminders that should have gone out by `now` (at most one per step).
 
     `now` must be timezone-aware, in the configured zone (its date is "today").
+    `active_elsewhere`: an active theme exists that is not among `themes` (the caller
+    handed only the themes `near` today), so the weekly digest is due all the same.
     """
     _zone(now)
     active = [theme for theme in themes if theme.active]
@@ -374,20 +406,20 @@ def due_reminders(
             found = _latest_due(_participation_stages(theme, settings, calendar), now, settings)
             if found is not None:
                 result.append(found)
-    digest = _due_digest(active, now, settings, calendar)
+    digest = _due_digest(bool(active) or active_elsewhere, now, settings, calendar)
     if digest is not None:
         result.append(digest)
     return result
 
 
 def _due_digest(
-    active: Sequence[ThemeFacts],
+    any_active: bool,
     now: datetime,
     settings: ReminderSettings,
     calendar: WorkingCalendar,
 ) -> Reminder | None:
     """This ISO week's digest once its time has come; a past week's is never caught up."""
-    if not settings.digest or not active:
+    if not settings.digest or not any_active:
         return None
     digest = _digest_for_week(*iso_week(now.date()), settings, calendar)
     if digest is None or not _is_due(digest, now, settings):
@@ -401,11 +433,14 @@ def upcoming(
     settings: ReminderSettings,
     calendar: WorkingCalendar,
     horizon_days: int = 28,
+    *,
+    active_elsewhere: bool = False,
 ) -> list[Reminder]:
     """Stages still to come (send time after `now`, within the horizon), by send day.
 
     For open steps of active themes; overdue stages are included, as they go out if the
-    step stays open. Digests (theme_id None) are included while any theme is active.
+    step stays open. Digests (theme_id None) are included while any theme is active
+    (`active_elsewhere`: one that is not among `themes`).
     """
     _zone(now)
     last_day = now.date() + timedelta(days=horizon_days)
@@ -415,7 +450,7 @@ def upcoming(
         for step in _open_steps(theme):
             stages.extend(schedule_for_step(theme, step, settings, calendar))
         stages.extend(_participation_stages(theme, settings, calendar))
-    if settings.digest and active:
+    if settings.digest and (active or active_elsewhere):
         stages.extend(_digests_until(now.date(), last_day, settings, calendar))
     coming = [
         stage for stage in stages if stage.send_on <= last_day and not _is_due(stage, now, settings)

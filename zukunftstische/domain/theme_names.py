@@ -3,6 +3,10 @@
 Case-insensitive, umlaut-folded (ä = ae = a), unique prefixes, quoted names with straight
 or German quotes, unquoted multi-word names matched against the known themes, longest
 first. An unknown or ambiguous name comes back with the closest known themes.
+
+The known names come through `KnownNames`: the store answers its three questions with
+indexed queries (a lookup costs the same with 5 themes and with 5,000); `NameList` answers
+them from a list in memory.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 MAX_NAME_LENGTH = 80
+# A folded name is at most this long (umlauts fold shorter; ß grows to ss).
+MAX_KEY_LENGTH = 120
 
 # Opening quote → the closing quotes that end it (German „…“ and English “…” usage).
 _QUOTES = {'"': '"', "„": '“”"', "“": '”“"', "»": "«", "«": "»", "'": "'"}
@@ -54,6 +61,44 @@ def unquote(text: str) -> str:
     return text.strip()
 
 
+class KnownNames(Protocol):
+    """The themes' names, asked by their folded form (see `fold`)."""
+
+    def exact(self, key: str) -> str | None:
+        """The name whose folded form is `key`."""
+        ...
+
+    def starting_with(self, key: str) -> list[str]:
+        """Every name whose folded form starts with `key` (non-empty), by folded form."""
+        ...
+
+    def everything(self) -> Sequence[str]:
+        """All names: only for suggestions after a miss."""
+        ...
+
+
+@dataclass(frozen=True)
+class NameList:
+    """Known names from a list in memory (tests, the CLI, small callers)."""
+
+    names: Sequence[str]
+
+    def exact(self, key: str) -> str | None:
+        return next((name for name in self.names if fold(name) == key), None)
+
+    def starting_with(self, key: str) -> list[str]:
+        return sorted((n for n in self.names if fold(n).startswith(key)), key=fold)
+
+    def everything(self) -> Sequence[str]:
+        return self.names
+
+
+def _known(names: Sequence[str] | KnownNames) -> KnownNames:
+    if isinstance(names, NameList) or not isinstance(names, Sequence):
+        return names
+    return NameList(names)
+
+
 @dataclass(frozen=True)
 class Match:
     """A resolved name: the matching candidate, or none with the closest candidates."""
@@ -64,57 +109,69 @@ class Match:
     closest: tuple[str, ...] = ()
 
 
-def _lookup(query: str, names: Sequence[str]) -> tuple[str | None, tuple[str, ...]]:
+def _lookup(query: str, names: KnownNames) -> tuple[str | None, tuple[str, ...]]:
     """Exact match, else unique prefix; (name, ambiguous candidates)."""
     folded = fold(query)
-    if not folded:
+    if not folded or len(folded) > MAX_KEY_LENGTH:
         return None, ()
-    exact = [name for name in names if fold(name) == folded]
-    if exact:
-        return exact[0], ()
-    prefixed = [name for name in names if fold(name).startswith(folded)]
+    exact = names.exact(folded)
+    if exact is not None:
+        return exact, ()
+    prefixed = names.starting_with(folded)
     if len(prefixed) == 1:
         return prefixed[0], ()
-    return None, tuple(sorted(prefixed, key=fold))
+    return None, tuple(prefixed)
 
 
-def closest(query: str, names: Sequence[str], limit: int = 3) -> tuple[str, ...]:
-    by_fold = {fold(name): name for name in names}
+def closest(query: str, names: Sequence[str] | KnownNames, limit: int = 3) -> tuple[str, ...]:
+    by_fold = {fold(name): name for name in _known(names).everything()}
     hits = difflib.get_close_matches(fold(query), list(by_fold), n=limit, cutoff=0.4)
     return tuple(by_fold[hit] for hit in hits)
 
 
-def resolve(text: str, names: Sequence[str]) -> Match:
+def resolve(text: str, names: Sequence[str] | KnownNames) -> Match:
     """The whole `text` names one theme."""
+    known = _known(names)
     query = unquote(text)
-    found, ambiguous = _lookup(query, names)
+    found, ambiguous = _lookup(query, known)
     if found is not None:
         return Match(found)
-    return Match(None, ambiguous=ambiguous, closest=() if ambiguous else closest(query, names))
+    return Match(None, ambiguous=ambiguous, closest=() if ambiguous else closest(query, known))
 
 
-def resolve_leading(text: str, names: Sequence[str]) -> Match:
+def _word_counts(words: Sequence[str]) -> range:
+    """How many leading words could still be (a prefix of) a name, most first."""
+    # Typed text folds shorter ("ae" → "a"), so twice the key length is a safe bound.
+    size, length = 0, -1
+    while size < len(words) and length + 1 + len(words[size]) <= 2 * MAX_KEY_LENGTH:
+        length += 1 + len(words[size])
+        size += 1
+    return range(size, 0, -1)
+
+
+def resolve_leading(text: str, names: Sequence[str] | KnownNames) -> Match:
     """A theme name at the start of `text`, followed by more arguments (in `rest`)."""
+    known = _known(names)
     quoted = split_quoted(text)
     if quoted is not None:
         query, rest = quoted
-        found, ambiguous = _lookup(query, names)
-        closest_names = () if found or ambiguous else closest(query, names)
+        found, ambiguous = _lookup(query, known)
+        closest_names = () if found or ambiguous else closest(query, known)
         return Match(found, rest, ambiguous, closest_names)
     words = text.split()
-    # Known names first, longest first: "digitale ethik 3" is the theme "Digitale Ethik".
-    for name in sorted(names, key=lambda n: len(fold(n)), reverse=True):
-        size = len(fold(name).split())
-        if size <= len(words) and fold(" ".join(words[:size])) == fold(name):
-            return Match(name, " ".join(words[size:]))
+    # Whole names first, longest first: "digitale ethik 3" is the theme "Digitale Ethik".
+    for size in _word_counts(words):
+        found = known.exact(fold(" ".join(words[:size])))
+        if found is not None:
+            return Match(found, " ".join(words[size:]))
     # Then prefixes, taking as many words as still resolve to exactly one theme.
-    for size in range(len(words), 0, -1):
-        found, _ = _lookup(" ".join(words[:size]), names)
+    for size in _word_counts(words):
+        found, _ = _lookup(" ".join(words[:size]), known)
         if found is not None:
             return Match(found, " ".join(words[size:]))
     first = words[0] if words else ""
-    _, ambiguous = _lookup(first, names)
-    return Match(None, " ".join(words[1:]), ambiguous, () if ambiguous else closest(first, names))
+    _, ambiguous = _lookup(first, known)
+    return Match(None, " ".join(words[1:]), ambiguous, () if ambiguous else closest(first, known))
 
 
 _WORD = re.compile(r"\S+")

@@ -32,7 +32,7 @@ from zukunftstische.domain.polls import (
     tally,
 )
 from zukunftstische.domain.questionnaire import Questionnaire
-from zukunftstische.domain.themes import ThemeStatus, ThemeView
+from zukunftstische.domain.themes import ThemeView
 from zukunftstische.domain.working_days import WorkingCalendar
 from zukunftstische.matrix import events
 from zukunftstische.matrix.power import RoomPower
@@ -85,9 +85,11 @@ class EvaluationEngine:
         if not self.config.evaluation.auto_start:
             return
         settings_time = self.config.reminders.send_time
-        for view in self.store.themes():
+        # Only themes whose Z2 lies within the start window: not a walk over every theme.
+        today = now.date()
+        for view in self.store.active_themes_with_z2_between(today - AUTO_START_WINDOW, today):
             z2 = view.theme.z2
-            if view.theme.status != ThemeStatus.active or z2 is None:
+            if z2 is None:
                 continue
             if self.evaluations.for_theme(view.id) or evaluation_room(view) is None:
                 continue

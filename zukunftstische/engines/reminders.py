@@ -26,6 +26,7 @@ from zukunftstische.domain.reminder_policy import (
     ReminderSettings,
     ThemeFacts,
     due_reminders,
+    near,
     send_at,
     upcoming,
 )
@@ -40,6 +41,9 @@ from zukunftstische.store.tables import ReminderLog
 from zukunftstische.store.themes import Store
 
 log = logging.getLogger(__name__)
+
+# The engine plans its next wake-up this many days ahead (and wakes at least daily).
+WAKEUP_HORIZON_DAYS = 8
 
 
 HistoryLookup = Callable[[str, str], Awaitable[str | None]]
@@ -72,8 +76,12 @@ class ReminderEngine:
     def zone(self) -> ZoneInfo:
         return self.config.bot.zone
 
-    def _views(self) -> dict[int, ThemeView]:
-        return {view.id: view for view in self.store.themes()}
+    def _views(self, now: datetime) -> dict[int, ThemeView]:
+        """The themes that can have a reminder due now or before the next wake-up: the
+        database picks them (indexed by step date and Z2), not a walk over every theme."""
+        window = near(self.settings, WAKEUP_HORIZON_DAYS)
+        views = self.store.active_themes_near(now.date(), window)
+        return {view.id: view for view in views}
 
     def deliveries(self, reminder: Reminder, view: ThemeView | None) -> list[Delivery]:
         return deliveries(reminder, setup_for(self.config.rooms, view.theme if view else None))
@@ -104,10 +112,12 @@ class ReminderEngine:
         self, now: datetime
     ) -> tuple[list[Delivery], list[Delivery], dict[int, ThemeView]]:
         """(to send, to look up in the room's history first, the themes)."""
-        views = self._views()
+        views = self._views(now)
         facts = [theme_facts(v) for v in views.values()]
-        due = due_reminders(facts, now, self.settings, self.calendar)
-        self._plan_wakeup(facts, now)
+        # The weekly digest is due while any theme is active, near today or not.
+        elsewhere = not views and self.store.any_active_theme()
+        due = due_reminders(facts, now, self.settings, self.calendar, active_elsewhere=elsewhere)
+        self._plan_wakeup(facts, now, elsewhere)
         deliveries = [d for r in due for d in self.deliveries(r, views.get(r.theme_id or -1))]
         known = self.store.reminder_rows([d.txn_id for d in deliveries])
         ready: list[Delivery] = []
@@ -226,7 +236,14 @@ class ReminderEngine:
         the last tick from the themes it loaded anyway."""
         return self._wakeup
 
-    def _plan_wakeup(self, facts: list[ThemeFacts], now: datetime) -> None:
-        stages = upcoming(facts, now, self.settings, self.calendar, horizon_days=8)
+    def _plan_wakeup(self, facts: list[ThemeFacts], now: datetime, elsewhere: bool) -> None:
+        stages = upcoming(
+            facts,
+            now,
+            self.settings,
+            self.calendar,
+            horizon_days=WAKEUP_HORIZON_DAYS,
+            active_elsewhere=elsewhere,
+        )
         times = [send_at(stage, self.settings, self.zone) for stage in stages]
         self._wakeup = min(times) if times else None

@@ -16,7 +16,9 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
 from sqlmodel import Session
 
 from zukunftstische.failpoints import Failpoints, FailpointUnavailable
@@ -81,6 +83,21 @@ def make_engine(url: str) -> sa.Engine:
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def schema_differences(connection: sa.Connection, metadata: sa.MetaData) -> list:
+    """What the migrated schema lacks or has beyond the models (Alembic's comparison),
+    leaving out what the models create only on another database (`ddl_if`)."""
+    dialect = connection.dialect.name
+
+    def wanted(item: object, _name: object, kind: str, _reflected: bool, _other: object) -> bool:
+        condition = getattr(item, "_ddl_if", None)
+        return kind != "index" or condition is None or condition.dialect in (None, dialect)
+
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_object": wanted}
+    )
+    return compare_metadata(context, metadata)
 
 
 def alembic_config(connection: sa.Connection | None = None) -> AlembicConfig:

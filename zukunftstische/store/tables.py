@@ -12,6 +12,17 @@ from zukunftstische.domain.themes import StepState, ThemeStatus
 
 class Theme(SQLModel, table=True):
     __tablename__ = "theme"
+    __table_args__ = (
+        # The year plan and the engines ask for themes by Z2.
+        sa.Index("ix_theme_z2_name", "z2", "name"),
+        # Name prefixes (`!zt status mobil`) with LIKE under any PostgreSQL collation;
+        # SQLite's GLOB uses the unique index on name_key (store.name_index).
+        sa.Index(
+            "ix_theme_name_key_pattern",
+            "name_key",
+            postgresql_ops={"name_key": "text_pattern_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80)
@@ -32,7 +43,11 @@ class Theme(SQLModel, table=True):
 
 class Step(SQLModel, table=True):
     __tablename__ = "step"
-    __table_args__ = (sa.UniqueConstraint("theme_id", "key", name="uq_step_theme_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("theme_id", "key", name="uq_step_theme_key"),
+        # What falls due around a day (the reminder engine, the year plan).
+        sa.Index("ix_step_due", "due"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     theme_id: int = Field(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from zukunftstische.domain.papers import LinkedPaper, PaperConsultation
 from zukunftstische.domain.process import ProcessTemplate
+from zukunftstische.domain.reminder_policy import Near
 from zukunftstische.domain.theme_names import fold
 from zukunftstische.domain.themes import (
     ROOM_FIELDS,
@@ -24,6 +26,7 @@ from zukunftstische.domain.themes import (
 )
 from zukunftstische.domain.timeline import PlannedStep
 from zukunftstische.store.database import Database, utc
+from zukunftstische.store.name_index import StoredNames
 from zukunftstische.store.tables import (
     CouncilMeeting,
     HistoryEntry,
@@ -90,9 +93,64 @@ def record_history(
     )
 
 
-def theme_record(theme: Theme) -> ThemeRecord:
-    """The domain's value of a theme row (detached: a change needs the store)."""
-    return ThemeRecord(**theme.model_dump())
+# Rows per IN (...) list: far below SQLite's and PostgreSQL's parameter limits.
+_CHUNK = 500
+# Z2 dates within this distance of a year can put a theme into that year's plan (an ISO
+# week at the turn of the year belongs to both).
+_YEAR_SPILL = timedelta(days=7)
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def views_of(session: Session, themes: Iterable[Theme]) -> list[ThemeView]:
+    """The views of many themes in a few queries (steps, people and papers in batches),
+    instead of three queries per theme."""
+    themes = list(themes)
+    ids = [theme.id for theme in themes if theme.id is not None]
+    steps: dict[int, list[Step]] = defaultdict(list)
+    people: dict[int, list[Responsibility]] = defaultdict(list)
+    papers: dict[int, ThemePaper] = {}
+    for chunk in _chunks(ids):
+        in_chunk = Step.theme_id.in_(chunk)  # type: ignore[attr-defined]
+        for step in session.exec(select(Step).where(in_chunk).order_by(Step.position)):
+            steps[step.theme_id].append(step)
+        rows = session.exec(
+            select(Responsibility, Step.theme_id)
+            .join(Step, Responsibility.step_id == Step.id)  # type: ignore[arg-type]
+            .where(in_chunk)
+            .order_by(Responsibility.id)
+        )
+        for row, theme_id in rows:
+            people[theme_id].append(row)
+        for paper in session.exec(
+            select(ThemePaper).where(ThemePaper.theme_id.in_(chunk))  # type: ignore[attr-defined]
+        ):
+            papers[paper.theme_id] = paper
+    return [
+        _view(theme, steps[theme.id], people[theme.id], papers.get(theme.id))  # type: ignore[index]
+        for theme in themes
+    ]
+
+
+def _view(
+    theme: Theme,
+    steps: Sequence[Step],
+    responsible: Sequence[Responsibility],
+    paper: ThemePaper | None,
+) -> ThemeView:
+    keys = {step.id: step.key for step in steps}
+    people: dict[str, list[str]] = {}
+    for row in responsible:
+        people.setdefault(keys[row.step_id], []).append(row.user_id)
+    return ThemeView(
+        ThemeRecord(**theme.model_dump()),
+        tuple(step_record(step) for step in steps),
+        {k: tuple(v) for k, v in people.items()},
+        paper_record(paper) if paper is not None else None,
+    )
 
 
 def step_record(step: Step) -> StepRecord:
@@ -126,61 +184,115 @@ def paper_record(row: ThemePaper) -> LinkedPaper:
     )
 
 
+_UNARCHIVED = frozenset(ThemeStatus) - {ThemeStatus.archived}
+
+
+def _with_status(statuses: Collection[ThemeStatus] | None) -> sa.ColumnElement[bool]:
+    if statuses is None:
+        return sa.true()
+    return Theme.status.in_([str(status) for status in statuses])  # type: ignore[attr-defined]
+
+
 class Store(Database):
     """Themes, steps, council meetings and the reminders' sent-log."""
 
     # Themes -----------------------------------------------------------------------------
+
+    @property
+    def names(self) -> StoredNames:
+        """The themes' names for lookups as people type them (indexed queries)."""
+        return StoredNames(self)
 
     def theme_names(self) -> list[str]:
         with self.session() as session:
             return list(session.exec(select(Theme.name).order_by(Theme.name)))
 
     def themes(self, *, include_archived: bool = False) -> list[ThemeView]:
+        """Every theme (for exports and files; answers in chat ask for less)."""
+        statuses = None if include_archived else _UNARCHIVED
+        return self._views_where(_with_status(statuses), order=(Theme.z2, Theme.name))
+
+    def themes_page(self, statuses: Collection[ThemeStatus], limit: int) -> list[ThemeView]:
+        """The first `limit` themes in these states, by Z2 and name."""
+        return self._views_where(_with_status(statuses), order=(Theme.z2, Theme.name), limit=limit)
+
+    def theme_count(self, statuses: Collection[ThemeStatus] | None = None) -> int:
         with self.session() as session:
-            query = select(Theme)
-            if not include_archived:
-                query = query.where(Theme.status != ThemeStatus.archived)
-            themes = session.exec(query.order_by(Theme.z2, Theme.name)).all()
-            return [self._view(session, theme) for theme in themes]
+            query = select(sa.func.count()).select_from(Theme).where(_with_status(statuses))
+            return session.exec(query).one()
+
+    def any_active_theme(self) -> bool:
+        with self.session() as session:
+            query = select(Theme.id).where(Theme.status == ThemeStatus.active).limit(1)
+            return session.exec(query).first() is not None
+
+    def theme_names_by_id(self, ids: Collection[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        with self.session() as session:
+            for chunk in _chunks(sorted(ids)):
+                query = select(Theme.id, Theme.name).where(Theme.id.in_(chunk))  # type: ignore[union-attr]
+                found.update({theme_id: name for theme_id, name in session.exec(query)})
+        return found
+
+    def active_themes_near(self, today: date, near: Near) -> list[ThemeView]:
+        """Active themes with something to remind of around `today` (domain
+        `reminder_policy.near`): an open step due soon or overdue, or Z2 close by. What
+        the reminder engine reads; its cost grows with what is due, not with what exists."""
+        open_soon = select(Step.theme_id).where(
+            Step.state == StepState.open, Step.due <= today + near.steps_ahead
+        )
+        z2_close = Theme.z2.between(today - near.z2_behind, today + near.z2_ahead)  # type: ignore[union-attr]
+        condition = sa.and_(
+            Theme.status == ThemeStatus.active,
+            sa.or_(Theme.id.in_(open_soon), z2_close),  # type: ignore[union-attr]
+        )
+        return self._views_where(condition, order=(Theme.z2, Theme.name))
+
+    def active_themes_with_z2_between(self, first: date, last: date) -> list[ThemeView]:
+        condition = sa.and_(
+            Theme.status == ThemeStatus.active,
+            Theme.z2.between(first, last),  # type: ignore[union-attr]
+        )
+        return self._views_where(condition, order=(Theme.z2, Theme.name))
+
+    def themes_of_year(self, year: int) -> list[ThemeView]:
+        """Every theme that can appear in `year`'s plan (a superset: Z2 near the year, an
+        idea planned for it, or an open step due in it), archived ones included."""
+        first, last = date(year, 1, 1), date(year, 12, 31)
+        open_in_year = select(Step.theme_id).where(
+            Step.state == StepState.open,
+            Step.due.between(first, last),  # type: ignore[attr-defined]
+        )
+        condition = sa.or_(
+            Theme.z2.between(first - _YEAR_SPILL, last + _YEAR_SPILL),  # type: ignore[union-attr]
+            sa.and_(Theme.z2.is_(None), Theme.planned_quarter.contains(str(year))),  # type: ignore[union-attr]
+            Theme.id.in_(open_in_year),  # type: ignore[union-attr]
+        )
+        return self._views_where(condition, order=(Theme.z2, Theme.name))
 
     def theme(self, name: str) -> ThemeView | None:
         with self.session() as session:
             theme = session.exec(select(Theme).where(Theme.name_key == fold(name))).first()
-            return None if theme is None else self._view(session, theme)
+            return None if theme is None else views_of(session, [theme])[0]
+
+    def _views_where(
+        self, condition: sa.ColumnElement[bool], *, order: Sequence, limit: int | None = None
+    ) -> list[ThemeView]:
+        with self.session() as session:
+            query = select(Theme).where(condition).order_by(*order)
+            if limit is not None:
+                query = query.limit(limit)
+            return views_of(session, session.exec(query).all())
 
     @staticmethod
     def view_in(session: Session, theme: Theme) -> ThemeView:
         """The theme's view read in an open session (for changes that span themes)."""
-        return Store._view(session, theme)
-
-    @staticmethod
-    def _view(session: Session, theme: Theme) -> ThemeView:
-        steps = session.exec(
-            select(Step).where(Step.theme_id == theme.id).order_by(Step.position)
-        ).all()
-        keys = {step.id: step.key for step in steps}
-        people: dict[str, list[str]] = {}
-        if keys:
-            rows = session.exec(
-                select(Responsibility)
-                .where(Responsibility.step_id.in_(list(keys)))  # type: ignore[union-attr]
-                .order_by(Responsibility.id)
-            )
-            for row in rows:
-                people.setdefault(keys[row.step_id], []).append(row.user_id)
-        records = tuple(step_record(step) for step in steps)
-        paper = session.exec(select(ThemePaper).where(ThemePaper.theme_id == theme.id)).first()
-        return ThemeView(
-            theme_record(theme),
-            records,
-            {k: tuple(v) for k, v in people.items()},
-            paper_record(paper) if paper is not None else None,
-        )
+        return views_of(session, [theme])[0]
 
     def theme_by_id(self, theme_id: int) -> ThemeView | None:
         with self.session() as session:
             theme = session.get(Theme, theme_id)
-            return None if theme is None else self._view(session, theme)
+            return None if theme is None else views_of(session, [theme])[0]
 
     @contextmanager
     def _change(
@@ -388,7 +500,7 @@ class Store(Database):
         with self.session() as session:
             theme = self._insert_theme(session, new, created_by, now)
             session.commit()
-            return self._view(session, theme)
+            return views_of(session, [theme])[0]
 
     def apply_plan(
         self,
