@@ -9,6 +9,8 @@ SVG (texts stay text there: `svg.fonttype = none`)."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import replace
@@ -303,3 +305,16 @@ def test_an_svg_is_stated_in_the_same_size(draw) -> None:  # type: ignore[no-unt
     root = ET.fromstring(Charts().svg(draw, data))
     png = Charts().png(draw, data)
     assert root.get("width") == f"{png.width * 72 / 100:g}pt"
+
+
+def test_the_bot_starts_without_the_drawing_libraries() -> None:
+    """matplotlib and Pillow load with the first picture, not at start (issue 15: RSS and
+    start time of a bot that may never draw)."""
+    code = (
+        "import sys, zukunftstische.app, zukunftstische.cli; "
+        "print(sorted(m for m in ('matplotlib', 'PIL', 'numpy') if m in sys.modules))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert found == "[]"

@@ -15,16 +15,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-from matplotlib import dates as mdates
-from matplotlib.artist import Artist
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
-from PIL import Image
+if TYPE_CHECKING:  # matplotlib and Pillow are imported where a picture is drawn (see
+    # `new_figure`): a bot that draws nothing never loads them (~40 MiB, ~1 s at start).
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from PIL import Image
 
 # Every picture is this many pixels wide; the height follows the content.
 WIDTH_PX = 1200
@@ -108,6 +106,8 @@ class Picture:
 
 
 def new_figure(height_px: int) -> Figure:
+    from matplotlib.figure import Figure
+
     return Figure(figsize=(WIDTH_PX / DPI, height_px / DPI), dpi=DPI)
 
 
@@ -139,6 +139,8 @@ def rows_figure(margins: Margins, rows: int) -> tuple[Figure, Axes]:
 
 def day_number(day: date) -> float:
     """A date as matplotlib's x coordinate."""
+    from matplotlib import dates as mdates
+
     return float(mdates.date2num(day))
 
 
@@ -194,6 +196,9 @@ def bottom_legend(figure: Figure, handles: list[Artist], columns: int) -> None:
 
 def rendered(figure: Figure) -> Image.Image:
     """The figure drawn by Agg at its stated size (no "tight" box: the size is the size)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     width, height = canvas.get_width_height()
@@ -204,6 +209,8 @@ def palette_png(image: Image.Image) -> bytes:
     """A PNG with a palette of at most 256 colours: a chart has few colours, and the file
     is a quarter of a full-colour one (the 300 KB budget of a chat picture). The fast
     octree keeps the whole step well under 0.1 s for the tallest picture."""
+    from PIL import Image
+
     quantized = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
     out = io.BytesIO()
     quantized.save(out, format="PNG")
@@ -211,6 +218,8 @@ def palette_png(image: Image.Image) -> bytes:
 
 
 def svg_text(figure: Figure) -> str:
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
     FigureCanvasSVG(figure)
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", dpi=DPI, metadata={"Date": None})
@@ -221,6 +230,8 @@ def thumbnail_of(image: Image.Image, box: tuple[int, int] = THUMBNAIL_BOX) -> Pi
     """A scaled-down copy that fits `box`; None when the picture fits already."""
     if image.width <= box[0] and image.height <= box[1]:
         return None
+    from PIL import Image
+
     small = image.convert("RGB")
     small.thumbnail(box, Image.Resampling.LANCZOS)
     return Picture(palette_png(small), small.width, small.height)
@@ -231,7 +242,7 @@ def picture_of(figure: Figure) -> Picture:
     return Picture(palette_png(image), image.width, image.height, thumbnail_of(image))
 
 
-Drawer = Callable[[Any], Figure]
+Drawer = Callable[[Any], "Figure"]
 
 
 class Charts:
@@ -255,6 +266,8 @@ class Charts:
             if found is not None:
                 self._cache.move_to_end(key)
                 return found
+            import matplotlib
+
             with matplotlib.rc_context(FONT):
                 picture = picture_of(draw(data))
             self.drawn += 1
@@ -265,6 +278,8 @@ class Charts:
 
     def svg(self, draw: Drawer, data: object) -> str:
         """The same figure as SVG (texts kept as text), for tests; never cached."""
+        import matplotlib
+
         with self._lock, matplotlib.rc_context(FONT):
             return svg_text(draw(data))
 

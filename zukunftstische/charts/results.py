@@ -11,10 +11,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from typing import TYPE_CHECKING
 
 from zukunftstische.charts.drawing import (
     ANSWER_COLOURS,
@@ -26,6 +23,10 @@ from zukunftstische.charts.drawing import (
 )
 from zukunftstische.domain.polls import QuestionSummary, Summary
 from zukunftstische.domain.questionnaire import QuestionKind
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 TITLE_PX = 60
 QUESTION_PX = 250  # one question of one theme
@@ -217,6 +218,8 @@ def _theme_rows(
     min_answers: int,
     words: ChartWords,
 ) -> None:
+    from matplotlib.patches import Patch
+
     axes.set_xlim(0, 100)
     axes.set_ylim(len(per_theme) - 0.5, -0.5)
     labels = []

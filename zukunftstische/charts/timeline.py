@@ -12,11 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from math import ceil
-
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from typing import TYPE_CHECKING
 
 from zukunftstische.charts.calendar_marks import public_holidays, school_breaks
 from zukunftstische.charts.drawing import (
@@ -41,6 +37,12 @@ from zukunftstische.domain.step_states import StepStatus, theme_progress
 from zukunftstische.domain.themes import ThemeView
 from zukunftstische.domain.timeline import first_council_on_or_after, milestone_dates
 from zukunftstische.domain.working_days import WorkingCalendar
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
 KIND_MARKERS = {"phase": "s", "meeting": "o", "deadline": "D", "continuous": ">"}
 STATE_WORDS = {
@@ -371,6 +373,9 @@ def _week_axis(axes: Axes, words: ChartWords, first: date, last: date) -> None:
 
 
 def _legend(figure: Figure, data: TimelineData) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     words = data.words
     handles: list[Line2D | Patch] = [
         Line2D(

@@ -10,11 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from typing import TYPE_CHECKING
 
 from zukunftstische.charts.calendar_marks import public_holidays, school_breaks
 from zukunftstische.charts.drawing import (
@@ -34,6 +30,12 @@ from zukunftstische.charts.drawing import (
 from zukunftstische.domain.annual_plan import AnnualPlan, SchoolHolidays, planned_quarter
 from zukunftstische.domain.themes import ThemeView
 from zukunftstische.domain.working_days import WorkingCalendar
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
 STATUS_COLOURS = {"active": "#0072B2", "paused": "#999933", "archived": "#7F7F7F"}
 STATUS_MARKERS = {"active": "*", "paused": "P", "archived": "X"}
@@ -322,6 +324,9 @@ def _month_axis(axes: Axes, year: int) -> None:
 
 
 def _legend(figure: Figure, data: YearPlanData) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     words = data.words
     handles: list[Line2D | Patch] = [
         Line2D([], [], marker="*", color=STATUS_COLOURS["active"], linestyle="none",

@@ -73,8 +73,11 @@ OUTBOX_KEEP = timedelta(days=2)
 SEEN_EVENTS = 2048
 # Uploads rate-limited (429) this often are given up (logged); the text answer stands.
 UPLOAD_ATTEMPTS = 5
-# Full member lists (no lazy loading): whether someone may mark a step depends on them.
-FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 20}}}
+# Lean syncs: the bot reads no presence, typing or read receipts, so the homeserver
+# sends none (with 300 rooms they were most of a sync). Full member lists (no lazy
+# loading): whether someone may mark a step depends on them.
+SYNC_FILTER = {"presence": {"types": []}, "room": {"ephemeral": {"types": []}}}
+FIRST_SYNC_FILTER = {**SYNC_FILTER, "room": {"ephemeral": {"types": []}, "timeline": {"limit": 20}}}
 MATRIX_TO_USER = re.compile(r"https://matrix\.to/#/(@[^\"'<>\s?]+)")
 
 
@@ -400,7 +403,7 @@ class MatrixAdapter:
             sync.cancel()
 
     async def _sync_forever(self) -> None:
-        await self.client.sync_forever(timeout=30_000, full_state=False)
+        await self.client.sync_forever(timeout=30_000, sync_filter=SYNC_FILTER, full_state=False)
 
     def _check_configured_rooms(self) -> None:
         """One clear line for each configured room the bot cannot work in."""
