@@ -23,7 +23,9 @@ def handle(request: Request, services: Services) -> Message:
         views = store.themes(include_archived=True)
         # utf-8-sig: Excel opens it with the umlauts intact; read_plan reads it back.
         data = write_plan(views).encode("utf-8-sig")
-        reply = services.renderer.message("themes", file=True, total=len(views), themes=[])
+        reply = services.renderer.message(
+            "themes", file=True, total=len(views), themes=[], year=None
+        )
         return reply.with_attachment(Attachment(FILENAME, "text/csv", data))
     shown = [view.theme for view in store.themes_page(tuple(ThemeStatus), SHOWN)]
     return services.renderer.message(
@@ -31,6 +33,7 @@ def handle(request: Request, services: Services) -> Message:
         themes=shown,
         total=store.theme_count(),
         file=False,
+        year=None,
         prefix=services.config.bot.prefix,
     )
 

@@ -1,0 +1,117 @@
+"""Lists with many themes (issue 15): the answer shows the first ones and counts the
+rest, the whole list comes as a CSV file on request, and the file reads back."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from zukunftstische.app import build_bot
+from zukunftstische.clock import Clock
+from zukunftstische.commands import jahresplan, status, themen
+from zukunftstische.commands.router import Outcome, Router
+from zukunftstische.config import parse_config
+from zukunftstische.domain.plan_file import read_plan
+from zukunftstische.domain.process import load_template
+from zukunftstische.domain.timeline import plan
+from zukunftstische.store.themes import NewTheme
+
+NOW = datetime(2027, 3, 18, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+COORDINATOR = "@koordination:stadt.example"
+ROOM = "!koordination:stadt.example"
+THEMES = 130  # more than every list shows
+IDEAS = 70
+
+
+@pytest.fixture
+def router(tmp_path: Path) -> Iterator[Router]:
+    config = parse_config(
+        f"""
+[matrix]
+homeserver = "https://matrix.stadt.example"
+user_id = "@zt-bot:stadt.example"
+password = "not-used"
+[bot]
+coordinators = ["{COORDINATOR}"]
+data_dir = "{tmp_path}"
+""",
+        tmp_path,
+        environ={},
+    )
+    bot = build_bot(config, Clock(config.bot.zone))
+    template = load_template()
+    creates = []
+    for n in range(THEMES):  # every other day of 2028
+        z2 = date(2028, 1, 3) + timedelta(days=2 * n)
+        creates.append(NewTheme(f"Thema {n:03d}", z2, None, None, template, plan(template, z2)))
+    creates += [NewTheme(f"Idee {n:03d}", None, "Q3/2028", None, template) for n in range(IDEAS)]
+    bot.store.apply_plan(creates, [], actor=COORDINATOR, now=NOW)
+    yield bot.router
+    bot.store.close()
+
+
+def say(router: Router, text: str) -> Outcome:
+    outcome = router.handle(f"!zt {text}", sender=COORDINATOR, room_id=ROOM, now=NOW)
+    assert outcome is not None
+    return outcome
+
+
+def test_themen_shows_the_first_and_counts_the_rest(router: Router) -> None:
+    reply = say(router, "themen").reply
+    total = THEMES + IDEAS
+    assert f"Themen ({total}):" in reply.body
+    assert reply.body.count("\n• ") == themen.SHOWN
+    assert f"… und {total - themen.SHOWN} weitere; alle als Datei: !zt themen alle" in reply.body
+    assert reply.attachment is None
+
+
+def test_themen_alle_sends_every_theme_as_a_file_that_reads_back(router: Router) -> None:
+    reply = say(router, "themen alle").reply
+    assert reply.attachment is not None
+    assert reply.attachment.filename == "zukunftstische-themen.csv"
+    assert f"Alle {THEMES + IDEAS} Themen als Datei" in reply.body
+    parsed = read_plan(reply.attachment.data)
+    assert parsed.ok
+    assert len(parsed.rows) == THEMES + IDEAS
+    assert say(router, "themen 2027").result == "refused"
+
+
+def test_the_overview_shows_a_page_of_themes_and_ideas(router: Router) -> None:
+    reply = say(router, "status").reply
+    assert reply.body.count("\n• ") == status.OVERVIEW_LIMIT
+    assert f"… und {THEMES - status.OVERVIEW_LIMIT} weitere Themen" in reply.body
+    assert f"… und {IDEAS - status.OVERVIEW_LIMIT} weitere" in reply.body
+    assert "Thema 000" in reply.body and "Thema 129" not in reply.body
+
+
+def test_a_full_year_is_shortened_without_a_picture_and_comes_whole_as_a_file(
+    router: Router,
+) -> None:
+    reply = say(router, "jahresplan 2028").reply
+    assert f"Jahresplan 2028: {THEMES + IDEAS} Themen, davon {IDEAS} Ideen" in reply.body
+    assert reply.attachment is None  # more rows than a picture can show
+    assert f"ein Bild zeichne ich bis {jahresplan.PICTURE_ROWS} Themen" in reply.body
+    assert "Gekürzt: alle Themen des Jahres als Datei mit !zt jahresplan 2028 alle" in reply.body
+    shown = [line for line in reply.body.splitlines() if line.startswith("  Thema ")]
+    ideas_shown = [line for line in reply.body.splitlines() if line.startswith("  Idee ")]
+    counted = [int(n) for n in re.findall(r"^  … und (\d+) weitere$", reply.body, re.M)]
+    assert len(shown) + len(ideas_shown) + sum(counted) == THEMES + IDEAS
+    assert counted and len(ideas_shown) <= jahresplan.ENTRIES_SHOWN
+    whole = say(router, "jahresplan 2028 alle").reply
+    assert whole.attachment is not None
+    assert whole.attachment.filename == "jahresplan-2028.csv"
+    parsed = read_plan(whole.attachment.data)
+    assert parsed.ok and len(parsed.rows) == THEMES + IDEAS
+    assert say(router, "jahresplan alle").reply.attachment is not None  # this year's
+
+
+def test_a_small_year_keeps_its_picture_and_is_not_shortened(router: Router) -> None:
+    assert say(router, "neu Digitale Ethik KW 15/2027").result == "ok"
+    reply = say(router, "jahresplan 2027").reply
+    assert reply.attachment is not None and reply.attachment.is_image
+    assert "Gekürzt" not in reply.body
