@@ -8,8 +8,8 @@ item's age, sync lag, reminders pending) is read from the running parts at scrap
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -28,6 +28,8 @@ class Readings:
     queue_depth: int
     queue_oldest_age: float  # seconds; 0 when empty
     sync_lag: float  # seconds since the last sync came back; -1 before the first
+    # Seconds each engine's last tick took, by engine name.
+    tick_seconds: Mapping[str, float] = field(default_factory=dict)
 
 
 class _Live(Collector):
@@ -55,6 +57,12 @@ class _Live(Collector):
             yield CounterMetricFamily(name, help_text, value=value)
         for name, help_text, value in gauges:
             yield GaugeMetricFamily(name, help_text, value=value)
+        ticks = GaugeMetricFamily(
+            "zt_engine_tick_seconds", "Duration of each engine's last tick", labels=["engine"]
+        )
+        for engine, seconds in sorted(now.tick_seconds.items()):
+            ticks.add_metric([engine], seconds)
+        yield ticks
 
 
 class BotMetrics:

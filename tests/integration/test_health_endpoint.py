@@ -43,6 +43,7 @@ async def test_healthz_and_metrics(bot_factory, coordinator: ScriptedUser) -> No
     for name in ("zt_rate_limited_total", "zt_reminders_pending", "zt_send_queue_depth",
                  "zt_send_queue_oldest_age_seconds", "zt_sync_lag_seconds"):  # fmt: skip
         assert f"\n{name} " in text, name
+    assert 'zt_engine_tick_seconds{engine="ReminderEngine"} ' in text
     assert (await fetch(f"{base}/kalender/unbekannt.ics"))[0] == 404
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -46,6 +47,8 @@ class ReminderScheduler:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._lock = asyncio.Lock()
         self.last_tick: datetime | None = None  # wall clock, for health
+        # How long each engine's last tick took, by engine (metrics; bench/scale.py).
+        self.tick_seconds: dict[str, float] = {}
         self._again = False
         self.tasks = tasks or Tasks()
 
@@ -80,10 +83,12 @@ class ReminderScheduler:
                 self._again = False
                 now = self.clock.now()
                 for engine in self.engines:
+                    started = time.perf_counter()
                     try:
                         await engine.tick(now)
                     except Exception:  # a failed tick is retried by the next one
                         log.exception("%s tick failed", type(engine).__name__)
+                    self.tick_seconds[type(engine).__name__] = time.perf_counter() - started
                 try:
                     self._plan_wakeup(now)
                 except Exception:  # the interval tick still runs
