@@ -145,21 +145,27 @@ listen = "127.0.0.1:{metrics_port}"
         return (time.perf_counter() - started) * 1000
 
     async def first_answer(self, started: float) -> float:
-        """Seconds from `started` until the bot answers anything (asking every 0.5 s)."""
-        assert self.user is not None and self.bot_account is not None
-        bot = self.bot_account.user_id
-        seen = len(self.user.messages_in(self.room_id, bot))
+        """Seconds from `started` until the bot answers one of the commands sent since
+        (asking every 0.5 s; late answers to earlier runs' commands do not count)."""
+        assert self.user is not None
+        user = self.user
+        asked: set[str] = set()
+
+        def answered() -> bool:
+            for received in user.received:
+                relates = received.content.get("content", {}).get("m.relates_to", {})
+                if relates.get("m.in_reply_to", {}).get("event_id") in asked:
+                    return True
+            return False
 
         async def keep_asking() -> None:
             while True:
-                await self.user.send(self.room_id, f"!zt status {theme_name(0)}")
+                asked.add(await user.send(self.room_id, f"!zt status {theme_name(0)}"))
                 await asyncio.sleep(0.5)
 
         asking = asyncio.create_task(keep_asking())
         try:
-            await self.user.wait_until(
-                lambda: len(self.user.messages_in(self.room_id, bot)) > seen, timeout=300
-            )
+            await user.wait_until(answered, timeout=300)
             return time.perf_counter() - started
         finally:
             asking.cancel()

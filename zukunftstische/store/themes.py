@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -146,15 +146,25 @@ def _view(
     for row in responsible:
         people.setdefault(keys[row.step_id], []).append(row.user_id)
     return ThemeView(
-        ThemeRecord(**theme.model_dump()),
+        theme_record(theme),
         tuple(step_record(step) for step in steps),
         {k: tuple(v) for k, v in people.items()},
         paper_record(paper) if paper is not None else None,
     )
 
 
+# The records' fields, read straight off the rows: pydantic's model_dump was most of
+# the time of reading a year's themes.
+_THEME_FIELDS = tuple(field.name for field in fields(ThemeRecord))
+_STEP_FIELDS = tuple(field.name for field in fields(StepRecord))
+
+
+def theme_record(theme: Theme) -> ThemeRecord:
+    return ThemeRecord(**{name: getattr(theme, name) for name in _THEME_FIELDS})
+
+
 def step_record(step: Step) -> StepRecord:
-    return StepRecord(**step.model_dump())
+    return StepRecord(**{name: getattr(step, name) for name in _STEP_FIELDS})
 
 
 def consultations_json(consultations: Sequence[PaperConsultation]) -> str:
