@@ -52,6 +52,7 @@ from zukunftstische.store.themes import (
     consultations_json,
     paper_record,
     record_history,
+    views_of,
 )
 
 SYNC_ROW = 1
@@ -176,10 +177,9 @@ class CouncilStore:
             select(Theme)
             .where(Theme.status == ThemeStatus.active, Theme.z2.is_not(None))  # type: ignore[union-attr]
             .order_by(Theme.z2, Theme.name)
-        )
+        ).all()
         moved: list[Moved] = []
-        for theme in themes:
-            view = Store.view_in(session, theme)
+        for theme, view in zip(themes, views_of(session, themes), strict=True):
             if not view.steps:
                 continue
             changes = replan_theme(view, days)
