@@ -175,6 +175,9 @@ class Bot:
             while True:
                 try:
                     taken = await asyncio.to_thread(lease.try_acquire)
+                    if unreachable:
+                        log.info("lease: database reachable again")
+                    unreachable = False
                 except Exception as err:
                     if not is_unavailable(err):
                         raise
