@@ -199,7 +199,22 @@ async def started_pair(
     status, body = await b.healthz()
     assert status == 200 and body.startswith("standby"), (status, body)
     assert (await a.healthz())[1].startswith("ok")
+    connections = scalar(
+        url, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    )
+    print(
+        f"\nRSS active {rss_mib(a):.0f} MiB, standby {rss_mib(b):.0f} MiB; connections to "
+        f"the database (both instances and this query): {connections}"
+    )
     return a, b, room_id
+
+
+def rss_mib(instance: Instance) -> float:
+    """The process's resident memory (informational, printed)."""
+    assert instance.process is not None
+    status = Path(f"/proc/{instance.process.pid}/status").read_text("utf-8")
+    found = next((line for line in status.splitlines() if line.startswith("VmRSS:")), "0 0")
+    return int(found.split()[1]) / 1024
 
 
 async def test_the_standby_takes_over_after_sigkill_and_after_a_lost_lease(
