@@ -133,6 +133,7 @@ class Bot:
             queue_depth=queue.pending,
             queue_oldest_age=(self.clock.wall() - oldest).total_seconds() if oldest else 0.0,
             sync_lag=seconds_since(self.adapter.last_sync_ms),
+            active=int(self.active),
         )
 
     def _after_command(self, outcome: Outcome) -> None:

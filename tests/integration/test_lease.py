@@ -98,6 +98,13 @@ class Instance:
             self.process.kill()
             self.process.wait(10)
 
+    async def get(self, path: str) -> str:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{self.port}{path}") as response,
+        ):
+            return await response.text()
+
     async def healthz(self) -> tuple[int, str]:
         async with (
             aiohttp.ClientSession() as session,
@@ -199,6 +206,8 @@ async def started_pair(
     status, body = await b.healthz()
     assert status == 200 and body.startswith("standby"), (status, body)
     assert (await a.healthz())[1].startswith("ok")
+    assert "zt_active 0.0" in await b.get("/metrics")
+    assert "zt_active 1.0" in await a.get("/metrics")
     connections = scalar(
         url, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
     )
