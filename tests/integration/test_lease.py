@@ -10,6 +10,7 @@ The takeover times are printed (`pytest -s`), never asserted beyond the 30 s pro
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import signal
 import socket
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 
 from tests.databases import create_postgres_database, drop_postgres_database, postgres_unavailable
 from tests.integration.conftest import PASSWORD, Accounts
+from tests.integration.test_reminder_delivery import keys_in, seed_themes, sent_log, settle
 from zukunftstische.cli import EXIT_ALREADY_RUNNING, EXIT_LEASE_LOST
 from zukunftstische.demo.homeserver import LocalSynapse
 from zukunftstische.demo.scripted_user import ScriptedUser
@@ -114,7 +116,12 @@ class Instance:
 
 
 def pair(
-    directory: Path, synapse: LocalSynapse, user_id: str, coordinator: str, url: str | None
+    directory: Path,
+    synapse: LocalSynapse,
+    user_id: str,
+    coordinator: str,
+    url: str | None,
+    extra: str = "",
 ) -> tuple[Instance, Instance]:
     """Two instances of one bot: same account, device, database, key store, data dir."""
     shared = directory / "shared"
@@ -129,7 +136,7 @@ def pair(
             f'device_id = "ZTLEASE"\nstore_path = "{shared / "store"}"\n'
             f"{database}"
             f'[bot]\ndata_dir = "{shared / "data"}"\ncoordinators = ["{coordinator}"]\n'
-            f'[health]\nlisten = "127.0.0.1:{port}"\n',
+            f'[health]\nlisten = "127.0.0.1:{port}"\n{extra}',
             "utf-8",
         )
         instances.append(Instance(name, config, directory / name / "bot.log", port))
@@ -333,3 +340,50 @@ async def test_a_second_instance_on_sqlite_refuses_to_start(
     finally:
         a.stop()
         b.stop()
+
+
+async def test_a_takeover_in_the_middle_of_a_reminder_burst_sends_none_twice(
+    synapse: LocalSynapse,
+    accounts: Accounts,
+    coordinator: ScriptedUser,
+    postgres_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ZT_MATRIX_PASSWORD", PASSWORD)  # for reading the config here
+    bot = synapse.register("zt-lease-burst", PASSWORD)
+    a, b = pair(
+        tmp_path,
+        synapse,
+        bot.user_id,
+        accounts.coordinator.user_id,
+        postgres_url,
+        extra='[reminders]\nsend_time = "00:00"\n',
+    )
+    room_id = await coordinator.create_room([bot.user_id], name="Erinnerungen")
+    seed_themes(a.config, room_id, 30, only_step=None)  # several reminders per theme
+    a.start()
+    b.start()  # both at once: whichever takes the lease first is active
+    try:
+        await coordinator.wait_for_member(room_id, bot.user_id, timeout=60)
+        await coordinator.wait_until(
+            lambda: len(keys_in(coordinator, room_id, bot.user_id)) >= 15, timeout=60
+        )
+        statuses = {i.name: await i.get("/metrics") for i in (a, b)}
+        active = [i for i in (a, b) if "zt_active 1.0" in statuses[i.name]]
+        assert len(active) == 1, statuses
+        standby = b if active[0] is a else a
+        assert active[0].process is not None
+        active[0].process.kill()
+        killed_at = len(keys_in(coordinator, room_id, bot.user_id))
+        await standby.wait_for_log("lease taken after", timeout=TAKEOVER_LIMIT)
+        total = await settle(coordinator, room_id, bot.user_id)
+    finally:
+        a.stop()
+        b.stop()
+    keys = keys_in(coordinator, room_id, bot.user_id)
+    doubled = [key for key, n in collections.Counter(keys).items() if n > 1]
+    print(f"\ntakeover in a burst: {total} reminders, {killed_at} before SIGKILL, doubled: 0")
+    assert killed_at < total, "the takeover happened in the middle of the burst"
+    assert doubled == []
+    assert sent_log(a.config) == {"sent": total}
