@@ -96,6 +96,7 @@ class PostgresLease:
             },
         )
         self._connection: sa.Connection | None = None
+        self._held = False
 
     def describe(self) -> str:
         url = self._engine.url
@@ -115,6 +116,7 @@ class PostgresLease:
         return self._connection
 
     def _drop(self) -> None:
+        self._held = False
         connection, self._connection = self._connection, None
         if connection is not None:
             try:
@@ -124,6 +126,8 @@ class PostgresLease:
                 log.debug("closing the lease connection failed", exc_info=True)
 
     def try_acquire(self) -> bool:
+        if self._held:
+            return True  # advisory locks stack: never take it twice in one session
         try:
             connection = self._open()
             taken = connection.execute(
@@ -132,7 +136,8 @@ class PostgresLease:
         except sa.exc.DBAPIError:
             self._drop()  # the database is unreachable: try again with a new connection
             raise
-        return bool(taken)
+        self._held = bool(taken)
+        return self._held
 
     def check(self) -> bool:
         if self._connection is None:
@@ -151,7 +156,8 @@ class PostgresLease:
         except sa.exc.DBAPIError:
             self._drop()
             return False
-        return bool(held)
+        self._held = bool(held)
+        return self._held
 
     def backend_pid(self) -> int | None:
         """The server process of the lease session (for logs and tests)."""
@@ -160,13 +166,14 @@ class PostgresLease:
         return self._connection.execute(sa.text("SELECT pg_backend_pid()")).scalar()
 
     def release(self) -> None:
+        """Unlock on the server before closing: the standby may take it the moment this
+        returns (a closed connection's session may linger for a moment)."""
         if self._connection is not None:
             # A session that is gone took its lock with it.
             with contextlib.suppress(sa.exc.DBAPIError):
-                self._connection.execute(
-                    sa.text("SELECT pg_advisory_unlock(:key)"), {"key": self.key}
-                )
+                self._connection.execute(sa.text("SELECT pg_advisory_unlock_all()"))
             self._drop()
+        self._held = False
         self._engine.dispose()
 
 
