@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -26,14 +27,23 @@ from zukunftstische.engines.evaluation import EvaluationEngine
 from zukunftstische.engines.reminders import ReminderEngine
 from zukunftstische.engines.scheduler import ReminderScheduler
 from zukunftstische.failpoints import Failpoints
-from zukunftstische.health import HealthReporter, Limits, Snapshot
+from zukunftstische.health import ACTIVE, STANDBY, HealthReporter, Limits, Snapshot
 from zukunftstische.matrix.adapter import Incoming, MatrixAdapter, resolve_aliases
 from zukunftstische.metrics import BotMetrics, Readings, seconds_since
 from zukunftstische.rendering import Renderer
 from zukunftstische.store.council import CouncilStore
 from zukunftstische.store.cross_signing_keys import CrossSigningKeys
+from zukunftstische.store.database import is_unavailable
 from zukunftstische.store.evaluations import EvaluationStore
 from zukunftstische.store.feeds import FeedTokens
+from zukunftstische.store.lease import (
+    CHECK_SECONDS,
+    POLL_SECONDS,
+    AlreadyRunning,
+    Lease,
+    NoLease,
+    lease_for,
+)
 from zukunftstische.store.outbox import Outbox
 from zukunftstische.store.privacy import prune_on_start
 from zukunftstische.store.sync_state import SyncState
@@ -44,6 +54,14 @@ from zukunftstische.web.health import health_routes
 from zukunftstische.web.server import WebServer
 
 log = logging.getLogger(__name__)
+
+# A lease check that takes longer than this counts as a lost lease (a hung connection).
+CHECK_TIMEOUT_SECONDS = 10.0
+
+
+class LeaseLost(RuntimeError):
+    """The lease connection died: another instance may be active now, so this one ends
+    (non-zero, so that systemd or the container starts it again, as a standby)."""
 
 
 def clock_from_env(config: Config) -> Clock:
@@ -67,6 +85,31 @@ class Bot:
     metrics: BotMetrics = field(default_factory=BotMetrics)
     # The HTTP side: calendar feeds ([web] listen), /healthz and /metrics ([health] listen).
     servers: list[WebServer] = field(default_factory=list)
+    # Never two active instances: nothing syncs, sends or migrates before this is held.
+    lease: Lease = field(default_factory=NoLease)
+    # Schema upgraded and old entries pruned (build_bot does it, or run() once leased).
+    prepared: bool = False
+    # Holding the lease and prepared: syncing, sending, serving feeds.
+    active: bool = False
+    role: str = ACTIVE
+    standby_since: datetime | None = None
+
+    def prepare(self) -> None:
+        """Bring the schema up to date and prune what is past retention: only the active
+        instance does this (a new version waiting as standby never migrates under the
+        old one)."""
+        self.store.upgrade()
+        config = self.config
+        pruned = prune_on_start(
+            self.store, retention_days=config.privacy.retention_days, now=self.clock.now()
+        )
+        if pruned is not None:
+            log.info(
+                "retention: %d history entries and %d step notes removed",
+                pruned.history_deleted,
+                pruned.notes_cleared,
+            )
+        self.prepared = True
 
     def answer(self, incoming: Incoming) -> Outcome | None:
         return self.router.handle(
@@ -91,6 +134,7 @@ class Bot:
             queue_oldest_age=(self.clock.wall() - oldest).total_seconds() if oldest else 0.0,
             sync_lag=seconds_since(self.adapter.last_sync_ms),
             tick_seconds=dict(self.scheduler.tick_seconds),
+            active=int(self.active),
         )
 
     def _after_command(self, outcome: Outcome) -> None:
@@ -119,20 +163,93 @@ class Bot:
             queue_last_progress=queue.last_progress,
             last_tick=self.scheduler.last_tick,
             tick_every=self.scheduler.tick_every,
+            role=self.role,
+            standby_since=self.standby_since,
         )
+
+    async def _take_lease(self) -> None:
+        """Take the lease; while another instance holds it, wait as standby (logged once)
+        and try again every POLL_SECONDS. SQLite: AlreadyRunning instead of waiting."""
+        lease = self.lease
+        standby: asyncio.Task | None = None
+        unreachable = False
+        try:
+            while True:
+                try:
+                    taken = await asyncio.to_thread(lease.try_acquire)
+                    if unreachable:
+                        log.info("lease: database reachable again")
+                    unreachable = False
+                except Exception as err:
+                    if not is_unavailable(err):
+                        raise
+                    if not unreachable:
+                        log.warning("lease: database unreachable (%s); trying again", err)
+                    unreachable, taken = True, False
+                if taken:
+                    break
+                if not lease.waits:
+                    raise AlreadyRunning(lease.describe())
+                if standby is None and not unreachable:
+                    self.role, self.standby_since = STANDBY, self.clock.wall()
+                    log.warning(
+                        "standby: another instance is active on %s; this one waits and takes "
+                        "over when it ends (trying every %.0f s)",
+                        lease.describe(),
+                        POLL_SECONDS,
+                    )
+                    reporter = HealthReporter(self.config.bot.data_dir, self.snapshot)
+                    standby = self.adapter.tasks.spawn(reporter.run(), "standby health")
+                await asyncio.sleep(POLL_SECONDS)
+        finally:
+            if standby is not None:
+                standby.cancel()
+        if self.standby_since is not None:
+            waited = (self.clock.wall() - self.standby_since).total_seconds()
+            log.warning("lease taken after %.1f s as standby: this instance is active now", waited)
+        else:
+            log.info("lease taken (%s): this instance is active", lease.describe())
+        self.role = ACTIVE
+
+    async def _keep_lease(self) -> None:
+        """Check the lease connection every CHECK_SECONDS; LeaseLost when it is gone."""
+        while True:
+            await asyncio.sleep(CHECK_SECONDS)
+            try:
+                async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+                    held = await asyncio.to_thread(self.lease.check)
+            except TimeoutError:
+                held = False
+            if not held:
+                self.active = False
+                raise LeaseLost(self.lease.describe())
 
     async def run(self) -> None:
         self.adapter.after_command = self._after_command
         self.adapter.after_join = self.scheduler.poke
-        for server in self.servers:
-            await server.start()
-        if self.council is not None:
-            await self.council.start()
-        reminders = self.adapter.tasks.spawn(self._start_reminders(), "start reminders")
+        running: list[asyncio.Task] = []
         try:
-            await self.adapter.run(self.answer)
+            # Health answers at once ("standby" while waiting); feeds wait for the lease.
+            for server in self.servers:
+                await server.start()
+            await self._take_lease()
+            if not self.prepared:
+                await asyncio.to_thread(self.prepare)
+            self.active = True
+            if self.council is not None:
+                await self.council.start()
+            tasks = self.adapter.tasks
+            running.append(tasks.spawn(self._start_reminders(), "start reminders"))
+            adapter = tasks.spawn(self.adapter.run(self.answer), "adapter")
+            keeper = tasks.spawn(self._keep_lease(), "keep lease")
+            running += [adapter, keeper]
+            done, _ = await asyncio.wait({adapter, keeper}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
         finally:
-            reminders.cancel()
+            self.active = False
+            for task in running:
+                task.cancel()
             self.scheduler.stop()
             for server in self.servers:
                 await server.stop()
@@ -140,6 +257,9 @@ class Bot:
                 await self.council.aclose()
             await self.adapter.close()
             self.store.close()
+            # Last: queued sends are out and the key store closed before the standby starts.
+            await asyncio.to_thread(self.lease.release)
+            log.info("lease released")
 
 
 async def resolve_configured_rooms(config: Config) -> Config:
@@ -165,20 +285,20 @@ async def resolve_configured_rooms(config: Config) -> Config:
     return config.model_copy(update={"rooms": config.rooms.model_copy(update=rooms)})
 
 
-def build_bot(config: Config, clock: Clock | None = None) -> Bot:
+def build_bot(config: Config, clock: Clock | None = None, *, prepare: bool = True) -> Bot:
+    """The bot, wired; with `prepare` the schema is upgraded now (tests, the demo),
+    without it only once the lease is held (`zt-bot run`)."""
     clock = clock or clock_from_env(config)
     config.bot.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     failpoints = Failpoints.from_env()
     tasks = Tasks()
-    store = Store(config.database_url, failpoints)
-    store.upgrade()
-    pruned = prune_on_start(store, retention_days=config.privacy.retention_days, now=clock.now())
-    if pruned is not None:
-        log.info(
-            "retention: %d history entries and %d step notes removed",
-            pruned.history_deleted,
-            pruned.notes_cleared,
-        )
+    database = config.database
+    store = Store(
+        config.database_url,
+        failpoints,
+        pool_size=database.pool_size,
+        max_overflow=database.max_overflow,
+    )
     adapter = MatrixAdapter(
         config, clock, Outbox(store), CrossSigningKeys(store), failpoints, tasks, SyncState(store)
     )
@@ -225,9 +345,26 @@ def build_bot(config: Config, clock: Clock | None = None) -> Bot:
     if council is not None:
         council.on_change = scheduler.poke  # re-planned themes may make reminders due
     bot = Bot(config, clock, store, adapter, Router(services), scheduler, engine, council)
+    bot.lease = lease_for(config.database_url)
+    if prepare:
+        bot.prepare()
     bot.metrics.watch(bot.readings)
     bot.servers = web_servers(services, bot)
     return bot
+
+
+def while_active(routes: list[web.RouteDef], bot: Bot) -> list[web.RouteDef]:
+    """The routes, answering 503 while the bot is not active (a standby, or migrating)."""
+
+    def guarded(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> Callable:
+        async def serve(request: web.Request) -> web.StreamResponse:
+            if not bot.active:
+                return web.Response(status=503, text="standby\n", headers={"Retry-After": "5"})
+            return await handler(request)
+
+        return serve
+
+    return [web.route(r.method, r.path, guarded(r.handler), **r.kwargs) for r in routes]
 
 
 def web_servers(services: Services, bot: Bot) -> list[WebServer]:
@@ -242,7 +379,8 @@ def web_servers(services: Services, bot: Bot) -> list[WebServer]:
             lead_names=services.renderer.lead_names(),
             all_themes_name=services.renderer.words("calendar_words")["all_themes"],
         )
-        routes.setdefault((config.web.host, config.web.port), []).extend(feeds.routes())
+        served = while_active(feeds.routes(), bot)
+        routes.setdefault((config.web.host, config.web.port), []).extend(served)
     if config.health.enabled:
         limits = Limits(config.health.sync_stale_after, config.health.queue_stuck_after)
         checks = health_routes(bot.snapshot, bot.clock.wall, limits, bot.metrics)

@@ -47,8 +47,19 @@ def _template(config: Config) -> ProcessTemplate:
         raise SystemExit(2) from err
 
 
+# `zt-bot run` ends with these (tests and supervisors tell them apart).
+EXIT_ALREADY_RUNNING = 5  # SQLite: another instance runs on this database
+EXIT_LEASE_LOST = 6  # PostgreSQL: the lease connection died; restart as standby
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from zukunftstische.app import build_bot, resolve_configured_rooms, run_until_signalled
+    from zukunftstische.app import (
+        AlreadyRunning,
+        LeaseLost,
+        build_bot,
+        resolve_configured_rooms,
+        run_until_signalled,
+    )
     from zukunftstische.matrix.adapter import HomeserverUnreachable, LoginFailed
     from zukunftstische.tasks import TaskGaveUp
 
@@ -57,7 +68,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     _template(config)  # a broken template stops the start with its line, not a traceback
 
     async def run() -> None:
-        await run_until_signalled(build_bot(await resolve_configured_rooms(config)))
+        # The schema is upgraded only once the lease is held (Bot.run).
+        bot = build_bot(await resolve_configured_rooms(config), prepare=False)
+        await run_until_signalled(bot)
 
     try:
         asyncio.run(run())
@@ -79,6 +92,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         # container starts a fresh process, rather than live on half-dead.
         print(f"Der Bot wird beendet: {err}. Einzelheiten stehen im Log.", file=sys.stderr)
         return 4
+    except AlreadyRunning as err:
+        print(
+            f"Eine andere Instanz des Bots läuft schon mit dieser Datenbank ({err}). Zwei "
+            "Instanzen auf einer SQLite-Datenbank sind nicht möglich; für eine Instanz in "
+            "Bereitschaft (standby) PostgreSQL verwenden.\n"
+            f"Another instance of the bot is already running on this database ({err}). Two "
+            "instances cannot share a SQLite database; use PostgreSQL for a standby.",
+            file=sys.stderr,
+        )
+        return EXIT_ALREADY_RUNNING
+    except LeaseLost as err:
+        print(
+            f"Der Bot wird beendet: die Verbindung, die die Sperre hält, ist abgerissen "
+            f"({err}); eine andere Instanz kann jetzt aktiv sein. Neu starten (als "
+            "Bereitschaft).\n"
+            f"The bot ends: the connection holding the lease was lost ({err}); another "
+            "instance may be active now. Restart it (as standby).",
+            file=sys.stderr,
+        )
+        return EXIT_LEASE_LOST
     return 0
 
 

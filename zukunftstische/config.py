@@ -94,6 +94,10 @@ class MatrixConfig(_Section):
 class DatabaseConfig(_Section):
     # Empty: a SQLite file in the data directory.
     url: str = ""
+    # PostgreSQL only: connections the bot keeps open (pool_size) and may open on top under
+    # load (max_overflow); one more, outside the pool, holds the lease.
+    pool_size: int = Field(default=5, ge=1, le=100)
+    max_overflow: int = Field(default=10, ge=0, le=100)
 
 
 class BotConfig(_Section):

@@ -31,6 +31,10 @@ DEFAULT_QUEUE_STUCK_AFTER = timedelta(minutes=10)
 TICK_GRACE = timedelta(minutes=5)
 
 
+ACTIVE = "active"
+STANDBY = "standby"
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """What the bot is doing, as written to health.json (all times aware, UTC)."""
@@ -42,6 +46,9 @@ class Snapshot:
     queue_last_progress: datetime | None = None  # the last item sent or refused, at
     last_tick: datetime | None = None  # the reminder engine's last run
     tick_every: timedelta | None = None
+    # "active", or "standby": another instance holds the lease, this one waits (since).
+    role: str = ACTIVE
+    standby_since: datetime | None = None
 
     def to_json(self) -> str:
         data: dict[str, Any] = asdict(self)
@@ -56,13 +63,15 @@ class Snapshot:
     @classmethod
     def from_json(cls, text: str) -> Snapshot:
         data = json.loads(text)
-        times = {k: _moment(data.get(k)) for k in ("last_sync", "written_at", "last_tick")}
+        names = ("last_sync", "written_at", "last_tick", "standby_since")
+        times = {k: _moment(data.get(k)) for k in names}
         queue = {k: _moment(data.get(k)) for k in ("queue_oldest_since", "queue_last_progress")}
         every = data.get("tick_every")
         return cls(
             **times,
             **queue,
             queue_depth=int(data.get("queue_depth", 0)),
+            role=STANDBY if data.get("role") == STANDBY else ACTIVE,
             tick_every=timedelta(seconds=float(every)) if every is not None else None,
         )
 
@@ -154,6 +163,8 @@ def problems(snapshot: Snapshot, now: datetime, limits: Limits = Limits()) -> li
             f"der Bot schreibt seinen Zustand seit {describe_age(now - snapshot.written_at)} "
             f"nicht mehr (zuletzt {at}): er läuft nicht oder hängt"
         )
+    if snapshot.role == STANDBY:
+        return found  # it neither syncs nor sends: another instance does
     found += _sync_problems(snapshot, now, limits)
     found += _queue_problems(snapshot, now, limits)
     found += _tick_problems(snapshot, now)
@@ -219,8 +230,30 @@ def check_health(
     found = problems(snapshot, now, limits)
     if found:
         return False, "; ".join(found)
+    if snapshot.role == STANDBY:
+        return True, standby_message(snapshot, now)
     assert snapshot.last_sync is not None
     return True, f"Letzte Synchronisation vor {describe_age(now - snapshot.last_sync)}"
+
+
+def standby_message(snapshot: Snapshot, now: datetime) -> str:
+    since = snapshot.standby_since or snapshot.written_at or now
+    return (
+        f"Bereitschaft (standby): eine andere Instanz ist aktiv, diese wartet seit "
+        f"{describe_age(now - since)} und übernimmt, sobald jene endet"
+    )
+
+
+def active_elsewhere(data_dir: Path, now: datetime) -> bool:
+    """health.json holds a fresh snapshot of an active instance (a data directory shared
+    with it): a standby then leaves the file to it."""
+    try:
+        snapshot = read_snapshot(data_dir)
+    except (OSError, ValueError):
+        return False
+    if snapshot is None or snapshot.role != ACTIVE or snapshot.written_at is None:
+        return False
+    return now - snapshot.written_at <= STALE_FILE
 
 
 @dataclass
@@ -235,5 +268,13 @@ class HealthReporter:
 
     async def run(self) -> None:
         while True:
-            write_snapshot(self.data_dir, self.snapshot())
+            snapshot = self.snapshot()
+            written = snapshot.written_at
+            # A standby never overwrites the snapshot of the instance that works.
+            if not (
+                snapshot.role == STANDBY
+                and written is not None
+                and active_elsewhere(self.data_dir, written)
+            ):
+                write_snapshot(self.data_dir, snapshot)
             await self.sleep(self.every.total_seconds())

@@ -30,6 +30,7 @@ class Readings:
     sync_lag: float  # seconds since the last sync came back; -1 before the first
     # Seconds each engine's last tick took, by engine name.
     tick_seconds: Mapping[str, float] = field(default_factory=dict)
+    active: int = 1  # 1 while holding the lease and working, 0 as standby
 
 
 class _Live(Collector):
@@ -52,6 +53,7 @@ class _Live(Collector):
                 now.queue_oldest_age,
             ),
             ("zt_sync_lag_seconds", "Seconds since the last sync returned", now.sync_lag),
+            ("zt_active", "1: this instance holds the lease and works; 0: standby", now.active),
         )
         for name, help_text, value in counters:
             yield CounterMetricFamily(name, help_text, value=value)

@@ -70,7 +70,14 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> sa.Engine:
+# PostgreSQL: connections kept open, and opened on top under load (SQLAlchemy's defaults).
+POOL_SIZE = 5
+MAX_OVERFLOW = 10
+
+
+def make_engine(
+    url: str, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW
+) -> sa.Engine:
     if url.startswith("sqlite"):
         database = sa.make_url(url).database
         if database and database != ":memory:":
@@ -82,7 +89,7 @@ def make_engine(url: str) -> sa.Engine:
         # savepoint's release; SQLAlchemy's documented fix: let SQLAlchemy say BEGIN.
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def schema_differences(connection: sa.Connection, metadata: sa.MetaData) -> list:
@@ -112,8 +119,15 @@ def alembic_config(connection: sa.Connection | None = None) -> AlembicConfig:
 class Database:
     """An engine with sessions, units of work and the schema migrations."""
 
-    def __init__(self, url: str, failpoints: Failpoints | None = None) -> None:
-        self.engine = make_engine(url)
+    def __init__(
+        self,
+        url: str,
+        failpoints: Failpoints | None = None,
+        *,
+        pool_size: int = POOL_SIZE,
+        max_overflow: int = MAX_OVERFLOW,
+    ) -> None:
+        self.engine = make_engine(url, pool_size, max_overflow)
         self.failpoints = failpoints or Failpoints()
         # The unit of work open in this thread (its connection): every session joins it.
         self._unit: ContextVar[sa.Connection | None] = ContextVar(

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from aiohttp import web
 
-from zukunftstische.health import Limits, Snapshot, problems
+from zukunftstische.health import STANDBY, Limits, Snapshot, problems, standby_message
 from zukunftstische.metrics import BotMetrics
 
 
@@ -22,9 +22,13 @@ def health_routes(
     metrics: BotMetrics,
 ) -> list[web.RouteDef]:
     async def healthz(_request: web.Request) -> web.Response:
-        found = problems(snapshot(), now(), limits)
+        current = snapshot()
+        found = problems(current, now(), limits)
         if found:
             return web.Response(status=503, text="\n".join(found) + "\n")
+        if current.role == STANDBY:
+            # Healthy and ready: it waits, as it should (see deploy/kubernetes.yaml).
+            return web.Response(text=f"standby\n{standby_message(current, now())}\n")
         return web.Response(text="ok\n")
 
     async def prometheus(_request: web.Request) -> web.Response:
