@@ -37,6 +37,7 @@ def theme_facts(view: ThemeView) -> ThemeFacts:
         participation_opens=milestones.get(opens[1].key) if opens else None,
         participation_closes=milestones.get(closes[1].key) if closes else None,
         participation_step=window[0].key if window else None,
+        created_at=view.theme.created_at,
     )
 
 
