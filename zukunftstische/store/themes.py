@@ -232,10 +232,16 @@ class Store(Database):
         action: str,
         pin: str | None = None,
         z2: date | None = None,
+        participation: tuple[date, date] | None = None,
         **detail: object,
     ) -> None:
-        """New dates for some steps (a move, a pin, a council change), in one transaction."""
+        """New dates for some steps (a move, a pin, a council change), in one transaction;
+        `participation` fixes the participation window where it is (it stays when Z2
+        moves)."""
         with self._change(theme_id, actor, action, now, **detail) as (session, theme):
+            if participation is not None:
+                theme.participation_start, theme.participation_end = participation
+                session.add(theme)
             steps = self._steps(session, theme_id)
             for key, day in dates.items():
                 steps[key].due = day
@@ -245,6 +251,26 @@ class Store(Database):
             if z2 is not None:
                 theme.z2 = z2
                 session.add(theme)
+
+    def set_participation(
+        self,
+        theme_id: int,
+        start: date | None,
+        end: date | None,
+        *,
+        actor: str,
+        now: datetime,
+        action: str = "participation_moved",
+        **detail: object,
+    ) -> None:
+        """Fix the digital participation window (None, None: follow Z2 again)."""
+        with self._change(theme_id, actor, action, now, start=start, end=end, **detail) as (
+            session,
+            theme,
+        ):
+            theme.participation_start = start
+            theme.participation_end = end
+            session.add(theme)
 
     def schedule_idea(
         self,
