@@ -822,3 +822,12 @@ def test_participation_reminders_from_before_the_creation_are_not_sent() -> None
     )
     assert _kinds([theme], at(date(2027, 3, 10))) == []
     assert _kinds([theme], at(date(2027, 3, 22), 9, 0)) == [("2", "participation_close", False)]
+
+
+def test_a_step_due_on_the_day_of_creation_keeps_its_day_notice() -> None:
+    # Created at 10:00, after the send time, with a step due today: told at once, once,
+    # and not as a catch-up.
+    day = date(2027, 3, 25)
+    step = StepFacts("3", StepKind.deadline, TEAM, day, day)
+    theme = theme_with(step, created_at=at(day, 10, 0))
+    assert _kinds([theme], at(day, 10, 0)) == [("3", "due", False)]

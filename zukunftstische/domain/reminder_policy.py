@@ -18,8 +18,8 @@ after downtime send one reminder, not a burst. The engine subtracts its sent-log
 by `Reminder.key(room_id)`, so returning a still-due reminder on every tick is correct.
 
 Catch-up is for reminders the bot missed, never for ones from before the theme existed
-(issue 12): a stage whose send time lies before the theme was created (or imported) is
-not sent, nor are the stages it superseded. Two more rules keep one send time to one
+(issue 12): a stage whose send time lies before the theme was created (or imported) and
+which tells of a date before that day is not sent, nor are the stages it superseded. Two more rules keep one send time to one
 reminder per step: an advance notice is never sent for a step due today or earlier, and
 a missed (late) stage is not caught up when a later stage of the same step falls due
 later today (that one is sent at its time instead).
@@ -349,7 +349,8 @@ def _latest_due(
 
     Earlier stages are superseded by it; an advance notice therefore never survives the
     step's date, because the day notice (on or before that date) supersedes it. None when
-    that stage was due before `created_at` (the theme did not exist: nothing was missed),
+    that stage was due before `created_at` and tells of an earlier day (the theme did not
+    exist: nothing was missed),
     when it is an advance notice for a step due today or earlier, or when it is late and
     another stage of the step is due later today (one reminder per step and send time).
     """
@@ -376,9 +377,14 @@ def _latest_due(
 def _before(
     reminder: Reminder, moment: datetime, now: datetime, settings: ReminderSettings
 ) -> bool:
+    """Whether the reminder was due before `moment` (the theme's creation) and tells of a
+    date before that day: nothing the bot could have missed. A step due on the day of
+    creation keeps its day notice, sent at once if its send time has passed."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         moment = moment.replace(tzinfo=UTC)  # stored times are UTC
-    return send_at(reminder, settings, _zone(now)).astimezone(UTC) < moment.astimezone(UTC)
+    zone = _zone(now)
+    sent = send_at(reminder, settings, zone).astimezone(UTC)
+    return sent < moment.astimezone(UTC) and reminder.step_date < moment.astimezone(zone).date()
 
 
 def _open_steps(theme: ThemeFacts) -> Iterable[StepFacts]:
