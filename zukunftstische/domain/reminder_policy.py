@@ -19,10 +19,10 @@ by `Reminder.key(room_id)`, so returning a still-due reminder on every tick is c
 
 Catch-up is for reminders the bot missed, never for ones from before the theme existed
 (issue 12): a stage whose send time lies before the theme was created (or imported) and
-which tells of a date before that day is not sent, nor are the stages it superseded. Two more rules keep one send time to one
-reminder per step: an advance notice is never sent for a step due today or earlier, and
-a missed (late) stage is not caught up when a later stage of the same step falls due
-later today (that one is sent at its time instead).
+which tells of a date before that day is not sent, nor are the stages it superseded.
+Two more rules keep one send time to one reminder per step: an advance notice is never
+sent for a step due today or earlier, and a missed (late) stage is not caught up when a
+later stage of the same step falls due later today (that one is sent at its time).
 """
 
 from __future__ import annotations
