@@ -185,6 +185,15 @@ async def test_the_window_follows_z2_and_shows_whether_it_runs(
     assert f"{opens:%d.%m.%Y}–{closes:%d.%m.%Y}  geplant" in window_line(status.body)
     assert "fest" not in window_line(status.body)
 
+    # Once its step is done, the window stays where it ran when Z2 moves.
+    held = unique("Gehalten")
+    await coordinator.ask(room, f"!zt neu {held} {z2:%d.%m.%Y}")
+    await coordinator.ask(room, f"!zt erledigt {held} 2")
+    await coordinator.ask(room, f"!zt verschieben {held} {later:%d.%m.%Y}")
+    status = await coordinator.ask(room, f"!zt status {held}")
+    first, last = z2 - timedelta(weeks=6), z2 - timedelta(weeks=2)
+    assert f"{first:%d.%m.%Y}–{last:%d.%m.%Y}  läuft · fest" in window_line(status.body)
+
     ended = unique("Vorbei")
     await coordinator.ask(room, f"!zt neu {ended} {today + timedelta(weeks=1):%d.%m.%Y}")
     status = await coordinator.ask(room, f"!zt status {ended}")
