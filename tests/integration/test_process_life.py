@@ -249,8 +249,11 @@ async def test_calendar_file_is_uploaded_and_parses(
     assert content["filename"].endswith(".ics")
     calendar = Calendar.from_ical(await coordinator.download(content["url"]))
     events = list(calendar.walk("VEVENT"))
-    assert len(events) == 8
-    assert {str(e["SUMMARY"]).split(": ", 1)[1].split()[0] for e in events} == {
+    assert len(events) == 9  # 8 steps and the digital participation window
+    [window] = [e for e in events if "Digitale Beteiligung" in str(e["SUMMARY"])]
+    assert (window.decoded("DTEND") - window.decoded("DTSTART")).days == 29  # 4 weeks
+    steps = [e for e in events if e is not window]
+    assert {str(e["SUMMARY"]).split(": ", 1)[1].split()[0] for e in steps} == {
         "1", "2", "3", "3a", "4", "5", "6", "7"
     }  # fmt: skip
     missing = await coordinator.ask(room, "!zt kalender")
