@@ -79,6 +79,24 @@ async def test_a_running_theme_gets_no_catch_up_flood_and_is_told_what_lies_past
     assert "Schritt 1 von „Flut“ ist schon erledigt." in refused.body
 
 
+async def test_an_idea_that_gets_its_z2_late_is_not_flooded_either(
+    bot_factory, coordinator: ScriptedUser
+) -> None:
+    bot = await bot_factory(extra=NO_DIGEST, clock=clock_on(TODAY))
+    room_id = await team_room(bot, coordinator, "Fachbereich Dürre")
+    idea = await coordinator.ask(room_id, "!zt neu Dürre Q1/2027")
+    assert "Idee" in idea.body
+    scheduled = await coordinator.ask(room_id, "!zt verschieben Dürre 31.03.2027")
+    assert "hat jetzt einen Z2-Termin: 31.03.2027" in scheduled.body
+    assert "3 Schritte liegen schon in der Vergangenheit" in scheduled.body
+    assert "!zt erledigt Dürre 1 2 3" in scheduled.body
+    await wait_for_reminders(coordinator, room_id, bot.user_id, 2)
+    await asyncio.sleep(2)
+    bodies = [r.body for r in reminders_in(coordinator, room_id, bot.user_id)]
+    assert len(bodies) == 2, bodies
+    assert not any("nachgeholt" in b or "Überfällig" in b for b in bodies)
+
+
 async def test_step_7_starts_after_the_council_for_koordination_and_team(
     bot_factory, coordinator: ScriptedUser, tmp_path: Path
 ) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from zukunftstische.commands.base import (
     Command,
     Request,
@@ -14,8 +12,7 @@ from zukunftstische.commands.base import (
     name_and_date,
 )
 from zukunftstische.domain.dates import Quarter
-from zukunftstische.domain.process import StepKind
-from zukunftstische.domain.step_states import Shown, StepStatus, theme_progress
+from zukunftstische.domain.step_states import steps_in_the_past
 from zukunftstische.domain.theme_names import MAX_NAME_LENGTH, clean_name, unquote
 from zukunftstische.domain.timeline import plan
 from zukunftstische.rendering import Message
@@ -47,23 +44,14 @@ def handle(request: Request, services: Services) -> Message:
         )
     except ThemeExists as err:
         raise UserError("theme_exists", name=err.existing) from err
-    progress = theme_progress(view.template, view.steps, request.today) if view.steps else []
     return services.renderer.message(
         "created",
         theme=view.theme,
         steps=view.steps,
-        past=[s for s in progress if _in_the_past(s, request.today)],
+        past=steps_in_the_past(view, request.today),
         prefix=services.config.bot.prefix,
         has_team_room=team_room is not None,
     )
-
-
-def _in_the_past(status: StepStatus, today: date) -> bool:
-    """A step whose time is over on the day the theme is created: no reminder tells of it
-    (the theme did not exist), so the answer does (issue 12)."""
-    if status.definition.kind == StepKind.continuous:
-        return status.due < today
-    return status.shown == Shown.overdue
 
 
 COMMAND = Command(

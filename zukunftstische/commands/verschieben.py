@@ -20,6 +20,7 @@ from zukunftstische.commands.base import (
 )
 from zukunftstische.domain.dates import Quarter
 from zukunftstische.domain.participation import window
+from zukunftstische.domain.step_states import steps_in_the_past
 from zukunftstische.domain.themes import StepState, ThemeStatus, ThemeView
 from zukunftstische.domain.timeline import plan
 from zukunftstische.rendering import Message
@@ -40,7 +41,15 @@ def handle(request: Request, services: Services) -> Message:
     if is_idea or not view.steps:
         planned = plan(view.template, new_z2, meetings)
         store.schedule_idea(view.id, new_z2, planned, actor=request.sender, now=request.now)
-        return renderer.message("idea_scheduled", theme=view.theme, z2=new_z2, steps=planned)
+        scheduled = store.theme_by_id(view.id) or view
+        return renderer.message(
+            "idea_scheduled",
+            theme=view.theme,
+            z2=new_z2,
+            steps=planned,
+            past=steps_in_the_past(scheduled, request.today),
+            prefix=services.config.bot.prefix,
+        )
     old_z2 = view.theme.z2
     changes = replan_with_council(view, services, z2=new_z2)
     store.set_step_dates(

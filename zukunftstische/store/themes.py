@@ -281,9 +281,14 @@ class Store(Database):
         actor: str,
         now: datetime,
     ) -> None:
-        """An idea gets its Z2: it becomes an active theme with steps."""
+        """An idea gets its Z2: it becomes an active theme with steps.
+
+        Its creation time becomes now: reminders from before it had steps are nothing the
+        bot missed (issue 12), and an idea had no calendar events whose UIDs could
+        change."""
         with self._change(theme_id, actor, "scheduled", now, z2=z2) as (session, theme):
             theme.z2 = z2
+            theme.created_at = utc(now)
             theme.status = ThemeStatus.active
             session.add(theme)
             self._add_steps(session, theme_id, planned)
@@ -486,6 +491,7 @@ class Store(Database):
             theme.z2 = update.z2
             if theme.status == ThemeStatus.idea:  # a paused or archived theme stays so
                 theme.status = ThemeStatus.active
+            theme.created_at = utc(now)  # steps from now on: nothing earlier was missed
             self._add_steps(session, update.theme_id, update.planned)
             record_history(
                 session, update.theme_id, actor, now, "scheduled", z2=update.z2, source="import"
