@@ -250,7 +250,8 @@ def cmd_export_ics(args: argparse.Namespace) -> int:
     _write_output(ics, args.output)
     if args.output is not None:
         print(
-            f"{len(view.steps)} Termine von „{view.theme.name}“ in {args.output}", file=sys.stderr
+            f"{ics.count(b'BEGIN:VEVENT')} Termine von „{view.theme.name}“ in {args.output}",
+            file=sys.stderr,
         )
     return 0
 
