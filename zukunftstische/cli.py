@@ -141,6 +141,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"Prozess „{template.process.name}“ (Version {template.process.version}, {source}):")
     for step in template.steps:
         anchor = "Z2" if step.anchor == "z2" else f"Schritt {step.anchor}"
+        if step.after_step:
+            anchor += f", ≥ {step.after_weeks} W nach Schritt {step.after_step}"
         optional = ", optional" if step.optional else ""
         role = f"  [Rolle {step.role.value}]" if step.role else ""
         print(f"  {step.key:>3}  {step.offset_weeks:+3d} W zu {anchor:<10} {step.kind}{optional}: "
@@ -281,7 +283,8 @@ def cmd_export_ics(args: argparse.Namespace) -> int:
     _write_output(ics, args.output)
     if args.output is not None:
         print(
-            f"{len(view.steps)} Termine von „{view.theme.name}“ in {args.output}", file=sys.stderr
+            f"{ics.count(b'BEGIN:VEVENT')} Termine von „{view.theme.name}“ in {args.output}",
+            file=sys.stderr,
         )
     return 0
 

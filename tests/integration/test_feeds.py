@@ -48,7 +48,7 @@ async def test_a_subscribed_feed_follows_a_move(
         assert before.status_code == 200
         assert before.headers["content-type"] == "text/calendar; charset=utf-8"
         old = events(before.content)
-        assert len(old) == 8
+        assert len(old) == 9  # 8 steps and the digital participation window
 
         moved = await coordinator.ask(room, "!zt verschieben Abothema 19.04.2027")
         assert "19.04.2027" in moved.body

@@ -94,12 +94,13 @@ async def test_move_keeps_done_and_pinned_steps(
     assert "Das Datum 30.02.2027 gibt es nicht" in bad.body
 
     moved = await coordinator.ask(room, f"!zt verschieben {theme} KW 17/2027")
-    assert "12.04.2027 (KW 15/2027) → 26.04.2027 (KW 17/2027). 5 Schritte folgen" in moved.body
+    # Step 7 follows too: five weeks after Z2 is later than a week after the pinned step 6.
+    assert "12.04.2027 (KW 15/2027) → 26.04.2027 (KW 17/2027). 6 Schritte folgen" in moved.body
     status = await coordinator.ask(room, f"!zt status {theme}")
     assert "01.02.2027" in line_of(status.body, "1")  # done: keeps its date
     assert "KW 17  26.04.2027" in line_of(status.body, "4")
     assert "20.05.2027" in line_of(status.body, "6") and "fest" in line_of(status.body, "6")
-    assert "27.05.2027" in line_of(status.body, "7")
+    assert "31.05.2027" in line_of(status.body, "7")
 
 
 async def test_move_is_for_coordinators(room: str, theme: str, member: ScriptedUser) -> None:
@@ -248,8 +249,11 @@ async def test_calendar_file_is_uploaded_and_parses(
     assert content["filename"].endswith(".ics")
     calendar = Calendar.from_ical(await coordinator.download(content["url"]))
     events = list(calendar.walk("VEVENT"))
-    assert len(events) == 8
-    assert {str(e["SUMMARY"]).split(": ", 1)[1].split()[0] for e in events} == {
+    assert len(events) == 9  # 8 steps and the digital participation window
+    [window] = [e for e in events if "Digitale Beteiligung" in str(e["SUMMARY"])]
+    assert (window.decoded("DTEND") - window.decoded("DTSTART")).days == 29  # 4 weeks
+    steps = [e for e in events if e is not window]
+    assert {str(e["SUMMARY"]).split(": ", 1)[1].split()[0] for e in steps} == {
         "1", "2", "3", "3a", "4", "5", "6", "7"
     }  # fmt: skip
     missing = await coordinator.ask(room, "!zt kalender")

@@ -71,7 +71,11 @@ async def test_neu_then_status_reproduces_the_worked_example(
         line = next(line for line in lines if re.match(rf"^[▶ ] {re.escape(key)}\s", line))
         assert re.search(rf"\b{week}\s+{day}\b", line), line
     html = status.content["content"]["formatted_body"]
-    assert html.count("<tr>") == len(WORKED_EXAMPLE) + 1  # header + one row per step
+    # Header, one row per step, and the digital participation window under step 2.
+    assert html.count("<tr>") == len(WORKED_EXAMPLE) + 2
+    assert "<tr><td>↳</td><td>Digitale Beteiligung</td>" in html
+    window = next(line for line in lines if "Digitale Beteiligung" in line)
+    assert "KW 9–KW 13 01.03.2027–29.03.2027" in window  # 6 to 2 weeks before Z2
     assert "<td>KW 15</td><td>12.04.2027</td>" in html
 
     # The same theme by prefix, umlaut-folded and quoted; and the overview and list.

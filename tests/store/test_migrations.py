@@ -70,9 +70,21 @@ def test_upgrade_twice_is_harmless(database_url: str) -> None:
     store.close()
 
 
+def before_0013(process: dict) -> dict:
+    """A copy of the shipped process as stored before 0013: step 7 one week after step 6,
+    for the Koordination only."""
+    for step in process["steps"]:
+        after = step.pop("after_step", None)
+        weeks = step.pop("after_weeks", None)
+        if after is not None:
+            step["anchor"], step["offset_weeks"] = after, weeks
+            step["leads"] = ["koordination"]
+    return process
+
+
 def old_copy() -> str:
     """The shipped process as themes stored it before steps had roles."""
-    process = json.loads(load_template().to_json())
+    process = before_0013(json.loads(load_template().to_json()))
     for step in process["steps"]:
         step.pop("role")
         for milestone in step["milestones"]:
@@ -123,7 +135,7 @@ def test_stored_copies_get_the_draft_resolution_role_and_lose_only_it_again(
 ) -> None:
     store = Store(database_url)
     store.upgrade("0007")
-    copy = json.loads(load_template().to_json())
+    copy = before_0013(json.loads(load_template().to_json()))
     for step in copy["steps"]:  # as 0007 left it: every role but the new one
         if step.get("role") == "draft_resolution":
             step.pop("role")
@@ -142,5 +154,53 @@ def test_stored_copies_get_the_draft_resolution_role_and_lose_only_it_again(
     with store.engine.begin() as connection:
         command.downgrade(alembic_config(connection), "0007")
         text = connection.execute(sa.text("SELECT process_json FROM theme")).scalar_one()
+    store.close()
+    assert json.loads(text) == copy
+
+
+def test_0013_puts_step_7_after_z2_and_the_council_and_adds_the_window_columns(
+    database_url: str,
+) -> None:
+    store = Store(database_url)
+    store.upgrade("0012")
+    copy = before_0013(json.loads(load_template().to_json()))
+    own = json.loads(json.dumps(copy))
+    own["steps"][-1]["offset_weeks"] = 3  # a city's own step 7: left as it is
+    with store.engine.begin() as connection:
+        for theme_id, name, process in ((1, "Sport", copy), (2, "Eigen", own)):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO theme (id, name, name_key, z2, status, process_json,"
+                    " created_by, created_at) VALUES (:id, :name, :key, :z2, 'active',"
+                    " :process, '@k:localhost', :now)"
+                ),
+                {"id": theme_id, "name": name, "key": name.lower(), "z2": date(2027, 3, 15),
+                 "process": json.dumps(process), "now": NOW},
+            )  # fmt: skip
+    store.upgrade()
+    migrated, unchanged = store.theme_by_id(1), store.theme_by_id(2)
+    assert migrated is not None and unchanged is not None
+    assert migrated.template == load_template()
+    seven = migrated.template.step("7")
+    assert seven is not None and (seven.anchor, seven.offset_weeks, seven.after_step) == (
+        "z2",
+        5,
+        "6",
+    )
+    assert unchanged.template.step("7").anchor == "6"
+    assert unchanged.template.step("7").offset_weeks == 3
+    assert (migrated.theme.participation_start, migrated.theme.participation_end) == (None, None)
+    store.set_participation(1, date(2027, 2, 1), date(2027, 3, 1), actor="@k:localhost", now=NOW)
+    moved = store.theme_by_id(1)
+    assert moved is not None
+    assert (moved.theme.participation_start, moved.theme.participation_end) == (
+        date(2027, 2, 1),
+        date(2027, 3, 1),
+    )
+    with store.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0012")
+        text = connection.execute(
+            sa.text("SELECT process_json FROM theme WHERE id = 1")
+        ).scalar_one()
     store.close()
     assert json.loads(text) == copy

@@ -116,8 +116,8 @@ def random_themes(seed: int, count: int) -> list[NewTheme]:
 
 
 def mark_some_done(store: Store, seed: int) -> None:
-    """Some steps done or skipped, some themes paused or archived: the states that change
-    which reminders are due."""
+    """Some steps done or skipped, some participation windows moved, some themes paused or
+    archived: the states that change which reminders are due."""
     rng = random.Random(seed)
     for view in store.themes(include_archived=True):
         for step in view.steps:
@@ -126,6 +126,11 @@ def mark_some_done(store: Store, seed: int) -> None:
                 store.set_step_state(
                     view.id, step.key, state=state, actor="@k:l", now=NOW, action="done"
                 )
+        if view.theme.z2 is not None and rng.random() < 0.15:  # a window moved by hand, far off
+            start = view.theme.z2 + timedelta(days=rng.randrange(-300, 300))
+            store.set_participation(
+                view.id, start, start + timedelta(weeks=4), actor="@k:l", now=NOW
+            )
         if rng.random() < 0.1:
             status = rng.choice([ThemeStatus.paused, ThemeStatus.archived])
             store.set_status(view.id, status, actor="@k:l", now=NOW, action="paused")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -54,12 +55,13 @@ def test_parses_back_with_one_event_per_step() -> None:
     assert str(calendar["PRODID"]) == PRODID
     assert str(calendar["VERSION"]) == "2.0"
     events = list(calendar.walk("VEVENT"))
-    assert len(events) == len(TEMPLATE.steps) == 8
+    # One per step, and one for the digital participation window (issue 12).
+    assert len(events) == len(TEMPLATE.steps) + 1 == 9
 
 
 def test_all_day_dates_equal_the_step_dates() -> None:
     view = _view()
-    for step, event in zip(view.steps, _events(view), strict=True):
+    for step, event in zip(view.steps, _events(view)[: len(view.steps)], strict=True):
         start = event.decoded("DTSTART")
         end = event.decoded("DTEND")
         assert type(start) is date and type(end) is date  # all-day: DATE, not DATE-TIME
@@ -152,3 +154,23 @@ def test_every_change_raises_a_feeds_sequence_even_within_one_second() -> None:
     assert change_sequence(one) < change_sequence(same_second) < change_sequence(later)
     assert change_sequence(reversed(later)) == change_sequence(later)
     assert change_sequence([NOW + timedelta(days=1)]) > change_sequence(later)
+
+
+def test_the_participation_window_is_one_event_spanning_its_days() -> None:
+    """Six weeks before Z2 for four weeks; moved by hand, the event moves (same UID)."""
+    window = _events(_view())[-1]
+    assert str(window["SUMMARY"]) == "Digitale Ethik: Digitale Beteiligung (Schritt 2)"
+    assert window.decoded("DTSTART") == Z2 - timedelta(weeks=6)
+    # DTEND is exclusive: the window's last day is Z2 − 2 weeks.
+    assert window.decoded("DTEND") == Z2 - timedelta(weeks=2) + timedelta(days=1)
+    assert "Federführung: BD" in str(window["DESCRIPTION"])
+    view = _view()
+    moved_theme = replace(
+        view.theme, participation_start=date(2027, 3, 8), participation_end=date(2027, 3, 19)
+    )
+    moved = _events(ThemeView(moved_theme, view.steps))[-1]
+    assert moved.decoded("DTSTART") == date(2027, 3, 8)
+    assert moved.decoded("DTEND") == date(2027, 3, 20)
+    assert str(moved["UID"]) == str(window["UID"]) == step_uid(7, NOW, "beteiligung")
+    skipped = _events(_view(s2=StepState.skipped))[-1]
+    assert str(skipped["STATUS"]) == "CANCELLED"

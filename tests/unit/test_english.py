@@ -213,3 +213,24 @@ def test_changes_and_refusals_along_the_way_are_english(router: Router) -> None:
     assert "step 1 done: kick-off held" in history and "created with Z2 on 12.04.2027" in history
     for text in (done, again, unknown, history):
         assert_english(text)
+
+
+def test_issue_12_answers_are_english(router: Router) -> None:
+    # Created on 11.01.2027 with Z2 on 03.02.2027: steps 1 and 2 lie in the past.
+    created = ask(router, "!zt new Water 03.02.2027").reply.body
+    assert "2 steps lie in the past already" in created
+    assert "!zt done Water 1 2" in created
+    done = ask(router, "!zt done Water 1 2").reply.body
+    assert "✅ Done in Water: step 1 “Vorbereitung”, step 2 “Z1 Expertisen-Tisch”." in done
+    early = ask(router, "!zt done Water 7", "refused").reply.body
+    assert "it can be done only once step 6 “Ratsentscheidung” is done" in early
+    moved = ask(router, "!zt due Water participation 04.01.2027 18.01.2027").reply.body
+    assert "Digital participation for Water is now fixed: 04.01.2027 to 18.01.2027" in moved
+    backwards = ask(router, "!zt due Water participation 18.01.2027 04.01.2027", "refused")
+    assert "The participation must end after it starts" in backwards.reply.body
+    status = ask(router, "!zt status water").reply
+    assert "04.01.2027–18.01.2027  running · fixed (stays when Z2 moves)" in status.body
+    # (The usage line it quotes is the command's own, German in both languages.)
+    assert_english(backwards.reply.body.split("How to write it:")[0])
+    for text in (created, done, early, moved, status.body, status.html):
+        assert_english(text)

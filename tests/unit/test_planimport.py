@@ -259,7 +259,8 @@ def test_cli_export_ics(
     assert main([*export, "digitale", "--output", str(output)]) == 0
     first = Calendar.from_ical(output.read_bytes())
     events = list(first.walk("VEVENT"))
-    assert len(events) == len(TEMPLATE.steps)
+    # Every step and the digital participation window (issue 12).
+    assert len(events) == len(TEMPLATE.steps) + 1
     assert "Federführung: Fachbereich, Koordination" in str(events[0]["DESCRIPTION"])
     assert main([*export, "Digitale Ethik", "--output", str(tmp_path / "again.ics")]) == 0
     again = Calendar.from_ical((tmp_path / "again.ics").read_bytes())

@@ -24,8 +24,15 @@ def test_default_template_steps() -> None:
     assert optional == ["3a"]
     snapping = [step.key for step in template.steps if step.snap == "council"]
     assert snapping == ["6"]
-    assert template.step("7").anchor == "6"
-    assert template.step("7").offset_weeks == 1
+    # Step 7: five weeks after Z2, never before a week after the council (issue 12).
+    seven = template.step("7")
+    assert (seven.anchor, seven.offset_weeks, seven.after_step, seven.after_weeks) == (
+        "z2",
+        5,
+        "6",
+        1,
+    )
+    assert set(seven.leads) == {Lead.koordination, Lead.fachbereich}
     assert template.step("7").kind == StepKind.continuous
     assert template.step("1").kind == StepKind.phase
     assert template.step("6").leads == (Lead.koordination,)
@@ -196,6 +203,7 @@ def test_a_citys_own_keys_get_every_feature_through_roles() -> None:
     for key in ("3a", "1", "2", "3", "4", "5", "6", "7"):  # 3a before 3
         text = text.replace(f'key = "{key}"', f'key = "S{key}"')
         text = text.replace(f'anchor = "{key}"', f'anchor = "S{key}"')
+        text = text.replace(f'after_step = "{key}"', f'after_step = "S{key}"')
     own = parse_template(text, "eigener-prozess.toml")
     assert own.step_with_role(StepRole.evaluation).key == "S7"
     assert own.step_with_role(StepRole.council_decision).key == "S6"
@@ -227,3 +235,26 @@ def test_a_citys_own_keys_get_every_feature_through_roles() -> None:
 def test_a_role_may_be_played_by_one_step_only() -> None:
     with pytest.raises(TemplateError, match="role 'evaluation' steht bei mehr als einem Schritt"):
         parse_template(default_template_text().replace('role = "z2"', 'role = "evaluation"'))
+
+
+def test_step_7_is_five_weeks_after_z2_or_a_week_after_a_later_council() -> None:
+    """The concept: "5 W nach Z2; kontinuierlich"; a council meeting later than Z2 + 4 W
+    pushes step 7 to a week after it, an earlier one does not pull it forward."""
+    from datetime import date
+
+    from zukunftstische.domain.timeline import plan
+
+    template = load_template()
+    z2 = date(2027, 4, 12)  # KW 15
+    dates = {p.key: p.due for p in plan(template, z2)}
+    assert dates["6"] == date(2027, 5, 10) and dates["7"] == date(2027, 5, 17)  # KW 19, 20
+    later = {p.key: p.due for p in plan(template, z2, [date(2027, 5, 20)])}
+    assert later["6"] == date(2027, 5, 20) and later["7"] == date(2027, 5, 27)
+    pinned_early = {p.key: p.due for p in plan(template, z2, pinned={"6": date(2027, 5, 3)})}
+    assert pinned_early["7"] == date(2027, 5, 17)
+
+
+def test_after_step_must_name_an_earlier_step() -> None:
+    text = default_template_text().replace('after_step = "6"', 'after_step = "9"')
+    with pytest.raises(TemplateError, match="after_step"):
+        parse_template(text)

@@ -473,10 +473,12 @@ def test_due_only_from_send_time_on_in_local_time_on_both_sides_of_dst() -> None
             found = due_reminders([theme], now, DEFAULTS, CALENDAR)
             return [str(r.kind) for r in found if r.kind != ReminderKind.digest]
 
-        assert kinds((nine_local - timedelta(minutes=1)).astimezone(BERLIN)) == ["advance"]
+        # A minute before nine the day notice is not due yet, and the week's advance notice
+        # is never sent on the step's own day (issue 12).
+        assert kinds((nine_local - timedelta(minutes=1)).astimezone(BERLIN)) == []
         assert kinds(nine_local.astimezone(BERLIN)) == ["due"]
         # The same instant given in UTC compares the same way.
-        assert kinds(nine_local - timedelta(minutes=1)) == ["advance"]
+        assert kinds(nine_local - timedelta(minutes=1)) == []
 
 
 def test_due_reminders_needs_an_aware_now() -> None:
@@ -737,3 +739,95 @@ def test_at_most_one_due_reminder_per_step_and_never_before_its_time(
         assert reminder.kind != ReminderKind.advance or now.date() <= due
     listed = upcoming([theme], now, DEFAULTS, CALENDAR, horizon_days=90)
     assert all(send_at(r, DEFAULTS, BERLIN) > now for r in listed if r.step_key == "5")
+
+
+# --- issue 12: a new theme does not catch up -------------------------------------------------
+
+
+def _kinds(themes: Sequence[ThemeFacts], now: datetime) -> list[tuple[str, str, bool]]:
+    found = due_reminders(themes, now, DEFAULTS, CALENDAR)
+    return [(r.step_key, str(r.kind), r.late) for r in found if r.kind != ReminderKind.digest]
+
+
+def test_nothing_from_before_the_theme_was_created_is_caught_up() -> None:
+    # Created on Tuesday 23.03.2027 at 10:00 with a deadline a week past, a meeting
+    # yesterday and a phase whose next step is far off: nothing was missed.
+    created = at(date(2027, 3, 23))
+    past = StepFacts("1", StepKind.deadline, TEAM, date(2027, 3, 16), date(2027, 3, 16))
+    met = StepFacts("2", StepKind.meeting, TEAM, date(2027, 3, 22), date(2027, 3, 22))
+    theme = theme_with(past, met, created_at=created)
+    assert _kinds([theme], created) == []
+    assert _kinds([theme], created + timedelta(hours=5)) == []
+    # The same theme without a creation time (or created long before) catches up.
+    assert {k for k, _, _ in _kinds([theme_with(past, met)], created)} == {"1", "2"}
+
+
+def test_after_creation_the_schedule_runs_on() -> None:
+    created = at(date(2027, 3, 23))
+    past = StepFacts("1", StepKind.deadline, TEAM, date(2027, 3, 16), date(2027, 3, 16))
+    theme = theme_with(past, created_at=created)
+    # The next overdue stage after the creation is sent at its time (not a catch-up).
+    later = [
+        r
+        for r in schedule_for_step(theme, past, DEFAULTS, CALENDAR)
+        if datetime.combine(r.send_on, DEFAULTS.send_time, tzinfo=BERLIN) > created
+    ]
+    first = later[0]
+    found = _kinds([theme], at(first.send_on))
+    assert found == [("1", str(first.kind), False)]
+
+
+def test_missed_while_the_bot_was_down_is_still_caught_up() -> None:
+    created = at(date(2027, 3, 1))
+    step = StepFacts("3", StepKind.deadline, TEAM, date(2027, 3, 16), date(2027, 3, 16))
+    theme = theme_with(step, created_at=created)
+    # The bot was down from 15.03. to 17.03.: the day notice of 16.03. comes late, once.
+    assert _kinds([theme], at(date(2027, 3, 17))) == [("3", "due", True)]
+
+
+def test_created_before_the_send_time_of_a_due_day_gets_the_day_notice_only() -> None:
+    # The issue's flood: created at 08:55 on the step's own day. The advance notice of a
+    # week ago must not come "(nachgeholt)", and the day notice comes at nine, once.
+    day = date(2027, 3, 25)
+    step = StepFacts("3", StepKind.deadline, TEAM, day, day)
+    theme = theme_with(step, created_at=at(day, 8, 55))
+    assert _kinds([theme], at(day, 8, 56)) == []
+    assert _kinds([theme], at(day, 9, 0)) == [("3", "due", False)]
+
+
+def test_never_an_advance_notice_for_a_step_due_today_or_past() -> None:
+    day = date(2027, 3, 25)
+    step = StepFacts("3", StepKind.deadline, TEAM, day, day)
+    for now in (at(day, 8, 0), at(day, 8, 59)):
+        assert [k for _, k, _ in _kinds([theme_with(step)], now)] == []
+
+
+def test_a_late_stage_waits_for_a_stage_of_the_same_step_later_today() -> None:
+    # The bot was down from the meeting's advance notice (18.03.) to the meeting's day
+    # (Thursday 25.03.), whose day notice is due at nine.
+    meeting = StepFacts("2", StepKind.meeting, TEAM, date(2027, 3, 25), date(2027, 3, 25))
+    theme = theme_with(meeting)
+    # 08:00 on the meeting day: the missed advance is not sent now, only the day notice
+    # at nine; one reminder for the step in this send time.
+    assert _kinds([theme], at(date(2027, 3, 25), 8, 0)) == []
+    assert _kinds([theme], at(date(2027, 3, 25), 9, 0)) == [("2", "due", False)]
+
+
+def test_participation_reminders_from_before_the_creation_are_not_sent() -> None:
+    theme = theme_with(
+        created_at=at(date(2027, 3, 10)),
+        participation_opens=date(2027, 3, 1),
+        participation_closes=date(2027, 3, 22),
+        participation_step="2",
+    )
+    assert _kinds([theme], at(date(2027, 3, 10))) == []
+    assert _kinds([theme], at(date(2027, 3, 22), 9, 0)) == [("2", "participation_close", False)]
+
+
+def test_a_step_due_on_the_day_of_creation_keeps_its_day_notice() -> None:
+    # Created at 10:00, after the send time, with a step due today: told at once, once,
+    # and not as a catch-up.
+    day = date(2027, 3, 25)
+    step = StepFacts("3", StepKind.deadline, TEAM, day, day)
+    theme = theme_with(step, created_at=at(day, 10, 0))
+    assert _kinds([theme], at(day, 10, 0)) == [("3", "due", False)]

@@ -47,9 +47,13 @@ def test_move_keeps_offsets_of_open_steps_and_dates_of_the_rest(
         definition = TEMPLATE.step(step.key)
         if step.pinned or step.state != "open":
             assert after[step.key] == step.due, "done, skipped and pinned steps keep their date"
+        elif definition.after_step is not None:  # step 7: Z2 + 5 W, ≥ a week after step 6
+            earliest = after[definition.after_step] + timedelta(weeks=definition.after_weeks)
+            own = new_z2 + timedelta(weeks=definition.offset_weeks)
+            assert after[step.key] == max(own, earliest)
         elif definition.anchor == "z2":
             assert after[step.key] == new_z2 + timedelta(weeks=definition.offset_weeks)
-        else:  # step 7 follows step 6, wherever that is now
+        else:
             anchor = after[definition.anchor]
             assert after[step.key] == anchor + timedelta(weeks=definition.offset_weeks)
     assert set(changes) <= {s.key for s in steps if not s.pinned and s.state == "open"}

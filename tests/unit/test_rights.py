@@ -30,7 +30,7 @@ OTHER_ROOM = "!fremd:stadt.example"
 CALLS = {
     "neu <Thema> <Z2>": "neu Klima 15.06.2027",
     "verschieben <Thema> <Z2>": "verschieben Mobilität 22.04.2027",
-    "erledigt <Thema> <Schritt> [Notiz]": "erledigt Mobilität 1",
+    "erledigt <Thema> <Schritt> [<Schritt> …] [Notiz]": "erledigt Mobilität 1",
     "offen <Thema> <Schritt>": "offen Mobilität 2",
     "überspringen <Thema> <Schritt> [Grund]": "überspringen Mobilität 3a",
     "termin <Thema> <Schritt> <Datum>": "termin Mobilität 5 30.04.2027",

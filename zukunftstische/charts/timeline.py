@@ -32,10 +32,11 @@ from zukunftstische.charts.drawing import (
     school_bands,
 )
 from zukunftstische.domain.annual_plan import SchoolHolidays
-from zukunftstische.domain.process import MilestoneRole, StepKind
+from zukunftstische.domain.participation import window as participation_window
+from zukunftstische.domain.process import StepKind
 from zukunftstische.domain.step_states import StepStatus, theme_progress
 from zukunftstische.domain.themes import ThemeView
-from zukunftstische.domain.timeline import first_council_on_or_after, milestone_dates
+from zukunftstische.domain.timeline import first_council_on_or_after
 from zukunftstische.domain.working_days import WorkingCalendar
 
 if TYPE_CHECKING:
@@ -151,13 +152,8 @@ def timeline_data(
 
 
 def _participation(view: ThemeView) -> tuple[date, date] | None:
-    template = view.template
-    opens = template.milestone_with_role(MilestoneRole.participation_start)
-    closes = template.milestone_with_role(MilestoneRole.participation_end)
-    if view.theme.z2 is None or opens is None or closes is None:
-        return None
-    found = milestone_dates(template, view.theme.z2)
-    return found[opens[1].key], found[closes[1].key]
+    found = participation_window(view)
+    return None if found is None else (found.opens, found.closes)
 
 
 def _axis_range(steps: Sequence[StepMark], today: date) -> tuple[date, date]:

@@ -1,4 +1,4 @@
-"""`!zt erledigt <Thema> <Schritt> [Notiz]`: a step is done."""
+"""`!zt erledigt <Thema> <Schritt> [<Schritt> …] [Notiz]`: one or several steps are done."""
 
 from __future__ import annotations
 
@@ -7,33 +7,85 @@ from zukunftstische.commands.base import (
     Request,
     Right,
     Services,
+    StepRef,
     UserError,
     check_note,
     theme_and_step,
 )
+from zukunftstische.domain.evaluation import waits_for_council
+from zukunftstische.domain.process import StepDefinition
 from zukunftstische.domain.step_states import next_step, theme_progress
+from zukunftstische.domain.theme_names import first_word
 from zukunftstische.domain.themes import StepState
 from zukunftstische.rendering import Message
 
 
+def _more_steps(ref: StepRef) -> tuple[list[StepDefinition], str]:
+    """Further step keys after the first (`erledigt Mobilität 1 2 3a`), and the note.
+
+    Only exact keys count here, so that a note that starts with a word of a step's name
+    stays a note."""
+    found = [ref.definition]
+    rest = ref.rest
+    while rest:
+        word, after = first_word(rest)
+        definition = ref.view.template.step(word)
+        if definition is None or ref.view.step(definition.key) is None:
+            break
+        if all(d.key != definition.key for d in found):
+            found.append(definition)
+        rest = after
+    return found, rest
+
+
 def handle(request: Request, services: Services) -> Message:
     ref = theme_and_step(request)
-    if ref.step.state == StepState.done:
-        raise UserError("already_done", theme=ref.view.theme.name, step=ref.step.key)
-    note = check_note(ref.rest)
-    services.store.set_step_state(
-        ref.view.id,
-        ref.step.key,
-        state=StepState.done,
-        actor=request.sender,
-        now=request.now,
-        note=note,
-        action="done",
-    )
-    view = services.store.theme_by_id(ref.view.id) or ref.view
-    following = next_step(theme_progress(view.template, view.steps, request.today))
+    view = ref.view
+    definitions, rest = _more_steps(ref)
+    note = check_note(rest)
+    open_ones = []
+    already = []
+    for definition in definitions:
+        step = view.step(definition.key)
+        assert step is not None
+        if step.state == StepState.done:
+            already.append(definition)
+            continue
+        waiting = waits_for_council(view, definition.key, [d.key for d in open_ones])
+        if waiting is not None:
+            council = view.template.step(waiting.key)
+            assert council is not None
+            raise UserError(
+                "evaluation_before_council",
+                theme=view.theme.name,
+                step=definition.key,
+                label=definition.label,
+                council=waiting.key,
+                council_label=council.label,
+            )
+        open_ones.append(definition)
+    if not open_ones:
+        raise UserError("already_done", theme=view.theme.name, step=already[0].key)
+    for definition in open_ones:
+        services.store.set_step_state(
+            view.id,
+            definition.key,
+            state=StepState.done,
+            actor=request.sender,
+            now=request.now,
+            note=note,
+            action="done",
+        )
+    changed = services.store.theme_by_id(view.id) or view
+    following = next_step(theme_progress(changed.template, changed.steps, request.today))
     return services.renderer.message(
-        "step_done", theme=view.theme, definition=ref.definition, note=note, next=following
+        "step_done",
+        theme=changed.theme,
+        definition=open_ones[0],
+        definitions=open_ones,
+        already=already,
+        note=note,
+        next=following,
     )
 
 
@@ -41,7 +93,11 @@ COMMAND = Command(
     name="erledigt",
     aliases=("done",),
     handler=handle,
-    usage="erledigt <Thema> <Schritt> [Notiz]",
+    usage="erledigt <Thema> <Schritt> [<Schritt> …] [Notiz]",
     right=Right.theme_members,
-    examples=("erledigt Mobilität 3 Thesenpapier verschickt", "erledigt digitale ethik 1"),
+    examples=(
+        "erledigt Mobilität 3 Thesenpapier verschickt",
+        "erledigt digitale ethik 1",
+        "erledigt Mobilität 1 2",
+    ),
 )

@@ -17,6 +17,7 @@ from zukunftstische.commands.base import (
 )
 from zukunftstische.commands.pictures import slug
 from zukunftstische.domain.ics import theme_calendar
+from zukunftstische.domain.participation import window
 from zukunftstische.rendering import Attachment, Message
 
 
@@ -26,7 +27,9 @@ def handle(request: Request, services: Services) -> Message:
         raise UserError("idea_has_no_steps", theme=view.theme.name)
     data = theme_calendar(view, lead_names=services.renderer.lead_names(), now=request.now)
     filename = f"zukunftstisch-{slug(view.theme.name)}.ics"
-    reply = services.renderer.message("calendar", theme=view.theme, steps=len(view.steps))
+    reply = services.renderer.message(
+        "calendar", theme=view.theme, steps=len(view.steps), window=window(view) is not None
+    )
     return reply.with_attachment(Attachment(filename, "text/calendar", data))
 
 

@@ -12,6 +12,7 @@ from zukunftstische.commands.base import (
     name_and_date,
 )
 from zukunftstische.domain.dates import Quarter
+from zukunftstische.domain.step_states import steps_in_the_past
 from zukunftstische.domain.theme_names import MAX_NAME_LENGTH, clean_name, unquote
 from zukunftstische.domain.timeline import plan
 from zukunftstische.rendering import Message
@@ -47,6 +48,7 @@ def handle(request: Request, services: Services) -> Message:
         "created",
         theme=view.theme,
         steps=view.steps,
+        past=steps_in_the_past(view, request.today),
         prefix=services.config.bot.prefix,
         has_team_room=team_room is not None,
     )

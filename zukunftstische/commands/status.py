@@ -13,7 +13,8 @@ from zukunftstische.commands.base import (
     room_setup,
 )
 from zukunftstische.domain.lead_rooms import addressees, room_role
-from zukunftstische.domain.process import StepRole
+from zukunftstische.domain.participation import Window, WindowState, window
+from zukunftstische.domain.process import Lead, StepRole
 from zukunftstische.domain.step_states import StepStatus, next_step, theme_progress
 from zukunftstische.domain.themes import ThemeStatus
 from zukunftstische.domain.timeline import first_council_on_or_after
@@ -30,6 +31,15 @@ class StatusRow:
     people: tuple[str, ...]  # responsible
     at_council: bool  # moved to a council meeting
     holiday: str | None  # a public holiday on the step's date: shown, not moved
+
+
+@dataclass(frozen=True)
+class ParticipationRow:
+    """The digital participation window: its own line under its step (issue 12)."""
+
+    window: Window
+    state: WindowState
+    rooms: tuple[str, ...]
 
 
 _RUNNING = (ThemeStatus.active, ThemeStatus.paused)
@@ -72,6 +82,15 @@ def handle(request: Request, services: Services) -> Message:
                 services.calendar.holiday_name(status.due),
             )
         )
+    found = window(view)
+    participation = None
+    if found is not None:
+        targets = addressees((Lead.buergerdialog,), setup)
+        participation = ParticipationRow(
+            found,
+            found.state(request.today),
+            tuple(room_role(target.room_id, setup) for target in targets),
+        )
     council = view.template.step_with_role(StepRole.council_decision)
     draft = view.template.step_with_role(StepRole.draft_resolution)
     return services.renderer.message(
@@ -84,6 +103,7 @@ def handle(request: Request, services: Services) -> Message:
         paper=view.paper,
         council_key=council.key if council else None,
         draft_key=draft.key if draft else None,
+        participation=participation,
     )
 
 

@@ -1,21 +1,87 @@
-"""`!zt termin <Thema> <Schritt> <Datum>`: pin one step to a date; its followers move along."""
+"""`!zt termin <Thema> <Schritt> <Datum>`: pin one step to a date; its followers move along.
+
+`!zt termin <Thema> beteiligung <Start> [<Ende>]` moves the digital participation window
+(issue 12); without an end it keeps the length the process gives it (4 weeks).
+"""
 
 from __future__ import annotations
+
+import re
+from datetime import date
 
 from zukunftstische.commands.base import (
     Command,
     Request,
     Right,
     Services,
+    UserError,
+    date_error,
     parse_day,
     replan_with_council,
     require_text,
     theme_and_step,
 )
+from zukunftstische.domain.dates import DateError, parse_date_spec, split_trailing_date
+from zukunftstische.domain.participation import length, window
+from zukunftstische.domain.theme_names import first_word, fold
 from zukunftstische.rendering import Message
+
+# The word for the window, German first; folded (umlauts, case) before comparing.
+WINDOW_WORDS = ("beteiligung", "participation")
+_BETWEEN = re.compile(r"\s*(?:bis|to|-|–)$", re.IGNORECASE)
+
+
+def _window_dates(text: str, usage: str) -> tuple[date, date | None]:
+    """`<Start> [<Ende>]` (also `<Start> bis <Ende>`)."""
+    text = require_text(text, usage)
+    try:
+        rest, last = split_trailing_date(text)
+        if not rest:
+            return last.first_day, None
+        start = parse_date_spec(_BETWEEN.sub("", rest))
+    except DateError as err:
+        raise date_error(err, usage) from err
+    return start.first_day, last.first_day
+
+
+def _move_window(request: Request, services: Services, rest: str) -> Message:
+    view = request.named_theme
+    usage = "termin <Thema> beteiligung <Start> [<Ende>]"
+    current = window(view)
+    if current is None:
+        raise UserError("no_participation_window", theme=view.theme.name)
+    start, end = _window_dates(rest, usage)
+    if end is None:
+        end = start + length(view.template)
+    if end <= start:
+        raise UserError("window_end_before_start", start=start, end=end, usage=usage)
+    services.store.set_participation(
+        view.id,
+        start,
+        end,
+        actor=request.sender,
+        now=request.now,
+        old_start=current.opens,
+        old_end=current.closes,
+    )
+    return services.renderer.message(
+        "window_moved",
+        theme=view.theme,
+        old=current,
+        start=start,
+        end=end,
+        holidays=[
+            (day, name)
+            for day in (start, end)
+            if (name := services.calendar.holiday_name(day)) is not None
+        ],
+    )
 
 
 def handle(request: Request, services: Services) -> Message:
+    word, rest = first_word(request.args)
+    if fold(word) in WINDOW_WORDS:
+        return _move_window(request, services, rest)
     ref = theme_and_step(request)
     day = parse_day(require_text(ref.rest, request.usage), request.usage)
     view = ref.view
@@ -50,5 +116,9 @@ COMMAND = Command(
     handler=handle,
     usage="termin <Thema> <Schritt> <Datum>",
     right=Right.theme_members,
-    examples=("termin Mobilität 6 20.05.2027", "termin Mobilität 2 KW 11/2027"),
+    examples=(
+        "termin Mobilität 6 20.05.2027",
+        "termin Mobilität 2 KW 11/2027",
+        "termin Mobilität beteiligung 01.03.2027 29.03.2027",
+    ),
 )

@@ -5,6 +5,8 @@ An idea (a theme with only a quarter) gets its Z2 this way, or a new quarter.
 
 from __future__ import annotations
 
+from datetime import date
+
 from zukunftstische.commands.base import (
     Command,
     Request,
@@ -17,7 +19,9 @@ from zukunftstische.commands.base import (
     replan_with_council,
 )
 from zukunftstische.domain.dates import Quarter
-from zukunftstische.domain.themes import ThemeStatus
+from zukunftstische.domain.participation import window
+from zukunftstische.domain.step_states import steps_in_the_past
+from zukunftstische.domain.themes import StepState, ThemeStatus, ThemeView
 from zukunftstische.domain.timeline import plan
 from zukunftstische.rendering import Message
 
@@ -37,7 +41,15 @@ def handle(request: Request, services: Services) -> Message:
     if is_idea or not view.steps:
         planned = plan(view.template, new_z2, meetings)
         store.schedule_idea(view.id, new_z2, planned, actor=request.sender, now=request.now)
-        return renderer.message("idea_scheduled", theme=view.theme, z2=new_z2, steps=planned)
+        scheduled = store.theme_by_id(view.id) or view
+        return renderer.message(
+            "idea_scheduled",
+            theme=view.theme,
+            z2=new_z2,
+            steps=planned,
+            past=steps_in_the_past(scheduled, request.today),
+            prefix=services.config.bot.prefix,
+        )
     old_z2 = view.theme.z2
     changes = replan_with_council(view, services, z2=new_z2)
     store.set_step_dates(
@@ -47,6 +59,7 @@ def handle(request: Request, services: Services) -> Message:
         now=request.now,
         action="moved",
         z2=new_z2,
+        participation=_window_to_keep(view),
         old=old_z2,
         new=new_z2,
         moved=len(changes),
@@ -55,6 +68,18 @@ def handle(request: Request, services: Services) -> Message:
     return renderer.message(
         "moved", theme=view.theme, old=old_z2, new=new_z2, moved=len(changes), kept=kept
     )
+
+
+def _window_to_keep(view: ThemeView) -> tuple[date, date] | None:
+    """The participation window follows Z2 like an open step: where its step is done or
+    skipped, it stays where it was (moved by hand, it stays anyway)."""
+    found = window(view)
+    if found is None or found.moved:
+        return None
+    owner = view.step(found.step_key)
+    if owner is None or owner.state == StepState.open:
+        return None
+    return found.opens, found.closes
 
 
 COMMAND = Command(

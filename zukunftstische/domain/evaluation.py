@@ -4,6 +4,7 @@ itself, who is asked, and when step 7 counts as done. Pure."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from zukunftstische.domain.process import StepRole
@@ -31,10 +32,37 @@ def evaluation_step(view: ThemeView) -> StepRecord | None:
     return None if definition is None else view.step(definition.key)
 
 
-def evaluation_step_complete(view: ThemeView, *, evaluation_closed: bool, open_ideas: int) -> bool:
-    """The evaluation step is done once the theme's evaluation is closed and its ideas are
-    triaged."""
+def waits_for_council(view: ThemeView, key: str, done_now: Iterable[str] = ()) -> StepRecord | None:
+    """The council decision step that step `key` still waits for, or None.
+
+    The evaluation step (7) runs after the council's decision (issue 12): it can be done
+    only once the step with role "council_decision" is done (or skipped). `done_now`:
+    keys marked done in the same command, before this one.
+    """
+    evaluation = view.template.step_with_role(StepRole.evaluation)
+    council = view.template.step_with_role(StepRole.council_decision)
+    if evaluation is None or council is None or evaluation.key.casefold() != key.casefold():
+        return None
+    step = view.step(council.key)
+    if step is None or step.state != StepState.open:
+        return None
+    if council.key.casefold() in {k.casefold() for k in done_now}:
+        return None
+    return step
+
+
+def evaluation_step_complete(
+    view: ThemeView, *, evaluation_closed: bool, open_ideas: int, today: date | None = None
+) -> bool:
+    """The evaluation step is done once the council has decided (step 6 done), the theme's
+    evaluation is closed and its ideas are triaged, and (given `today`) the step has
+    started: closing the evaluation eight days after Z2 never ends it early."""
     step = evaluation_step(view)
     return (
-        step is not None and step.state == StepState.open and evaluation_closed and not open_ideas
+        step is not None
+        and step.state == StepState.open
+        and evaluation_closed
+        and not open_ideas
+        and waits_for_council(view, step.key) is None
+        and (today is None or step.due <= today)
     )

@@ -1,8 +1,9 @@
 """A theme's steps as an iCalendar file (.ics). Pure: a ThemeView and `now` in, bytes out.
 
-Every step is an all-day event. The UID is derived from the theme id and the step key, so
-importing a newer export updates the events instead of adding a second set. The only
-words in here are labels passed in by the caller (German defaults); the step names,
+Every step is an all-day event; the digital participation window is one more, spanning
+its days, after the steps. The UID is derived from the theme id and
+the step key, so importing a newer export updates the events instead of adding a second
+set. The only words in here are labels passed in by the caller (German defaults); the step names,
 leads and goals come from the theme's own process template.
 """
 
@@ -14,7 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Event, vDuration
 
-from zukunftstische.domain.process import StepDefinition
+from zukunftstische.domain.participation import Window, window
+from zukunftstische.domain.process import Lead, StepDefinition
 from zukunftstische.domain.themes import StepRecord, StepState, ThemeView
 
 PRODID = "-//Zukunftstische-Bot//DE"
@@ -23,6 +25,8 @@ UID_DOMAIN = "zukunftstische"
 # sequences takes a newer export (or a feed after a change, even in the same minute) as
 # the update; it stays below 2**31 until 2088.
 _SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+# The UID part of the participation window's event: longer than any step key may be.
+WINDOW_UID_KEY = "beteiligung"
 _OPEN_BOX = "☐"
 _CHECKED_BOX = "☑"
 
@@ -118,9 +122,15 @@ def _add_events(
     sequence: int | None = None,
 ) -> None:
     template = view.template
-    for step in view.steps:
-        definition = template.step(step.key)
-        event = _event(view, step, definition, lead_names=lead_names, now=now, labels=labels)
+    events = [
+        _event(view, step, template.step(step.key), lead_names=lead_names, now=now, labels=labels)
+        for step in view.steps
+    ]
+    participation = window(view)
+    owner = view.step(participation.step_key) if participation is not None else None
+    if participation is not None and owner is not None:
+        events.append(_window_event(view, owner, participation, lead_names, now, labels))
+    for event in events:
         if sequence is not None:
             event["sequence"] = sequence
         calendar.add_component(event)
@@ -134,6 +144,8 @@ class _Labels:
     goals: str
     done: str
     skipped: str
+    participation: str = "Digitale Beteiligung"
+    step: str = "Schritt"
 
 
 def _event(
@@ -158,6 +170,31 @@ def _event(
     # A skipped step is called off; everything else stands as planned.
     event.add("status", "CANCELLED" if step.state == StepState.skipped else "CONFIRMED")
     # All-day markers for a process step should not block anyone's working day.
+    event.add("transp", "TRANSPARENT")
+    return event
+
+
+def _window_event(
+    view: ThemeView,
+    step: StepRecord,
+    participation: Window,
+    lead_names: Mapping[str, str],
+    now: datetime,
+    labels: _Labels,
+) -> Event:
+    """The digital participation as one event spanning its window (issue 12)."""
+    stamp = now.astimezone(UTC)
+    event = Event()
+    event.add("uid", step_uid(view.id, view.theme.created_at, WINDOW_UID_KEY))
+    event.add("dtstamp", stamp)
+    event.add("last-modified", stamp)
+    event.add("sequence", sequence_at(now))
+    event.add("dtstart", participation.opens)
+    event.add("dtend", _next_day(participation.closes))
+    event.add("summary", f"{view.theme.name}: {labels.participation} ({labels.step} {step.key})")
+    lead = lead_names.get(Lead.buergerdialog.value, Lead.buergerdialog.value)
+    event.add("description", f"{labels.lead}: {lead}")
+    event.add("status", "CANCELLED" if step.state == StepState.skipped else "CONFIRMED")
     event.add("transp", "TRANSPARENT")
     return event
 

@@ -68,6 +68,10 @@ class StepDefinition(_Frozen):
     leads: tuple[Lead, ...] = Field(min_length=1)
     offset_weeks: int = Field(ge=-104, le=104)
     anchor: str = Z2_ANCHOR
+    # "Never earlier than `after_weeks` after step `after_step`" (step 7: five weeks after
+    # Z2, or one week after the council's decision when that moved later).
+    after_step: str | None = Field(default=None, max_length=10)
+    after_weeks: int = Field(default=1, ge=0, le=104)
     optional: bool = False
     snap: str | None = Field(default=None, pattern=r"^council$")
     goals: tuple[str, ...] = ()
@@ -99,6 +103,11 @@ class ProcessTemplate(_Frozen):
                 raise ValueError(
                     f"steps[{position}] ({step.key}): anchor {step.anchor!r} muss ein "
                     "früher definierter Schritt oder 'z2' sein"
+                )
+            if step.after_step is not None and step.after_step.casefold() not in seen:
+                raise ValueError(
+                    f"steps[{position}] ({step.key}): after_step {step.after_step!r} muss ein "
+                    "früher definierter Schritt sein"
                 )
             seen.add(folded)
         self._roles_once()

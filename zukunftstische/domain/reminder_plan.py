@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from zukunftstische.domain.lead_rooms import ConfiguredRooms, RoomSetup, addressees, setup_for
-from zukunftstische.domain.process import MilestoneRole
+from zukunftstische.domain.participation import window
 from zukunftstische.domain.reminder_policy import (
     Reminder,
     ReminderSettings,
@@ -16,7 +16,6 @@ from zukunftstische.domain.reminder_policy import (
     upcoming,
 )
 from zukunftstische.domain.themes import ThemeStatus, ThemeView
-from zukunftstische.domain.timeline import milestone_dates
 from zukunftstische.domain.working_days import WorkingCalendar
 
 
@@ -25,18 +24,16 @@ def theme_facts(view: ThemeView) -> ThemeFacts:
     template = view.template
     definitions = {d.key: d for d in template.steps}
     steps = facts_for_steps([(definitions[s.key], s.due, s.state) for s in view.steps])
-    milestones = milestone_dates(template, view.theme.z2) if view.theme.z2 else {}
-    opens = template.milestone_with_role(MilestoneRole.participation_start)
-    closes = template.milestone_with_role(MilestoneRole.participation_end)
-    window = opens or closes  # (the step they belong to, the milestone)
+    found = window(view)
     return ThemeFacts(
         theme_id=view.id,
         name=view.theme.name,
         active=view.theme.status == ThemeStatus.active and bool(view.steps),
         steps=steps,
-        participation_opens=milestones.get(opens[1].key) if opens else None,
-        participation_closes=milestones.get(closes[1].key) if closes else None,
-        participation_step=window[0].key if window else None,
+        participation_opens=found.opens if found else None,
+        participation_closes=found.closes if found else None,
+        participation_step=found.step_key if found else None,
+        created_at=view.theme.created_at,
     )
 
 

@@ -16,6 +16,13 @@ ones (counted in working days) land on working days after the date. A stage is d
 latest stage that is due: missed earlier stages are superseded, which makes catch-up
 after downtime send one reminder, not a burst. The engine subtracts its sent-log, keyed
 by `Reminder.key(room_id)`, so returning a still-due reminder on every tick is correct.
+
+Catch-up is for reminders the bot missed, never for ones from before the theme existed
+(issue 12): a stage whose send time lies before the theme was created (or imported) and
+which tells of a date before that day is not sent, nor are the stages it superseded.
+Two more rules keep one send time to one reminder per step: an advance notice is never
+sent for a step due today or earlier, and a missed (late) stage is not caught up when a
+later stage of the same step falls due later today (that one is sent at its time).
 """
 
 from __future__ import annotations
@@ -105,6 +112,8 @@ class ThemeFacts:
     participation_closes: date | None = None
     # The step whose milestones the participation window is (skipping it silences them).
     participation_step: str | None = None
+    # When the theme was created or imported: nothing scheduled before it is caught up.
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -337,20 +346,51 @@ def _is_due(reminder: Reminder, now: datetime, settings: ReminderSettings) -> bo
 
 
 def _latest_due(
-    stages: Sequence[Reminder], now: datetime, settings: ReminderSettings
+    stages: Sequence[Reminder],
+    now: datetime,
+    settings: ReminderSettings,
+    created_at: datetime | None = None,
 ) -> Reminder | None:
     """The latest stage whose send time has come, marked late if its day has passed.
 
     Earlier stages are superseded by it; an advance notice therefore never survives the
-    step's date, because the day notice (on or before that date) supersedes it.
+    step's date, because the day notice (on or before that date) supersedes it. None when
+    that stage was due before `created_at` and tells of an earlier day (the theme did not
+    exist: nothing was missed),
+    when it is an advance notice for a step due today or earlier, or when it is late and
+    another stage of the step is due later today (one reminder per step and send time).
     """
     latest = None
+    following = None
     for stage in stages:
         if _is_due(stage, now, settings):
             latest = stage
+        elif following is None:
+            following = stage
     if latest is None:
         return None
-    return replace(latest, late=latest.send_on < now.date())
+    today = now.date()
+    if created_at is not None and _before(latest, created_at, now, settings):
+        return None
+    if latest.kind == ReminderKind.advance and latest.step_date <= today:
+        return None
+    late = latest.send_on < today
+    if late and following is not None and following.send_on == today:
+        return None
+    return replace(latest, late=late)
+
+
+def _before(
+    reminder: Reminder, moment: datetime, now: datetime, settings: ReminderSettings
+) -> bool:
+    """Whether the reminder was due before `moment` (the theme's creation) and tells of a
+    date before that day: nothing the bot could have missed. A step due on the day of
+    creation keeps its day notice, sent at once if its send time has passed."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=UTC)  # stored times are UTC
+    zone = _zone(now)
+    sent = send_at(reminder, settings, zone).astimezone(UTC)
+    return sent < moment.astimezone(UTC) and reminder.step_date < moment.astimezone(zone).date()
 
 
 def _open_steps(theme: ThemeFacts) -> Iterable[StepFacts]:
@@ -398,12 +438,14 @@ def due_reminders(
     result: list[Reminder] = []
     for theme in active:
         for step in _open_steps(theme):
-            found = _latest_due(schedule_for_step(theme, step, settings, calendar), now, settings)
+            stages = schedule_for_step(theme, step, settings, calendar)
+            found = _latest_due(stages, now, settings, theme.created_at)
             if found is not None:
                 result.append(found)
         end = _participation_end(theme)
         if end is not None and now.date() - end <= PARTICIPATION_GRACE:
-            found = _latest_due(_participation_stages(theme, settings, calendar), now, settings)
+            stages = _participation_stages(theme, settings, calendar)
+            found = _latest_due(stages, now, settings, theme.created_at)
             if found is not None:
                 result.append(found)
     digest = _due_digest(bool(active) or active_elsewhere, now, settings, calendar)

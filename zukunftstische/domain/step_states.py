@@ -8,7 +8,7 @@ from datetime import date
 from enum import StrEnum
 
 from zukunftstische.domain.process import ProcessTemplate, StepDefinition, StepKind
-from zukunftstische.domain.themes import StepRecord, StepState
+from zukunftstische.domain.themes import StepRecord, StepState, ThemeView
 from zukunftstische.domain.timeline import iso_week
 
 
@@ -85,3 +85,20 @@ def theme_progress(
 
 def next_step(progress: Sequence[StepStatus]) -> StepStatus | None:
     return next((status for status in progress if status.is_current), None)
+
+
+def steps_in_the_past(view: ThemeView, today: date) -> list[StepStatus]:
+    """The steps whose time is over when a theme is created (or an idea gets its Z2): no
+    reminder tells of them, as the theme did not exist, so the answer does (issue 12). A
+    phase is over when the next step is reached; a continuous step once it has begun."""
+    if not view.steps:
+        return []
+    return [
+        status
+        for status in theme_progress(view.template, view.steps, today)
+        if (
+            status.due < today
+            if status.definition.kind == StepKind.continuous
+            else status.shown == Shown.overdue
+        )
+    ]

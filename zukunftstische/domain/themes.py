@@ -46,6 +46,10 @@ class ThemeRecord:
     team_room: str | None = None
     buergerdialog_room: str | None = None
     z2_room: str | None = None
+    # The digital participation window when moved by hand (None: from Z2, as the process
+    # says; domain.participation.window).
+    participation_start: date | None = None
+    participation_end: date | None = None
     # The step definitions the theme was created with (ProcessTemplate as JSON).
     process_json: str
     created_by: str

@@ -1,7 +1,9 @@
 """Schedule math: a theme's step dates from its Z2 date. Pure functions over dates.
 
 A step's date is its anchor's date + offset × 7 days (same weekday); the anchor is Z2
-or an earlier step. Dates, never week numbers: ISO years have 52 or 53 weeks.
+or an earlier step. A step with `after_step` is never earlier than `after_weeks` after
+that step's date (step 7: Z2 + 5 weeks, or a week after a council decision that moved
+later). Dates, never week numbers: ISO years have 52 or 53 weeks.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ def step_date(
     """(date, planned date before a council snap or None) of one step."""
     anchor = z2 if definition.anchor == Z2_ANCHOR else known[definition.anchor.casefold()]
     planned = anchor + timedelta(weeks=definition.offset_weeks)
+    if definition.after_step is not None:
+        earliest = known[definition.after_step.casefold()] + timedelta(weeks=definition.after_weeks)
+        planned = max(planned, earliest)
     if definition.snap == "council":
         meeting = first_council_on_or_after(planned, council_meetings)
         if meeting is not None and meeting != planned:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from zukunftstische.config import Config
 from zukunftstische.domain.lead_rooms import setup_for
+from zukunftstische.domain.participation import window as participation_window
 from zukunftstische.domain.reminder_plan import Delivery, deliveries, theme_facts
 from zukunftstische.domain.reminder_policy import (
     Reminder,
@@ -214,6 +215,7 @@ class ReminderEngine:
             people=people,
             overdue_days=(now.date() - reminder.step_date).days,
             holiday=self.calendar.holiday_name(reminder.step_date),
+            window=participation_window(view),
             prefix=prefix,
         )
         return Message(message.body, message.html, tuple(people))

@@ -222,8 +222,9 @@ class EvaluationStore:
             session.commit()
 
     def complete_evaluation_step(self, theme_id: int, now: datetime) -> bool:
-        """Mark step 7 done once the theme's evaluation is closed and its ideas are triaged;
-        True when it did."""
+        """Mark step 7 done once the council has decided (step 6 done), the theme's
+        evaluation is closed, its ideas are triaged and step 7 has started; True when it
+        did."""
         view = self._store.theme_by_id(theme_id)
         if view is None:
             return False
@@ -231,7 +232,7 @@ class EvaluationStore:
         open_ideas = len(self.ideas(theme_id, status="open"))
         step = evaluation_step(view)
         if step is None or not evaluation_step_complete(
-            view, evaluation_closed=closed, open_ideas=open_ideas
+            view, evaluation_closed=closed, open_ideas=open_ideas, today=now.date()
         ):
             return False
         self._store.set_step_state(

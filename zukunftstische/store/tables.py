@@ -35,6 +35,9 @@ class Theme(SQLModel, table=True):
     # A theme may have its own citizen dialogue room and a room for its Z2 participants.
     buergerdialog_room: str | None = Field(default=None, max_length=255)
     z2_room: str | None = Field(default=None, max_length=255)
+    # The digital participation window when moved by hand (NULL: as the process says).
+    participation_start: date | None = None
+    participation_end: date | None = None
     # The step definitions the theme was created with (JSON of domain.process.ProcessTemplate).
     process_json: str = Field(sa_type=sa.Text)
     created_by: str = Field(max_length=255)

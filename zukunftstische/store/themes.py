@@ -246,15 +246,20 @@ class Store(Database):
 
     def active_themes_near(self, today: date, near: Near) -> list[ThemeView]:
         """Active themes with something to remind of around `today` (domain
-        `reminder_policy.near`): an open step due soon or overdue, or Z2 close by. What
+        `reminder_policy.near`): an open step due soon or overdue, Z2 close by, or a
+        participation window moved by hand that overlaps the time around today. What
         the reminder engine reads; its cost grows with what is due, not with what exists."""
         open_soon = select(Step.theme_id).where(
             Step.state == StepState.open, Step.due <= today + near.steps_ahead
         )
         z2_close = Theme.z2.between(today - near.z2_behind, today + near.z2_ahead)  # type: ignore[union-attr]
+        # A participation window moved by hand can lie anywhere: near when it overlaps.
+        opens = sa.func.coalesce(Theme.participation_start, Theme.participation_end)
+        closes = sa.func.coalesce(Theme.participation_end, Theme.participation_start)
+        window_close = sa.and_(opens <= today + near.steps_ahead, closes >= today - near.z2_behind)
         condition = sa.and_(
             Theme.status == ThemeStatus.active,
-            sa.or_(Theme.id.in_(open_soon), z2_close),  # type: ignore[union-attr]
+            sa.or_(Theme.id.in_(open_soon), z2_close, window_close),  # type: ignore[union-attr]
         )
         return self._views_where(condition, order=(Theme.z2, Theme.name))
 
@@ -354,10 +359,16 @@ class Store(Database):
         action: str,
         pin: str | None = None,
         z2: date | None = None,
+        participation: tuple[date, date] | None = None,
         **detail: object,
     ) -> None:
-        """New dates for some steps (a move, a pin, a council change), in one transaction."""
+        """New dates for some steps (a move, a pin, a council change), in one transaction;
+        `participation` fixes the participation window where it is (it stays when Z2
+        moves)."""
         with self._change(theme_id, actor, action, now, **detail) as (session, theme):
+            if participation is not None:
+                theme.participation_start, theme.participation_end = participation
+                session.add(theme)
             steps = self._steps(session, theme_id)
             for key, day in dates.items():
                 steps[key].due = day
@@ -368,6 +379,26 @@ class Store(Database):
                 theme.z2 = z2
                 session.add(theme)
 
+    def set_participation(
+        self,
+        theme_id: int,
+        start: date | None,
+        end: date | None,
+        *,
+        actor: str,
+        now: datetime,
+        action: str = "participation_moved",
+        **detail: object,
+    ) -> None:
+        """Fix the digital participation window (None, None: follow Z2 again)."""
+        with self._change(theme_id, actor, action, now, start=start, end=end, **detail) as (
+            session,
+            theme,
+        ):
+            theme.participation_start = start
+            theme.participation_end = end
+            session.add(theme)
+
     def schedule_idea(
         self,
         theme_id: int,
@@ -377,9 +408,14 @@ class Store(Database):
         actor: str,
         now: datetime,
     ) -> None:
-        """An idea gets its Z2: it becomes an active theme with steps."""
+        """An idea gets its Z2: it becomes an active theme with steps.
+
+        Its creation time becomes now: reminders from before it had steps are nothing the
+        bot missed (issue 12), and an idea had no calendar events whose UIDs could
+        change."""
         with self._change(theme_id, actor, "scheduled", now, z2=z2) as (session, theme):
             theme.z2 = z2
+            theme.created_at = utc(now)
             theme.status = ThemeStatus.active
             session.add(theme)
             self._add_steps(session, theme_id, planned)
@@ -582,6 +618,7 @@ class Store(Database):
             theme.z2 = update.z2
             if theme.status == ThemeStatus.idea:  # a paused or archived theme stays so
                 theme.status = ThemeStatus.active
+            theme.created_at = utc(now)  # steps from now on: nothing earlier was missed
             self._add_steps(session, update.theme_id, update.planned)
             record_history(
                 session, update.theme_id, actor, now, "scheduled", z2=update.z2, source="import"
