@@ -1,0 +1,70 @@
+"""The process evaluation: which questionnaire an evaluation asks (participants or the
+internal one), whether the bot started it by itself, open answers kept without their
+author, the open questions still awaiting a plain reply in a direct chat, and the notices
+that offered an evaluation (sent once).
+
+Revision ID: 0015
+Revises: 0012
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0015"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def _evaluation_fk() -> sa.Column:
+    return sa.Column(
+        "evaluation_id",
+        sa.Integer(),
+        sa.ForeignKey("evaluation.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("evaluation") as batch:
+        batch.add_column(
+            sa.Column("kind", sa.String(16), nullable=False, server_default="teilnehmende")
+        )
+        batch.add_column(
+            sa.Column("auto_started", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    op.create_table(
+        "evaluation_open_prompt",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        _evaluation_fk(),
+        sa.Column("room_id", sa.String(255), nullable=False),
+        sa.Column("question_key", sa.String(32), nullable=False),
+        sa.UniqueConstraint("evaluation_id", "room_id", name="uq_open_prompt_room"),
+    )
+    op.create_table(
+        "evaluation_open_answer",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        _evaluation_fk(),
+        sa.Column("question_key", sa.String(32), nullable=False),
+        sa.Column("text", sa.String(1000), nullable=False),
+    )
+    op.create_table(
+        "evaluation_offer",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "theme_id", sa.Integer(), sa.ForeignKey("theme.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("offered_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("theme_id", "kind", name="uq_evaluation_offer"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("evaluation_offer")
+    op.drop_table("evaluation_open_answer")
+    op.drop_table("evaluation_open_prompt")
+    with op.batch_alter_table("evaluation") as batch:
+        batch.drop_column("auto_started")
+        batch.drop_column("kind")
