@@ -27,13 +27,16 @@ def _evaluation_fk() -> sa.Column:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("evaluation") as batch:
-        batch.add_column(
-            sa.Column("kind", sa.String(16), nullable=False, server_default="teilnehmende")
-        )
-        batch.add_column(
-            sa.Column("auto_started", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # Plain ADD COLUMN, no batch copy: on SQLite a batch copy drops and recreates the
+    # table, and the drop would cascade to the stored counts.
+    op.add_column(
+        "evaluation",
+        sa.Column("kind", sa.String(16), nullable=False, server_default="teilnehmende"),
+    )
+    op.add_column(
+        "evaluation",
+        sa.Column("auto_started", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     op.create_table(
         "evaluation_open_prompt",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -65,6 +68,5 @@ def downgrade() -> None:
     op.drop_table("evaluation_offer")
     op.drop_table("evaluation_open_answer")
     op.drop_table("evaluation_open_prompt")
-    with op.batch_alter_table("evaluation") as batch:
-        batch.drop_column("auto_started")
-        batch.drop_column("kind")
+    op.drop_column("evaluation", "auto_started")
+    op.drop_column("evaluation", "kind")
