@@ -84,11 +84,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args.config)
-    from zukunftstische.domain.questionnaire import QuestionnaireError, load_questionnaire
+    from zukunftstische.domain.questionnaire import (
+        INTERNAL,
+        QuestionnaireError,
+        load_questionnaire,
+    )
 
     template = _template(config)
     try:
         questionnaire = load_questionnaire(config.evaluation.questionnaire)
+        internal = load_questionnaire(config.evaluation.internal_questionnaire, default=INTERNAL)
     except QuestionnaireError as err:
         print(f"Fragebogen ist fehlerhaft:\n{err}", file=sys.stderr)
         return 2
@@ -116,6 +121,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"  Hinweis: kein Schritt mit der Rolle {missing}")
     polls = len(questionnaire.polls)
     print(f"Fragebogen: {len(questionnaire.questions)} Fragen, davon {polls} als Umfrage")
+    polls = len(internal.polls)
+    print(f"Interne Evaluation: {len(internal.questions)} Fragen, davon {polls} als Umfrage")
     return _check_online(config) if args.online else 0
 
 
