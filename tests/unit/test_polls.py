@@ -534,7 +534,9 @@ def test_summary_above_min_answers() -> None:
 
 
 def test_summary_below_min_answers_shows_only_the_number() -> None:
-    summary = summarise(load_questionnaire(default=VERSION_1), _tallies(q1={"a1": 1, "a2": 1}, q5={"a1": 3}))
+    summary = summarise(
+        load_questionnaire(default=VERSION_1), _tallies(q1={"a1": 1, "a2": 1}, q5={"a1": 3})
+    )
     q1 = summary.question("q1")
     assert (q1.answers, q1.too_few, q1.distribution, q1.mean) == (2, True, (), None)
     q2 = summary.question("q2")  # no tally at all
@@ -545,8 +547,16 @@ def test_summary_below_min_answers_shows_only_the_number() -> None:
 
 def test_summary_threshold_is_configurable_but_never_below_two() -> None:
     tallies = _tallies(q1={"a1": 2})
-    assert not summarise(load_questionnaire(default=VERSION_1), tallies, min_answers=2).question("q1").too_few
-    assert summarise(load_questionnaire(default=VERSION_1), tallies, min_answers=5).question("q1").too_few
+    assert (
+        not summarise(load_questionnaire(default=VERSION_1), tallies, min_answers=2)
+        .question("q1")
+        .too_few
+    )
+    assert (
+        summarise(load_questionnaire(default=VERSION_1), tallies, min_answers=5)
+        .question("q1")
+        .too_few
+    )
     with pytest.raises(ValueError, match="einzelne Person"):
         summarise(load_questionnaire(default=VERSION_1), tallies, min_answers=1)
 
@@ -558,7 +568,9 @@ def test_summary_of_a_choice_question_has_no_mean() -> None:
         kind=QuestionKind.choice,
         answers=(Answer(id="m", text="morgens"), Answer(id="a", text="abends")),
     )
-    questionnaire = load_questionnaire(default=VERSION_1).model_copy(update={"questions": (question,)})
+    questionnaire = load_questionnaire(default=VERSION_1).model_copy(
+        update={"questions": (question,)}
+    )
     summary = summarise(questionnaire, _tallies(c={"m": 2, "a": 2}))
     assert summary.question("c").mean is None
     assert [a.count for a in summary.question("c").distribution] == [2, 2]

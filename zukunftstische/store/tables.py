@@ -239,9 +239,7 @@ class EvaluationOpenPrompt(SQLModel, table=True):
     open; deleted with the answer and at the close, like the poll rows."""
 
     __tablename__ = "evaluation_open_prompt"
-    __table_args__ = (
-        sa.UniqueConstraint("evaluation_id", "room_id", name="uq_open_prompt_room"),
-    )
+    __table_args__ = (sa.UniqueConstraint("evaluation_id", "room_id", name="uq_open_prompt_room"),)
 
     id: int | None = Field(default=None, primary_key=True)
     evaluation_id: int = Field(
