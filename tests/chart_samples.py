@@ -121,8 +121,9 @@ def year_plan(views: list[ThemeView] | None = None, year: int = 2027) -> YearPla
 
 
 def summary(seed: int, answers: int, few: str | None = "q3") -> Summary:
-    """Results of the first shipped questionnaire (the reference pictures use it): `answers` votes per question, but only two
-    for question `few` (fewer than min_answers = 3)."""
+    """Results of the first shipped questionnaire (the reference pictures use it):
+    `answers` votes per question, but only two for question `few` (fewer than
+    min_answers = 3)."""
     questionnaire = load_questionnaire(None, default=VERSION_1)
     chance = random.Random(seed)
     tallies = {}

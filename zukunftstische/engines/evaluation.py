@@ -250,13 +250,16 @@ class EvaluationEngine:
             if event_id is not None:
                 self.evaluations.add_poll(evaluation.id, question.key, room, event_id)
         first = next_open_question(questionnaire, None)
-        if evaluation.mode == "anonym" and first is not None:
-            # In a direct chat the open question is answered by a plain reply, no command.
-            if self.evaluations.ask_open(evaluation.id, room, first):
-                question = questionnaire.question(first)
-                assert question is not None
-                message = self.renderer.message("evaluation_open_question", question=question)
-                await self._notice(evaluation, room, message, f"open-{first}")
+        # In a direct chat the open question is answered by a plain reply, no command.
+        if (
+            evaluation.mode == "anonym"
+            and first is not None
+            and self.evaluations.ask_open(evaluation.id, room, first)
+        ):
+            question = questionnaire.question(first)
+            assert question is not None
+            message = self.renderer.message("evaluation_open_question", question=question)
+            await self._notice(evaluation, room, message, f"open-{first}")
 
     # Reminding (anonym mode) --------------------------------------------------------------
 

@@ -21,10 +21,10 @@ from zukunftstische.config import Config
 from zukunftstische.domain.evaluation import (
     OpenAnswers,
     evaluation_room,
-    open_answers,
-    internal_evaluation_room,
     evaluation_step,
     evaluation_step_complete,
+    internal_evaluation_room,
+    open_answers,
 )
 from zukunftstische.domain.polls import Summary, Tally, summarise
 from zukunftstische.domain.questionnaire import INTERNAL, Questionnaire, load_questionnaire
