@@ -13,6 +13,11 @@ from zukunftstische.domain.questionnaire import Questionnaire
 from zukunftstische.domain.themes import StepRecord, StepState, ThemeView
 from zukunftstische.domain.working_days import WorkingCalendar
 
+# Which questionnaire an evaluation asks: the Z2 participants after Z2, or the leading
+# department, the Kernteam and the Koordination on the process once step 6 is done.
+PARTICIPANTS = "teilnehmende"
+INTERNAL_KIND = "intern"
+
 # A theme whose Z2 lies further back than this gets no automatic evaluation any more.
 AUTO_START_WINDOW = timedelta(days=14)
 # Localparts that look like bots ("zt-bot", "bot.mail", "reminder_bot") are not asked.

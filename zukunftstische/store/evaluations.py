@@ -19,6 +19,8 @@ from sqlmodel import select
 
 from zukunftstische.config import Config
 from zukunftstische.domain.evaluation import (
+    INTERNAL_KIND,
+    PARTICIPANTS,
     OpenAnswers,
     evaluation_room,
     evaluation_step,
@@ -43,10 +45,6 @@ from zukunftstische.store.tables import (
 from zukunftstische.store.themes import Store, record_history
 
 OPEN_STATES = ("starting", "open", "closing")
-# Which questionnaire an evaluation asks: the Z2 participants after Z2, or the leading
-# department, the Kernteam and the Koordination on the process once step 6 is done.
-PARTICIPANTS = "teilnehmende"
-INTERNAL_KIND = "intern"
 KINDS = (PARTICIPANTS, INTERNAL_KIND)
 # The longest open answer kept (a Matrix message may be much longer).
 MAX_OPEN_ANSWER = 1000

@@ -1,0 +1,26 @@
+"""`!zt jahresbericht [Jahr]`: the year in short (themes with Z2 in the year, steps on time
+or late, council decisions, evaluations, KVP, the trend per question). The full report
+for the council is `zt-bot report`."""
+
+from __future__ import annotations
+
+from zukunftstische.commands.base import Command, Request, Services
+from zukunftstische.commands.jahresplan import parse_year
+from zukunftstische.rendering import Message
+from zukunftstische.store.reports import load_year_report
+
+
+def handle(request: Request, services: Services) -> Message:
+    year = parse_year(request.args, request.today.year, request.usage)
+    report = load_year_report(services.store, services.config, year, request.today)
+    return services.renderer.message("jahresbericht", report=report)
+
+
+COMMAND = Command(
+    name="jahresbericht",
+    changes=False,
+    aliases=("annualreport", "report", "bericht"),
+    handler=handle,
+    usage="jahresbericht [Jahr]",
+    examples=("jahresbericht", "jahresbericht 2027"),
+)
