@@ -195,7 +195,7 @@ class EvaluationEngine:
         sent = {(p.question_key, p.room_id) for p in self.evaluations.polls(evaluation.id)}
         for room in rooms:
             await self._send_questionnaire(evaluation, view, questionnaire, room, sent)
-        self.evaluations.update(evaluation.id, status="open")
+        self.evaluations.mark_open(evaluation.id)
         if evaluation.auto_started and self.config.rooms.koordination:
             # Nobody typed a command: the coordination office learns it from the bot.
             message = self.renderer.message(

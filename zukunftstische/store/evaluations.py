@@ -130,6 +130,15 @@ class EvaluationStore:
             session.add(evaluation)
             session.commit()
 
+    def mark_open(self, evaluation_id: int) -> None:
+        """Its polls are out: open, unless a close was asked for meanwhile (that stays)."""
+        with self._store.session() as session:
+            evaluation = session.get(Evaluation, evaluation_id)
+            if evaluation is not None and evaluation.status == "starting":
+                evaluation.status = "open"
+                session.add(evaluation)
+                session.commit()
+
     def request_close(self, theme_id: int, kind: str | None = None) -> Evaluation | None:
         """Mark the theme's open evaluation (of `kind`, else the oldest open one) for
         closing; None when none is open."""
@@ -248,7 +257,7 @@ class EvaluationStore:
                 )
                 .where(
                     EvaluationOpenPrompt.room_id == room_id,
-                    Evaluation.status == "open",
+                    Evaluation.status.in_(("starting", "open")),  # type: ignore[attr-defined]
                 )
                 .order_by(EvaluationOpenPrompt.id)
             ).first()
