@@ -195,7 +195,8 @@ class EvaluationEngine:
         sent = {(p.question_key, p.room_id) for p in self.evaluations.polls(evaluation.id)}
         for room in rooms:
             await self._send_questionnaire(evaluation, view, questionnaire, room, sent)
-        self.evaluations.mark_open(evaluation.id)
+        # Told before it counts as open: after a crash in between, _open runs again and
+        # the same transaction id makes the repeated notice a no-op on the homeserver.
         if evaluation.auto_started and self.config.rooms.koordination:
             # Nobody typed a command: the coordination office learns it from the bot.
             message = self.renderer.message(
@@ -207,6 +208,7 @@ class EvaluationEngine:
                 prefix=self.config.bot.prefix,
             )
             await self._notice(evaluation, self.config.rooms.koordination, message, "auto")
+        self.evaluations.mark_open(evaluation.id)
         log.info("evaluation %s open in %d rooms", evaluation.id, len(rooms))
 
     async def _participants(self, room_id: str) -> list[str]:
