@@ -195,7 +195,12 @@ def test_jahresbericht_in_chat_and_zt_bot_report_in_three_formats(
     assert say(bot, "jahresbericht").reply.body == short  # without a year: the current one
     assert say(bot, "jahresbericht 2026").reply.body.startswith("Jahresbericht 2026: 1 Thema")
     refused = say(bot, "jahresbericht 27").reply.body
-    assert "27" in refused and "2027" in refused
+    assert refused == (
+        "Das Jahr 27 liegt außerhalb von 2000 bis 2100. Bitte eine vierstellige Jahreszahl "
+        "angeben, z. B. !zt jahresbericht 2027."
+    )
+    refused = say(bot, "jahresbericht nächstes").reply.body
+    assert refused.startswith("„nächstes“ ist keine Jahreszahl. So geht es: !zt jahresbericht")
 
     outputs = {}
     for form in ("md", "html", "csv"):

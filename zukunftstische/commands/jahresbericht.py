@@ -4,14 +4,17 @@ for the council is `zt-bot report`."""
 
 from __future__ import annotations
 
-from zukunftstische.commands.base import Command, Request, Services
+from zukunftstische.commands.base import Command, Request, Services, UserError
 from zukunftstische.commands.jahresplan import parse_year
 from zukunftstische.rendering import Message
 from zukunftstische.store.reports import load_year_report
 
 
 def handle(request: Request, services: Services) -> Message:
-    year = parse_year(request.args, request.today.year, request.usage)
+    try:
+        year = parse_year(request.args, request.today.year, request.usage)
+    except UserError as refusal:  # the same rules as jahresplan, its own example
+        raise UserError(refusal.code.replace("plan_", "report_"), **refusal.context) from None
     report = load_year_report(services.store, services.config, year, request.today)
     return services.renderer.message("jahresbericht", report=report)
 
