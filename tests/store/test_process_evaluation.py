@@ -19,6 +19,7 @@ from zukunftstische.cli import main
 from zukunftstische.clock import Clock
 from zukunftstische.commands.router import Outcome
 from zukunftstische.config import parse_config
+from zukunftstische.engines.evaluation import EvaluationEngine
 from zukunftstische.store.evaluations import ResultRow
 
 NOW = datetime(2027, 6, 1, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
@@ -228,3 +229,105 @@ def test_jahresbericht_in_chat_and_zt_bot_report_in_three_formats(
 
     with pytest.raises(SystemExit):
         main(["report", "--config", str(config_file), "--year", "27"])
+
+
+class FakeTransport:
+    """What the evaluation engine needs from Matrix, recorded instead of sent."""
+
+    user_id = "@zt-bot:stadt.example"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict]] = []
+        self.rooms = {
+            ROOM: [COORDINATOR, self.user_id],
+            TEAM: ["@rita:stadt.example", "@sven:stadt.example", self.user_id],
+            Z2_ROOM: ["@olga:stadt.example", "@paul:stadt.example", self.user_id],
+        }
+
+    async def send_now(self, room_id, event_type, content, txn_id, priority) -> str:
+        self.sent.append((room_id, event_type, content))
+        return f"$event{len(self.sent)}"
+
+    async def members(self, room_id: str) -> list[str]:
+        return self.rooms.get(room_id, [])
+
+    async def direct_room(self, user_id: str) -> str:
+        return f"!dm-{user_id[1:].split(':')[0]}:stadt.example"
+
+    async def poll_events(self, room_id: str, start_event_id: str) -> list[dict]:
+        return []
+
+    def room_power(self, room_id: str):
+        return None
+
+    def notices(self, room_id: str) -> list[str]:
+        return [c["body"] for r, t, c in self.sent if r == room_id and t == "m.room.message"]
+
+
+Z2_ROOM = "!z2:stadt.example"
+
+
+def engine_of(bot: Bot) -> tuple[EvaluationEngine, FakeTransport]:
+    services = bot.router.services
+    transport = FakeTransport()
+    engine = EvaluationEngine(
+        bot.config, bot.store, services.evaluations, services.renderer, services.calendar,
+        transport=transport,
+    )  # fmt: skip
+    return engine, transport
+
+
+async def test_the_offer_of_the_internal_evaluation_goes_out_once_after_step_6(bot: Bot) -> None:
+    engine, transport = engine_of(bot)
+    say(bot, "neu Mobilität 12.04.2027")
+    say(bot, "raum Mobilität team", room=TEAM)
+    say(bot, "neu Klima 20.05.2027")
+    await engine.tick(NOW)
+    assert transport.sent == []  # step 6 still open
+    say(bot, "erledigt Mobilität 6")
+    say(bot, "erledigt Klima 6")
+    say(bot, "erledigt Klima 7")  # step 7 done already: too late to offer it
+    await engine.tick(NOW)
+    (offer,) = transport.notices(ROOM)
+    assert offer.startswith("Der Rat hat über „Mobilität“ entschieden (Schritt 6 erledigt).")
+    assert transport.notices(TEAM) == [offer]
+    await engine.tick(NOW)
+    assert len(transport.sent) == 2  # once, not at every tick
+
+
+async def test_internal_evaluation_asks_team_and_coordination_in_direct_chats(bot: Bot) -> None:
+    engine, transport = engine_of(bot)
+    say(bot, "neu Mobilität 12.04.2027")
+    say(bot, "raum Mobilität team", room=TEAM)
+    say(bot, "umfrage Mobilität intern")
+    await engine.tick(NOW)
+    polls = [(room, c) for room, kind, c in transport.sent if kind.endswith("poll.start")]
+    asked = {room for room, _ in polls}
+    assert asked == {
+        "!dm-rita:stadt.example",
+        "!dm-sven:stadt.example",
+        "!dm-koordination:stadt.example",
+    }
+    assert len(polls) == 3 * 3  # three scale questions each
+    for room in asked:
+        notices = transport.notices(room)
+        assert notices[0].startswith("Interne Evaluation „Mobilität“")
+        assert notices[-1].startswith("Offene Frage: Was sollten wir beim nächsten Thema anders")
+    assert not any("von selbst" in body for body in transport.notices(ROOM))  # started by hand
+    (evaluation,) = bot.router.services.evaluations.for_theme(1)
+    assert (evaluation.status, evaluation.participants) == ("open", 3)
+
+
+async def test_an_automatic_start_is_told_in_the_coordination_room(bot: Bot) -> None:
+    engine, transport = engine_of(bot)
+    say(bot, "neu Garten 25.05.2027")  # a week before NOW: due since the day after
+    say(bot, "raum Garten z2", room=Z2_ROOM)
+    await engine.tick(NOW)
+    (told,) = transport.notices(ROOM)
+    assert told.startswith("Die Evaluation von „Garten“ hat von selbst begonnen")
+    assert "2 Personen werden im Direktchat gefragt" in told
+    assert "Sie endet am 08.06.2027; früher beenden: !zt umfrage beenden Garten" in told
+    for person in ("olga", "paul"):
+        assert transport.notices(f"!dm-{person}:stadt.example")[-1].startswith("Offene Frage:")
+    await engine.tick(NOW)
+    assert len(transport.notices(ROOM)) == 1
