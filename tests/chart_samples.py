@@ -22,7 +22,7 @@ from zukunftstische.charts.year_plan import YearPlanData, year_plan_data
 from zukunftstische.domain.annual_plan import SchoolHolidays, build_annual_plan
 from zukunftstische.domain.polls import Summary, Tally, summarise
 from zukunftstische.domain.process import load_template
-from zukunftstische.domain.questionnaire import load_questionnaire
+from zukunftstische.domain.questionnaire import VERSION_1, load_questionnaire
 from zukunftstische.domain.themes import StepRecord, ThemeRecord, ThemeView
 from zukunftstische.domain.timeline import plan
 from zukunftstische.domain.working_days import WorkingCalendar
@@ -121,9 +121,10 @@ def year_plan(views: list[ThemeView] | None = None, year: int = 2027) -> YearPla
 
 
 def summary(seed: int, answers: int, few: str | None = "q3") -> Summary:
-    """Results of the shipped questionnaire: `answers` votes per question, but only two
-    for question `few` (fewer than min_answers = 3)."""
-    questionnaire = load_questionnaire(None)
+    """Results of the first shipped questionnaire (the reference pictures use it):
+    `answers` votes per question, but only two for question `few` (fewer than
+    min_answers = 3)."""
+    questionnaire = load_questionnaire(None, default=VERSION_1)
     chance = random.Random(seed)
     tallies = {}
     for question in questionnaire.polls:

@@ -117,11 +117,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args.config)
-    from zukunftstische.domain.questionnaire import QuestionnaireError, load_questionnaire
+    from zukunftstische.domain.questionnaire import (
+        INTERNAL,
+        QuestionnaireError,
+        load_questionnaire,
+    )
 
     template = _template(config)
     try:
         questionnaire = load_questionnaire(config.evaluation.questionnaire)
+        internal = load_questionnaire(config.evaluation.internal_questionnaire, default=INTERNAL)
     except QuestionnaireError as err:
         print(f"Fragebogen ist fehlerhaft:\n{err}", file=sys.stderr)
         return 2
@@ -151,6 +156,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"  Hinweis: kein Schritt mit der Rolle {missing}")
     polls = len(questionnaire.polls)
     print(f"Fragebogen: {len(questionnaire.questions)} Fragen, davon {polls} als Umfrage")
+    polls = len(internal.polls)
+    print(f"Interne Evaluation: {len(internal.questions)} Fragen, davon {polls} als Umfrage")
     return _check_online(config) if args.online else 0
 
 
@@ -387,6 +394,30 @@ def cmd_export_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The year report, full: Markdown, a self-contained HTML page or CSV."""
+    from zukunftstische.domain.year_report import year_report_csv
+    from zukunftstische.rendering import Renderer
+    from zukunftstische.store.reports import load_year_report
+
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        report = load_year_report(store, config, args.year, _now(config).date())
+    finally:
+        store.close()
+    renderer = Renderer(config.bot.language)
+    if args.format == "csv":
+        text = year_report_csv(report, renderer.words("year_report_words"))
+        data = text.encode("utf-8-sig" if args.out else "utf-8")
+    elif args.format == "html":
+        data = renderer.document("year_report", "document", html=True, report=report).encode()
+    else:
+        data = renderer.document("year_report", "markdown", html=False, report=report).encode()
+    _write_output(data, args.out)
+    return 0
+
+
 # Data protection and operations ---------------------------------------------------------
 
 
@@ -478,6 +509,17 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0 if healthy else 1
 
 
+def _year_arg(text: str) -> int:
+    from zukunftstische.domain.dates import MAX_YEAR, MIN_YEAR
+
+    if not (text.isascii() and text.isdigit() and len(text) == 4):
+        raise argparse.ArgumentTypeError(f"„{text}“: bitte ein vierstelliges Jahr, z. B. 2027")
+    year = int(text)
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise argparse.ArgumentTypeError(f"{year} liegt außerhalb von {MIN_YEAR} bis {MAX_YEAR}")
+    return year
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="zt-bot", description="Zukunftstische-Bot für Matrix")
     root.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -529,6 +571,15 @@ def parser() -> argparse.ArgumentParser:
     export_results.add_argument("--theme", help="only this theme (name or prefix)")
     export_results.add_argument("--output", type=Path)
     export_results.set_defaults(func=cmd_export_results)
+
+    report = sub.add_parser(
+        "report", help="the year report: steps on time, council, evaluations, KVP, trends"
+    )
+    report.add_argument("--config", type=Path, required=True)
+    report.add_argument("--year", type=_year_arg, required=True, help="e.g. 2027")
+    report.add_argument("--format", choices=("md", "html", "csv"), default="md")
+    report.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    report.set_defaults(func=cmd_report)
 
     forget = sub.add_parser(
         "forget-user", help="replace a person by 'gelöscht' everywhere in the database"

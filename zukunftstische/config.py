@@ -196,6 +196,9 @@ class EvaluationConfig(_Section):
     min_answers: int = Field(default=3, ge=2, le=100)
     # Empty: the shipped questionnaire (zukunftstische/defaults/questionnaire.toml).
     questionnaire: Path | None = None
+    # The internal process evaluation (`!zt umfrage <Thema> intern`: department, Kernteam,
+    # Koordination); empty: zukunftstische/defaults/questionnaire_intern.toml.
+    internal_questionnaire: Path | None = None
     # People never asked (other bots, service accounts); the bot itself is never asked.
     ignore_users: tuple[UserId, ...] = ()
 
@@ -356,6 +359,7 @@ def _resolve_paths(data: dict, base: Path) -> None:
         ("bot", "data_dir"),
         ("process", "file"),
         ("evaluation", "questionnaire"),
+        ("evaluation", "internal_questionnaire"),
     )
     for section, key in paths:
         value = data.get(section, {}).get(key)

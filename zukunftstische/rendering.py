@@ -131,6 +131,11 @@ class Renderer:
         text = self._block(self._text, name, block, context)
         return fit_to_limit(Message(text, _as_html(text)))
 
+    def document(self, name: str, block: str, /, *, html: bool, **context: object) -> str:
+        """A whole document (the year report): one block of `name`, rendered with
+        autoescape for HTML, without for text formats (Markdown)."""
+        return self._block(self._html if html else self._text, name, block, context) + "\n"
+
     def lead_names(self) -> dict[str, str]:
         """The leads as people call them (`_words.j2`), for texts built outside templates."""
         words = self._text.globals["w"]

@@ -42,7 +42,8 @@ def poll_for(user: ScriptedUser, room_id: str, question_text: str) -> str:
 
 
 Q1 = "Wie zufrieden sind Sie insgesamt mit dem Zukunftstisch?"
-Q2 = "Waren Ziel und Rahmen klar?"
+Q2 = "Das Ziel des Zukunftstischs war mir klar."
+POLLS = 9  # the questionnaire's scale questions; the open one is a text
 
 
 async def test_room_mode_polls_are_native_and_counted_per_msc3381(
@@ -58,12 +59,12 @@ async def test_room_mode_polls_are_native_and_counted_per_msc3381(
     assert "Das dürfen nur Koordinator*innen" in refused.body
     started = await coordinator.ask(room_id, "!zt umfrage Mobilität raum")
     assert "als Umfrage in diesem Raum" in started.body
-    await anna.wait_until(lambda: len(anna.polls_in(room_id)) >= 5)
+    await anna.wait_until(lambda: len(anna.polls_in(room_id)) >= POLLS)
     start = anna.polls_in(room_id)[0].content
     assert start["type"] == POLL_START
     assert start["content"][POLL_START]["kind"] == "org.matrix.msc3381.poll.undisclosed"
     assert start["content"][POLL_START]["max_selections"] == 1
-    assert len(anna.polls_in(room_id)) == 5  # one poll per question, the open one is text
+    assert len(anna.polls_in(room_id)) == POLLS  # one poll per question, the open one is text
 
     q1, q2 = poll_for(anna, room_id, Q1), poll_for(anna, room_id, Q2)
     await anna.vote(room_id, q1, ["a1"])
@@ -83,7 +84,7 @@ async def test_room_mode_polls_are_native_and_counted_per_msc3381(
     )
     summary = next(r for r in coordinator.received if "Auswertung „Mobilität“" in r.body).body
     assert f"1. {Q1} – 3 Antworten, Mittelwert 4.0 von 5" in summary
-    assert "sehr zufrieden 1 · zufrieden 1 · teils/teils 1 · eher unzufrieden 0" in summary
+    assert "sehr zufrieden 1 · eher zufrieden 1 · teils, teils 1 · eher unzufrieden 0" in summary
     assert f"2. {Q2} – 1 Antwort: zu wenige Antworten (mindestens 3)" in summary
     assert "trifft voll zu 1" not in summary  # a single answer is never shown
 
@@ -103,7 +104,7 @@ async def test_room_mode_polls_are_native_and_counted_per_msc3381(
     assert main(["export-results", "--config", str(config_file), "--output", str(exported)]) == 0
     lines = exported.read_text("utf-8-sig").splitlines()
     assert lines[0] == "Thema;Beendet;Modus;Frage;Antworten;Mittelwert;Antwort;Anzahl"
-    assert any(line.endswith(f"{Q1};3;4,0;zufrieden;1") for line in lines)
+    assert any(line.endswith(f"{Q1};3;4,0;eher zufrieden;1") for line in lines)
     assert any(f"{Q2};1;;zu wenige Antworten;" in line for line in lines)
     for user in (anna, ben, cem, dora):
         await user.close()
@@ -122,7 +123,7 @@ async def test_polls_follow_elements_rules_for_ends_and_responses(
     await join_all(coordinator, room_id, [helga, ida, jan])
     await coordinator.ask(room_id, "!zt neu Wasser 12.04.2027")
     await coordinator.ask(room_id, "!zt umfrage Wasser raum")
-    await helga.wait_until(lambda: len(helga.polls_in(room_id)) >= 5)
+    await helga.wait_until(lambda: len(helga.polls_in(room_id)) >= POLLS)
     q1, q2 = poll_for(helga, room_id, Q1), poll_for(helga, room_id, Q2)
 
     def end(start: str) -> dict:
@@ -182,7 +183,7 @@ async def test_anonymous_mode_asks_everyone_in_a_direct_chat_and_keeps_only_coun
         return user.polls[seen_before:] if user is coordinator else user.polls
 
     for user in (erik, fenja, gül, coordinator):
-        await user.wait_until(lambda user=user: len(new_polls(user)) >= 5, timeout=60)
+        await user.wait_until(lambda user=user: len(new_polls(user)) >= POLLS, timeout=60)
     assert {p.room_id for p in erik.polls} == {existing}
     direct_rooms = {p.room_id for u in (erik, fenja, gül, coordinator) for p in new_polls(u)}
     assert room_id not in direct_rooms and len(direct_rooms) == 4
@@ -204,7 +205,7 @@ async def test_anonymous_mode_asks_everyone_in_a_direct_chat_and_keeps_only_coun
     assert summary.room_id == room_id
     assert "(anonym, 4 Personen gefragt)" in summary.body
     assert f"1. {Q1} – 3 Antworten, Mittelwert 4.7 von 5" in summary.body
-    assert "sehr zufrieden 2 · zufrieden 1 · teils/teils 0" in summary.body
+    assert "sehr zufrieden 2 · eher zufrieden 1 · teils, teils 0" in summary.body
 
     # After the close the database holds counts only: no person, no direct chat.
     engine = sa.create_engine(bot.config.database_url)
@@ -284,7 +285,7 @@ async def test_anonymous_mode_reminds_only_those_who_have_not_answered_halfway(
     await coordinator.ask(room_id, "!zt neu Halbzeit 12.04.2027")
     await coordinator.ask(room_id, "!zt umfrage Halbzeit")
     for user in (hanna, ilias):
-        await user.wait_until(lambda user=user: len(user.polls) >= 5, timeout=60)
+        await user.wait_until(lambda user=user: len(user.polls) >= POLLS, timeout=60)
     direct = hanna.polls[0].room_id
     await hanna.vote(direct, poll_for(hanna, direct, Q1), ["a2"])
     await bot.stop()

@@ -128,7 +128,7 @@ async def test_database_gone_when_a_poll_is_closed(
     await join_all(coordinator, room_id, [karl, lena])
     await coordinator.ask(room_id, "!zt neu Abschluss 12.04.2027")
     await coordinator.ask(room_id, "!zt umfrage Abschluss raum")
-    await karl.wait_until(lambda: len(karl.polls_in(room_id)) >= 5)
+    await karl.wait_until(lambda: len(karl.polls_in(room_id)) >= 9)
     question = poll_for(karl, room_id, Q1)
     await karl.vote(room_id, question, ["a1"])
     await lena.vote(room_id, question, ["a2"])

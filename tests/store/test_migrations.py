@@ -204,3 +204,45 @@ def test_0013_puts_step_7_after_z2_and_the_council_and_adds_the_window_columns(
         ).scalar_one()
     store.close()
     assert json.loads(text) == copy
+
+
+def test_0015_keeps_stored_evaluations_as_participants_evaluations(database_url: str) -> None:
+    """Evaluations stored before 0015 asked the Z2 participants, and the bot never marked
+    one as started by itself: both read so after the upgrade, with their counts intact."""
+    store = Store(database_url)
+    store.upgrade("0012")
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO theme (id, name, name_key, z2, status, process_json, created_by,"
+                " created_at) VALUES (1, 'Mobilität', 'mobilitat', :z2, 'active', :process,"
+                " '@k:localhost', :now)"
+            ),
+            {"z2": date(2027, 4, 12), "process": load_template().to_json(), "now": NOW},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO evaluation (id, theme_id, mode, status, room_id, questionnaire_json,"
+                " min_answers, opened_at, closes_at, reminded, participants)"
+                " VALUES (1, 1, 'anonym', 'closed', '!z2:localhost', '{}', 3, :now, :now,"
+                " false, 4)"
+            ),
+            {"now": NOW},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO evaluation_result (evaluation_id, question_key, answer_id, count,"
+                " spoiled) VALUES (1, 'q1', NULL, 3, 0)"
+            )
+        )
+    store.upgrade("0015")
+    with store.engine.connect() as connection:
+        row = connection.execute(
+            sa.text("SELECT kind, auto_started, participants FROM evaluation")
+        ).one()
+        counts = connection.execute(sa.text("SELECT count FROM evaluation_result")).scalars()
+        assert list(counts) == [3]
+        tables = set(sa.inspect(connection).get_table_names())
+    store.close()
+    assert (row.kind, bool(row.auto_started), row.participants) == ("teilnehmende", False, 4)
+    assert {"evaluation_open_prompt", "evaluation_open_answer", "evaluation_offer"} <= tables

@@ -172,6 +172,31 @@ def test_ideas_are_forgotten_where_the_schema_has_them(store: Store) -> None:
     assert places_holding(store.engine, ANNA) == set()
 
 
+def test_an_open_answer_naming_someone_is_forgotten_too(store: Store) -> None:
+    """Open answers are kept without author, but the text may name a person."""
+    view = create(store, by="@k:x")
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO evaluation (id, theme_id, mode, status, room_id, questionnaire_json,"
+                " min_answers, opened_at, closes_at, reminded, participants, kind, auto_started)"
+                " VALUES (1, :theme, 'anonym', 'closed', '!r:x', '{}', 3, :at, :at, false, 2,"
+                " 'intern', false)"
+            ),
+            {"theme": view.id, "at": NOW},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO evaluation_open_answer (evaluation_id, question_key, text)"
+                " VALUES (1, 'aendern', :text)"
+            ),
+            {"text": f"Mehr Zeit mit {ANNA} einplanen"},
+        )
+    report = forget_user(store, ANNA, now=NOW)
+    assert report.changed["evaluation_open_answer.text"] == 1
+    assert places_holding(store.engine, ANNA) == set()
+
+
 def test_cli_forget_user(store: Store, database_url: str, tmp_path: Path, capsys) -> None:
     seed_anna_and_ben(store)
     config = tmp_path / "zt.toml"

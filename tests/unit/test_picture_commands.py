@@ -17,7 +17,7 @@ from zukunftstische.app import build_bot
 from zukunftstische.clock import Clock
 from zukunftstische.commands.router import Outcome, Router
 from zukunftstische.config import parse_config
-from zukunftstische.domain.questionnaire import load_questionnaire
+from zukunftstische.domain.questionnaire import VERSION_1, load_questionnaire
 from zukunftstische.store.evaluations import ResultRow
 
 NOW = datetime(2027, 3, 18, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
@@ -105,7 +105,7 @@ def test_results_attach_a_chart_that_says_too_few_answers(router: Router) -> Non
     assert view is not None
     evaluation = services.evaluations.create(
         theme_id=view.id, mode="raum", room_id=ROOM,
-        questionnaire_json=load_questionnaire(None).to_json(), min_answers=3,
+        questionnaire_json=load_questionnaire(None, default=VERSION_1).to_json(), min_answers=3,
         started_by=COORDINATOR, now=NOW, closes_at=NOW,
     )  # fmt: skip
     assert evaluation.id is not None

@@ -30,7 +30,13 @@ from zukunftstische.domain.polls import (
     tally,
     tally_latest,
 )
-from zukunftstische.domain.questionnaire import Answer, Question, QuestionKind, load_questionnaire
+from zukunftstische.domain.questionnaire import (
+    VERSION_1,
+    Answer,
+    Question,
+    QuestionKind,
+    load_questionnaire,
+)
 from zukunftstische.matrix.events import poll_end, poll_response, poll_start
 
 BOT = "@zt-bot:example.org"
@@ -123,11 +129,11 @@ def test_start_content_disclosed_kind() -> None:
 
 def test_open_question_is_no_poll() -> None:
     with pytest.raises(ValueError, match="offen"):
-        poll_start(load_questionnaire().question("open"))
+        poll_start(load_questionnaire(default=VERSION_1).question("open"))
 
 
 def test_start_content_of_the_default_questionnaire() -> None:
-    for question in load_questionnaire().polls:
+    for question in load_questionnaire(default=VERSION_1).polls:
         content = poll_start(question)
         answers = content[POLL_START]["answers"]
         assert [a["id"] for a in answers] == list(question.answer_ids)
@@ -199,7 +205,7 @@ def test_parse_end_unstable_and_stable() -> None:
 
 
 def test_parse_start_of_our_own_content() -> None:
-    question = load_questionnaire().question("q5")
+    question = load_questionnaire(default=VERSION_1).question("q5")
     event = {
         "type": POLL_START,
         "sender": BOT,
@@ -511,7 +517,7 @@ def _tallies(**counts: dict[str, int]) -> dict[str, Tally]:
 
 
 def test_summary_above_min_answers() -> None:
-    questionnaire = load_questionnaire()
+    questionnaire = load_questionnaire(default=VERSION_1)
     summary = summarise(questionnaire, _tallies(q1={"a1": 2, "a2": 1, "a5": 1}))
     q1 = summary.question("q1")
     assert (q1.answers, q1.too_few) == (4, False)
@@ -528,7 +534,9 @@ def test_summary_above_min_answers() -> None:
 
 
 def test_summary_below_min_answers_shows_only_the_number() -> None:
-    summary = summarise(load_questionnaire(), _tallies(q1={"a1": 1, "a2": 1}, q5={"a1": 3}))
+    summary = summarise(
+        load_questionnaire(default=VERSION_1), _tallies(q1={"a1": 1, "a2": 1}, q5={"a1": 3})
+    )
     q1 = summary.question("q1")
     assert (q1.answers, q1.too_few, q1.distribution, q1.mean) == (2, True, (), None)
     q2 = summary.question("q2")  # no tally at all
@@ -539,10 +547,18 @@ def test_summary_below_min_answers_shows_only_the_number() -> None:
 
 def test_summary_threshold_is_configurable_but_never_below_two() -> None:
     tallies = _tallies(q1={"a1": 2})
-    assert not summarise(load_questionnaire(), tallies, min_answers=2).question("q1").too_few
-    assert summarise(load_questionnaire(), tallies, min_answers=5).question("q1").too_few
+    assert (
+        not summarise(load_questionnaire(default=VERSION_1), tallies, min_answers=2)
+        .question("q1")
+        .too_few
+    )
+    assert (
+        summarise(load_questionnaire(default=VERSION_1), tallies, min_answers=5)
+        .question("q1")
+        .too_few
+    )
     with pytest.raises(ValueError, match="einzelne Person"):
-        summarise(load_questionnaire(), tallies, min_answers=1)
+        summarise(load_questionnaire(default=VERSION_1), tallies, min_answers=1)
 
 
 def test_summary_of_a_choice_question_has_no_mean() -> None:
@@ -552,7 +568,9 @@ def test_summary_of_a_choice_question_has_no_mean() -> None:
         kind=QuestionKind.choice,
         answers=(Answer(id="m", text="morgens"), Answer(id="a", text="abends")),
     )
-    questionnaire = load_questionnaire().model_copy(update={"questions": (question,)})
+    questionnaire = load_questionnaire(default=VERSION_1).model_copy(
+        update={"questions": (question,)}
+    )
     summary = summarise(questionnaire, _tallies(c={"m": 2, "a": 2}))
     assert summary.question("c").mean is None
     assert [a.count for a in summary.question("c").distribution] == [2, 2]
@@ -560,7 +578,7 @@ def test_summary_of_a_choice_question_has_no_mean() -> None:
 
 def test_spoiled_votes_are_no_answers() -> None:
     tallies = {"q1": Tally({"a1": 2}, voters=2, spoiled=5)}
-    assert summarise(load_questionnaire(), tallies).question("q1").too_few
+    assert summarise(load_questionnaire(default=VERSION_1), tallies).question("q1").too_few
 
 
 # --- properties --------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import re
 import pytest
 
 from zukunftstische.domain.questionnaire import (
+    INTERNAL,
+    VERSION_1,
     QuestionKind,
     Questionnaire,
     QuestionnaireError,
@@ -15,46 +17,85 @@ from zukunftstische.domain.questionnaire import (
     parse_questionnaire,
 )
 
-AGREE = ["trifft voll zu", "trifft eher zu", "teils/teils", "trifft eher nicht zu"]
+AGREE = ["trifft voll zu", "trifft eher zu", "teils, teils", "trifft eher nicht zu"]
 AGREE.append("trifft gar nicht zu")
 HEADER = r"^\[\[questions\]\]"
 ID_A2 = r"id = .a2."
+# The concept's own aims for Z2, one aspect per question.
+PARTICIPANT_KEYS = ["gesamt", "ziel", "rahmen", "gehoert", "optionen", "weiter", "zeit"]
+PARTICIPANT_KEYS += ["moderation", "wieder"]
 
 
-def test_default_questions_and_keys() -> None:
+def test_default_questions_ask_one_aspect_each_for_the_concepts_aims() -> None:
     questionnaire = load_questionnaire()
-    assert [q.key for q in questionnaire.questions] == ["q1", "q2", "q3", "q4", "q5", "open"]
-    assert [q.key for q in questionnaire.polls] == ["q1", "q2", "q3", "q4", "q5"]
-    q1 = questionnaire.question("q1")
-    assert q1.text == "Wie zufrieden sind Sie insgesamt mit dem Zukunftstisch?"
-    assert [a.text for a in q1.answers] == [
-        "sehr zufrieden",
-        "zufrieden",
-        "teils/teils",
-        "eher unzufrieden",
-        "gar nicht zufrieden",
-    ]
-    for key in ("q2", "q3", "q4"):
+    assert questionnaire.questionnaire.version == 2
+    assert [q.key for q in questionnaire.questions] == [*PARTICIPANT_KEYS, "open"]
+    assert [q.key for q in questionnaire.polls] == PARTICIPANT_KEYS
+    texts = {q.key: q.text for q in questionnaire.questions}
+    assert texts["ziel"] == "Das Ziel des Zukunftstischs war mir klar."
+    assert "mitgestaltet" in texts["rahmen"]
+    assert texts["gehoert"] == "Mein Beitrag wurde gehört."
+    assert "Entscheidungsoptionen" in texts["optionen"]
+    assert "weitergeht" in texts["weiter"]
+    assert texts["zeit"].startswith("Die Zeit") and texts["moderation"].startswith("Die Moderation")
+    assert "wieder" in texts["wieder"]
+    for question in questionnaire.questions:
+        # One aspect: no "A und B" in a question (the old "Ziel und Rahmen", "Zeit und
+        # Moderation" could not tell which one a "no" meant).
+        assert " und " not in question.text, question.text
+    for key in PARTICIPANT_KEYS[1:-1]:
         assert [a.text for a in questionnaire.question(key).answers] == AGREE
-    q5 = questionnaire.question("q5")
-    assert q5.text == "Würden Sie wieder teilnehmen?"
-    assert [a.text for a in q5.answers] == ["Ja", "Eher ja", "Eher nein", "Nein"]
     open_question = questionnaire.question("open")
     assert open_question.kind is QuestionKind.open
-    assert open_question.text == "Was sollten wir beim nächsten Zukunftstisch besser machen?"
+    assert open_question.text == "Was sollten wir beim nächsten Zukunftstisch anders machen?"
     assert not open_question.answers
 
 
-def test_default_ids_and_scores_are_comparable() -> None:
-    for question in load_questionnaire().polls:
+def _assert_balanced(questionnaire: Questionnaire) -> None:
+    for question in questionnaire.polls:
         assert question.kind is QuestionKind.scale
         assert question.answer_ids == tuple(f"a{n}" for n in range(1, len(question.answers) + 1))
         scores = [a.score for a in question.answers]
-        # 5 = best ... 1 = worst on every scale, the best answer first.
-        assert scores[0] == 5
-        assert scores[-1] == 1
-        assert scores == sorted(scores, reverse=True)
-    assert [a.score for a in load_questionnaire().question("q5").answers] == [5, 4, 2, 1]
+        # Balanced: five steps, 5 = best ... 1 = worst, the middle in the middle.
+        assert scores == [5, 4, 3, 2, 1], question.key
+
+
+def test_default_scales_are_balanced_and_comparable() -> None:
+    _assert_balanced(load_questionnaire())
+    _assert_balanced(load_questionnaire(default=INTERNAL))
+
+
+def test_internal_questionnaire_asks_about_the_process() -> None:
+    internal = load_questionnaire(default=INTERNAL)
+    assert internal.questionnaire.name == "Interne Prozessevaluation"
+    assert [q.key for q in internal.polls] == ["zeitplan", "unterlagen", "beteiligung"]
+    assert "Zeitplan" in internal.question("zeitplan").text
+    assert "rechtzeitig" in internal.question("unterlagen").text
+    assert "Beteiligung" in internal.question("beteiligung").text
+    assert internal.question("aendern").kind is QuestionKind.open
+    assert "anders machen" in internal.question("aendern").text
+
+
+def test_version_1_stays_readable_and_maps_where_comparable() -> None:
+    old = load_questionnaire(default=VERSION_1)
+    assert [q.key for q in old.polls] == ["q1", "q2", "q3", "q4", "q5"]
+    assert [a.score for a in old.question("q5").answers] == [5, 4, 2, 1]
+    current = load_questionnaire()
+    # Same aspect on the same 1-5 range: compared as one question across the versions.
+    assert current.comparable_key("q1") == "gesamt"
+    assert current.comparable_key("Q3") == "gehoert"
+    assert current.comparable_key("q5") == "wieder"
+    # Two aspects at once ("Ziel und Rahmen", "Zeit und Moderation"): not comparable.
+    assert current.comparable_key("q2") == "q2"
+    assert current.comparable_key("q4") == "q4"
+    assert current.comparable_key("ziel") == "ziel"
+
+
+def test_previous_keys_may_not_name_another_question() -> None:
+    text = _toml(_question("q1"), _question("q2") + 'previous_keys = ["q1"]\n')
+    assert "previous_keys 'q1'" in _error(text)
+    fine = _toml(_question("neu") + 'previous_keys = ["alt"]\n')
+    assert parse_questionnaire(fine).comparable_key("alt") == "neu"
 
 
 def test_default_texts_for_the_anonymous_mode() -> None:
@@ -62,17 +103,17 @@ def test_default_texts_for_the_anonymous_mode() -> None:
     assert info.intro.startswith("Vielen Dank")
     # The privacy note must say exactly what anonymity means in Matrix.
     assert "Matrix-Server" in info.privacy_note
-    assert "nur diese Zahlen" in info.privacy_note
+    assert "ohne Ihren Namen" in info.privacy_note
     assert "\\" not in info.privacy_note
     assert "\n" not in info.privacy_note
 
 
 def test_question_lookup_is_case_insensitive() -> None:
     questionnaire = load_questionnaire()
-    assert questionnaire.question("Q3").key == "q3"
+    assert questionnaire.question("ZIEL").key == "ziel"
     assert questionnaire.question("q9") is None
-    assert questionnaire.question("q1").answer("a2").text == "zufrieden"
-    assert questionnaire.question("q1").answer("a9") is None
+    assert questionnaire.question("gesamt").answer("a2").text == "eher zufrieden"
+    assert questionnaire.question("gesamt").answer("a9") is None
 
 
 def test_json_round_trip_of_the_default() -> None:

@@ -39,8 +39,8 @@ CALLS = {
     "ratssitzung [entfernen] <Datum>": "ratssitzung 20.05.2027",
     "ratssitzung entfernen <Datum>": "ratssitzung entfernen 03.06.2027",
     "vorlage <Thema> <Nummer>": "vorlage Mobilität BV/2027/0012",
-    "umfrage <Thema> [anonym|raum]": "umfrage Mobilität",
-    "umfrage beenden <Thema>": "umfrage beenden Mobilität",
+    "umfrage <Thema> [intern] [anonym|raum]": "umfrage Mobilität intern",
+    "umfrage beenden <Thema> [intern]": "umfrage beenden Mobilität",
     "kvp <Thema> <Idee> | kvp [Thema] | kvp übernommen <Nr> | kvp verworfen <Nr> [Grund]": (
         "kvp Mobilität Einladungen früher verschicken"
     ),

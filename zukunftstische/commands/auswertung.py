@@ -11,19 +11,40 @@ from zukunftstische.charts.results import (
 )
 from zukunftstische.commands.base import Command, Request, Services, UserError, find_theme
 from zukunftstische.commands.pictures import chart_words, picture, slug
-from zukunftstische.domain.polls import Summary
+from zukunftstische.domain.polls import Summary, comparable_summary
+from zukunftstische.domain.theme_names import fold
 from zukunftstische.rendering import Message
-from zukunftstische.store.evaluations import stored_summary
+from zukunftstische.store.evaluations import (
+    INTERNAL_KIND,
+    PARTICIPANTS,
+    questionnaire_for,
+    stored_open_answers,
+    stored_summary,
+)
+
+INTERNAL_WORDS = ("intern", "internal")
 
 
 def _overview(services: Services) -> Message:
     columns: list[tuple[str, Summary]] = []
     questions: dict[str, str] = {}
+    # Compared by the current questionnaire's keys: a question of an older version that
+    # asked the same thing (its `previous_keys`) shares the row, with today's text.
+    current = questionnaire_for(services.config, PARTICIPANTS)
+    for question in current.polls:
+        questions[question.key] = question.text
     for evaluation, name in services.evaluations.closed():
-        summary = stored_summary(services.evaluations, evaluation)
+        if evaluation.kind != PARTICIPANTS:
+            continue
+        summary = comparable_summary(current, stored_summary(services.evaluations, evaluation))
         columns.append((name, summary))
         for question in summary.questions:
             questions.setdefault(question.key, question.text)
+    questions = {
+        key: text
+        for key, text in questions.items()
+        if any(summary.question(key) for _, summary in columns)
+    }
     reply = services.renderer.message("evaluation_overview", columns=columns, questions=questions)
     if not columns:
         return reply
@@ -36,8 +57,16 @@ def _overview(services: Services) -> Message:
 def handle(request: Request, services: Services) -> Message:
     if not request.args.strip():
         return _overview(services)
-    view = find_theme(request.args, services)
-    closed = [e for e in services.evaluations.for_theme(view.id) if e.status == "closed"]
+    args, kind = request.args.strip(), PARTICIPANTS
+    words = args.split()
+    if len(words) > 1 and fold(words[-1]) in INTERNAL_WORDS:
+        args, kind = " ".join(words[:-1]), INTERNAL_KIND
+    view = find_theme(args, services)
+    closed = [
+        e
+        for e in services.evaluations.for_theme(view.id)
+        if e.status == "closed" and e.kind == kind
+    ]
     if not closed:
         running = services.evaluations.for_theme(view.id)
         raise UserError("no_results", theme=view.theme.name, running=bool(running))
@@ -49,6 +78,8 @@ def handle(request: Request, services: Services) -> Message:
         summary=summary,
         participants=evaluation.participants,
         anonym=evaluation.mode == "anonym",
+        internal=evaluation.kind == INTERNAL_KIND,
+        open_answers=stored_open_answers(services.evaluations, evaluation),
         prefix=services.config.bot.prefix,
     )
     data = results_data(view.theme.name, summary, chart_words(services))
@@ -61,6 +92,6 @@ COMMAND = Command(
     changes=False,
     aliases=("results",),
     handler=handle,
-    usage="auswertung [Thema]",
-    examples=("auswertung Mobilität", "auswertung"),
+    usage="auswertung [Thema] [intern]",
+    examples=("auswertung Mobilität", "auswertung Mobilität intern", "auswertung"),
 )

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from zukunftstische.commands import find_command
+from zukunftstische.commands.antwort import VERB as ANSWER_VERB
+from zukunftstische.commands.antwort import plain_reply
 from zukunftstische.commands.base import Request, Services, UserError, authorize
 from zukunftstische.domain.theme_names import first_word
 from zukunftstische.rendering import Message, shorten
@@ -42,6 +44,21 @@ class Router:
     def __init__(self, services: Services) -> None:
         self.services = services
 
+    def _plain(self, body: str, *, room_id: str, now: datetime) -> Outcome | None:
+        """A message without the prefix in a direct chat: an answer to a pending open
+        question of an evaluation, else nothing."""
+        if len(body) > MAX_COMMAND_LENGTH:
+            return None
+        try:
+            with self.services.store.savepoint():
+                reply = plain_reply(body, room_id=room_id, now=now, services=self.services)
+        except Exception as err:
+            if is_unavailable(err):
+                raise StoreUnavailable(str(err)) from err
+            log.exception("plain reply in %s failed", room_id)
+            return Outcome(ANSWER_VERB, self.services.renderer.error("internal"), "error")
+        return None if reply is None else Outcome(ANSWER_VERB, reply, "ok")
+
     def handle(
         self,
         body: str,
@@ -55,7 +72,7 @@ class Router:
         """The reply to a message, or None when it is not a command for this bot."""
         text = command_text(body, self.services.config.bot.prefix)
         if text is None:
-            return None
+            return self._plain(body, room_id=room_id, now=now) if is_direct else None
         renderer = self.services.renderer
         if len(text) > MAX_COMMAND_LENGTH:
             return Outcome("?", renderer.error("too_long", limit=MAX_COMMAND_LENGTH), "refused")

@@ -28,7 +28,7 @@ polls with `tally` (or `tally_latest` from stored latest votes) and add them up 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -406,3 +406,15 @@ def _mean(question: Question, distribution: tuple[AnswerCount, ...]) -> float | 
     # Half up, as people round (3.25 -> 3.3); float round() would give 3.2.
     mean = (Decimal(points) / Decimal(total)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return float(mean)
+
+
+def comparable_summary(current: Questionnaire, summary: Summary) -> Summary:
+    """`summary` with its questions under the keys `current` compares them by: a question
+    of an older version named in `previous_keys` takes the current key (and text)."""
+    questions = []
+    for question in summary.questions:
+        key = current.comparable_key(question.key)
+        now = current.question(key)
+        text = now.text if now is not None and key != question.key else question.text
+        questions.append(replace(question, key=key, text=text))
+    return Summary(tuple(questions), summary.min_answers)

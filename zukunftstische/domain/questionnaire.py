@@ -17,6 +17,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+# The shipped questionnaires (zukunftstische/defaults/): the participants' one after Z2,
+# the internal process evaluation after the council's decision, and the participants'
+# first version (results stored with it stay readable: every evaluation keeps its copy).
+DEFAULT = "questionnaire.toml"
+INTERNAL = "questionnaire_intern.toml"
+VERSION_1 = "questionnaire_v1.toml"
+
 # Matrix polls (MSC3381) carry at most 20 answers; clients drop the rest.
 MAX_ANSWERS = 20
 MIN_ANSWERS = 2
@@ -44,6 +51,9 @@ class Question(_Frozen):
     text: str = Field(min_length=1, max_length=500)
     kind: QuestionKind
     answers: tuple[Answer, ...] = ()
+    # Keys of older questionnaire versions that asked the same aspect on the same score
+    # range: their stored results are compared with this question (overview, year report).
+    previous_keys: tuple[str, ...] = Field(default=(), max_length=10)
 
     @model_validator(mode="after")
     def _answers_fit_the_kind(self) -> Question:
@@ -108,7 +118,26 @@ class Questionnaire(_Frozen):
             if folded in seen:
                 raise ValueError(f"questions[{position}]: Schlüssel {question.key!r} ist doppelt")
             seen.add(folded)
+        for position, question in enumerate(self.questions):
+            for previous in question.previous_keys:
+                if previous.casefold() in seen and previous.casefold() != question.key.casefold():
+                    raise ValueError(
+                        f"questions[{position}]: previous_keys {previous!r} ist der Schlüssel "
+                        "einer anderen Frage dieses Fragebogens"
+                    )
+                seen.add(previous.casefold())
         return self
+
+    def comparable_key(self, key: str) -> str:
+        """The key under which a stored result of `key` (this or an older version) is
+        compared: the current question that names it in `previous_keys`, else itself."""
+        folded = key.casefold()
+        for question in self.questions:
+            if question.key.casefold() == folded or folded in (
+                previous.casefold() for previous in question.previous_keys
+            ):
+                return question.key
+        return key
 
     @property
     def polls(self) -> tuple[Question, ...]:
@@ -242,10 +271,16 @@ def default_questionnaire_text() -> str:
     )
 
 
-def load_questionnaire(path: Path | None = None) -> Questionnaire:
-    """The city's questionnaire from `path`, or the shipped default."""
+def shipped_questionnaire_text(name: str) -> str:
+    """A questionnaire file shipped in `defaults/` (e.g. `questionnaire_intern.toml`)."""
+    return resources.files("zukunftstische").joinpath(f"defaults/{name}").read_text("utf-8")
+
+
+def load_questionnaire(path: Path | None = None, *, default: str = DEFAULT) -> Questionnaire:
+    """The city's questionnaire from `path`, or the shipped one named `default`
+    (`DEFAULT` for the participants, `INTERNAL` for the internal process evaluation)."""
     if path is None:
-        return parse_questionnaire(default_questionnaire_text(), "questionnaire.toml (Standard)")
+        return parse_questionnaire(shipped_questionnaire_text(default), f"{default} (Standard)")
     try:
         text = path.read_text("utf-8")
     except OSError as err:

@@ -20,8 +20,13 @@ from zukunftstische.config import Config
 from zukunftstische.domain.evaluation import (
     AUTO_START_WINDOW,
     BOT_NAME,
+    OpenAnswers,
+    council_decided,
     evaluation_room,
+    evaluation_step,
     first_day_after_z2,
+    next_open_question,
+    open_answers,
 )
 from zukunftstische.domain.polls import (
     PollDefinition,
@@ -32,7 +37,7 @@ from zukunftstische.domain.polls import (
     tally,
 )
 from zukunftstische.domain.questionnaire import Questionnaire
-from zukunftstische.domain.themes import ThemeView
+from zukunftstische.domain.themes import StepState, ThemeView
 from zukunftstische.domain.working_days import WorkingCalendar
 from zukunftstische.matrix import events
 from zukunftstische.matrix.power import RoomPower
@@ -40,6 +45,8 @@ from zukunftstische.matrix.send_queue import Priority, txn_id_for
 from zukunftstische.rendering import Message, Renderer
 from zukunftstische.store.database import retry_while_unavailable_async, utc
 from zukunftstische.store.evaluations import (
+    INTERNAL_KIND,
+    PARTICIPANTS,
     EvaluationRunning,
     EvaluationStore,
     result_rows,
@@ -91,18 +98,58 @@ class EvaluationEngine:
             z2 = view.theme.z2
             if z2 is None:
                 continue
-            if self.evaluations.for_theme(view.id) or evaluation_room(view) is None:
+            asked = [e for e in self.evaluations.for_theme(view.id) if e.kind == PARTICIPANTS]
+            if asked or evaluation_room(view) is None:
                 continue
             start_day = first_day_after_z2(z2, self.calendar)
             starts = datetime.combine(start_day, settings_time, tzinfo=now.tzinfo)
             if starts <= now and now.date() - z2 <= AUTO_START_WINDOW:
                 try:
-                    start_evaluation(self.evaluations, self.config, view, actor="Bot", now=now)
+                    start_evaluation(
+                        self.evaluations,
+                        self.config,
+                        view,
+                        actor="Bot",
+                        now=now,
+                        auto_started=True,
+                    )
                 except EvaluationRunning:
                     continue
 
+    def _due_offers(self, now: datetime) -> list[ThemeView]:
+        """Themes whose council has decided (step 6 done) and whose internal evaluation
+        was neither run nor offered: recorded as offered here, told by the caller."""
+        due = []
+        for view in self.evaluations.themes_to_offer(INTERNAL_KIND):
+            if not council_decided(view):
+                continue
+            step = evaluation_step(view)
+            if step is not None and step.state != StepState.open:
+                continue  # step 7 done or skipped: too late to offer it
+            if self.evaluations.offer_once(view.id, INTERNAL_KIND, now):
+                due.append(view)
+        return due
+
+    async def _offer_internal(self, now: datetime) -> None:
+        for view in await asyncio.to_thread(self._due_offers, now):
+            message = self.renderer.message(
+                "evaluation_offer", theme=view.theme, prefix=self.config.bot.prefix
+            )
+            rooms = dict.fromkeys(
+                room for room in (self.config.rooms.koordination, view.theme.team_room) if room
+            )
+            for room in rooms:
+                await self.transport.send_now(
+                    room,
+                    "m.room.message",
+                    events.notice(message),
+                    _txn(f"evaluation-offer/{view.id}/{INTERNAL_KIND}/{room}", "offer"),
+                    Priority.reminder,
+                )
+
     async def tick(self, now: datetime) -> None:
         await asyncio.to_thread(self._auto_start, now)  # database work off the event loop
+        await self._offer_internal(now)
         for evaluation in self.evaluations.with_status("starting"):
             await self._open(evaluation, now)
         for evaluation in self.evaluations.with_status("open", "closing"):
@@ -137,6 +184,10 @@ class EvaluationEngine:
             rooms = [evaluation.room_id]
         else:
             people = await self._participants(evaluation.room_id)
+            if evaluation.kind == INTERNAL_KIND and self.config.rooms.koordination:
+                # The department's team and the Koordination: one direct chat each.
+                more = await self._participants(self.config.rooms.koordination)
+                people = list(dict.fromkeys([*people, *more]))
             rooms = [
                 room for person in people if (room := await self.transport.direct_room(person))
             ]
@@ -144,7 +195,20 @@ class EvaluationEngine:
         sent = {(p.question_key, p.room_id) for p in self.evaluations.polls(evaluation.id)}
         for room in rooms:
             await self._send_questionnaire(evaluation, view, questionnaire, room, sent)
-        self.evaluations.update(evaluation.id, status="open")
+        # Told before it counts as open: after a crash in between, _open runs again and
+        # the same transaction id makes the repeated notice a no-op on the homeserver.
+        if evaluation.auto_started and self.config.rooms.koordination:
+            # Nobody typed a command: the coordination office learns it from the bot.
+            message = self.renderer.message(
+                "evaluation_auto_started",
+                theme=view.theme,
+                evaluation=evaluation,
+                anonym=evaluation.mode == "anonym",
+                asked=len(rooms),
+                prefix=self.config.bot.prefix,
+            )
+            await self._notice(evaluation, self.config.rooms.koordination, message, "auto")
+        self.evaluations.mark_open(evaluation.id)
         log.info("evaluation %s open in %d rooms", evaluation.id, len(rooms))
 
     async def _participants(self, room_id: str) -> list[str]:
@@ -168,6 +232,7 @@ class EvaluationEngine:
                 questionnaire=questionnaire.questionnaire,
                 open_questions=[q for q in questionnaire.questions if not q.is_poll],
                 anonym=evaluation.mode == "anonym",
+                internal=evaluation.kind == INTERNAL_KIND,
                 days=self.config.evaluation.open_days,
                 closes=evaluation.closes_at,
                 prefix=self.config.bot.prefix,
@@ -186,6 +251,17 @@ class EvaluationEngine:
             )
             if event_id is not None:
                 self.evaluations.add_poll(evaluation.id, question.key, room, event_id)
+        first = next_open_question(questionnaire, None)
+        # In a direct chat the open question is answered by a plain reply, no command.
+        if (
+            evaluation.mode == "anonym"
+            and first is not None
+            and self.evaluations.ask_open(evaluation.id, room, first)
+        ):
+            question = questionnaire.question(first)
+            assert question is not None
+            message = self.renderer.message("evaluation_open_question", question=question)
+            await self._notice(evaluation, room, message, f"open-{first}")
 
     # Reminding (anonym mode) --------------------------------------------------------------
 
@@ -234,7 +310,10 @@ class EvaluationEngine:
         )
         summary = summarise(questionnaire, tallies, evaluation.min_answers)
         if view is not None:
-            await self._announce(evaluation, view, summary)
+            assert evaluation.id is not None
+            given = await asyncio.to_thread(self.evaluations.open_answers, evaluation.id)
+            answers = open_answers(questionnaire, given, evaluation.min_answers)
+            await self._announce(evaluation, view, summary, answers)
             self.evaluations.complete_evaluation_step(view.id, now)
         log.info("evaluation %s closed", evaluation.id)
 
@@ -258,13 +337,21 @@ class EvaluationEngine:
             per_question[poll.question_key].append(tally(definition, events, may_end))
         return {key: merge_tallies(found) for key, found in per_question.items()}
 
-    async def _announce(self, evaluation: Evaluation, view: ThemeView, summary: Summary) -> None:
+    async def _announce(
+        self,
+        evaluation: Evaluation,
+        view: ThemeView,
+        summary: Summary,
+        answers: Sequence[OpenAnswers],
+    ) -> None:
         message = self.renderer.message(
             "evaluation_summary",
             theme=view.theme,
             summary=summary,
             participants=evaluation.participants,
             anonym=evaluation.mode == "anonym",
+            internal=evaluation.kind == INTERNAL_KIND,
+            open_answers=answers,
             prefix=self.config.bot.prefix,
         )
         rooms = dict.fromkeys(

@@ -19,18 +19,36 @@ from sqlmodel import select
 
 from zukunftstische.config import Config
 from zukunftstische.domain.evaluation import (
+    INTERNAL_KIND,
+    PARTICIPANTS,
+    OpenAnswers,
     evaluation_room,
     evaluation_step,
     evaluation_step_complete,
+    internal_evaluation_room,
+    open_answers,
 )
 from zukunftstische.domain.polls import Summary, Tally, summarise
-from zukunftstische.domain.questionnaire import Questionnaire, load_questionnaire
-from zukunftstische.domain.themes import StepState, ThemeView
+from zukunftstische.domain.questionnaire import INTERNAL, Questionnaire, load_questionnaire
+from zukunftstische.domain.themes import StepState, ThemeStatus, ThemeView
 from zukunftstische.store.database import utc
-from zukunftstische.store.tables import Evaluation, EvaluationPoll, EvaluationResult, Idea, Theme
-from zukunftstische.store.themes import Store, record_history
+from zukunftstische.store.tables import (
+    Evaluation,
+    EvaluationOffer,
+    EvaluationOpenAnswer,
+    EvaluationOpenPrompt,
+    EvaluationPoll,
+    EvaluationResult,
+    Idea,
+    Step,
+    Theme,
+)
+from zukunftstische.store.themes import Store, record_history, views_of
 
 OPEN_STATES = ("starting", "open", "closing")
+KINDS = (PARTICIPANTS, INTERNAL_KIND)
+# The longest open answer kept (a Matrix message may be much longer).
+MAX_OPEN_ANSWER = 1000
 
 
 class EvaluationRunning(ValueError):
@@ -62,11 +80,14 @@ class EvaluationStore:
         started_by: str,
         now: datetime,
         closes_at: datetime,
+        kind: str = PARTICIPANTS,
+        auto_started: bool = False,
     ) -> Evaluation:
         with self._store.session() as session:
             running = session.exec(
                 select(Evaluation).where(
                     Evaluation.theme_id == theme_id,
+                    Evaluation.kind == kind,
                     Evaluation.status.in_(OPEN_STATES),  # type: ignore[attr-defined]
                 )
             ).first()
@@ -80,6 +101,8 @@ class EvaluationStore:
                 min_answers=min_answers,
                 opened_at=utc(now),
                 closes_at=utc(closes_at),
+                kind=kind,
+                auto_started=auto_started,
             )
             session.add(evaluation)
             # Who started it goes to the theme's history, not next to the answers.
@@ -108,15 +131,26 @@ class EvaluationStore:
             session.add(evaluation)
             session.commit()
 
-    def request_close(self, theme_id: int) -> Evaluation | None:
-        """Mark the theme's open evaluation for closing; None when none is open."""
+    def mark_open(self, evaluation_id: int) -> None:
+        """Its polls are out: open, unless a close was asked for meanwhile (that stays)."""
         with self._store.session() as session:
-            evaluation = session.exec(
-                select(Evaluation).where(
-                    Evaluation.theme_id == theme_id,
-                    Evaluation.status.in_(("starting", "open")),  # type: ignore[attr-defined]
-                )
-            ).first()
+            evaluation = session.get(Evaluation, evaluation_id)
+            if evaluation is not None and evaluation.status == "starting":
+                evaluation.status = "open"
+                session.add(evaluation)
+                session.commit()
+
+    def request_close(self, theme_id: int, kind: str | None = None) -> Evaluation | None:
+        """Mark the theme's open evaluation (of `kind`, else the oldest open one) for
+        closing; None when none is open."""
+        with self._store.session() as session:
+            query = select(Evaluation).where(
+                Evaluation.theme_id == theme_id,
+                Evaluation.status.in_(("starting", "open")),  # type: ignore[attr-defined]
+            )
+            if kind is not None:
+                query = query.where(Evaluation.kind == kind)
+            evaluation = session.exec(query.order_by(Evaluation.id)).first()
             if evaluation is None:
                 return None
             evaluation.status = "closing"
@@ -149,6 +183,12 @@ class EvaluationStore:
         with self._store.session() as session:
             session.execute(
                 sa.delete(EvaluationPoll).where(EvaluationPoll.evaluation_id == evaluation_id)
+            )
+            # Open questions still unanswered: no more answers, and no trace of the chat.
+            session.execute(
+                sa.delete(EvaluationOpenPrompt).where(
+                    EvaluationOpenPrompt.evaluation_id == evaluation_id
+                )
             )
             for row in results:
                 session.add(
@@ -184,6 +224,121 @@ class EvaluationStore:
                 .order_by(Evaluation.closed_at, Evaluation.id)
             )
             return [(evaluation, name) for evaluation, name in rows]
+
+    # Open questions answered by a plain reply in the direct chat ---------------------------
+
+    def ask_open(self, evaluation_id: int, room_id: str, question_key: str) -> bool:
+        """Note that `room_id` (a direct chat) now awaits an answer to `question_key`;
+        False when it awaits one already (or has answered)."""
+        with self._store.session() as session:
+            known = session.exec(
+                select(EvaluationOpenPrompt).where(
+                    EvaluationOpenPrompt.evaluation_id == evaluation_id,
+                    EvaluationOpenPrompt.room_id == room_id,
+                )
+            ).first()
+            if known is not None:
+                return False
+            session.add(
+                EvaluationOpenPrompt(
+                    evaluation_id=evaluation_id, room_id=room_id, question_key=question_key
+                )
+            )
+            session.commit()
+            return True
+
+    def pending_open(self, room_id: str) -> tuple[Evaluation, str] | None:
+        """The open evaluation and the open question a plain reply in `room_id` answers."""
+        with self._store.session() as session:
+            found = session.exec(
+                select(Evaluation, EvaluationOpenPrompt.question_key)
+                .join(
+                    EvaluationOpenPrompt,
+                    EvaluationOpenPrompt.evaluation_id == Evaluation.id,  # type: ignore[arg-type]
+                )
+                .where(
+                    EvaluationOpenPrompt.room_id == room_id,
+                    Evaluation.status.in_(("starting", "open")),  # type: ignore[attr-defined]
+                )
+                .order_by(EvaluationOpenPrompt.id)
+            ).first()
+            return None if found is None else (found[0], found[1])
+
+    def answer_open(
+        self, evaluation_id: int, room_id: str, question_key: str, text: str, next_key: str | None
+    ) -> None:
+        """Keep the answer without author or chat and move the chat on to the next open
+        question (or to none), in one transaction."""
+        with self._store.session() as session:
+            session.add(
+                EvaluationOpenAnswer(
+                    evaluation_id=evaluation_id,
+                    question_key=question_key,
+                    text=text[:MAX_OPEN_ANSWER],
+                )
+            )
+            prompt = session.exec(
+                select(EvaluationOpenPrompt).where(
+                    EvaluationOpenPrompt.evaluation_id == evaluation_id,
+                    EvaluationOpenPrompt.room_id == room_id,
+                )
+            ).first()
+            if prompt is not None:
+                if next_key is None:
+                    session.delete(prompt)
+                else:
+                    prompt.question_key = next_key
+                    session.add(prompt)
+            session.commit()
+
+    def open_answers(self, evaluation_id: int) -> list[tuple[str, str]]:
+        """(question key, text) of every open answer, in the order given."""
+        with self._store.session() as session:
+            rows = session.exec(
+                select(EvaluationOpenAnswer)
+                .where(EvaluationOpenAnswer.evaluation_id == evaluation_id)
+                .order_by(EvaluationOpenAnswer.id)
+            )
+            return [(row.question_key, row.text) for row in rows]
+
+    # Offers (sent once) ---------------------------------------------------------------------
+
+    def themes_to_offer(self, kind: str) -> list[ThemeView]:
+        """Active themes in progress (a step done or skipped, a step still open: a theme
+        with every step done has nothing left to offer in) whose evaluation `kind` was
+        neither run nor offered: the only ones an offer can be due for, found by the
+        database rather than by a walk over every theme on every tick."""
+        not_open = select(Step.theme_id).where(Step.state != StepState.open)
+        still_open = select(Step.theme_id).where(Step.state == StepState.open)
+        offered = select(EvaluationOffer.theme_id).where(EvaluationOffer.kind == kind)
+        asked = select(Evaluation.theme_id).where(Evaluation.kind == kind)
+        with self._store.session() as session:
+            themes = session.exec(
+                select(Theme)
+                .where(
+                    Theme.status == ThemeStatus.active,
+                    Theme.id.in_(not_open),  # type: ignore[union-attr]
+                    Theme.id.in_(still_open),  # type: ignore[union-attr]
+                    Theme.id.not_in(offered),  # type: ignore[union-attr]
+                    Theme.id.not_in(asked),  # type: ignore[union-attr]
+                )
+                .order_by(Theme.z2, Theme.name)
+            ).all()
+            return views_of(session, themes)
+
+    def offer_once(self, theme_id: int, kind: str, now: datetime) -> bool:
+        """Record that the evaluation `kind` of the theme was offered; False if it was."""
+        with self._store.session() as session:
+            known = session.exec(
+                select(EvaluationOffer).where(
+                    EvaluationOffer.theme_id == theme_id, EvaluationOffer.kind == kind
+                )
+            ).first()
+            if known is not None:
+                return False
+            session.add(EvaluationOffer(theme_id=theme_id, kind=kind, offered_at=utc(now)))
+            session.commit()
+            return True
 
     # Improvement ideas ------------------------------------------------------------------
 
@@ -281,6 +436,25 @@ def stored_summary(evaluations: EvaluationStore, evaluation: Evaluation) -> Summ
     )
 
 
+def stored_open_answers(
+    evaluations: EvaluationStore, evaluation: Evaluation
+) -> tuple[OpenAnswers, ...]:
+    """A closed evaluation's open answers (without authors), under the same threshold."""
+    assert evaluation.id is not None
+    return open_answers(
+        Questionnaire.from_json(evaluation.questionnaire_json),
+        evaluations.open_answers(evaluation.id),
+        evaluation.min_answers,
+    )
+
+
+def questionnaire_for(config: Config, kind: str) -> Questionnaire:
+    """The questionnaire an evaluation of `kind` asks (the city's file or the shipped one)."""
+    if kind == INTERNAL_KIND:
+        return load_questionnaire(config.evaluation.internal_questionnaire, default=INTERNAL)
+    return load_questionnaire(config.evaluation.questionnaire)
+
+
 def start_evaluation(
     evaluations: EvaluationStore,
     config: Config,
@@ -289,16 +463,24 @@ def start_evaluation(
     actor: str,
     now: datetime,
     mode: str | None = None,
+    kind: str = PARTICIPANTS,
+    auto_started: bool = False,
 ) -> Evaluation:
     """Record a new evaluation; the engine's next tick sends its polls.
 
-    Raises LookupError when the theme has no room to ask in, EvaluationRunning when one
-    is open already.
+    The participants' evaluation asks in the Z2 room (else the team room); the internal
+    one in the team room and the coordination room (its results go to the team room,
+    else the coordination room). Raises LookupError when the theme has no room to ask in,
+    EvaluationRunning when one of the same kind is open already.
     """
-    room = evaluation_room(view)
+    room = (
+        internal_evaluation_room(view, config.rooms.koordination)
+        if kind == INTERNAL_KIND
+        else evaluation_room(view)
+    )
     if room is None:
         raise LookupError("no room")
-    questionnaire = load_questionnaire(config.evaluation.questionnaire)
+    questionnaire = questionnaire_for(config, kind)
     return evaluations.create(
         theme_id=view.id,
         mode=mode or config.evaluation.mode,
@@ -308,4 +490,6 @@ def start_evaluation(
         started_by=actor,
         now=now,
         closes_at=now + timedelta(days=config.evaluation.open_days),
+        kind=kind,
+        auto_started=auto_started,
     )

@@ -62,6 +62,8 @@ PLACES: tuple[Place, ...] = (
     Place("idea", "text", How.text, "KVP-Ideen: Text"),
     Place("idea", "reason", How.text, "KVP-Ideen: Begründung"),
     Place("idea", "decided_by", How.whole, "KVP-Ideen: entschieden von"),
+    # Kept without author, but the text itself may name someone.
+    Place("evaluation_open_answer", "text", How.text, "Offene Antworten der Evaluation: Text"),
 )
 
 

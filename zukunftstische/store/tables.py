@@ -211,6 +211,13 @@ class Evaluation(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     reminded: bool = False
     participants: int = 0  # people asked (anonym mode)
+    # Which questionnaire: "teilnehmende" (the Z2 participants) or "intern" (department,
+    # Kernteam and Koordination on the process).
+    kind: str = Field(
+        default="teilnehmende", max_length=16, sa_column_kwargs={"server_default": "teilnehmende"}
+    )
+    # Started by the bot itself (announced in the coordination room).
+    auto_started: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class EvaluationPoll(SQLModel, table=True):
@@ -243,6 +250,49 @@ class EvaluationResult(SQLModel, table=True):
     answer_id: str | None = Field(default=None, max_length=32)
     count: int
     spoiled: int = 0
+
+
+class EvaluationOpenPrompt(SQLModel, table=True):
+    """An open question waiting for a plain reply in a direct chat while the evaluation is
+    open; deleted with the answer and at the close, like the poll rows."""
+
+    __tablename__ = "evaluation_open_prompt"
+    __table_args__ = (sa.UniqueConstraint("evaluation_id", "room_id", name="uq_open_prompt_room"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    evaluation_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("evaluation.id", ondelete="CASCADE"), nullable=False)
+    )
+    room_id: str = Field(max_length=255)
+    question_key: str = Field(max_length=32)
+
+
+class EvaluationOpenAnswer(SQLModel, table=True):
+    """An answer to an open question: its text only, never who gave it or where."""
+
+    __tablename__ = "evaluation_open_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    evaluation_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("evaluation.id", ondelete="CASCADE"), nullable=False)
+    )
+    question_key: str = Field(max_length=32)
+    text: str = Field(max_length=1000)
+
+
+class EvaluationOffer(SQLModel, table=True):
+    """A notice that offered an evaluation of a theme (e.g. the internal one once step 6
+    is done): recorded so that it goes out once."""
+
+    __tablename__ = "evaluation_offer"
+    __table_args__ = (sa.UniqueConstraint("theme_id", "kind", name="uq_evaluation_offer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("theme.id", ondelete="CASCADE"), nullable=False)
+    )
+    kind: str = Field(max_length=16)
+    offered_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
 class Idea(SQLModel, table=True):

@@ -1,0 +1,333 @@
+"""The process evaluation on both backends, through the router as a chat command arrives:
+open answers by a plain reply in a direct chat (kept without author or chat), the internal
+evaluation, the offer once step 6 is done, `!zt jahresbericht`, and `zt-bot report`."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from zukunftstische.app import Bot, build_bot
+from zukunftstische.cli import main
+from zukunftstische.clock import Clock
+from zukunftstische.commands.router import Outcome
+from zukunftstische.config import parse_config
+from zukunftstische.engines.evaluation import EvaluationEngine
+from zukunftstische.store.evaluations import ResultRow
+
+NOW = datetime(2027, 6, 1, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+COORDINATOR = "@koordination:stadt.example"
+ROOM = "!koordination:stadt.example"
+TEAM = "!team:stadt.example"
+ANNA_DM, BEN_DM, CEM_DM = "!anna-dm:stadt.example", "!ben-dm:stadt.example", "!cem-dm:stadt.example"
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, database_url: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[matrix]
+homeserver = "https://matrix.stadt.example"
+user_id = "@zt-bot:stadt.example"
+password = "not-used"
+[bot]
+coordinators = ["{COORDINATOR}"]
+data_dir = "{tmp_path / "data"}"
+[database]
+url = "{database_url}"
+[rooms]
+koordination = "{ROOM}"
+[evaluation]
+min_answers = 2
+""",
+        "utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def bot(config_file: Path) -> Iterator[Bot]:
+    config = parse_config(config_file.read_text("utf-8"), config_file.parent, environ={})
+    bot = build_bot(config, Clock(config.bot.zone))
+    yield bot
+    bot.store.close()
+
+
+def say(bot: Bot, text: str, room: str = ROOM, sender: str = COORDINATOR) -> Outcome:
+    outcome = bot.router.handle(f"!zt {text}", sender=sender, room_id=room, now=NOW)
+    assert outcome is not None
+    return outcome
+
+
+def reply(bot: Bot, body: str, room: str, *, direct: bool = True) -> Outcome | None:
+    return bot.router.handle(body, sender="@anna:stadt.example", room_id=room, now=NOW,
+                             is_direct=direct)  # fmt: skip
+
+
+def open_internal(bot: Bot) -> int:
+    """`umfrage Mobilität intern` started and opened as the engine would, with the open
+    question waiting in three direct chats."""
+    started = say(bot, "umfrage Mobilität intern")
+    assert "Die interne Evaluation von „Mobilität“ startet jetzt" in started.reply.body
+    (evaluation,) = bot.router.services.evaluations.with_status("starting")
+    assert evaluation.kind == "intern" and evaluation.room_id == TEAM
+    bot.router.services.evaluations.update(evaluation.id, status="open")
+    for room in (ANNA_DM, BEN_DM, CEM_DM):
+        assert bot.router.services.evaluations.ask_open(evaluation.id, room, "aendern")
+    assert not bot.router.services.evaluations.ask_open(evaluation.id, ANNA_DM, "aendern")
+    return evaluation.id
+
+
+def test_a_plain_reply_in_the_direct_chat_answers_the_open_question_without_author(
+    bot: Bot,
+) -> None:
+    say(bot, "neu Mobilität 12.04.2027")
+    say(bot, "raum Mobilität team", room=TEAM)
+    # Nothing pending yet: a plain message in a direct chat is not for the bot.
+    assert reply(bot, "Hallo?", ANNA_DM) is None
+    evaluation_id = open_internal(bot)
+
+    stored = reply(bot, "  Unterlagen   zwei Wochen vorher  ", ANNA_DM)
+    assert stored is not None and stored.result == "ok"
+    assert stored.reply.body == "Danke, Ihre Antwort ist gespeichert – ohne Ihren Namen."
+    # Answered: the next plain message is not taken as a second answer.
+    assert reply(bot, "Und noch etwas", ANNA_DM) is None
+    # Not a direct chat: never an answer, even with a question pending for that room.
+    assert reply(bot, "Im Teamraum gesagt", BEN_DM, direct=False) is None
+    assert reply(bot, "Mehr Vorlauf für Z1", BEN_DM) is not None
+
+    engine = sa.create_engine(bot.config.database_url)
+    with engine.connect() as connection:
+        columns = {c["name"] for c in sa.inspect(connection).get_columns("evaluation_open_answer")}
+        answers = connection.execute(
+            sa.text("SELECT question_key, text FROM evaluation_open_answer ORDER BY id")
+        ).all()
+        waiting = connection.execute(sa.text("SELECT room_id FROM evaluation_open_prompt")).all()
+    assert columns == {"id", "evaluation_id", "question_key", "text"}  # no author, no chat
+    assert [tuple(a) for a in answers] == [
+        ("aendern", "Unterlagen zwei Wochen vorher"),
+        ("aendern", "Mehr Vorlauf für Z1"),
+    ]
+    assert [w[0] for w in waiting] == [CEM_DM]
+
+    # The close forgets which chat still waited; the results list the answers.
+    bot.router.services.evaluations.close(evaluation_id, [ResultRow("zeitplan", None, 0)], NOW)
+    with engine.connect() as connection:
+        assert (
+            connection.execute(sa.text("SELECT count(*) FROM evaluation_open_prompt")).scalar() == 0
+        )
+    engine.dispose()
+    assert reply(bot, "zu spät", CEM_DM) is None
+    results = say(bot, "auswertung Mobilität intern").reply.body
+    assert results.startswith("Interne Evaluation „Mobilität“")
+    assert (
+        "Was sollten wir beim nächsten Thema anders machen? – 2 Antworten (ohne Namen):" in results
+    )
+    assert "   – Unterlagen zwei Wochen vorher\n   – Mehr Vorlauf für Z1" in results
+    assert "@anna" not in results
+    # The participants' evaluation is another one: none closed for it yet.
+    assert "keine abgeschlossene Umfrage" in say(bot, "auswertung Mobilität").reply.body
+
+
+def test_internal_and_participants_evaluations_run_side_by_side(bot: Bot) -> None:
+    say(bot, "neu Mobilität 12.04.2027")
+    assert "keinen Raum" in say(bot, "umfrage Mobilität").reply.body  # no Z2 or team room
+    say(bot, "raum Mobilität team", room=TEAM)
+    assert "startet jetzt" in say(bot, "umfrage Mobilität").reply.body
+    assert "interne Evaluation" in say(bot, "umfrage Mobilität intern raum").reply.body
+    again = say(bot, "umfrage Mobilität intern").reply.body
+    assert again == (
+        "Zu „Mobilität“ läuft schon eine interne Evaluation. "
+        "„!zt umfrage beenden Mobilität intern“ beendet sie."
+    )
+    kinds = {(e.kind, e.mode) for e in bot.router.services.evaluations.with_status("starting")}
+    assert kinds == {("teilnehmende", "anonym"), ("intern", "raum")}
+    assert "wird beendet" in say(bot, "umfrage beenden Mobilität intern").reply.body
+    statuses = {e.kind: e.status for e in bot.router.services.evaluations.for_theme(1)}
+    assert statuses == {"intern": "closing", "teilnehmende": "starting"}
+    refused = say(bot, "umfrage beenden Mobilität intern").reply.body
+    assert refused == "Zu „Mobilität“ läuft keine interne Evaluation."
+
+
+def test_the_internal_evaluation_is_offered_once(bot: Bot) -> None:
+    evaluations = bot.router.services.evaluations
+    say(bot, "neu Mobilität 12.04.2027")
+    assert evaluations.offer_once(1, "intern", NOW)
+    assert not evaluations.offer_once(1, "intern", NOW)
+    assert evaluations.offer_once(1, "teilnehmende", NOW)
+
+
+def test_jahresbericht_in_chat_and_zt_bot_report_in_three_formats(
+    bot: Bot, config_file: Path, tmp_path: Path
+) -> None:
+    say(bot, "neu Mobilität 12.04.2027")
+    say(bot, "neu Klima 20.05.2027")
+    say(bot, "neu Vorjahr 07.12.2026")
+    say(bot, "erledigt Mobilität 1")  # due 01.02.2027, done 01.06.2027: 120 days late
+    say(bot, "raum Mobilität team", room=TEAM)
+    say(bot, "umfrage Mobilität")
+    evaluations = bot.router.services.evaluations
+    (evaluation,) = evaluations.with_status("starting")
+    rows = [ResultRow("gesamt", None, 3), ResultRow("gesamt", "a1", 2)]
+    rows += [ResultRow("gesamt", "a2", 1), ResultRow("ziel", None, 1), ResultRow("ziel", "a1", 1)]
+    evaluations.close(evaluation.id, rows, NOW)
+    say(bot, "kvp Mobilität Einladungen früher verschicken")
+    say(bot, "kvp Mobilität Mehr Kaffee")
+    say(bot, "kvp übernommen 1")
+    say(bot, "kvp verworfen 2 kein Budget")
+
+    short = say(bot, "jahresbericht 2027").reply.body
+    assert short.startswith("Jahresbericht 2027: 2 Themen mit Z2")
+    assert "KVP: 1 übernommen, 1 verworfen" in short
+    assert "• Mobilität (Z2 12.04.2027):" in short and "• Klima (Z2 20.05.2027):" in short
+    assert "Vorjahr" not in short
+    assert "Evaluation: 1 von 9 Fragen mit genug Antworten" in short
+    assert "Wie zufrieden sind Sie insgesamt mit dem Zukunftstisch?: 4,7 (–)" in short
+    assert "Das Ziel des Zukunftstischs" not in short  # one answer: never shown
+    assert "zt-bot report" in short
+    assert say(bot, "jahresbericht").reply.body == short  # without a year: the current one
+    assert say(bot, "jahresbericht 2026").reply.body.startswith("Jahresbericht 2026: 1 Thema")
+    refused = say(bot, "jahresbericht 27").reply.body
+    assert refused == (
+        "Das Jahr 27 liegt außerhalb von 2000 bis 2100. Bitte eine vierstellige Jahreszahl "
+        "angeben, z. B. !zt jahresbericht 2027."
+    )
+    refused = say(bot, "jahresbericht nächstes").reply.body
+    assert refused.startswith("„nächstes“ ist keine Jahreszahl. So geht es: !zt jahresbericht")
+
+    outputs = {}
+    for form in ("md", "html", "csv"):
+        out = tmp_path / f"bericht.{form}"
+        code = main(["report", "--config", str(config_file), "--year", "2027",
+                     "--format", form, "--out", str(out)])  # fmt: skip
+        assert code == 0
+        outputs[form] = out.read_text("utf-8-sig")
+    markdown, html, table = outputs["md"], outputs["html"], outputs["csv"]
+    assert markdown.startswith("# Jahresbericht Zukunftstische 2027")
+    assert "| 1 Vorbereitung | 01.02.2027 | 120 Tage verspätet (erledigt 01.06.2027) |" in markdown
+    assert "| Wie zufrieden sind Sie insgesamt mit dem Zukunftstisch? | 3 | 4,7 |" in markdown
+    assert "| Das Ziel des Zukunftstischs war mir klar. | 1 | zu wenige Antworten |" in markdown
+    assert "- übernommen: Einladungen früher verschicken" in markdown
+    assert "- verworfen: Mehr Kaffee (Grund: kein Budget)" in markdown
+    assert "Vorjahr" not in markdown
+    assert html.startswith("<!DOCTYPE html>") and "<style>" in html and "http" not in html
+    assert "<h2>Mobilität – Z2 am 12.04.2027 (KW 15)</h2>" in html
+    parsed = list(csv.reader(io.StringIO(table), delimiter=";"))
+    assert parsed[0][0] == "Teil"
+    assert ["Schritt", "Mobilität", "2027-04-12", "1", "Vorbereitung", "2027-02-01",
+            "verspätet (Tage)", "120"] in parsed  # fmt: skip
+    assert ["KVP-Idee", "Mobilität", "2027-04-12", "", "Mehr Kaffee", "", "verworfen",
+            "kein Budget"] in parsed  # fmt: skip
+
+    with pytest.raises(SystemExit):
+        main(["report", "--config", str(config_file), "--year", "27"])
+
+
+class FakeTransport:
+    """What the evaluation engine needs from Matrix, recorded instead of sent."""
+
+    user_id = "@zt-bot:stadt.example"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict]] = []
+        self.rooms = {
+            ROOM: [COORDINATOR, self.user_id],
+            TEAM: ["@rita:stadt.example", "@sven:stadt.example", self.user_id],
+            Z2_ROOM: ["@olga:stadt.example", "@paul:stadt.example", self.user_id],
+        }
+
+    async def send_now(self, room_id, event_type, content, txn_id, priority) -> str:
+        self.sent.append((room_id, event_type, content))
+        return f"$event{len(self.sent)}"
+
+    async def members(self, room_id: str) -> list[str]:
+        return self.rooms.get(room_id, [])
+
+    async def direct_room(self, user_id: str) -> str:
+        return f"!dm-{user_id[1:].split(':')[0]}:stadt.example"
+
+    async def poll_events(self, room_id: str, start_event_id: str) -> list[dict]:
+        return []
+
+    def room_power(self, room_id: str):
+        return None
+
+    def notices(self, room_id: str) -> list[str]:
+        return [c["body"] for r, t, c in self.sent if r == room_id and t == "m.room.message"]
+
+
+Z2_ROOM = "!z2:stadt.example"
+
+
+def engine_of(bot: Bot) -> tuple[EvaluationEngine, FakeTransport]:
+    services = bot.router.services
+    transport = FakeTransport()
+    engine = EvaluationEngine(
+        bot.config, bot.store, services.evaluations, services.renderer, services.calendar,
+        transport=transport,
+    )  # fmt: skip
+    return engine, transport
+
+
+async def test_the_offer_of_the_internal_evaluation_goes_out_once_after_step_6(bot: Bot) -> None:
+    engine, transport = engine_of(bot)
+    say(bot, "neu Mobilität 12.04.2027")
+    say(bot, "raum Mobilität team", room=TEAM)
+    say(bot, "neu Klima 20.05.2027")
+    await engine.tick(NOW)
+    assert transport.sent == []  # step 6 still open
+    say(bot, "erledigt Mobilität 6")
+    say(bot, "erledigt Klima 6")
+    say(bot, "erledigt Klima 7")  # step 7 done already: too late to offer it
+    await engine.tick(NOW)
+    (offer,) = transport.notices(ROOM)
+    assert offer.startswith("Der Rat hat über „Mobilität“ entschieden (Schritt 6 erledigt).")
+    assert transport.notices(TEAM) == [offer]
+    await engine.tick(NOW)
+    assert len(transport.sent) == 2  # once, not at every tick
+
+
+async def test_internal_evaluation_asks_team_and_coordination_in_direct_chats(bot: Bot) -> None:
+    engine, transport = engine_of(bot)
+    say(bot, "neu Mobilität 12.04.2027")
+    say(bot, "raum Mobilität team", room=TEAM)
+    say(bot, "umfrage Mobilität intern")
+    await engine.tick(NOW)
+    polls = [(room, c) for room, kind, c in transport.sent if kind.endswith("poll.start")]
+    asked = {room for room, _ in polls}
+    assert asked == {
+        "!dm-rita:stadt.example",
+        "!dm-sven:stadt.example",
+        "!dm-koordination:stadt.example",
+    }
+    assert len(polls) == 3 * 3  # three scale questions each
+    for room in asked:
+        notices = transport.notices(room)
+        assert notices[0].startswith("Interne Evaluation „Mobilität“")
+        assert notices[-1].startswith("Offene Frage: Was sollten wir beim nächsten Thema anders")
+    assert not any("von selbst" in body for body in transport.notices(ROOM))  # started by hand
+    (evaluation,) = bot.router.services.evaluations.for_theme(1)
+    assert (evaluation.status, evaluation.participants) == ("open", 3)
+
+
+async def test_an_automatic_start_is_told_in_the_coordination_room(bot: Bot) -> None:
+    engine, transport = engine_of(bot)
+    say(bot, "neu Garten 25.05.2027")  # a week before NOW: due since the day after
+    say(bot, "raum Garten z2", room=Z2_ROOM)
+    await engine.tick(NOW)
+    (told,) = transport.notices(ROOM)
+    assert told.startswith("Die Evaluation von „Garten“ hat von selbst begonnen")
+    assert "2 Personen werden im Direktchat gefragt" in told
+    assert "Sie endet am 08.06.2027; früher beenden: !zt umfrage beenden Garten" in told
+    for person in ("olga", "paul"):
+        assert transport.notices(f"!dm-{person}:stadt.example")[-1].startswith("Offene Frage:")
+    await engine.tick(NOW)
+    assert len(transport.notices(ROOM)) == 1
