@@ -25,11 +25,13 @@ from zukunftstische.domain.themes import (
 from zukunftstische.domain.timeline import PlannedStep
 from zukunftstische.store.database import Database, utc
 from zukunftstische.store.tables import (
+    CoreTeamMember,
     CouncilMeeting,
     HistoryEntry,
     ReminderLog,
     Responsibility,
     Step,
+    TeamRoom,
     Theme,
     ThemePaper,
 )
@@ -55,6 +57,10 @@ class NewTheme:
     team_room: str | None
     template: ProcessTemplate
     planned: Sequence[PlannedStep] = ()
+    # From the plan file: the leading department, the contact, the Kernteam.
+    department: str | None = None
+    contact: str | None = None
+    core_team: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,10 @@ class ThemeUpdate:
     z2: date | None = None
     planned: Sequence[PlannedStep] = ()
     team_room: str | None = None
+    # From the plan file, where the theme has none yet.
+    department: str | None = None
+    contact: str | None = None
+    core_team: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -90,9 +100,15 @@ def record_history(
     )
 
 
-def theme_record(theme: Theme) -> ThemeRecord:
+def theme_record(
+    theme: Theme, core_team: Sequence[str] = (), extra_team_rooms: Sequence[str] = ()
+) -> ThemeRecord:
     """The domain's value of a theme row (detached: a change needs the store)."""
-    return ThemeRecord(**theme.model_dump())
+    return ThemeRecord(
+        **theme.model_dump(),
+        core_team=tuple(core_team),
+        extra_team_rooms=tuple(extra_team_rooms),
+    )
 
 
 def step_record(step: Step) -> StepRecord:
@@ -170,8 +186,16 @@ class Store(Database):
                 people.setdefault(keys[row.step_id], []).append(row.user_id)
         records = tuple(step_record(step) for step in steps)
         paper = session.exec(select(ThemePaper).where(ThemePaper.theme_id == theme.id)).first()
+        core_team = session.exec(
+            select(CoreTeamMember.user_id)
+            .where(CoreTeamMember.theme_id == theme.id)
+            .order_by(CoreTeamMember.id)  # type: ignore[arg-type]
+        ).all()
+        team_rooms = session.exec(
+            select(TeamRoom.room_id).where(TeamRoom.theme_id == theme.id).order_by(TeamRoom.id)  # type: ignore[arg-type]
+        ).all()
         return ThemeView(
-            theme_record(theme),
+            theme_record(theme, core_team, team_rooms),
             records,
             {k: tuple(v) for k, v in people.items()},
             paper_record(paper) if paper is not None else None,
@@ -288,13 +312,32 @@ class Store(Database):
     def bind_room(
         self, theme_id: int, role: str, room_id: str | None, *, actor: str, now: datetime
     ) -> None:
+        """Bind a room to a role. A team room is added to the theme's team rooms (a
+        theme has several); the other roles have one room each."""
         action = "room_bound" if room_id else "room_unbound"
         with self._change(theme_id, actor, action, now, role=role, room=room_id) as (
             session,
             theme,
         ):
-            setattr(theme, ROOM_FIELDS[role], room_id)
+            if role == "team" and room_id is not None:
+                self._add_team_room(session, theme, room_id)
+            else:
+                setattr(theme, ROOM_FIELDS[role], room_id)
             session.add(theme)
+
+    @staticmethod
+    def _add_team_room(session: Session, theme: Theme, room_id: str) -> None:
+        if theme.team_room is None:
+            theme.team_room = room_id
+            return
+        if theme.team_room == room_id:
+            return
+        known = session.exec(
+            select(TeamRoom).where(TeamRoom.theme_id == theme.id, TeamRoom.room_id == room_id)
+        ).first()
+        if known is None:
+            assert theme.id is not None
+            session.add(TeamRoom(theme_id=theme.id, room_id=room_id))
 
     def unbind_room_everywhere(
         self, theme_id: int, room_id: str, *, actor: str, now: datetime
@@ -306,8 +349,75 @@ class Store(Database):
                 if getattr(theme, column) == room_id:
                     setattr(theme, column, None)
                     roles.append(role)
+            further = session.exec(
+                select(TeamRoom).where(TeamRoom.theme_id == theme_id).order_by(TeamRoom.id)  # type: ignore[arg-type]
+            ).all()
+            for row in further:
+                if row.room_id == room_id:
+                    session.delete(row)
+                    if "team" not in roles:
+                        roles.append("team")
+            if theme.team_room is None:  # the next team room becomes the first
+                successor = next((r for r in further if r.room_id != room_id), None)
+                if successor is not None:
+                    theme.team_room = successor.room_id
+                    session.delete(successor)
             session.add(theme)
         return roles
+
+    # The team: department, contact, Kernteam ---------------------------------------------
+
+    def set_department(
+        self, theme_id: int, department: str | None, *, actor: str, now: datetime
+    ) -> None:
+        with self._change(theme_id, actor, "department", now, department=department) as (
+            session,
+            theme,
+        ):
+            theme.department = department
+            session.add(theme)
+
+    def set_contact(self, theme_id: int, contact: str | None, *, actor: str, now: datetime) -> None:
+        with self._change(theme_id, actor, "contact", now, contact=contact) as (session, theme):
+            theme.contact = contact
+            session.add(theme)
+
+    def add_core_team(
+        self, theme_id: int, users: Sequence[str], *, actor: str, now: datetime
+    ) -> list[str]:
+        """Add people to the Kernteam; the ones that were not in it yet."""
+        with self._change(theme_id, actor, "core_team_added", now, users=list(users)) as (
+            session,
+            _,
+        ):
+            known = set(
+                session.exec(
+                    select(CoreTeamMember.user_id).where(CoreTeamMember.theme_id == theme_id)
+                )
+            )
+            added = [user for user in dict.fromkeys(users) if user not in known]
+            for user in added:
+                session.add(CoreTeamMember(theme_id=theme_id, user_id=user))
+        return added
+
+    def remove_core_team(
+        self, theme_id: int, users: Sequence[str], *, actor: str, now: datetime
+    ) -> list[str]:
+        """Remove people from the Kernteam; the ones that were in it."""
+        with self._change(theme_id, actor, "core_team_removed", now, users=list(users)) as (
+            session,
+            _,
+        ):
+            rows = session.exec(
+                select(CoreTeamMember).where(
+                    CoreTeamMember.theme_id == theme_id,
+                    CoreTeamMember.user_id.in_(list(users)),  # type: ignore[attr-defined]
+                )
+            ).all()
+            removed = [row.user_id for row in rows]
+            for row in rows:
+                session.delete(row)
+        return removed
 
     def rename(self, theme_id: int, new_name: str, *, actor: str, now: datetime) -> None:
         with self.session() as session:
@@ -426,6 +536,8 @@ class Store(Database):
             planned_quarter=new.planned_quarter,
             status=ThemeStatus.active if new.z2 else ThemeStatus.idea,
             team_room=new.team_room,
+            department=new.department,
+            contact=new.contact,
             process_json=new.template.to_json(),
             created_by=actor,
             created_at=utc(now),
@@ -438,6 +550,8 @@ class Store(Database):
             raise ThemeExists(new.name) from err
         assert theme.id is not None
         self._add_steps(session, theme.id, new.planned)
+        for user in dict.fromkeys(new.core_team):
+            session.add(CoreTeamMember(theme_id=theme.id, user_id=user))
         record_history(
             session,
             theme.id,
@@ -474,6 +588,25 @@ class Store(Database):
                 "room_bound",
                 role="team",
                 room=update.team_room,
+            )
+        if update.department is not None:
+            theme.department = update.department
+            record_history(
+                session, update.theme_id, actor, now, "department", department=update.department
+            )
+        if update.contact is not None:
+            theme.contact = update.contact
+            record_history(session, update.theme_id, actor, now, "contact", contact=update.contact)
+        for user in dict.fromkeys(update.core_team):
+            session.add(CoreTeamMember(theme_id=update.theme_id, user_id=user))
+        if update.core_team:
+            record_history(
+                session,
+                update.theme_id,
+                actor,
+                now,
+                "core_team_added",
+                users=list(update.core_team),
             )
         session.add(theme)
 
