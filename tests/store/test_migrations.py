@@ -147,3 +147,32 @@ def test_stored_copies_get_the_draft_resolution_role_and_lose_only_it_again(
         text = connection.execute(sa.text("SELECT process_json FROM theme")).scalar_one()
     store.close()
     assert json.loads(text) == copy
+
+
+def test_0014_keeps_the_team_room_and_adds_the_team(database_url: str) -> None:
+    store = Store(database_url)
+    store.upgrade("0012")
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO theme (id, name, name_key, z2, status, team_room, process_json,"
+                " created_by, created_at) VALUES (1, 'Mobilität', 'mobilitat', :z2, 'active',"
+                " '!team:localhost', :process, '@k:localhost', :now)"
+            ),
+            {"z2": date(2027, 4, 12), "process": load_template().to_json(), "now": NOW},
+        )
+    store.upgrade("0014")
+    assert "0014" in revisions()
+    view = store.theme("Mobilität")
+    assert view is not None
+    assert view.theme.team_rooms == ("!team:localhost",)
+    assert (view.theme.department, view.theme.contact, view.theme.core_team) == (None, None, ())
+    store.bind_room(view.id, "team", "!zweiter:localhost", actor="@k:localhost", now=NOW)
+    store.add_core_team(view.id, ["@a:localhost"], actor="@k:localhost", now=NOW)
+    assert store.theme("Mobilität").theme.team_rooms == ("!team:localhost", "!zweiter:localhost")
+    with store.engine.begin() as connection:  # and back: the first team room stays
+        command.downgrade(alembic_config(connection), "0012")
+    with store.engine.connect() as connection:
+        room = connection.execute(sa.text("SELECT team_room FROM theme")).scalar_one()
+    store.close()
+    assert room == "!team:localhost"
