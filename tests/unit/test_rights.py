@@ -33,7 +33,7 @@ CALLS = {
     "erledigt <Thema> <Schritt> [Notiz]": "erledigt Mobilität 1",
     "offen <Thema> <Schritt>": "offen Mobilität 2",
     "überspringen <Thema> <Schritt> [Grund]": "überspringen Mobilität 3a",
-    "termin <Thema> <Schritt> <Datum>": "termin Mobilität 5 30.04.2027",
+    "termin <Thema> <Schritt> <Datum> [trotzdem]": "termin Mobilität 5 30.04.2027 trotzdem",
     "zuständig <Thema> <Schritt> @person:server …": "zuständig Mobilität 3 @anna:stadt.example",
     "raum <Thema> [team|buergerdialog|z2|entfernen]": "raum Mobilität z2",
     "fachbereich <Thema> <Name>": "fachbereich Mobilität Amt für Verkehrsplanung",
