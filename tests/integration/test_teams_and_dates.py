@@ -120,3 +120,25 @@ async def test_a_pin_out_of_order_is_refused_with_the_reason_then_accepted_with_
     assert "liegt jetzt fest auf 08.03.2027" in accepted.body
     status = await coordinator.ask(room, f"!zt status {theme}")
     assert "08.03.2027" in line_of(status.body, "3")
+
+
+async def test_a_two_digit_year_is_asked_for_with_four(
+    room: str, theme: str, member: ScriptedUser, coordinator: ScriptedUser
+) -> None:
+    asked = await member.ask(room, f"!zt termin {theme} 6 15.05.27")
+    assert "„15.05.27“: die Jahreszahl bitte vierstellig: 15.05.2027." in asked.body
+    status = await coordinator.ask(room, f"!zt status {theme}")
+    assert "15.05.2027" not in status.body  # nothing changed
+
+
+async def test_ratssitzung_on_a_holiday_says_so(bot_factory, coordinator: ScriptedUser) -> None:
+    bot = await bot_factory()
+    room_id = await coordinator.create_room([bot.user_id], name="Koordination")
+    await coordinator.wait_for_member(room_id, bot.user_id)
+    await coordinator.ask(room_id, "!zt neu Feiertag 20.11.2028")  # step 6 planned 18.12.2028
+    added = await coordinator.ask(room_id, "!zt ratssitzung 25.12.2028")
+    assert "Ratssitzung am 25.12.2028 (KW 52/2028) eingetragen." in added.body
+    assert "⚠ Der 25.12.2028 ist ein Feiertag (" in added.body
+    assert re.search(
+        r"Feiertag: Schritt 6 jetzt am 25\.12\.2028 \(KW 52\) ⚠ Feiertag \(", added.body
+    )

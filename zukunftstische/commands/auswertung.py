@@ -24,7 +24,12 @@ def _overview(services: Services) -> Message:
         columns.append((name, summary))
         for question in summary.questions:
             questions.setdefault(question.key, question.text)
-    reply = services.renderer.message("evaluation_overview", columns=columns, questions=questions)
+    reply = services.renderer.message(
+        "evaluation_overview",
+        columns=columns,
+        questions=questions,
+        prefix=services.config.bot.prefix,
+    )
     if not columns:
         return reply
     data = comparison_data(columns, services.config.evaluation.min_answers, chart_words(services))

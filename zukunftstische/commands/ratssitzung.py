@@ -39,6 +39,7 @@ def show(request: Request, services: Services) -> Message:
         oparl=services.config.council.oparl is not None,
         zone=services.config.bot.zone,
         today=request.today,
+        prefix=services.config.bot.prefix,
     )
 
 

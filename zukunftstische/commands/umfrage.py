@@ -50,7 +50,11 @@ def start(request: Request, services: Services) -> Message:
     except EvaluationRunning as err:
         raise UserError("evaluation_running", theme=view.theme.name) from err
     return services.renderer.message(
-        "evaluation_started", theme=view.theme, evaluation=evaluation, anonym=mode == "anonym"
+        "evaluation_started",
+        theme=view.theme,
+        evaluation=evaluation,
+        anonym=mode == "anonym",
+        prefix=services.config.bot.prefix,
     )
 
 

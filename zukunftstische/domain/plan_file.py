@@ -375,6 +375,8 @@ def date_reason(err: DateError) -> str:
         return f"„{text}“ gibt es nicht ({year} hat {weeks} Kalenderwochen)"
     if err.code == "impossible_quarter":
         return f"Quartal „{text}“ gibt es nicht (Q1 bis Q4)"
+    if err.code == "two_digit_year":
+        return f"Jahr in „{text}“ bitte vierstellig: {err.details.get('suggestion')}"
     if err.code == "year_out_of_range":
         low, high = err.details.get("min"), err.details.get("max")
         return f"Jahr in „{text}“ liegt nicht zwischen {low} und {high}"
