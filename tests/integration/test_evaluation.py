@@ -93,7 +93,7 @@ async def test_room_mode_polls_are_native_and_counted_per_msc3381(
     again = await coordinator.ask(room_id, "!zt auswertung Mobilität")
     assert f"1. {Q1} – 3 Antworten, Mittelwert 4,0 von 5" in again.body
     overview = await coordinator.ask(room_id, "!zt auswertung")
-    assert "Mobilität: 4.0" in overview.body
+    assert "Mobilität: 4,0" in overview.body
 
     # The coordination office's CSV: aggregates only, the same threshold as in chat.
     from zukunftstische.cli import main
