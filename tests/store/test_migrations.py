@@ -73,9 +73,20 @@ def test_upgrade_twice_is_harmless(database_url: str) -> None:
     store.close()
 
 
+GAP_FIELDS = ("min_weeks_before", "min_weeks_after", "gap_to")
+
+
+def without_gaps(process: dict) -> dict:
+    """A copy as stored before 0014 (no minimum distances)."""
+    for step in process["steps"]:
+        for field in GAP_FIELDS:
+            step.pop(field)
+    return process
+
+
 def old_copy() -> str:
     """The shipped process as themes stored it before steps had roles."""
-    process = json.loads(load_template().to_json())
+    process = without_gaps(json.loads(load_template().to_json()))
     for step in process["steps"]:
         step.pop("role")
         for milestone in step["milestones"]:
@@ -126,7 +137,7 @@ def test_stored_copies_get_the_draft_resolution_role_and_lose_only_it_again(
 ) -> None:
     store = Store(database_url)
     store.upgrade("0007")
-    copy = json.loads(load_template().to_json())
+    copy = without_gaps(json.loads(load_template().to_json()))
     for step in copy["steps"]:  # as 0007 left it: every role but the new one
         if step.get("role") == "draft_resolution":
             step.pop("role")
@@ -159,7 +170,11 @@ def test_0014_keeps_the_team_room_and_adds_the_team(database_url: str) -> None:
                 " created_by, created_at) VALUES (1, 'Mobilität', 'mobilitat', :z2, 'active',"
                 " '!team:localhost', :process, '@k:localhost', :now)"
             ),
-            {"z2": date(2027, 4, 12), "process": load_template().to_json(), "now": NOW},
+            {
+                "z2": date(2027, 4, 12),
+                "process": json.dumps(without_gaps(json.loads(load_template().to_json()))),
+                "now": NOW,
+            },
         )
     store.upgrade("0014")
     assert "0014" in revisions()
@@ -167,12 +182,16 @@ def test_0014_keeps_the_team_room_and_adds_the_team(database_url: str) -> None:
     assert view is not None
     assert view.theme.team_rooms == ("!team:localhost",)
     assert (view.theme.department, view.theme.contact, view.theme.core_team) == (None, None, ())
+    assert view.template == load_template()  # the stored copy got the minimum distances
     store.bind_room(view.id, "team", "!zweiter:localhost", actor="@k:localhost", now=NOW)
     store.add_core_team(view.id, ["@a:localhost"], actor="@k:localhost", now=NOW)
     assert store.theme("Mobilität").theme.team_rooms == ("!team:localhost", "!zweiter:localhost")
     with store.engine.begin() as connection:  # and back: the first team room stays
         command.downgrade(alembic_config(connection), "0012")
     with store.engine.connect() as connection:
-        room = connection.execute(sa.text("SELECT team_room FROM theme")).scalar_one()
+        room, process = connection.execute(
+            sa.text("SELECT team_room, process_json FROM theme")
+        ).one()
     store.close()
     assert room == "!team:localhost"
+    assert json.loads(process) == without_gaps(json.loads(load_template().to_json()))
