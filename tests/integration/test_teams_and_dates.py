@@ -142,3 +142,22 @@ async def test_ratssitzung_on_a_holiday_says_so(bot_factory, coordinator: Script
     assert re.search(
         r"Feiertag: Schritt 6 jetzt am 25\.12\.2028 \(KW 52\) ⚠ Feiertag \(", added.body
     )
+
+
+async def test_what_a_coordinator_reads(
+    room: str, theme: str, coordinator: ScriptedUser, member: ScriptedUser
+) -> None:
+    z2_room = await coordinator.ask(room, f"!zt raum {theme} z2")
+    assert "Nach Z2 startet hier die Umfrage unter den Teilnehmenden" in z2_room.body
+    assert "Erinnerungen für die Teilnehmenden" not in z2_room.body
+    step_7 = await member.ask(room, "!zt hilfe 7")
+    assert "1 Woche nach Schritt 6" in step_7.body
+    step_2 = await member.ask(room, "!zt hilfe 2")
+    assert "4 Wochen vor Z2" in step_2.body and "Wochen zu Z2" not in step_2.body
+    refused = await member.ask(room, f"!zt verschieben {theme} KW 17/2027")
+    assert refused.body == (
+        "Das dürfen nur Koordinator*innen („!zt verschieben“)."
+        " Bitte wenden Sie sich an die Koordinationsstelle."
+    )
+    paused = await coordinator.ask(room, f"!zt pausieren {theme}")
+    assert f"„!zt fortsetzen {theme}“" in paused.body
