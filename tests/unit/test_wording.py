@@ -131,3 +131,18 @@ def test_one_word_for_the_team_room() -> None:
 
     german = "".join(p.read_text("utf-8") for p in Path(templates_dir(), "de").glob("*.j2"))
     assert "Fachbereichsraum" not in german
+
+
+def test_a_z2_moved_onto_a_holiday_says_so() -> None:
+    theme = SimpleNamespace(name="Mobilität")
+    body = DE.message(
+        "moved",
+        theme=theme,
+        old=date(2027, 4, 12),
+        new=date(2027, 5, 13),
+        moved=1,
+        kept=[],
+        holiday="Christi Himmelfahrt",
+    ).body
+    assert "1 Schritt folgt." in body
+    assert body.endswith("⚠ Der 13.05.2027 ist ein Feiertag (Christi Himmelfahrt).")

@@ -103,7 +103,13 @@ def _move_z2(
     # Those that stay because they are done, skipped or pinned (not those the council holds).
     kept = [s for s in view.steps if s.key not in changes and (s.pinned or s.state != "open")]
     return services.renderer.message(
-        "moved", theme=view.theme, old=old_z2, new=day, moved=len(changes), kept=kept
+        "moved",
+        theme=view.theme,
+        old=old_z2,
+        new=day,
+        moved=len(changes),
+        kept=kept,
+        holiday=services.calendar.holiday_name(day),
     )
 
 
