@@ -35,7 +35,9 @@ def handle(request: Request, services: Services) -> Message:
     word, rest = first_word(request.args)
     remove = fold(word) in REMOVE
     text = rest if remove else request.args
-    users = people(text, request.mentions)
+    # A reply to the bot mentions the bot: it is never part of a Kernteam.
+    mentions = tuple(m for m in request.mentions if m != services.config.matrix.user_id)
+    users = people(text, mentions)
     if not users:
         raise UserError("missing_core_team", usage=request.usage, core_team=view.theme.core_team)
     store, name = services.store, view.theme.name
