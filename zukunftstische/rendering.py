@@ -88,7 +88,11 @@ def _as_date_text(value: date | str) -> str:
     return format_date(date.fromisoformat(value) if isinstance(value, str) else value)
 
 
-def _environment(directories: list[Path], autoescape: bool) -> Environment:
+# The decimal separator by language: German writes 4,2.
+DECIMAL_POINT = {"de": ",", "en": "."}
+
+
+def _environment(directories: list[Path], autoescape: bool, language: str = "de") -> Environment:
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(d)) for d in directories]),
         autoescape=autoescape,
@@ -102,6 +106,8 @@ def _environment(directories: list[Path], autoescape: bool) -> Environment:
     env.filters["kw_jahr"] = lambda d: format_week(d, with_year=True)
     env.filters["kurz"] = shorten
     env.filters["pad"] = lambda value, width: str(value).ljust(width)
+    point = DECIMAL_POINT.get(language, ".")
+    env.filters["zahl"] = lambda value, digits=1: f"{value:.{digits}f}".replace(".", point)
     # Shared words (leads, states, relative days) as macros every template can call as w.*.
     env.globals["w"] = env.get_template("_words.j2").module
     return env
@@ -112,8 +118,8 @@ class Renderer:
         base = directory or templates_dir()
         # A sentence missing in the chosen language falls back to German, never to nothing.
         directories = [base / language, base / "de"] if language != "de" else [base / "de"]
-        self._text = _environment(directories, autoescape=False)
-        self._html = _environment(directories, autoescape=True)
+        self._text = _environment(directories, autoescape=False, language=language)
+        self._html = _environment(directories, autoescape=True, language=language)
         self.language = language
 
     def _block(self, env: Environment, name: str, block: str, context: dict, /) -> str:

@@ -83,7 +83,7 @@ async def test_room_mode_polls_are_native_and_counted_per_msc3381(
         lambda: any("Auswertung „Mobilität“" in r.body for r in coordinator.received)
     )
     summary = next(r for r in coordinator.received if "Auswertung „Mobilität“" in r.body).body
-    assert f"1. {Q1} – 3 Antworten, Mittelwert 4.0 von 5" in summary
+    assert f"1. {Q1} – 3 Antworten, Mittelwert 4,0 von 5" in summary
     assert "sehr zufrieden 1 · eher zufrieden 1 · teils, teils 1 · eher unzufrieden 0" in summary
     assert f"2. {Q2} – 1 Antwort: zu wenige Antworten (mindestens 3)" in summary
     assert "trifft voll zu 1" not in summary  # a single answer is never shown
@@ -92,9 +92,9 @@ async def test_room_mode_polls_are_native_and_counted_per_msc3381(
     await cem.vote(room_id, q1, ["a5"])
     await asyncio.sleep(0.5)
     again = await coordinator.ask(room_id, "!zt auswertung Mobilität")
-    assert f"1. {Q1} – 3 Antworten, Mittelwert 4.0 von 5" in again.body
+    assert f"1. {Q1} – 3 Antworten, Mittelwert 4,0 von 5" in again.body
     overview = await coordinator.ask(room_id, "!zt auswertung")
-    assert "Mobilität: 4.0" in overview.body
+    assert "Mobilität: 4,0" in overview.body
 
     # The coordination office's CSV: aggregates only, the same threshold as in chat.
     from zukunftstische.cli import main
@@ -149,7 +149,7 @@ async def test_polls_follow_elements_rules_for_ends_and_responses(
     )
     summary = next(r for r in coordinator.received if "Auswertung „Wasser“" in r.body).body
     # Q1: Helga a1 (stable key), Ida a2 (her later a5 came after the end), Jan withdrew.
-    assert f"1. {Q1} – 2 Antworten, Mittelwert 4.5 von 5" in summary
+    assert f"1. {Q1} – 2 Antworten, Mittelwert 4,5 von 5" in summary
     assert f"2. {Q2} – 2 Antworten" in summary
     for user in (helga, ida, jan):
         await user.close()
@@ -204,7 +204,7 @@ async def test_anonymous_mode_asks_everyone_in_a_direct_chat_and_keeps_only_coun
     summary = next(r for r in coordinator.received if "Auswertung „Klima“" in r.body)
     assert summary.room_id == room_id
     assert "(anonym, 4 Personen gefragt)" in summary.body
-    assert f"1. {Q1} – 3 Antworten, Mittelwert 4.7 von 5" in summary.body
+    assert f"1. {Q1} – 3 Antworten, Mittelwert 4,7 von 5" in summary.body
     assert "sehr zufrieden 2 · eher zufrieden 1 · teils, teils 0" in summary.body
 
     # After the close the database holds counts only: no person, no direct chat.

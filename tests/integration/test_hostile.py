@@ -257,7 +257,9 @@ async def test_two_hundred_hostile_messages(
     twice = {e: len(r) for e, r in replies.items() if len(r) != 1}
     assert not twice, [f"{describe(commands[e])}: {n} answers" for e, n in twice.items()]
     internal = [
-        describe(commands[e]) for e, [r] in replies.items() if "ein interner Fehler" in r.body
+        describe(commands[e])
+        for e, [r] in replies.items()
+        if "ein technischer Fehler im Bot" in r.body
     ]
     assert not internal, f"internal errors for: {internal}"
     for event_id, [reply] in replies.items():

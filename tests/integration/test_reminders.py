@@ -40,7 +40,7 @@ async def test_a_step_due_today_is_reminded_unasked_and_once(
     await coordinator.wait_for_member(room_id, bot.user_id)
     today = bot.bot.clock.now().date()
     await coordinator.ask(room_id, "!zt neu Mobilität KW 20/2030")
-    await coordinator.ask(room_id, f"!zt termin Mobilität 3 {today:%d.%m.%Y}")
+    await coordinator.ask(room_id, f"!zt termin Mobilität 3 {today:%d.%m.%Y} trotzdem")
     [reminder] = await wait_for_reminders(coordinator, room_id, bot.user_id, 1)
     body = reminder.body
     assert "Schritt 3 „Aufbereitung für Z2“ von Mobilität" in body
@@ -65,7 +65,9 @@ async def test_a_reminder_that_fell_due_while_down_is_sent_once_after_start(
     today = bot.bot.clock.now().date()
     # Step 5 (a deadline) is due in ten days; nothing is due yet.
     await coordinator.ask(room_id, "!zt neu Klima KW 20/2030")
-    await coordinator.ask(room_id, f"!zt termin Klima 5 {today + timedelta(days=10):%d.%m.%Y}")
+    await coordinator.ask(
+        room_id, f"!zt termin Klima 5 {today + timedelta(days=10):%d.%m.%Y} trotzdem"
+    )
     await asyncio.sleep(1)
     before = reminders_in(coordinator, room_id, bot.user_id)
     await bot.stop()
@@ -90,7 +92,9 @@ async def test_erinnerungen_lists_the_next_reminders_with_date_and_room(
     await coordinator.wait_for_member(room_id, bot.user_id)
     today = bot.bot.clock.now().date()
     await coordinator.ask(room_id, "!zt neu Wasser KW 20/2030")
-    await coordinator.ask(room_id, f"!zt termin Wasser 5 {today + timedelta(days=14):%d.%m.%Y}")
+    await coordinator.ask(
+        room_id, f"!zt termin Wasser 5 {today + timedelta(days=14):%d.%m.%Y} trotzdem"
+    )
     listing = await coordinator.ask(room_id, "!zt erinnerungen Wasser")
     assert "Nächste Erinnerungen für „Wasser“ (jeweils 00:00 Uhr" in listing.body
     lines = [line for line in listing.body.splitlines() if line.startswith("•")]

@@ -70,6 +70,17 @@ def test_upgrade_twice_is_harmless(database_url: str) -> None:
     store.close()
 
 
+GAP_FIELDS = ("min_weeks_before", "min_weeks_after", "gap_to")
+
+
+def without_gaps(process: dict) -> dict:
+    """A copy as stored before 0014 (no minimum distances)."""
+    for step in process["steps"]:
+        for field in GAP_FIELDS:
+            step.pop(field)
+    return process
+
+
 def before_0013(process: dict) -> dict:
     """A copy of the shipped process as stored before 0013: step 7 one week after step 6,
     for the Koordination only."""
@@ -82,9 +93,14 @@ def before_0013(process: dict) -> dict:
     return process
 
 
+def stored_before_0013() -> dict:
+    """The shipped process as a theme stored it at 0012."""
+    return before_0013(without_gaps(json.loads(load_template().to_json())))
+
+
 def old_copy() -> str:
     """The shipped process as themes stored it before steps had roles."""
-    process = before_0013(json.loads(load_template().to_json()))
+    process = before_0013(without_gaps(json.loads(load_template().to_json())))
     for step in process["steps"]:
         step.pop("role")
         for milestone in step["milestones"]:
@@ -135,7 +151,7 @@ def test_stored_copies_get_the_draft_resolution_role_and_lose_only_it_again(
 ) -> None:
     store = Store(database_url)
     store.upgrade("0007")
-    copy = before_0013(json.loads(load_template().to_json()))
+    copy = before_0013(without_gaps(json.loads(load_template().to_json())))
     for step in copy["steps"]:  # as 0007 left it: every role but the new one
         if step.get("role") == "draft_resolution":
             step.pop("role")
@@ -163,7 +179,7 @@ def test_0013_puts_step_7_after_z2_and_the_council_and_adds_the_window_columns(
 ) -> None:
     store = Store(database_url)
     store.upgrade("0012")
-    copy = before_0013(json.loads(load_template().to_json()))
+    copy = before_0013(without_gaps(json.loads(load_template().to_json())))
     own = json.loads(json.dumps(copy))
     own["steps"][-1]["offset_weeks"] = 3  # a city's own step 7: left as it is
     with store.engine.begin() as connection:
@@ -246,3 +262,40 @@ def test_0015_keeps_stored_evaluations_as_participants_evaluations(database_url:
     store.close()
     assert (row.kind, bool(row.auto_started), row.participants) == ("teilnehmende", False, 4)
     assert {"evaluation_open_prompt", "evaluation_open_answer", "evaluation_offer"} <= tables
+
+
+def test_0014_keeps_the_team_room_and_adds_the_team(database_url: str) -> None:
+    store = Store(database_url)
+    store.upgrade("0012")
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO theme (id, name, name_key, z2, status, team_room, process_json,"
+                " created_by, created_at) VALUES (1, 'Mobilität', 'mobilitat', :z2, 'active',"
+                " '!team:localhost', :process, '@k:localhost', :now)"
+            ),
+            {
+                "z2": date(2027, 4, 12),
+                "process": json.dumps(stored_before_0013()),
+                "now": NOW,
+            },
+        )
+    store.upgrade("0014")
+    assert "0014" in revisions()
+    view = store.theme("Mobilität")
+    assert view is not None
+    assert view.theme.team_rooms == ("!team:localhost",)
+    assert (view.theme.department, view.theme.contact, view.theme.core_team) == (None, None, ())
+    assert view.template == load_template()  # the stored copy got the minimum distances
+    store.bind_room(view.id, "team", "!zweiter:localhost", actor="@k:localhost", now=NOW)
+    store.add_core_team(view.id, ["@a:localhost"], actor="@k:localhost", now=NOW)
+    assert store.theme("Mobilität").theme.team_rooms == ("!team:localhost", "!zweiter:localhost")
+    with store.engine.begin() as connection:  # and back: the first team room stays
+        command.downgrade(alembic_config(connection), "0012")
+    with store.engine.connect() as connection:
+        room, process = connection.execute(
+            sa.text("SELECT team_room, process_json FROM theme")
+        ).one()
+    store.close()
+    assert room == "!team:localhost"
+    assert json.loads(process) == stored_before_0013()

@@ -84,3 +84,65 @@ def test_council_meetings_are_unique(store: Store) -> None:
     assert store.council_meetings() == [date(2027, 5, 20)]
     assert store.remove_council_meeting(date(2027, 5, 20))
     assert not store.remove_council_meeting(date(2027, 5, 20))
+
+
+def test_several_team_rooms_and_removing_one_keeps_the_others(store: Store) -> None:
+    view = create(store)  # team room !team:localhost
+    for room in ("!verkehr:localhost", "!umwelt", "!verkehr:localhost"):  # v12 id, a repeat
+        store.bind_room(view.id, "team", room, actor="@k:localhost", now=NOW)
+    store.bind_room(view.id, "z2", "!z2:localhost", actor="@k:localhost", now=NOW)
+    theme = store.theme_by_id(view.id).theme
+    assert theme.team_rooms == ("!team:localhost", "!verkehr:localhost", "!umwelt")
+    assert store.theme_by_id(view.id).rooms == (
+        "!team:localhost",
+        "!z2:localhost",
+        "!verkehr:localhost",
+        "!umwelt",
+    )
+    # Removing a further room leaves the first; removing the first promotes the next.
+    assert store.unbind_room_everywhere(
+        view.id, "!verkehr:localhost", actor="@k:localhost", now=NOW
+    ) == ["team"]
+    assert store.theme_by_id(view.id).theme.team_rooms == ("!team:localhost", "!umwelt")
+    assert store.unbind_room_everywhere(
+        view.id, "!team:localhost", actor="@k:localhost", now=NOW
+    ) == ["team"]
+    theme = store.theme_by_id(view.id).theme
+    assert (theme.team_room, theme.team_rooms, theme.z2_room) == (
+        "!umwelt",
+        ("!umwelt",),
+        "!z2:localhost",
+    )
+    assert store.unbind_room_everywhere(view.id, "!nie:localhost", actor="@k", now=NOW) == []
+
+
+def test_department_contact_and_core_team(store: Store) -> None:
+    view = create(store)
+    store.set_department(view.id, "Amt für <Verkehr>", actor="@k:localhost", now=NOW)
+    store.set_contact(view.id, "Anna, Tel. 1", actor="@k:localhost", now=NOW)
+    assert store.add_core_team(
+        view.id, ["@a:x", "@b:x", "@a:x"], actor="@k:localhost", now=NOW
+    ) == ["@a:x", "@b:x"]
+    assert store.add_core_team(view.id, ["@b:x", "@c:x"], actor="@k:localhost", now=NOW) == ["@c:x"]
+    assert store.remove_core_team(view.id, ["@b:x", "@z:x"], actor="@k", now=NOW) == ["@b:x"]
+    theme = store.theme_by_id(view.id).theme
+    assert (theme.department, theme.contact, theme.core_team) == (
+        "Amt für <Verkehr>",
+        "Anna, Tel. 1",
+        ("@a:x", "@c:x"),
+    )
+    history = [h.action for h in store.history(view.id)]
+    assert history[:5] == [
+        "core_team_removed",
+        "core_team_added",
+        "core_team_added",
+        "contact",
+        "department",
+    ]
+    store.set_department(view.id, None, actor="@k:localhost", now=NOW)
+    assert store.theme_by_id(view.id).theme.department is None
+    store.delete_theme(view.id)
+    with store.engine.connect() as connection:
+        for table in ("core_team_member", "team_room"):
+            count = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+            assert count == 0, table

@@ -121,7 +121,7 @@ def test_impossible_quarter(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["15.04.1999", "15.04.2101", "2101-01-01", "KW 15/1999", "KW 1/2101", "15.04.27"]
+    "text", ["15.04.1999", "15.04.2101", "2101-01-01", "KW 15/1999", "KW 1/2101", "15.04.999"]
 )
 def test_year_out_of_range(text: str) -> None:
     with pytest.raises(DateError) as info:
@@ -330,6 +330,33 @@ def test_arbitrary_text_raises_only_date_error(text: str, allow_quarter: bool) -
                 "impossible_week",
                 "impossible_quarter",
                 "year_out_of_range",
+                "two_digit_year",
                 "quarter_not_allowed",
                 "unrecognized",
             }
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [
+        ("15.04.27", "15.04.2027"),
+        ("1.4.27", "01.04.2027"),
+        ("KW 15/27", "KW 15/2027"),
+        ("Q4/27", "Q4/2027"),
+        ("27-04-15", None),  # ISO: the year first, two digits are no ISO date
+    ],
+)
+def test_two_digit_years_are_asked_for_with_four(text: str, suggestion: str | None) -> None:
+    with pytest.raises(DateError) as info:
+        parse_date_spec(text, allow_quarter=True)
+    if suggestion is None:
+        assert info.value.code in {"impossible_date", "two_digit_year"}
+        return
+    assert info.value.code == "two_digit_year"
+    assert info.value.details == {"suggestion": suggestion}
+
+
+def test_a_two_digit_year_of_an_impossible_date_says_so() -> None:
+    with pytest.raises(DateError) as info:
+        parse_date_spec("30.02.27")
+    assert info.value.code == "impossible_date"

@@ -289,6 +289,7 @@ def _view(
     quarter: str | None = None,
     room: str | None = None,
     status: ThemeStatus | None = None,
+    **team: object,
 ) -> ThemeView:
     theme = ThemeRecord(
         id=theme_id,
@@ -301,13 +302,22 @@ def _view(
         process_json=TEMPLATE_JSON,
         created_by="@k:example.org",
         created_at=NOW,
+        **team,  # type: ignore[arg-type]
     )
     return ThemeView(theme, ())
 
 
 VIEWS = [
     _view(1, "Regenwasserbewirtschaftung", quarter="Q4/2027"),
-    _view(2, "Mobilität", date(2027, 6, 15), room="!m:example.org"),
+    _view(
+        2,
+        "Mobilität",
+        date(2027, 6, 15),
+        room="!m:example.org",
+        department="Amt für Verkehr",
+        core_team=("@anna:example.org", "@ben:example.org"),
+        contact="Anna, Tel. 1",
+    ),
     _view(3, "Digitale Ethik", date(2027, 4, 12), quarter="Q2/2027"),
     _view(4, "Wohnen", date(2027, 9, 6), status=ThemeStatus.paused),
     _view(5, "=SUMME(A1)", date(2027, 10, 4), status=ThemeStatus.archived),
@@ -316,12 +326,13 @@ VIEWS = [
 
 def test_write_plan_format() -> None:
     assert write_plan(VIEWS).split("\r\n") == [
-        "Thema;Z2;Quartal;Teamraum;Status",
-        "Digitale Ethik;12.04.2027;Q2/2027;;aktiv",
-        "Mobilität;15.06.2027;Q2/2027;!m:example.org;aktiv",
-        "Wohnen;06.09.2027;Q3/2027;;pausiert",
-        "'=SUMME(A1);04.10.2027;Q4/2027;;archiviert",  # never a live formula
-        "Regenwasserbewirtschaftung;;Q4/2027;;Idee",
+        "Thema;Z2;Quartal;Teamraum;Fachbereich;Kernteam;Kontakt;Status",
+        "Digitale Ethik;12.04.2027;Q2/2027;;;;;aktiv",
+        "Mobilität;15.06.2027;Q2/2027;!m:example.org;Amt für Verkehr;"
+        "'@anna:example.org @ben:example.org;Anna, Tel. 1;aktiv",  # @ starts a formula
+        "Wohnen;06.09.2027;Q3/2027;;;;;pausiert",
+        "'=SUMME(A1);04.10.2027;Q4/2027;;;;;archiviert",  # never a live formula
+        "Regenwasserbewirtschaftung;;Q4/2027;;;;;Idee",
         "",
     ]
 
@@ -330,10 +341,16 @@ def test_write_then_read_round_trip() -> None:
     for encoding in ("utf-8", "utf-8-sig", "cp1252"):
         parsed = read_plan(write_plan(VIEWS).encode(encoding))
         assert parsed.ok, parsed.errors
-        got = {row.name: (row.spec, row.team_room) for row in parsed.rows}
+        got = {row.name: row for row in parsed.rows}
         for view in VIEWS:
-            spec, room = got[view.theme.name]
+            row = got[view.theme.name]
+            spec, room = row.spec, row.team_room
             assert room == view.theme.team_room
+            assert (row.department, row.core_team, row.contact) == (
+                view.theme.department,
+                view.theme.core_team,
+                view.theme.contact,
+            )
             assert spec_matches(spec, view.theme.z2, view.theme.planned_quarter)
 
 
@@ -371,3 +388,33 @@ def test_round_trip_property(names: list[str], days: list[date]) -> None:
     by_name = {row.name: row.spec for row in parsed.rows}
     for view in views:
         assert by_name[view.theme.name] == ExactDate(view.theme.z2)
+
+
+def test_team_columns_are_read_and_checked() -> None:
+    parsed = read_plan(
+        "Thema;Z2;Fachbereich;Kernteam;Kontakt\n"
+        "Mobilität;15.06.2027;Amt für Verkehr;@anna:example.org, https://matrix.to/#/@ben:example.org;"
+        "Anna Beispiel\n"
+        "Wohnen;06.09.2027;;anna;\n"
+        f"Klima;04.10.2027;{'x' * 201};;\n"
+    )
+    assert [row.name for row in parsed.rows] == ["Mobilität"]
+    row = parsed.rows[0]
+    assert row.department == "Amt für Verkehr" and row.contact == "Anna Beispiel"
+    assert row.core_team == ("@anna:example.org", "@ben:example.org")
+    assert [str(e) for e in parsed.errors] == [
+        "Zeile 3: Kernteam: „anna“ ist keine Matrix-ID (wie @anna:example.org)",
+        "Zeile 4: Fachbereich zu lang (201 Zeichen, höchstens 200)",
+    ]
+
+
+def test_an_old_file_without_team_columns_still_reads() -> None:
+    parsed = read_plan("Thema;Z2;Teamraum\nMobilität;15.06.2027;!m:example.org\n")
+    assert parsed.ok
+    (row,) = parsed.rows
+    assert (row.team_room, row.department, row.core_team, row.contact) == (
+        "!m:example.org",
+        None,
+        (),
+        None,
+    )

@@ -168,6 +168,42 @@ def test_changes_to_existing_themes(store: Store) -> None:
     assert other.results[0].reason == "Thema existiert mit anderem Teamraum (!mobil:localhost)"
 
 
+def test_team_columns_create_and_fill_but_never_overwrite(store: Store) -> None:
+    report = _import(
+        store,
+        "Thema;Z2;Teamraum;Fachbereich;Kernteam;Kontakt\n"
+        "Mobilität;15.06.2027;!mobil:localhost;Amt für Verkehr;@anna:localhost @ben:localhost;"
+        "Anna, Tel. 1\n"
+        "Wohnen;06.09.2027;;;;\n",
+    )
+    assert report.applied and report.count(Action.create) == 2
+    mobil = store.theme("Mobilität").theme
+    assert (mobil.department, mobil.core_team, mobil.contact) == (
+        "Amt für Verkehr",
+        ("@anna:localhost", "@ben:localhost"),
+        "Anna, Tel. 1",
+    )
+    # The old file (no team columns) changes nothing; a later file fills what is empty
+    # and leaves what was set in chat alone.
+    old = _import(store, "Thema;Z2;Teamraum\nMobilität;15.06.2027;!mobil:localhost\n")
+    assert [r.action for r in old.results] == [Action.unchanged]
+    store.set_department(mobil.id, "Stadtplanung", actor=ACTOR, now=NOW)
+    filled = _import(
+        store,
+        "Thema;Z2;Fachbereich;Kernteam;Kontakt\n"
+        "Mobilität;15.06.2027;Anderes Amt;@carl:localhost;\n"
+        "Wohnen;06.09.2027;Sozialamt;@dora:localhost;Dora\n",
+    )
+    assert [r.action for r in filled.results] == [Action.unchanged, Action.update]
+    assert store.theme("Mobilität").theme.department == "Stadtplanung"
+    wohnen = store.theme("Wohnen").theme
+    assert (wohnen.department, wohnen.core_team, wohnen.contact) == (
+        "Sozialamt",
+        ("@dora:localhost",),
+        "Dora",
+    )
+
+
 def test_decide_is_pure_over_rows_and_views(store: Store) -> None:
     _import(store, PLAN)
     rows = read_plan("Thema;Quartal\nRegenwasserbewirtschaftung;Q1/2028\nNeu;Q1/2028\n").rows
@@ -238,15 +274,15 @@ def test_cli_export_round_trips_through_import(
     data = exported.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # Excel opens UTF-8 with its umlauts
     assert data.decode("utf-8-sig").splitlines() == [
-        "Thema;Z2;Quartal;Teamraum;Status",
-        "Digitale Ethik;12.04.2027;Q2/2027;!ethik:localhost;aktiv",
-        "Mobilität;15.06.2027;Q2/2027;;aktiv",
-        "Regenwasserbewirtschaftung;;Q4/2027;;Idee",
+        "Thema;Z2;Quartal;Teamraum;Fachbereich;Kernteam;Kontakt;Status",
+        "Digitale Ethik;12.04.2027;Q2/2027;!ethik:localhost;;;;aktiv",
+        "Mobilität;15.06.2027;Q2/2027;;;;;aktiv",
+        "Regenwasserbewirtschaftung;;Q4/2027;;;;;Idee",
     ]
     assert main(["import", "--config", cfg, str(exported)]) == 0
     assert "0 angelegt, 0 ergänzt, 3 unverändert" in capsys.readouterr().out
     assert main(["export", "--config", cfg]) == 0
-    assert capsys.readouterr().out.startswith("Thema;Z2;Quartal;Teamraum;Status")
+    assert capsys.readouterr().out.startswith("Thema;Z2;Quartal;Teamraum;Fachbereich")
 
 
 def test_cli_export_ics(

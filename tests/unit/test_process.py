@@ -204,6 +204,7 @@ def test_a_citys_own_keys_get_every_feature_through_roles() -> None:
         text = text.replace(f'key = "{key}"', f'key = "S{key}"')
         text = text.replace(f'anchor = "{key}"', f'anchor = "S{key}"')
         text = text.replace(f'after_step = "{key}"', f'after_step = "S{key}"')
+        text = text.replace(f'gap_to = "{key}"', f'gap_to = "S{key}"')
     own = parse_template(text, "eigener-prozess.toml")
     assert own.step_with_role(StepRole.evaluation).key == "S7"
     assert own.step_with_role(StepRole.council_decision).key == "S6"

@@ -45,7 +45,12 @@ def _overview(services: Services) -> Message:
         for key, text in questions.items()
         if any(summary.question(key) for _, summary in columns)
     }
-    reply = services.renderer.message("evaluation_overview", columns=columns, questions=questions)
+    reply = services.renderer.message(
+        "evaluation_overview",
+        columns=columns,
+        questions=questions,
+        prefix=services.config.bot.prefix,
+    )
     if not columns:
         return reply
     data = comparison_data(columns, services.config.evaluation.min_answers, chart_words(services))

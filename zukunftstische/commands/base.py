@@ -367,4 +367,6 @@ def change_status(
     if view.theme.status not in allowed_from:
         raise UserError(f"cannot_{action}", theme=view.theme.name, status=view.theme.status)
     services.store.set_status(view.id, to, actor=request.sender, now=request.now, action=action)
-    return services.renderer.sentence("changes", action, theme=view.theme.name)
+    return services.renderer.sentence(
+        "changes", action, theme=view.theme.name, prefix=services.config.bot.prefix
+    )

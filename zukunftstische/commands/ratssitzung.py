@@ -39,6 +39,7 @@ def show(request: Request, services: Services) -> Message:
         oparl=services.config.council.oparl is not None,
         zone=services.config.bot.zone,
         today=request.today,
+        prefix=services.config.bot.prefix,
     )
 
 
@@ -65,7 +66,12 @@ def remove(request: Request, services: Services) -> Message:
 
 def _changed(request: Request, services: Services, action: str, day: date) -> Message:
     moved = _follow_council(request, services)
-    return services.renderer.message("council_changed", action=action, day=day, moved=moved)
+    # Public holidays on the meeting's day and on the days steps moved to: said, not moved.
+    days = {day, *(due for _, changes in moved for due in changes.values())}
+    holidays = {d: name for d in days if (name := services.calendar.holiday_name(d))}
+    return services.renderer.message(
+        "council_changed", action=action, day=day, moved=moved, holidays=holidays
+    )
 
 
 COMMAND = Command(

@@ -1,4 +1,6 @@
-"""`!zt raum <Thema> [team|buergerdialog|z2]`: bind this room to a theme; `entfernen` unbinds."""
+"""`!zt raum <Thema> [team|buergerdialog|z2]`: bind this room to a theme (a theme has
+several team rooms: each one added hears the Fachbereich); `entfernen` unbinds this room
+only."""
 
 from __future__ import annotations
 
@@ -42,8 +44,17 @@ def handle(request: Request, services: Services) -> Message:
         )
         if not roles:
             raise UserError("room_not_bound", theme=view.theme.name)
-        return renderer.sentence("changes", "room_unbound", theme=view.theme.name, roles=roles)
-    previous = view.room(role)
+        remaining = [room for room in view.theme.team_rooms if room != request.room_id]
+        return renderer.sentence(
+            "changes",
+            "room_unbound",
+            theme=view.theme.name,
+            roles=roles,
+            team_rooms_left=len(remaining) if "team" in roles else None,
+        )
+    # A theme has several team rooms (a second one is added); one room per other role.
+    previous = None if role == "team" else view.room(role)
+    others = [room for room in view.theme.team_rooms if room != request.room_id]
     store.bind_room(view.id, role, request.room_id, actor=request.sender, now=request.now)
     return renderer.sentence(
         "changes",
@@ -51,6 +62,7 @@ def handle(request: Request, services: Services) -> Message:
         theme=view.theme.name,
         role=role,
         replaced=previous is not None and previous != request.room_id,
+        other_team_rooms=len(others) if role == "team" else 0,
     )
 
 

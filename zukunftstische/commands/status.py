@@ -76,7 +76,7 @@ def handle(request: Request, services: Services) -> Message:
         rows.append(
             StatusRow(
                 status,
-                tuple(room_role(target.room_id, setup) for target in targets),
+                tuple(dict.fromkeys(room_role(target.room_id, setup) for target in targets)),
                 view.responsible.get(status.key, ()),
                 snapped and first_council_on_or_after(status.due, meetings) == status.due,
                 services.calendar.holiday_name(status.due),

@@ -1,4 +1,7 @@
-"""`!zt termin <Thema> <Schritt> <Datum>`: pin one step to a date; its followers move along.
+"""`!zt termin <Thema> <Schritt> <Datum> [trotzdem]`: pin one step to a date; its
+followers move along. Step 4 is Z2: its date moves Z2 as `verschieben` does (and so needs
+a coordinator). A date that puts the steps out of order or closer than the process's
+minimum distances is refused with the reason, unless confirmed with `trotzdem`.
 
 `!zt termin <Thema> beteiligung <Start> [<Ende>]` moves the digital participation window
 (issue 12); without an end it keeps the length the process gives it (4 weeks).
@@ -14,18 +17,24 @@ from zukunftstische.commands.base import (
     Request,
     Right,
     Services,
+    StepRef,
     UserError,
     date_error,
     parse_day,
     replan_with_council,
+    require_coordinator,
     require_text,
+    strip_tail,
     theme_and_step,
 )
+from zukunftstische.domain.date_checks import Conflict, theme_conflicts
 from zukunftstische.domain.dates import DateError, parse_date_spec, split_trailing_date
 from zukunftstische.domain.participation import length, window
+from zukunftstische.domain.process import StepRole
 from zukunftstische.domain.theme_names import first_word, fold
 from zukunftstische.rendering import Message
 
+CONFIRM = ("trotzdem", "anyway")
 # The word for the window, German first; folded (umlauts, case) before comparing.
 WINDOW_WORDS = ("beteiligung", "participation")
 _BETWEEN = re.compile(r"\s*(?:bis|to|-|–)$", re.IGNORECASE)
@@ -78,15 +87,35 @@ def _move_window(request: Request, services: Services, rest: str) -> Message:
     )
 
 
+def _confirmed(text: str) -> tuple[str, bool]:
+    """(the date text, whether `trotzdem` ends it)."""
+    for word in CONFIRM:
+        before = strip_tail(text, word)
+        if before is not None:
+            return before, True
+    return text, False
+
+
+def _refuse(conflicts: list[Conflict], request: Request, ref: StepRef, day: date) -> None:
+    confirm = f"{request.verb} {ref.view.theme.name} {ref.step.key} {day:%d.%m.%Y} trotzdem"
+    raise UserError("dates_conflict", conflicts=conflicts, confirm=confirm)
+
+
 def handle(request: Request, services: Services) -> Message:
     word, rest = first_word(request.args)
     if fold(word) in WINDOW_WORDS:
         return _move_window(request, services, rest)
     ref = theme_and_step(request)
-    day = parse_day(require_text(ref.rest, request.usage), request.usage)
+    text, confirmed = _confirmed(require_text(ref.rest, request.usage))
+    day = parse_day(require_text(text, request.usage), request.usage)
     view = ref.view
+    if ref.definition.role == StepRole.z2:
+        return _move_z2(request, services, ref, day, confirmed)
     changes = replan_with_council(view, services, pins={ref.step.key: day})
     changes[ref.step.key] = day
+    found = theme_conflicts(view, changes)
+    if found and not confirmed:
+        _refuse(found, request, ref, day)
     services.store.set_step_dates(
         view.id,
         changes,
@@ -110,15 +139,53 @@ def handle(request: Request, services: Services) -> Message:
     )
 
 
+def _move_z2(
+    request: Request, services: Services, ref: StepRef, day: date, confirmed: bool
+) -> Message:
+    """Step 4 is Z2: its new date moves Z2, and every open, unpinned step follows."""
+    require_coordinator(request, services)  # as for `verschieben`
+    view = ref.view
+    changes = replan_with_council(view, services, z2=day)
+    changes[ref.step.key] = day
+    found = theme_conflicts(view, changes, z2=day)
+    if found and not confirmed:
+        _refuse(found, request, ref, day)
+    old_z2 = view.theme.z2
+    services.store.set_step_dates(
+        view.id,
+        changes,
+        actor=request.sender,
+        now=request.now,
+        action="moved",
+        z2=day,
+        old=old_z2,
+        new=day,
+        moved=len(changes),
+    )
+    # Those that stay because they are done, skipped or pinned (not those the council holds).
+    kept = [s for s in view.steps if s.key not in changes and (s.pinned or s.state != "open")]
+    return services.renderer.message(
+        "moved",
+        theme=view.theme,
+        old=old_z2,
+        new=day,
+        moved=len(changes),
+        kept=kept,
+        holiday=services.calendar.holiday_name(day),
+    )
+
+
 COMMAND = Command(
     name="termin",
     aliases=("due", "datum"),
     handler=handle,
-    usage="termin <Thema> <Schritt> <Datum>",
+    usage="termin <Thema> <Schritt> <Datum> [trotzdem]",
     right=Right.theme_members,
     examples=(
         "termin Mobilität 6 20.05.2027",
         "termin Mobilität 2 KW 11/2027",
         "termin Mobilität beteiligung 01.03.2027 29.03.2027",
+        "termin Mobilität 4 22.04.2027",
+        "termin Mobilität 3 12.04.2027 trotzdem",
     ),
 )

@@ -80,6 +80,7 @@ def start(request: Request, services: Services) -> Message:
         evaluation=evaluation,
         anonym=mode == "anonym",
         internal=kind == INTERNAL_KIND,
+        prefix=services.config.bot.prefix,
     )
 
 

@@ -64,9 +64,16 @@ def handle(request: Request, services: Services) -> Message:
         new=new_z2,
         moved=len(changes),
     )
-    kept = [step for step in view.steps if step.key not in changes]
+    # Those that stay because they are done, skipped or pinned (not those the council holds).
+    kept = [s for s in view.steps if s.key not in changes and (s.pinned or s.state != "open")]
     return renderer.message(
-        "moved", theme=view.theme, old=old_z2, new=new_z2, moved=len(changes), kept=kept
+        "moved",
+        theme=view.theme,
+        old=old_z2,
+        new=new_z2,
+        moved=len(changes),
+        kept=kept,
+        holiday=services.calendar.holiday_name(new_z2),
     )
 
 

@@ -1,5 +1,8 @@
 """Parsing the dates people write in chat: 15.04.2027, 2027-04-15, KW 15/2027, Q4/2027.
 
+A two-digit year (15.04.27) is not guessed: the answer asks for it with four digits and
+names the date it would be ("bitte vierstellig: 15.04.2027").
+
 Pure: text in, a date specification or a DateError out. A command that ends in a date
 is parsed from the right; the rest is the theme's name.
 """
@@ -60,7 +63,9 @@ DateSpec = ExactDate | CalendarWeek | Quarter
 class DateError(ValueError):
     """Why a date could not be read; `code` selects the German explanation."""
 
-    def __init__(self, code: str, text: str = "", details: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, code: str, text: str = "", details: dict[str, int | str] | None = None
+    ) -> None:
         super().__init__(code, text)
         self.code = code
         self.text = text
@@ -70,6 +75,11 @@ class DateError(ValueError):
         return f"{self.code}: {self.text}"
 
 
+def _two_digits(value: str) -> int | None:
+    """The year meant by a two-digit year (27 → 2027), None for a longer one."""
+    return MIN_YEAR + int(value) if len(value) <= 2 else None
+
+
 def _year(value: str, text: str) -> int:
     year = int(value)
     if not MIN_YEAR <= year <= MAX_YEAR:
@@ -77,7 +87,18 @@ def _year(value: str, text: str) -> int:
     return year
 
 
+def _ask_four_digits(text: str, suggestion: str) -> DateError:
+    return DateError("two_digit_year", text, {"suggestion": suggestion})
+
+
 def _calendar_date(y: str, m: str, d: str, text: str) -> ExactDate:
+    meant = _two_digits(y)
+    if meant is not None:
+        try:
+            suggestion = format_date(date(meant, int(m), int(d)))
+        except ValueError as err:
+            raise DateError("impossible_date", text) from err
+        raise _ask_four_digits(text, suggestion)
     year = _year(y, text)
     try:
         return ExactDate(date(year, int(m), int(d)))
@@ -86,6 +107,9 @@ def _calendar_date(y: str, m: str, d: str, text: str) -> ExactDate:
 
 
 def _week(w: str, y: str, text: str) -> CalendarWeek:
+    meant = _two_digits(y)
+    if meant is not None:
+        raise _ask_four_digits(text, f"KW {int(w)}/{meant}")
     year = _year(y, text)
     week = int(w)
     try:
@@ -97,6 +121,9 @@ def _week(w: str, y: str, text: str) -> CalendarWeek:
 
 
 def _quarter(q: str, y: str, text: str) -> Quarter:
+    meant = _two_digits(y)
+    if meant is not None:
+        raise _ask_four_digits(text, f"Q{int(q)}/{meant}")
     year = _year(y, text)
     quarter = int(q)
     if not 1 <= quarter <= 4:

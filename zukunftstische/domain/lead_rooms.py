@@ -1,6 +1,6 @@
 """Which room hears about a step: its leads mapped to rooms. Pure.
 
-Fachbereich → the theme's team room (the coordination room until one is bound);
+Fachbereich → every team room of the theme (the coordination room until one is bound);
 Koordination → the coordination room; Bürgerdialog → the theme's citizen dialogue room,
 else the configured one. A lead whose room is unknown falls back to the team room, then
 the coordination room. Several leads in one room make one message there.
@@ -20,6 +20,13 @@ class RoomSetup:
     team: str | None
     coordination: str | None
     citizen_dialogue: str | None
+    # The team rooms after the first (`team`): each hears the Fachbereich too.
+    more_teams: tuple[str, ...] = ()
+
+    @property
+    def teams(self) -> tuple[str, ...]:
+        first = (self.team,) if self.team else ()
+        return first + tuple(room for room in self.more_teams if room != self.team)
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,9 @@ class Addressee:
 class ThemeRooms(Protocol):
     team_room: str | None
     buergerdialog_room: str | None
+
+    @property
+    def team_rooms(self) -> tuple[str, ...]: ...
 
 
 class ConfiguredRooms(Protocol):
@@ -44,6 +54,7 @@ def setup_for(configured: ConfiguredRooms, theme: ThemeRooms | None) -> RoomSetu
         team=theme.team_room if theme else None,
         coordination=configured.koordination,
         citizen_dialogue=(theme.buergerdialog_room if theme else None) or configured.buergerdialog,
+        more_teams=tuple(theme.team_rooms[1:]) if theme else (),
     )
 
 
@@ -56,12 +67,19 @@ def room_for(lead: Lead, rooms: RoomSetup) -> str | None:
     return preferred or rooms.team or rooms.coordination
 
 
+def rooms_for(lead: Lead, rooms: RoomSetup) -> tuple[str, ...]:
+    """Every room that hears a lead: the Fachbereich in each team room."""
+    if lead is Lead.fachbereich and rooms.teams:
+        return rooms.teams
+    room = room_for(lead, rooms)
+    return (room,) if room is not None else ()
+
+
 def addressees(leads: Sequence[Lead], rooms: RoomSetup) -> list[Addressee]:
     """One addressee per room, in the order of the leads."""
     by_room: dict[str, list[Lead]] = {}
     for lead in leads:
-        room = room_for(lead, rooms)
-        if room is not None:
+        for room in rooms_for(lead, rooms):
             by_room.setdefault(room, []).append(lead)
     return [Addressee(room, tuple(found)) for room, found in by_room.items()]
 
@@ -69,7 +87,7 @@ def addressees(leads: Sequence[Lead], rooms: RoomSetup) -> list[Addressee]:
 def room_role(room_id: str, rooms: RoomSetup) -> str:
     """The room's role ("team", "koordination", "buergerdialog"; the templates name it),
     else its id."""
-    if room_id == rooms.team:
+    if room_id in rooms.teams:
         return "team"
     if room_id == rooms.coordination:
         return "koordination"

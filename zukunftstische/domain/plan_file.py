@@ -1,9 +1,10 @@
 """The coordination office's annual plan as a CSV file: read, validate, write. Pure.
 
-Columns: Thema; Z2 or Quartal; Teamraum (optional). German Excel writes semicolon-
-separated Windows-1252; other tools write UTF-8 (with or without BOM) and commas. Both
-are read. Every problem is reported with its line number, so that a long file can be
-fixed in one pass instead of one error per attempt.
+Columns: Thema; Z2 or Quartal; Teamraum, Fachbereich, Kernteam (Matrix ids separated by
+spaces or commas), Kontakt (all optional: older files without them still import).
+German Excel writes semicolon-separated Windows-1252; other tools write UTF-8 (with or
+without BOM) and commas. Both are read. Every problem is reported with its line number,
+so that a long file can be fixed in one pass instead of one error per attempt.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from zukunftstische.domain.dates import (
     format_date,
     parse_date_spec,
 )
-from zukunftstische.domain.matrix_ids import is_room_alias, parse_room_ref
+from zukunftstische.domain.matrix_ids import (
+    is_room_alias,
+    is_user_id,
+    parse_room_ref,
+    parse_user_link,
+)
 from zukunftstische.domain.theme_names import MAX_NAME_LENGTH, clean_name, fold
 from zukunftstische.domain.themes import ThemeStatus, ThemeView
 
@@ -34,8 +40,24 @@ DATE_HEADERS = frozenset(
 )
 QUARTER_HEADERS = frozenset({"quartal"})
 ROOM_HEADERS = frozenset({"teamraum", "team raum", "fachbereichsraum", "raum"})
+DEPARTMENT_HEADERS = frozenset({"fachbereich", "federfuhrung", "amt"})
+CORE_TEAM_HEADERS = frozenset({"kernteam", "kern team"})
+CONTACT_HEADERS = frozenset({"kontakt", "ansprechperson", "ansprechpartner in", "ansprechpartner"})
+# As the chat commands allow (commands/fachbereich.py, kontakt.py, kernteam.py).
+MAX_DEPARTMENT_LENGTH = 200
+MAX_CONTACT_LENGTH = 500
+MAX_CORE_TEAM = 20
 
-WRITE_HEADER = ("Thema", "Z2", "Quartal", "Teamraum", "Status")
+WRITE_HEADER = (
+    "Thema",
+    "Z2",
+    "Quartal",
+    "Teamraum",
+    "Fachbereich",
+    "Kernteam",
+    "Kontakt",
+    "Status",
+)
 STATUS_WORDS = {
     ThemeStatus.active: "aktiv",
     ThemeStatus.idea: "Idee",
@@ -54,6 +76,9 @@ class PlanRow:
     spec: DateSpec
     team_room: str | None
     line: int
+    department: str | None = None
+    core_team: tuple[str, ...] = ()
+    contact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +165,9 @@ class _Columns:
     dates: tuple[int, ...]  # Z2 columns, in file order
     quarter: int | None
     room: int | None
+    department: int | None = None
+    core_team: int | None = None
+    contact: int | None = None
 
 
 def _columns(header: Sequence[str]) -> _Columns | str:
@@ -155,15 +183,34 @@ def _columns(header: Sequence[str]) -> _Columns | str:
         find(QUARTER_HEADERS),
         find(ROOM_HEADERS),
     )
+    department, core_team, contact = (
+        find(DEPARTMENT_HEADERS),
+        find(CORE_TEAM_HEADERS),
+        find(CONTACT_HEADERS),
+    )
     if not name:
         return "Kopfzeile ohne Spalte „Thema“ (erwartet: Thema; Z2 oder Quartal; Teamraum)"
     if not dates and not quarter:
         return "Kopfzeile ohne Spalte „Z2“ oder „Quartal“ (erwartet: Thema; Z2; Teamraum)"
-    for label, found in (("Thema", name), ("Quartal", quarter), ("Teamraum", room)):
+    single = (
+        ("Thema", name),
+        ("Quartal", quarter),
+        ("Teamraum", room),
+        ("Fachbereich", department),
+        ("Kernteam", core_team),
+        ("Kontakt", contact),
+    )
+    for label, found in single:
         if len(found) > 1:
             return f"Spalte „{label}“ steht mehrfach in der Kopfzeile"
     return _Columns(
-        name[0], tuple(dates), quarter[0] if quarter else None, room[0] if room else None
+        name[0],
+        tuple(dates),
+        quarter[0] if quarter else None,
+        room[0] if room else None,
+        department[0] if department else None,
+        core_team[0] if core_team else None,
+        contact[0] if contact else None,
     )
 
 
@@ -201,9 +248,42 @@ def _row(line: int, cells: Sequence[str], columns: _Columns) -> tuple[list[str],
     name = _name(_cell(cells, columns.name), problems)
     spec = _spec(cells, columns, problems)
     room = _room(_cell(cells, columns.room), problems)
+    department = _text(
+        _cell(cells, columns.department), "Fachbereich", MAX_DEPARTMENT_LENGTH, problems
+    )
+    contact = _text(_cell(cells, columns.contact), "Kontakt", MAX_CONTACT_LENGTH, problems)
+    core_team = _core_team(_cell(cells, columns.core_team), problems)
     if name is None or spec is None:
         return problems, None
-    return problems, PlanRow(name, spec, room, line)
+    return problems, PlanRow(name, spec, room, line, department, core_team, contact)
+
+
+def _text(raw: str, label: str, limit: int, problems: list[str]) -> str | None:
+    text = clean_name(" ".join(raw.split()))
+    if len(text) > limit:
+        problems.append(f"{label} zu lang ({len(text)} Zeichen, höchstens {limit})")
+        return None
+    return text or None
+
+
+def _core_team(raw: str, problems: list[str]) -> tuple[str, ...]:
+    """Matrix user ids (or matrix.to links to them), separated by spaces, commas or
+    semicolons."""
+    found: list[str] = []
+    for word in re.split(r"[\s,;]+", raw.strip()):
+        if not word:
+            continue
+        user = word if is_user_id(word) else parse_user_link(word)
+        if user is None:
+            shown = word if len(word) <= 60 else word[:59] + "…"
+            problems.append(f"Kernteam: „{shown}“ ist keine Matrix-ID (wie @anna:example.org)")
+            continue
+        found.append(user)
+    people = tuple(dict.fromkeys(found))
+    if len(people) > MAX_CORE_TEAM:
+        problems.append(f"Kernteam zu groß ({len(people)} Personen, höchstens {MAX_CORE_TEAM})")
+        return ()
+    return people
 
 
 def _name(raw: str, problems: list[str]) -> str | None:
@@ -295,6 +375,8 @@ def date_reason(err: DateError) -> str:
         return f"„{text}“ gibt es nicht ({year} hat {weeks} Kalenderwochen)"
     if err.code == "impossible_quarter":
         return f"Quartal „{text}“ gibt es nicht (Q1 bis Q4)"
+    if err.code == "two_digit_year":
+        return f"Jahr in „{text}“ bitte vierstellig: {err.details.get('suggestion')}"
     if err.code == "year_out_of_range":
         low, high = err.details.get("min"), err.details.get("max")
         return f"Jahr in „{text}“ liegt nicht zwischen {low} und {high}"
@@ -342,6 +424,9 @@ def _plan_cells(view: ThemeView) -> list[str]:
         format_date(theme.z2) if theme.z2 else "",
         str(quarter) if quarter else (theme.planned_quarter or ""),
         theme.team_room or "",
+        theme.department or "",
+        " ".join(theme.core_team),
+        theme.contact or "",
         STATUS_WORDS.get(theme.status, theme.status),
     ]
 

@@ -77,6 +77,12 @@ class StepDefinition(_Frozen):
     goals: tuple[str, ...] = ()
     milestones: tuple[Milestone, ...] = ()
     role: StepRole | None = None
+    # The concept's "Zeitabstände (min.)": at least this many weeks before or after
+    # `gap_to` (Z2 or another step's key). A pin that comes closer is refused unless
+    # confirmed (`!zt termin … trotzdem`).
+    min_weeks_before: int | None = Field(default=None, ge=0, le=104)
+    min_weeks_after: int | None = Field(default=None, ge=0, le=104)
+    gap_to: str = Z2_ANCHOR
 
     @property
     def label(self) -> str:
@@ -110,6 +116,12 @@ class ProcessTemplate(_Frozen):
                     "früher definierter Schritt sein"
                 )
             seen.add(folded)
+        for position, step in enumerate(self.steps):
+            if step.gap_to != Z2_ANCHOR and step.gap_to.casefold() not in seen:
+                raise ValueError(
+                    f"steps[{position}] ({step.key}): gap_to {step.gap_to!r} muss ein "
+                    "Schritt oder 'z2' sein"
+                )
         self._roles_once()
         return self
 

@@ -54,6 +54,18 @@ class ThemeRecord:
     process_json: str
     created_by: str
     created_at: datetime
+    # The leading department (Fachbereich), a contact, the Kernteam (Matrix user ids)
+    # and the team rooms besides the first one (`team_room`).
+    department: str | None = None
+    contact: str | None = None
+    core_team: tuple[str, ...] = ()
+    extra_team_rooms: tuple[str, ...] = ()
+
+    @property
+    def team_rooms(self) -> tuple[str, ...]:
+        """Every team room, the first one bound first: each hears the Fachbereich."""
+        first = (self.team_room,) if self.team_room else ()
+        return first + tuple(r for r in self.extra_team_rooms if r != self.team_room)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,4 +117,5 @@ class ThemeView:
     @property
     def rooms(self) -> tuple[str, ...]:
         """Every room bound to the theme (whose members may mark its steps)."""
-        return tuple(room for role in ROOM_ROLES if (room := self.room(role)))
+        bound = [room for role in ROOM_ROLES if (room := self.room(role))]
+        return tuple(dict.fromkeys([*bound, *self.theme.extra_team_rooms]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -136,7 +136,7 @@ class EvaluationEngine:
                 "evaluation_offer", theme=view.theme, prefix=self.config.bot.prefix
             )
             rooms = dict.fromkeys(
-                room for room in (self.config.rooms.koordination, view.theme.team_room) if room
+                room for room in (self.config.rooms.koordination, *view.theme.team_rooms) if room
             )
             for room in rooms:
                 await self.transport.send_now(
@@ -184,10 +184,13 @@ class EvaluationEngine:
             rooms = [evaluation.room_id]
         else:
             people = await self._participants(evaluation.room_id)
-            if evaluation.kind == INTERNAL_KIND and self.config.rooms.koordination:
-                # The department's team and the Koordination: one direct chat each.
-                more = await self._participants(self.config.rooms.koordination)
-                people = list(dict.fromkeys([*people, *more]))
+            if evaluation.kind == INTERNAL_KIND:
+                # The department's teams (every team room), the Kernteam and the
+                # Koordination: one direct chat each.
+                others = [*view.theme.team_rooms, self.config.rooms.koordination]
+                for room_id in dict.fromkeys(r for r in others if r and r != evaluation.room_id):
+                    people = [*people, *await self._participants(room_id)]
+                people = list(dict.fromkeys([*people, *self._askable(view.theme.core_team)]))
             rooms = [
                 room for person in people if (room := await self.transport.direct_room(person))
             ]
@@ -212,9 +215,12 @@ class EvaluationEngine:
         log.info("evaluation %s open in %d rooms", evaluation.id, len(rooms))
 
     async def _participants(self, room_id: str) -> list[str]:
+        return self._askable(await self.transport.members(room_id))
+
+    def _askable(self, people: Iterable[str]) -> list[str]:
+        """Who may be asked: not the bot, not ignored users, nothing that looks like a bot."""
         ignored = set(self.config.evaluation.ignore_users) | {self.transport.user_id}
-        members = await self.transport.members(room_id)
-        return [m for m in members if m not in ignored and not BOT_NAME.search(m[1:].split(":")[0])]
+        return [m for m in people if m not in ignored and not BOT_NAME.search(m[1:].split(":")[0])]
 
     async def _send_questionnaire(
         self,

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from zukunftstische.config import Config
 from zukunftstische.domain.lead_rooms import setup_for
 from zukunftstische.domain.participation import window as participation_window
+from zukunftstische.domain.process import Lead
 from zukunftstische.domain.reminder_plan import Delivery, deliveries, theme_facts
 from zukunftstische.domain.reminder_policy import (
     Reminder,
@@ -205,6 +206,9 @@ class ReminderEngine:
         definition = view.template.step(reminder.step_key)
         step = view.step(reminder.step_key)
         people = view.responsible.get(reminder.step_key, ())
+        # Where the Fachbereich leads, its Kernteam is mentioned too.
+        leads = definition.leads if definition else ()
+        core_team = view.theme.core_team if Lead.fachbereich in leads else ()
         message = self.renderer.message(
             "reminder",
             kind=str(reminder.kind),
@@ -213,12 +217,13 @@ class ReminderEngine:
             definition=definition,
             step=step,
             people=people,
+            core_team=core_team,
             overdue_days=(now.date() - reminder.step_date).days,
             holiday=self.calendar.holiday_name(reminder.step_date),
             window=participation_window(view),
             prefix=prefix,
         )
-        return Message(message.body, message.html, tuple(people))
+        return Message(message.body, message.html, tuple(dict.fromkeys([*people, *core_team])))
 
     def _digest(self, views: dict[int, ThemeView], now: datetime, prefix: str) -> Message:
         today = now.date()

@@ -28,7 +28,9 @@ Progress = Callable[[int, int], None]
 
 class Action(StrEnum):
     create = "create"
-    update = "update"  # an idea gets its Z2, or a theme without team room gets one
+    # An idea gets its Z2, or a theme gets a team room, department, contact or Kernteam it
+    # has none of yet.
+    update = "update"
     unchanged = "unchanged"
     skipped = "skipped"  # the theme exists with another Z2 or team room
 
@@ -41,6 +43,9 @@ class RowResult:
     # For `update`: the idea's new Z2 and/or the team room to bind.
     z2: date | None = None
     team_room: str | None = None
+    department: str | None = None
+    contact: str | None = None
+    core_team: tuple[str, ...] = ()
     reason: str = ""
 
 
@@ -83,13 +88,26 @@ def _decide_row(row: PlanRow, view: ThemeView | None) -> RowResult:
             reason = f"Thema existiert mit anderem Quartal ({theme.planned_quarter})"
             return RowResult(row, Action.skipped, view.id, reason=reason)
         z2 = row.spec.first_day  # an idea gets its Z2, as `verschieben` would give it
-    room = row.team_room if row.team_room != theme.team_room else None
+    room = row.team_room if row.team_room not in theme.team_rooms else None
     if room is not None and theme.team_room is not None:
         reason = f"Thema existiert mit anderem Teamraum ({theme.team_room})"
         return RowResult(row, Action.skipped, view.id, reason=reason)
-    if z2 is None and room is None:
+    # Department, contact and Kernteam fill what the theme lacks; what was set in chat wins.
+    department = row.department if row.department and not theme.department else None
+    contact = row.contact if row.contact and not theme.contact else None
+    core_team = row.core_team if not theme.core_team else ()
+    if z2 is None and room is None and not (department or contact or core_team):
         return RowResult(row, Action.unchanged, view.id)
-    return RowResult(row, Action.update, view.id, z2=z2, team_room=room)
+    return RowResult(
+        row,
+        Action.update,
+        view.id,
+        z2=z2,
+        team_room=room,
+        department=department,
+        contact=contact,
+        core_team=core_team,
+    )
 
 
 # Applying (the edge) ------------------------------------------------------------------
@@ -172,7 +190,15 @@ def _apply(
             theme_template = templates.get(change.theme_id, template)
             planned = plan(theme_template, change.z2, council_meetings) if change.z2 else ()
             updates.append(
-                ThemeUpdate(change.theme_id, change.z2, tuple(planned), change.team_room)
+                ThemeUpdate(
+                    change.theme_id,
+                    change.z2,
+                    tuple(planned),
+                    change.team_room,
+                    department=change.department,
+                    contact=change.contact,
+                    core_team=change.core_team,
+                )
             )
     store.apply_plan(creates, updates, actor=actor, now=now, progress=progress)
 
@@ -187,6 +213,9 @@ def _new_theme(
         z2=z2,
         planned_quarter=str(row.spec) if is_idea else None,
         team_room=row.team_room,
+        department=row.department,
+        contact=row.contact,
+        core_team=row.core_team,
         template=template,
         planned=tuple(plan(template, z2, council_meetings)) if z2 else (),
     )

@@ -38,6 +38,9 @@ class Theme(SQLModel, table=True):
     # The digital participation window when moved by hand (NULL: as the process says).
     participation_start: date | None = None
     participation_end: date | None = None
+    # The leading department (Fachbereich) and a contact for the theme (free text).
+    department: str | None = Field(default=None, max_length=200)
+    contact: str | None = Field(default=None, max_length=500)
     # The step definitions the theme was created with (JSON of domain.process.ProcessTemplate).
     process_json: str = Field(sa_type=sa.Text)
     created_by: str = Field(max_length=255)
@@ -64,6 +67,33 @@ class Step(SQLModel, table=True):
     done_on: date | None = None
     done_by: str | None = Field(default=None, max_length=255)
     note: str | None = Field(default=None, max_length=500)
+
+
+class TeamRoom(SQLModel, table=True):
+    """A further team room of a theme (the first one is `theme.team_room`): themes are
+    fachbereichsübergreifend, and every team room hears the Fachbereich's reminders."""
+
+    __tablename__ = "team_room"
+    __table_args__ = (sa.UniqueConstraint("theme_id", "room_id", name="uq_team_room"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("theme.id", ondelete="CASCADE"), nullable=False)
+    )
+    room_id: str = Field(max_length=255)
+
+
+class CoreTeamMember(SQLModel, table=True):
+    """A member of a theme's Kernteam; the Fachbereich's reminders mention them."""
+
+    __tablename__ = "core_team_member"
+    __table_args__ = (sa.UniqueConstraint("theme_id", "user_id", name="uq_core_team_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("theme.id", ondelete="CASCADE"), nullable=False)
+    )
+    user_id: str = Field(max_length=255)
 
 
 class Responsibility(SQLModel, table=True):

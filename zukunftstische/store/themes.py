@@ -28,11 +28,13 @@ from zukunftstische.domain.timeline import PlannedStep
 from zukunftstische.store.database import Database, utc
 from zukunftstische.store.name_index import StoredNames
 from zukunftstische.store.tables import (
+    CoreTeamMember,
     CouncilMeeting,
     HistoryEntry,
     ReminderLog,
     Responsibility,
     Step,
+    TeamRoom,
     Theme,
     ThemePaper,
 )
@@ -58,6 +60,10 @@ class NewTheme:
     team_room: str | None
     template: ProcessTemplate
     planned: Sequence[PlannedStep] = ()
+    # From the plan file: the leading department, the contact, the Kernteam.
+    department: str | None = None
+    contact: str | None = None
+    core_team: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,10 @@ class ThemeUpdate:
     z2: date | None = None
     planned: Sequence[PlannedStep] = ()
     team_room: str | None = None
+    # From the plan file, where the theme has none yet.
+    department: str | None = None
+    contact: str | None = None
+    core_team: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,8 @@ def views_of(session: Session, themes: Iterable[Theme]) -> list[ThemeView]:
     steps: dict[int, list[Step]] = defaultdict(list)
     people: dict[int, list[Responsibility]] = defaultdict(list)
     papers: dict[int, ThemePaper] = {}
+    core_team: dict[int, list[str]] = defaultdict(list)
+    team_rooms: dict[int, list[str]] = defaultdict(list)
     for chunk in _chunks(ids):
         in_chunk = Step.theme_id.in_(chunk)  # type: ignore[attr-defined]
         for step in session.exec(select(Step).where(in_chunk).order_by(Step.position)):
@@ -129,14 +141,31 @@ def views_of(session: Session, themes: Iterable[Theme]) -> list[ThemeView]:
             select(ThemePaper).where(ThemePaper.theme_id.in_(chunk))  # type: ignore[attr-defined]
         ):
             papers[paper.theme_id] = paper
+        for theme_id, user_id in session.exec(
+            select(CoreTeamMember.theme_id, CoreTeamMember.user_id)
+            .where(CoreTeamMember.theme_id.in_(chunk))  # type: ignore[attr-defined]
+            .order_by(CoreTeamMember.id)  # type: ignore[arg-type]
+        ):
+            core_team[theme_id].append(user_id)
+        for theme_id, room_id in session.exec(
+            select(TeamRoom.theme_id, TeamRoom.room_id)
+            .where(TeamRoom.theme_id.in_(chunk))  # type: ignore[attr-defined]
+            .order_by(TeamRoom.id)  # type: ignore[arg-type]
+        ):
+            team_rooms[theme_id].append(room_id)
     return [
-        _view(theme, steps[theme.id], people[theme.id], papers.get(theme.id))  # type: ignore[index]
+        _view(
+            theme_record(theme, core_team[theme.id], team_rooms[theme.id]),  # type: ignore[index]
+            steps[theme.id],  # type: ignore[index]
+            people[theme.id],  # type: ignore[index]
+            papers.get(theme.id),  # type: ignore[arg-type]
+        )
         for theme in themes
     ]
 
 
 def _view(
-    theme: Theme,
+    theme: ThemeRecord,
     steps: Sequence[Step],
     responsible: Sequence[Responsibility],
     paper: ThemePaper | None,
@@ -146,7 +175,7 @@ def _view(
     for row in responsible:
         people.setdefault(keys[row.step_id], []).append(row.user_id)
     return ThemeView(
-        theme_record(theme),
+        theme,
         tuple(step_record(step) for step in steps),
         {k: tuple(v) for k, v in people.items()},
         paper_record(paper) if paper is not None else None,
@@ -155,12 +184,24 @@ def _view(
 
 # The records' fields, read straight off the rows: pydantic's model_dump was most of
 # the time of reading a year's themes.
-_THEME_FIELDS = tuple(field.name for field in fields(ThemeRecord))
+# (The theme's Kernteam and further team rooms live in tables of their own.)
+_THEME_FIELDS = tuple(
+    field.name
+    for field in fields(ThemeRecord)
+    if field.name not in {"core_team", "extra_team_rooms"}
+)
 _STEP_FIELDS = tuple(field.name for field in fields(StepRecord))
 
 
-def theme_record(theme: Theme) -> ThemeRecord:
-    return ThemeRecord(**{name: getattr(theme, name) for name in _THEME_FIELDS})
+def theme_record(
+    theme: Theme, core_team: Sequence[str] = (), extra_team_rooms: Sequence[str] = ()
+) -> ThemeRecord:
+    """The domain's value of a theme row (detached: a change needs the store)."""
+    return ThemeRecord(
+        **{name: getattr(theme, name) for name in _THEME_FIELDS},
+        core_team=tuple(core_team),
+        extra_team_rooms=tuple(extra_team_rooms),
+    )
 
 
 def step_record(step: Step) -> StepRecord:
@@ -446,13 +487,32 @@ class Store(Database):
     def bind_room(
         self, theme_id: int, role: str, room_id: str | None, *, actor: str, now: datetime
     ) -> None:
+        """Bind a room to a role. A team room is added to the theme's team rooms (a
+        theme has several); the other roles have one room each."""
         action = "room_bound" if room_id else "room_unbound"
         with self._change(theme_id, actor, action, now, role=role, room=room_id) as (
             session,
             theme,
         ):
-            setattr(theme, ROOM_FIELDS[role], room_id)
+            if role == "team" and room_id is not None:
+                self._add_team_room(session, theme, room_id)
+            else:
+                setattr(theme, ROOM_FIELDS[role], room_id)
             session.add(theme)
+
+    @staticmethod
+    def _add_team_room(session: Session, theme: Theme, room_id: str) -> None:
+        if theme.team_room is None:
+            theme.team_room = room_id
+            return
+        if theme.team_room == room_id:
+            return
+        known = session.exec(
+            select(TeamRoom).where(TeamRoom.theme_id == theme.id, TeamRoom.room_id == room_id)
+        ).first()
+        if known is None:
+            assert theme.id is not None
+            session.add(TeamRoom(theme_id=theme.id, room_id=room_id))
 
     def unbind_room_everywhere(
         self, theme_id: int, room_id: str, *, actor: str, now: datetime
@@ -464,8 +524,75 @@ class Store(Database):
                 if getattr(theme, column) == room_id:
                     setattr(theme, column, None)
                     roles.append(role)
+            further = session.exec(
+                select(TeamRoom).where(TeamRoom.theme_id == theme_id).order_by(TeamRoom.id)  # type: ignore[arg-type]
+            ).all()
+            for row in further:
+                if row.room_id == room_id:
+                    session.delete(row)
+                    if "team" not in roles:
+                        roles.append("team")
+            if theme.team_room is None:  # the next team room becomes the first
+                successor = next((r for r in further if r.room_id != room_id), None)
+                if successor is not None:
+                    theme.team_room = successor.room_id
+                    session.delete(successor)
             session.add(theme)
         return roles
+
+    # The team: department, contact, Kernteam ---------------------------------------------
+
+    def set_department(
+        self, theme_id: int, department: str | None, *, actor: str, now: datetime
+    ) -> None:
+        with self._change(theme_id, actor, "department", now, department=department) as (
+            session,
+            theme,
+        ):
+            theme.department = department
+            session.add(theme)
+
+    def set_contact(self, theme_id: int, contact: str | None, *, actor: str, now: datetime) -> None:
+        with self._change(theme_id, actor, "contact", now, contact=contact) as (session, theme):
+            theme.contact = contact
+            session.add(theme)
+
+    def add_core_team(
+        self, theme_id: int, users: Sequence[str], *, actor: str, now: datetime
+    ) -> list[str]:
+        """Add people to the Kernteam; the ones that were not in it yet."""
+        with self._change(theme_id, actor, "core_team_added", now, users=list(users)) as (
+            session,
+            _,
+        ):
+            known = set(
+                session.exec(
+                    select(CoreTeamMember.user_id).where(CoreTeamMember.theme_id == theme_id)
+                )
+            )
+            added = [user for user in dict.fromkeys(users) if user not in known]
+            for user in added:
+                session.add(CoreTeamMember(theme_id=theme_id, user_id=user))
+        return added
+
+    def remove_core_team(
+        self, theme_id: int, users: Sequence[str], *, actor: str, now: datetime
+    ) -> list[str]:
+        """Remove people from the Kernteam; the ones that were in it."""
+        with self._change(theme_id, actor, "core_team_removed", now, users=list(users)) as (
+            session,
+            _,
+        ):
+            rows = session.exec(
+                select(CoreTeamMember).where(
+                    CoreTeamMember.theme_id == theme_id,
+                    CoreTeamMember.user_id.in_(list(users)),  # type: ignore[attr-defined]
+                )
+            ).all()
+            removed = [row.user_id for row in rows]
+            for row in rows:
+                session.delete(row)
+        return removed
 
     def rename(self, theme_id: int, new_name: str, *, actor: str, now: datetime) -> None:
         with self.session() as session:
@@ -584,6 +711,8 @@ class Store(Database):
             planned_quarter=new.planned_quarter,
             status=ThemeStatus.active if new.z2 else ThemeStatus.idea,
             team_room=new.team_room,
+            department=new.department,
+            contact=new.contact,
             process_json=new.template.to_json(),
             created_by=actor,
             created_at=utc(now),
@@ -596,6 +725,8 @@ class Store(Database):
             raise ThemeExists(new.name) from err
         assert theme.id is not None
         self._add_steps(session, theme.id, new.planned)
+        for user in dict.fromkeys(new.core_team):
+            session.add(CoreTeamMember(theme_id=theme.id, user_id=user))
         record_history(
             session,
             theme.id,
@@ -633,6 +764,25 @@ class Store(Database):
                 "room_bound",
                 role="team",
                 room=update.team_room,
+            )
+        if update.department is not None:
+            theme.department = update.department
+            record_history(
+                session, update.theme_id, actor, now, "department", department=update.department
+            )
+        if update.contact is not None:
+            theme.contact = update.contact
+            record_history(session, update.theme_id, actor, now, "contact", contact=update.contact)
+        for user in dict.fromkeys(update.core_team):
+            session.add(CoreTeamMember(theme_id=update.theme_id, user_id=user))
+        if update.core_team:
+            record_history(
+                session,
+                update.theme_id,
+                actor,
+                now,
+                "core_team_added",
+                users=list(update.core_team),
             )
         session.add(theme)
 

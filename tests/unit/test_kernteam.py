@@ -1,0 +1,28 @@
+"""Who `!zt kernteam` takes: Matrix user ids as typed or linked, pills; never a guess."""
+
+from __future__ import annotations
+
+import pytest
+
+from zukunftstische.commands.base import UserError
+from zukunftstische.commands.kernteam import people
+
+
+def test_ids_links_and_pills() -> None:
+    assert people(
+        "@anna:stadt.de, https://matrix.to/#/@ben:stadt.de @cem:[::1]:8448 @anna:stadt.de", ()
+    ) == ["@anna:stadt.de", "@ben:stadt.de", "@cem:[::1]:8448"]
+    # A pill puts the display name in the text and the id in m.mentions.
+    assert people("Dora Beispiel", ("@dora:stadt.de",)) == ["@dora:stadt.de"]
+
+
+@pytest.mark.parametrize("text", ["@anna", "anna:stadt.de", "@an na:stadt.de", "Anna"])
+def test_anything_else_is_refused(text: str) -> None:
+    with pytest.raises(UserError) as refused:
+        people(text, ())
+    assert refused.value.code == "invalid_user_id"
+
+
+def test_a_malformed_id_is_refused_even_beside_a_pill() -> None:
+    with pytest.raises(UserError):
+        people("@anna", ("@dora:stadt.de",))
