@@ -78,6 +78,8 @@ def test_numbers_with_the_languages_decimal_point(renderer: Renderer, text: str)
         theme=THEME,
         participants=5,
         anonym=False,
+        internal=False,
+        open_answers=(),
         prefix="!zt",
     ).body
     assert f" {text} " in body
