@@ -25,6 +25,7 @@ import asyncio
 import logging
 import os
 import random
+import shlex
 import shutil
 import signal
 import subprocess
@@ -79,6 +80,7 @@ class Chaos:
     hs_restarts: int = 0
     pg_restarts: int = 0
     pg_skipped: str = ""
+    supervisor_restarts: int = 0  # the bot ended by itself (a lost lease) and was started
 
 
 @dataclass
@@ -105,6 +107,17 @@ class Run:
                 stderr=subprocess.STDOUT,
             )
 
+    def restart_if_ended(self, within: float) -> None:
+        """What systemd (Restart=on-failure) or a container runtime does: a bot that ended
+        by itself (exit 6: a PostgreSQL restart ended its lease's session) starts again."""
+        assert self.process is not None
+        try:
+            self.process.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            return
+        self.start_bot()
+        self.chaos.supervisor_restarts += 1
+
     def kill_bot(self) -> None:
         assert self.process is not None
         os.kill(self.process.pid, signal.SIGKILL)
@@ -127,7 +140,10 @@ def rss_kib(pid: int) -> int | None:
 
 
 def postgres_control() -> list[str] | None:
-    """How to restart this machine's PostgreSQL, if we may (root, Debian's tools)."""
+    """How to restart this machine's PostgreSQL, if we may (root, Debian's tools), or the
+    command in ZT_TEST_PG_CONTROL (a private cluster's `pg_ctl -D … -w`)."""
+    if custom := os.environ.get("ZT_TEST_PG_CONTROL"):
+        return shlex.split(custom)
     if os.geteuid() != 0 or not shutil.which("pg_ctlcluster"):
         return None
     if not Path("/etc/postgresql").is_dir():
@@ -253,6 +269,8 @@ async def chaos(run: Run, stop_at: float, args: argparse.Namespace) -> None:
         elif control is not None:
             await asyncio.to_thread(subprocess.run, [*control, "restart"], check=True)
             run.chaos.pg_restarts += 1
+            # The restart ended the lease's session: the bot stops being active and ends.
+            await asyncio.to_thread(run.restart_if_ended, 30)
 
 
 def policy_leftovers(run: Run) -> int:
@@ -383,7 +401,8 @@ def report(run: Run, user: ScriptedUser, leftovers: int, log: Counter[str]) -> i
     chaos = run.chaos
     skipped = f" ({chaos.pg_skipped})" if chaos.pg_skipped else ""
     print(f"chaos:      {chaos.kills} × bot SIGKILL, {chaos.hs_restarts} × homeserver "
-          f"restart, {chaos.pg_restarts} × PostgreSQL restart{skipped}")  # fmt: skip
+          f"restart, {chaos.pg_restarts} × PostgreSQL restart{skipped}, "
+          f"{chaos.supervisor_restarts} × restarted after a lost lease")  # fmt: skip
     print(f"commands:   {len(run.sent)} sent, {len(run.sent) - len(unanswered)} answered, "
           f"{len(twice)} answered twice, {len(unanswered)} not answered")  # fmt: skip
     print(f"reminders:  {due} due (sent-log; {log.get('pending', 0)} pending), "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import shutil
 import subprocess
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from tests.integration.conftest import (
     start_bot,
     write_plain_config,
 )
+from zukunftstische.app import LeaseLost
 from zukunftstische.config import load_config
 from zukunftstische.demo.homeserver import LocalSynapse
 from zukunftstische.demo.scripted_user import ScriptedUser
@@ -107,8 +109,13 @@ async def test_the_homeserver_is_gone_for_a_minute(
 
 
 def postgres_control() -> list[str] | None:
-    """How to stop and start this machine's PostgreSQL, if we may."""
-    if BACKEND != "postgresql" or os.geteuid() != 0 or not shutil.which("pg_ctlcluster"):
+    """How to stop and start this machine's PostgreSQL, if we may. `ZT_TEST_PG_CONTROL`
+    names another command (a private cluster's `pg_ctl -D … -w`; the verb is appended)."""
+    if BACKEND != "postgresql":
+        return None
+    if custom := os.environ.get("ZT_TEST_PG_CONTROL"):
+        return shlex.split(custom)
+    if os.geteuid() != 0 or not shutil.which("pg_ctlcluster"):
         return None
     versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
     return (
@@ -117,14 +124,15 @@ def postgres_control() -> list[str] | None:
 
 
 async def test_postgresql_restarts_and_no_command_is_lost(
-    bot_factory, coordinator: ScriptedUser
+    bot_factory, coordinator: ScriptedUser, tmp_path: Path
 ) -> None:
     control = postgres_control()
     if control is None:
         pytest.skip(
             "needs the PostgreSQL backend (ZT_TEST_DATABASE=postgresql), root and pg_ctlcluster"
         )
-    bot = await bot_factory()
+    directory = tmp_path / "pg-restart"
+    bot = await bot_factory(directory=directory)
     room_id = await coordinator.create_room([bot.user_id], name="Datenbank weg")
     await coordinator.wait_for_member(room_id, bot.user_id)
     await coordinator.ask(room_id, "!zt neu Mobilität KW 15/2027")
@@ -134,6 +142,11 @@ async def test_postgresql_restarts_and_no_command_is_lost(
         await asyncio.sleep(5)
     finally:
         await asyncio.to_thread(subprocess.run, [*control, "start"], check=True)
+    # The restart ended the lease's session: the bot stops being active (LeaseLost, exit 6
+    # from `zt-bot run`) and its supervisor starts it again; here the test is the supervisor.
+    with pytest.raises(LeaseLost):
+        await asyncio.wait_for(bot.task, 30)
+    await bot_factory(directory=directory)
     await coordinator.wait_until(
         lambda: any(
             r.content["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
