@@ -33,6 +33,10 @@ COMMANDS = (
     "offen Klima 1",
     "überspringen Klima 3a",
     "termin Klima 5 07.07.2027",
+    "termin Klima beteiligung 03.05.2027",
+    "fachbereich Klima Umweltamt",
+    "kernteam Klima @anna:localhost @ben:localhost",
+    "kontakt Klima Frau Muster, Tel. 123",
     "zuständig Klima 3 @anna:localhost",
     "raum Klima z2",
     "ratssitzung 20.07.2027",
@@ -149,5 +153,6 @@ async def test_every_mutating_command_applies_once_and_is_answered_once_across_a
     assert found["council_meeting"] == 0  # added once, removed once
     assert found["handled_event"] == len(COMMANDS)
     for action in ("created", "moved", "done", "reopened", "skipped", "pinned", "responsible",
-                   "room_bound", "renamed", "paused", "resumed", "archived"):  # fmt: skip
+                   "room_bound", "renamed", "paused", "resumed", "archived", "participation_moved",
+                   "department", "core_team_added", "contact"):  # fmt: skip
         assert found.get(f"history:{action}") == 1, (action, found)
