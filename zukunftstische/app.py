@@ -240,8 +240,10 @@ class Bot:
                 await self.council.start()
             tasks = self.adapter.tasks
             running.append(tasks.spawn(self._start_reminders(), "start reminders"))
-            adapter = tasks.spawn(self.adapter.run(self.answer), "adapter")
-            keeper = tasks.spawn(self._keep_lease(), "keep lease")
+            # Awaited just below: their failure is raised here (the CLI says what to do),
+            # so they are not spawned through `tasks`, which would log it once more.
+            adapter = asyncio.create_task(self.adapter.run(self.answer), name="adapter")
+            keeper = asyncio.create_task(self._keep_lease(), name="keep lease")
             running += [adapter, keeper]
             done, _ = await asyncio.wait({adapter, keeper}, return_when=asyncio.FIRST_COMPLETED)
             for task in done:

@@ -102,7 +102,7 @@ async def test_automatic_start_is_announced_and_plain_replies_answer_the_open_qu
 
     await coordinator.ask(koordination, "!zt umfrage beenden Stadtgrün")
     summary = await wait_said(coordinator, koordination, bot.user_id, "Auswertung „Stadtgrün“")
-    assert "Mein Beitrag wurde gehört. – 2 Antworten, Mittelwert 5.0 von 5" in summary
+    assert "Mein Beitrag wurde gehört. – 2 Antworten, Mittelwert 5,0 von 5" in summary
     assert "2 Antworten (ohne Namen):" in summary
     assert "   – Mehr Pausen einplanen" in summary
     assert "   – Die Ergebnisse früher verschicken" in summary
@@ -155,7 +155,7 @@ async def test_internal_evaluation_offered_after_step_6_started_answered_and_in_
 
     await coordinator.ask(koordination, "!zt umfrage beenden Quartier intern")
     summary = await wait_said(coordinator, team, bot.user_id, "Interne Evaluation „Quartier“")
-    assert f"1. {TIMELINE} – 2 Antworten, Mittelwert 4.0 von 5" in summary
+    assert f"1. {TIMELINE} – 2 Antworten, Mittelwert 4,0 von 5" in summary
     assert "Was sollten wir beim nächsten Thema anders machen? – 2 Antworten (ohne Namen):" in (
         summary
     )
