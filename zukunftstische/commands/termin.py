@@ -27,6 +27,7 @@ from zukunftstische.commands.base import (
     strip_tail,
     theme_and_step,
 )
+from zukunftstische.commands.verschieben import move_z2
 from zukunftstische.domain.date_checks import Conflict, theme_conflicts
 from zukunftstische.domain.dates import DateError, parse_date_spec, split_trailing_date
 from zukunftstische.domain.participation import length, window
@@ -150,29 +151,7 @@ def _move_z2(
     found = theme_conflicts(view, changes, z2=day)
     if found and not confirmed:
         _refuse(found, request, ref, day)
-    old_z2 = view.theme.z2
-    services.store.set_step_dates(
-        view.id,
-        changes,
-        actor=request.sender,
-        now=request.now,
-        action="moved",
-        z2=day,
-        old=old_z2,
-        new=day,
-        moved=len(changes),
-    )
-    # Those that stay because they are done, skipped or pinned (not those the council holds).
-    kept = [s for s in view.steps if s.key not in changes and (s.pinned or s.state != "open")]
-    return services.renderer.message(
-        "moved",
-        theme=view.theme,
-        old=old_z2,
-        new=day,
-        moved=len(changes),
-        kept=kept,
-        holiday=services.calendar.holiday_name(day),
-    )
+    return move_z2(request, services, view, day, changes)
 
 
 COMMAND = Command(

@@ -50,9 +50,17 @@ def handle(request: Request, services: Services) -> Message:
             past=steps_in_the_past(scheduled, request.today),
             prefix=services.config.bot.prefix,
         )
-    old_z2 = view.theme.z2
     changes = replan_with_council(view, services, z2=new_z2)
-    store.set_step_dates(
+    return move_z2(request, services, view, new_z2, changes)
+
+
+def move_z2(
+    request: Request, services: Services, view: ThemeView, new_z2: date, changes: dict[str, date]
+) -> Message:
+    """Record a new Z2 with the steps that follow it (`verschieben`, and `termin` on the
+    Z2 step) and say what moved and what stayed."""
+    old_z2 = view.theme.z2
+    services.store.set_step_dates(
         view.id,
         changes,
         actor=request.sender,
@@ -66,7 +74,7 @@ def handle(request: Request, services: Services) -> Message:
     )
     # Those that stay because they are done, skipped or pinned (not those the council holds).
     kept = [s for s in view.steps if s.key not in changes and (s.pinned or s.state != "open")]
-    return renderer.message(
+    return services.renderer.message(
         "moved",
         theme=view.theme,
         old=old_z2,
