@@ -75,6 +75,8 @@ class Run:
     restart_s: float = 0.0
     echo_ms: float = 0.0
     status_ms: float = 0.0
+    echo_server_ms: float = 0.0  # at the homeserver: command → answer
+    status_server_ms: float = 0.0
     lists_ms: dict[str, float] = field(default_factory=dict)
     ticks_ms: list[float] = field(default_factory=list)
     rss_mib: float = 0.0
@@ -143,6 +145,24 @@ listen = "127.0.0.1:{metrics_port}"
         started = time.perf_counter()
         await self.user.ask(self.room_id, text, timeout=timeout)
         return (time.perf_counter() - started) * 1000
+
+    async def at_the_server(self, text: str) -> tuple[float, float]:
+        """(round trip as the client sees it, the homeserver's time from the command to
+        the answer: without the client's own hops, what the bot or the echo adds)."""
+        assert self.user is not None
+        user = self.user
+        started = time.perf_counter()
+        answer = await user.ask(self.room_id, text, timeout=120)
+        round_trip = (time.perf_counter() - started) * 1000
+        asked = answer.content["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
+
+        def own() -> dict | None:
+            return next((r.content for r in user.received if r.event_id == asked), None)
+
+        await user.wait_until(lambda: own() is not None, timeout=30)
+        command = own()
+        assert command is not None
+        return round_trip, float(answer.content["origin_server_ts"] - command["origin_server_ts"])
 
     async def first_answer(self, started: float) -> float:
         """Seconds from `started` until the bot answers one of the commands sent since
@@ -257,9 +277,14 @@ async def measure(bench: Bench, count: int, samples: int) -> Run:
             await bench.timed("ping")
         echo, bot = [], []
         for _ in range(samples):
-            echo.append(await bench.timed("ping"))
-            bot.append(await bench.timed(status))
-        run.echo_ms, run.status_ms = statistics.median(echo), statistics.median(bot)
+            echo.append(await bench.at_the_server("ping"))
+            bot.append(await bench.at_the_server(status))
+        run.echo_ms, run.status_ms = (
+            statistics.median(t for t, _ in found) for found in (echo, bot)
+        )
+        run.echo_server_ms, run.status_server_ms = (
+            statistics.median(t for _, t in found) for found in (echo, bot)
+        )
         run.rss_before_pictures_mib = memory_mib(process.pid)[0]
         for text in LISTS:
             run.lists_ms[text] = statistics.median(
@@ -295,6 +320,10 @@ def report(runs: list[Run], database: str, rooms: int, samples: int) -> None:
     row("echo round trip, median (ms)", [f"{r.echo_ms:.1f}" for r in runs])
     row("`!zt status <Thema>`, median (ms)", [f"{r.status_ms:.1f}" for r in runs])
     row("**status / echo**", [f"**{r.status_ms / r.echo_ms:.2f}**" for r in runs])
+    row(
+        "at the homeserver, command → answer: echo / status (ms)",
+        [f"{r.echo_server_ms:.0f} / {r.status_server_ms:.0f}" for r in runs],
+    )
     for text in LISTS:
         row(
             f"`!zt {text}` (ms, × echo)",
