@@ -164,6 +164,18 @@ class RunningBot:
         with contextlib.suppress(asyncio.CancelledError, LeaseLost):
             await self.task
 
+    async def revive(self, notice: float = 30) -> None:
+        """After a PostgreSQL restart (which ends every bot's lease on that server): wait
+        until it has noticed (its lease check runs every few seconds) and start it again,
+        as its supervisor would."""
+        await asyncio.wait({self.task}, timeout=notice)
+        if not self.task.done():
+            return
+        with contextlib.suppress(LeaseLost):
+            self.task.result()
+        again = await start_bot(self.config, self.bot.clock)
+        self.bot, self.task = again.bot, again.task
+
 
 async def start_bot(config: Config, clock: Clock | None = None) -> RunningBot:
     config = await resolve_configured_rooms(config)  # as `zt-bot run` does
