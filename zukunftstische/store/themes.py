@@ -116,7 +116,8 @@ def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 
 
 def views_of(session: Session, themes: Iterable[Theme]) -> list[ThemeView]:
-    """The views of many themes in a few queries (steps, people and papers in batches),
+    """The views of many themes in a few queries (steps, people, papers, Kernteam and team
+    rooms in batches),
     instead of three queries per theme."""
     themes = list(themes)
     ids = [theme.id for theme in themes if theme.id is not None]
