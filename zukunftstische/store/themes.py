@@ -117,8 +117,7 @@ def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 
 def views_of(session: Session, themes: Iterable[Theme]) -> list[ThemeView]:
     """The views of many themes in a few queries (steps, people, papers, Kernteam and team
-    rooms in batches),
-    instead of three queries per theme."""
+    rooms in batches), instead of five queries per theme."""
     themes = list(themes)
     ids = [theme.id for theme in themes if theme.id is not None]
     steps: dict[int, list[Step]] = defaultdict(list)
