@@ -74,6 +74,10 @@ def test_names_from_the_database_match_as_from_a_list(store: Store) -> None:
         assert resolve_leading(text, store.names) == resolve_leading(text, in_memory), text
     assert store.names.starting_with(fold("wasser*")) == ["Wasser*Land?"]
     assert store.names.starting_with("%") == []
+    # Typed control characters (a NUL PostgreSQL would refuse) match nothing, quietly.
+    assert resolve("mobil\x00", store.names).name is None
+    assert resolve_leading("\x00 wasser 1", store.names).name is None
+    assert store.names.starting_with("\x00") == []
 
 
 def test_a_prefix_is_found_through_an_index(store: Store) -> None:

@@ -28,6 +28,12 @@ def like_prefix(key: str) -> str:
     return escaped + "%"
 
 
+def storable(key: str) -> bool:
+    """Whether a stored key could be this: stored names have no control characters
+    (`clean_name`), and PostgreSQL refuses a NUL in a query's text."""
+    return "\x00" not in key
+
+
 @dataclass(frozen=True)
 class StoredNames:
     """Known names read from the database, one small query per question."""
@@ -35,10 +41,14 @@ class StoredNames:
     database: Database
 
     def exact(self, key: str) -> str | None:
+        if not storable(key):
+            return None
         with self.database.session() as session:
             return session.exec(select(Theme.name).where(Theme.name_key == key)).first()
 
     def starting_with(self, key: str) -> list[str]:
+        if not storable(key):
+            return []
         column = Theme.name_key
         if self.database.engine.dialect.name == "sqlite":
             condition = column.op("GLOB")(glob_prefix(key))
