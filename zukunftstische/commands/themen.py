@@ -5,7 +5,6 @@ from __future__ import annotations
 from zukunftstische.commands.base import Command, Request, Services, UserError
 from zukunftstische.domain.plan_file import write_plan
 from zukunftstische.domain.theme_names import fold
-from zukunftstische.domain.themes import ThemeStatus
 from zukunftstische.rendering import Attachment, Message
 
 # Lines in the answer; the rest is counted and comes as a file on request (64 KiB limit).
@@ -27,7 +26,7 @@ def handle(request: Request, services: Services) -> Message:
             "themes", file=True, total=len(views), themes=[], year=None
         )
         return reply.with_attachment(Attachment(FILENAME, "text/csv", data))
-    shown = [view.theme for view in store.themes_page(tuple(ThemeStatus), SHOWN)]
+    shown = [view.theme for view in store.themes_page(None, SHOWN)]
     return services.renderer.message(
         "themes",
         themes=shown,

@@ -43,7 +43,7 @@ from zukunftstische.store.tables import (
     Step,
     Theme,
 )
-from zukunftstische.store.themes import Store, record_history, views_of
+from zukunftstische.store.themes import Store, record_history
 
 OPEN_STATES = ("starting", "open", "closing")
 KINDS = (PARTICIPANTS, INTERNAL_KIND)
@@ -312,19 +312,15 @@ class EvaluationStore:
         still_open = select(Step.theme_id).where(Step.state == StepState.open)
         offered = select(EvaluationOffer.theme_id).where(EvaluationOffer.kind == kind)
         asked = select(Evaluation.theme_id).where(Evaluation.kind == kind)
-        with self._store.session() as session:
-            themes = session.exec(
-                select(Theme)
-                .where(
-                    Theme.status == ThemeStatus.active,
-                    Theme.id.in_(not_open),  # type: ignore[union-attr]
-                    Theme.id.in_(still_open),  # type: ignore[union-attr]
-                    Theme.id.not_in(offered),  # type: ignore[union-attr]
-                    Theme.id.not_in(asked),  # type: ignore[union-attr]
-                )
-                .order_by(Theme.z2, Theme.name)
-            ).all()
-            return views_of(session, themes)
+        return self._store.views_where(
+            sa.and_(
+                Theme.status == ThemeStatus.active,
+                Theme.id.in_(not_open),  # type: ignore[union-attr]
+                Theme.id.in_(still_open),  # type: ignore[union-attr]
+                Theme.id.not_in(offered),  # type: ignore[union-attr]
+                Theme.id.not_in(asked),  # type: ignore[union-attr]
+            )
+        )
 
     def offer_once(self, theme_id: int, kind: str, now: datetime) -> bool:
         """Record that the evaluation `kind` of the theme was offered; False if it was."""

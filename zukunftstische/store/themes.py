@@ -261,11 +261,11 @@ class Store(Database):
     def themes(self, *, include_archived: bool = False) -> list[ThemeView]:
         """Every theme (for exports and files; answers in chat ask for less)."""
         statuses = None if include_archived else _UNARCHIVED
-        return self._views_where(_with_status(statuses), order=(Theme.z2, Theme.name))
+        return self.views_where(_with_status(statuses))
 
-    def themes_page(self, statuses: Collection[ThemeStatus], limit: int) -> list[ThemeView]:
-        """The first `limit` themes in these states, by Z2 and name."""
-        return self._views_where(_with_status(statuses), order=(Theme.z2, Theme.name), limit=limit)
+    def themes_page(self, statuses: Collection[ThemeStatus] | None, limit: int) -> list[ThemeView]:
+        """The first `limit` themes in these states (None: in any), by Z2 and name."""
+        return self.views_where(_with_status(statuses), limit=limit)
 
     def theme_count(self, statuses: Collection[ThemeStatus] | None = None) -> int:
         with self.session() as session:
@@ -302,14 +302,14 @@ class Store(Database):
             Theme.status == ThemeStatus.active,
             sa.or_(Theme.id.in_(open_soon), z2_close, window_close),  # type: ignore[union-attr]
         )
-        return self._views_where(condition, order=(Theme.z2, Theme.name))
+        return self.views_where(condition)
 
     def active_themes_with_z2_between(self, first: date, last: date) -> list[ThemeView]:
         condition = sa.and_(
             Theme.status == ThemeStatus.active,
             Theme.z2.between(first, last),  # type: ignore[union-attr]
         )
-        return self._views_where(condition, order=(Theme.z2, Theme.name))
+        return self.views_where(condition)
 
     def themes_of_year(self, year: int) -> list[ThemeView]:
         """Every theme that can appear in `year`'s plan (a superset: Z2 near the year, an
@@ -324,16 +324,22 @@ class Store(Database):
             sa.and_(Theme.z2.is_(None), Theme.planned_quarter.contains(str(year))),  # type: ignore[union-attr]
             Theme.id.in_(open_in_year),  # type: ignore[union-attr]
         )
-        return self._views_where(condition, order=(Theme.z2, Theme.name))
+        return self.views_where(condition)
 
     def theme(self, name: str) -> ThemeView | None:
         with self.session() as session:
             theme = session.exec(select(Theme).where(Theme.name_key == fold(name))).first()
             return None if theme is None else views_of(session, [theme])[0]
 
-    def _views_where(
-        self, condition: sa.ColumnElement[bool], *, order: Sequence, limit: int | None = None
+    def views_where(
+        self,
+        condition: sa.ColumnElement[bool],
+        *,
+        order: Sequence = (Theme.z2, Theme.name),
+        limit: int | None = None,
     ) -> list[ThemeView]:
+        """The views of the themes that meet `condition`, read in batches (the store's
+        other modules ask through this too)."""
         with self.session() as session:
             query = select(Theme).where(condition).order_by(*order)
             if limit is not None:
