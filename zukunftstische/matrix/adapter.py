@@ -25,6 +25,8 @@ from urllib.parse import unquote
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DeleteDevicesAuthResponse,
+    DeleteDevicesResponse,
     DirectRoomsResponse,
     InviteMemberEvent,
     JoinedMembersResponse,
@@ -47,7 +49,11 @@ from zukunftstische.clock import Clock
 from zukunftstische.config import Config
 from zukunftstische.failpoints import Failpoints
 from zukunftstische.matrix import events
-from zukunftstische.matrix.cross_signing import ensure_cross_signing
+from zukunftstische.matrix.cross_signing import (
+    HomeserverError,
+    ensure_cross_signing,
+    query_own_keys,
+)
 from zukunftstische.matrix.power import RoomCreation, RoomPower, creation_from_event
 from zukunftstische.matrix.send_queue import (
     TXN_DEDUP_WINDOW,
@@ -228,21 +234,8 @@ class MatrixAdapter:
         self.progress = SyncProgress(self._save_sync_token)
         # The account's cross-signing keys (None: the bot does not cross-sign its device).
         self.cross_signing = cross_signing
-        matrix = config.matrix
-        store = Path(matrix.store_path)
-        store.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.client = AsyncClient(
-            matrix.homeserver,
-            matrix.user_id,
-            device_id=matrix.device_id,
-            store_path=str(store),
-            config=AsyncClientConfig(
-                max_limit_exceeded=0,  # the send queue honours 429 itself
-                max_timeouts=None,
-                store_sync_tokens=sync_state is None,
-                encryption_enabled=True,
-            ),
-        )
+        Path(config.matrix.store_path).mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.client = self._new_client(config.matrix.device_id)
         self.queue = SendQueue(self._transport, confirm=self._confirm)
         self.devices = DeviceRecord(Path(config.bot.data_dir) / "device.json")
         self._answer: Answer | None = None
@@ -319,6 +312,21 @@ class MatrixAdapter:
         return inviter in users or inviter.split(":", 1)[-1] in servers
 
     # Start-up --------------------------------------------------------------------------
+
+    def _new_client(self, device_id: str | None) -> AsyncClient:
+        matrix = self.config.matrix
+        return AsyncClient(
+            matrix.homeserver,
+            matrix.user_id,
+            device_id=device_id,
+            store_path=str(matrix.store_path),
+            config=AsyncClientConfig(
+                max_limit_exceeded=0,  # the send queue honours 429 itself
+                max_timeouts=None,
+                store_sync_tokens=self.sync_state is None,
+                encryption_enabled=True,
+            ),
+        )
 
     def _key_store_exists(self, device_id: str) -> bool:
         """matrix-nio keeps a device's encryption keys in <user>_<device>.db."""
@@ -457,6 +465,15 @@ class MatrixAdapter:
                 self.config.matrix.store_path,
             )
         self.client.restore_login(self.config.matrix.user_id, device_id, token)
+        stale = await self._device_keys_elsewhere()
+        if stale is not None:
+            log.error(
+                "the homeserver holds other encryption keys for device %s than the key store "
+                "in %s: encrypted rooms stay unreadable; with a token the bot cannot become a "
+                "new device (log in with a password instead, or restore the store)",
+                stale,
+                self.config.matrix.store_path,
+            )
 
     async def _password_login(self, password: str) -> None:
         device_id = self.devices.current(self.config.matrix.device_id)
@@ -469,10 +486,65 @@ class MatrixAdapter:
                 self.config.matrix.store_path,
             )
             device_id = ""
+        await self._log_in_as(device_id, password)
+        stale = await self._device_keys_elsewhere()
+        if stale is None:
+            return
+        # The data directory was lost or moved without its key store: the homeserver keeps
+        # the old keys of this device id and refuses ours, for good (and matrix-nio would
+        # try again on every sync). A new device starts clean; the old one is removed.
+        log.warning(
+            "the homeserver holds other encryption keys for device %s than the key store in "
+            "%s (data directory lost or moved?): logging in as a new device",
+            stale,
+            self.config.matrix.store_path,
+        )
+        await self.client.close()
+        self.client = self._new_client(None)
+        await self._log_in_as("", password)
+        await self._remove_device(stale, password)
+
+    async def _log_in_as(self, device_id: str, password: str) -> None:
         self.client.device_id = device_id or None  # None: the homeserver picks a new one
         response = await self.client.login(password, device_name="Zukunftstische-Bot")
         if not isinstance(response, LoginResponse):
             raise LoginFailed(getattr(response, "message", "") or type(response).__name__)
+
+    async def _device_keys_elsewhere(self) -> str | None:
+        """This device's id if the homeserver has keys for it that are not this key
+        store's (as mautrix bots check at start); None if they match or none are there."""
+        olm = self.client.olm
+        device_id = self.client.device_id
+        if olm is None or device_id is None:
+            return None
+        try:
+            own = await query_own_keys(self.client)
+        except (HomeserverError, OSError, TimeoutError) as err:
+            log.warning("keys of device %s not checked (%s)", device_id, err)
+            return None
+        ours = olm.account.identity_keys["ed25519"]
+        return device_id if own.device_key_differs(device_id, ours) else None
+
+    async def _remove_device(self, device_id: str, password: str) -> None:
+        """Remove the device whose keys were lost, so that no client keeps encrypting for
+        it (the password answers the homeserver's user-interactive auth)."""
+        response = await self.client.delete_devices([device_id])
+        if isinstance(response, DeleteDevicesAuthResponse):
+            auth = {
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": self.client.user_id},
+                "password": password,
+                "session": response.session,
+            }
+            response = await self.client.delete_devices([device_id], auth)
+        if isinstance(response, DeleteDevicesResponse):
+            log.info("old device %s removed", device_id)
+        else:
+            log.warning(
+                "old device %s not removed (%s): remove it in a client's session list",
+                device_id,
+                getattr(response, "message", response),
+            )
 
     # Callbacks: never wait on a send -----------------------------------------------------
 

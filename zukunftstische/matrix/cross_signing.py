@@ -177,6 +177,13 @@ class OwnKeys:
     def matches(self, keys: CrossSigningSet) -> bool:
         return all(self.public[usage] == keys[usage].public for usage in USAGES)
 
+    def device_key_differs(self, device_id: str, ed25519: str) -> bool:
+        """The homeserver holds keys for this device that are not `ed25519`: the device
+        was set up by a key store this bot no longer has."""
+        if self.device is None:
+            return False
+        return self.device.get("keys", {}).get(f"ed25519:{device_id}") != ed25519
+
 
 class HomeserverError(RuntimeError):
     """An answer the bootstrap cannot go on with (the reason, never a secret)."""
@@ -206,7 +213,8 @@ def _refused(what: str, status: int, answer: dict) -> HomeserverError:
     return HomeserverError(f"{what}: HTTP {status} ({reason}: {detail})")
 
 
-async def _query_own_keys(client: AsyncClient) -> OwnKeys:
+async def query_own_keys(client: AsyncClient) -> OwnKeys:
+    """The account's cross-signing keys and this device's keys, as the homeserver has them."""
     user_id = client.user_id
     status, answer = await _post(client, ["keys", "query"], {"device_keys": {user_id: []}})
     if status != 200:
@@ -354,7 +362,7 @@ async def ensure_cross_signing(
     client's network errors) when the homeserver cannot be reached or answers oddly."""
     user_id = client.user_id
     await _upload_device_keys(client)
-    own = await _query_own_keys(client)
+    own = await query_own_keys(client)
     ours = await _load(keys, user_id)
     if ours is not None and own.matches(ours):
         if await _ensure_device_signed(client, own, ours):
