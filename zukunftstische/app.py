@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ from zukunftstische.engines.scheduler import ReminderScheduler
 from zukunftstische.failpoints import Failpoints
 from zukunftstische.health import ACTIVE, STANDBY, HealthReporter, Limits, Snapshot
 from zukunftstische.matrix.adapter import Incoming, MatrixAdapter, resolve_aliases
+from zukunftstische.memory import release_free_memory
 from zukunftstische.metrics import BotMetrics, Readings, seconds_since
 from zukunftstische.rendering import Renderer
 from zukunftstische.store.council import CouncilStore
@@ -57,6 +59,8 @@ log = logging.getLogger(__name__)
 
 # A lease check that takes longer than this counts as a lost lease (a hung connection).
 CHECK_TIMEOUT_SECONDS = 10.0
+# A command that ran this long read or drew a lot: what it freed is handed back after it.
+HEAVY_COMMAND_SECONDS = 0.05
 
 
 class LeaseLost(RuntimeError):
@@ -112,14 +116,19 @@ class Bot:
         self.prepared = True
 
     def answer(self, incoming: Incoming) -> Outcome | None:
-        return self.router.handle(
-            incoming.body,
-            sender=incoming.sender,
-            room_id=incoming.room_id,
-            now=self.clock.now(),
-            mentions=incoming.mentions,
-            is_direct=incoming.is_direct,
-        )
+        started = time.perf_counter()
+        try:
+            return self.router.handle(
+                incoming.body,
+                sender=incoming.sender,
+                room_id=incoming.room_id,
+                now=self.clock.now(),
+                mentions=incoming.mentions,
+                is_direct=incoming.is_direct,
+            )
+        finally:
+            if time.perf_counter() - started > HEAVY_COMMAND_SECONDS:
+                release_free_memory()
 
     def readings(self) -> Readings:
         """What Prometheus reads at each scrape."""

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 
 import holidays
 
@@ -162,7 +163,7 @@ class AnnualPlan:
     def warning_count(self) -> int:
         return len(self.conflicts) + len(self.step_warnings)
 
-    @property
+    @cached_property  # asked once per line of the plain text
     def name_width(self) -> int:
         """For the plain text: names padded to the longest one, within reason."""
         return min(max((len(entry.name) for entry in self.entries), default=0), 40)
@@ -207,6 +208,7 @@ def _step_warnings(
     views: Iterable[ThemeView], year: int, calendar: WorkingCalendar, school: SchoolHolidays
 ) -> list[StepWarning]:
     warnings = []
+    labels: dict[tuple[int, str], str] = {}  # themes share their template's copies
     for view in views:
         steps = [s for s in view.steps if s.state == StepState.open and s.due.year == year]
         if not steps:
@@ -217,12 +219,16 @@ def _step_warnings(
             weekend = step.due.weekday() in _WEEKEND
             school_break = school.name(step.due)
             if holiday or weekend or school_break:
-                definition = template.step(step.key)
+                label = labels.get((id(template), step.key))
+                if label is None:
+                    definition = template.step(step.key)
+                    label = definition.label if definition else step.key
+                    labels[(id(template), step.key)] = label
                 warnings.append(
                     StepWarning(
                         theme=view.theme.name,
                         key=step.key,
-                        label=definition.label if definition else step.key,
+                        label=label,
                         day=step.due,
                         holiday=holiday,
                         weekend=weekend,

@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -118,16 +119,28 @@ def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 def views_of(session: Session, themes: Iterable[Theme]) -> list[ThemeView]:
     """The views of many themes in a few queries (steps, people, papers, Kernteam and team
     rooms in batches), instead of five queries per theme."""
-    themes = list(themes)
-    ids = [theme.id for theme in themes if theme.id is not None]
-    steps: dict[int, list[Step]] = defaultdict(list)
+    return _views(session, [{name: getattr(t, name) for name in _THEME_FIELDS} for t in themes])
+
+
+def _views(session: Session, themes: Sequence[dict[str, Any]]) -> list[ThemeView]:
+    """The views of themes given as their rows' fields (ThemeRecord's, in a dict)."""
+    # Themes made from one template hold equal copies (~5 KB each): one string for all of
+    # them, so that thousands of views do not hold thousands of copies.
+    copies: dict[str, str] = {}
+    for theme in themes:
+        theme["process_json"] = copies.setdefault(theme["process_json"], theme["process_json"])
+    ids = [theme["id"] for theme in themes if theme["id"] is not None]
+    steps: dict[int, list[StepRecord]] = defaultdict(list)
     people: dict[int, list[Responsibility]] = defaultdict(list)
     papers: dict[int, ThemePaper] = {}
     core_team: dict[int, list[str]] = defaultdict(list)
     team_rooms: dict[int, list[str]] = defaultdict(list)
     for chunk in _chunks(ids):
         in_chunk = Step.theme_id.in_(chunk)  # type: ignore[attr-defined]
-        for step in session.exec(select(Step).where(in_chunk).order_by(Step.position)):
+        # Columns, not ORM objects: building ~9 mapped objects per theme was most of the
+        # time of reading a year's themes.
+        for row in session.exec(select(*_STEP_COLUMNS).where(in_chunk).order_by(Step.position)):
+            step = StepRecord(**dict(zip(_STEP_FIELDS, row, strict=True)))
             steps[step.theme_id].append(step)
         rows = session.exec(
             select(Responsibility, Step.theme_id)
@@ -155,10 +168,14 @@ def views_of(session: Session, themes: Iterable[Theme]) -> list[ThemeView]:
             team_rooms[theme_id].append(room_id)
     return [
         _view(
-            theme_record(theme, core_team[theme.id], team_rooms[theme.id]),  # type: ignore[index]
-            steps[theme.id],  # type: ignore[index]
-            people[theme.id],  # type: ignore[index]
-            papers.get(theme.id),  # type: ignore[arg-type]
+            ThemeRecord(
+                **theme,
+                core_team=tuple(core_team[theme["id"]]),
+                extra_team_rooms=tuple(team_rooms[theme["id"]]),
+            ),
+            steps[theme["id"]],
+            people[theme["id"]],
+            papers.get(theme["id"]),
         )
         for theme in themes
     ]
@@ -166,7 +183,7 @@ def views_of(session: Session, themes: Iterable[Theme]) -> list[ThemeView]:
 
 def _view(
     theme: ThemeRecord,
-    steps: Sequence[Step],
+    steps: Sequence[StepRecord],
     responsible: Sequence[Responsibility],
     paper: ThemePaper | None,
 ) -> ThemeView:
@@ -176,7 +193,7 @@ def _view(
         people.setdefault(keys[row.step_id], []).append(row.user_id)
     return ThemeView(
         theme,
-        tuple(step_record(step) for step in steps),
+        tuple(steps),
         {k: tuple(v) for k, v in people.items()},
         paper_record(paper) if paper is not None else None,
     )
@@ -190,7 +207,9 @@ _THEME_FIELDS = tuple(
     for field in fields(ThemeRecord)
     if field.name not in {"core_team", "extra_team_rooms"}
 )
+_THEME_COLUMNS = tuple(getattr(Theme, name) for name in _THEME_FIELDS)
 _STEP_FIELDS = tuple(field.name for field in fields(StepRecord))
+_STEP_COLUMNS = tuple(getattr(Step, name) for name in _STEP_FIELDS)  # in StepRecord's order
 
 
 def theme_record(
@@ -341,10 +360,13 @@ class Store(Database):
         """The views of the themes that meet `condition`, read in batches (the store's
         other modules ask through this too)."""
         with self.session() as session:
-            query = select(Theme).where(condition).order_by(*order)
+            # Columns, not mapped objects (as for steps in _views): a year's plan reads
+            # thousands.
+            query = select(*_THEME_COLUMNS).where(condition).order_by(*order)
             if limit is not None:
                 query = query.limit(limit)
-            return views_of(session, session.exec(query).all())
+            themes = [dict(zip(_THEME_FIELDS, row, strict=True)) for row in session.exec(query)]
+            return _views(session, themes)
 
     @staticmethod
     def view_in(session: Session, theme: Theme) -> ThemeView:
