@@ -14,7 +14,9 @@ team rooms) is imported with `zt-bot import`, then:
   `auswertung`): the median of a few answers, and its ratio to the echo;
 - the reminder engine's last tick (the bot's /metrics: zt_engine_tick_seconds), after the
   start and after a change that pokes it;
-- the bot's RSS (VmRSS) before the first picture, and RSS and peak (VmHWM) at the end.
+- `!zt zeitplan <Thema>` (a picture, drawn in the bot's worker process);
+- the bot's RSS (VmRSS) before the first picture, and RSS and peak (VmHWM) at the end,
+  and the picture worker's RSS right after it drew (it ends after five idle minutes).
 
     python bench/scale.py                              # N = 1, 300, 5000 on SQLite
     python bench/scale.py --database postgresql        # the same on PostgreSQL
@@ -82,6 +84,8 @@ class Run:
     rss_mib: float = 0.0
     peak_mib: float = 0.0
     rss_before_pictures_mib: float = 0.0
+    picture_ms: float = 0.0  # `!zt zeitplan <Thema>`, the first (drawn, not cached)
+    worker_mib: float = 0.0  # the picture worker process's RSS right after it drew
 
 
 class Bench:
@@ -123,6 +127,9 @@ class Bench:
 homeserver = "{self.synapse.url}"
 user_id = "{self.bot_account.user_id}"
 password = "{DEMO_PASSWORD}"
+# A device of its own per data directory: a start measured here is a start, not the
+# recovery from a lost key store (which a reused device id with a fresh store would be).
+device_id = "BENCH{data_dir.name.upper()}"
 
 [bot]
 coordinators = ["{self.user.user_id}"]
@@ -216,6 +223,14 @@ def memory_mib(pid: int) -> tuple[float, float]:
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
+def children(pid: int) -> list[int]:
+    """The process's child processes (the bot's picture worker)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
 async def prepare(bench: Bench, rooms: int) -> None:
     """Accounts, the measuring room with the echo client, and `rooms` team rooms the bot
     has joined (a warm-up run of the bot joins them, so no measured start joins rooms)."""
@@ -290,6 +305,8 @@ async def measure(bench: Bench, count: int, samples: int) -> Run:
             run.lists_ms[text] = statistics.median(
                 [await bench.timed(f"!zt {text}") for _ in range(3)]
             )
+        run.picture_ms = await bench.timed(f"!zt zeitplan {theme_name(count // 2)}")
+        run.worker_mib = sum(memory_mib(child)[0] for child in children(process.pid))
         await bench.timed(f"!zt kvp {theme_name(0)} Messung: eine Idee")
         await bench.timed(f"!zt erledigt {theme_name(count // 2)} 1")  # a change: a tick
         await asyncio.sleep(2)
@@ -339,8 +356,12 @@ def report(runs: list[Run], database: str, rooms: int, samples: int) -> None:
     row("reminder tick: at start, after a change (ms)", [
         " / ".join(f"{t:.1f}" for t in r.ticks_ms) for r in runs
     ])  # fmt: skip
+    row("`!zt zeitplan <Thema>`, drawn (ms)", [f"{r.picture_ms:.0f}" for r in runs])
     row("RSS before any picture (MiB)", [f"{r.rss_before_pictures_mib:.0f}" for r in runs])
     row("RSS at the end / peak (MiB)", [f"{r.rss_mib:.0f} / {r.peak_mib:.0f}" for r in runs])
+    row("picture worker's RSS after drawing (MiB; ends when idle)", [
+        f"{r.worker_mib:.0f}" for r in runs
+    ])  # fmt: skip
 
 
 async def main(counts: list[int], rooms: int, samples: int, database: str) -> None:

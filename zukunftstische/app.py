@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from zukunftstische.charts import Charts
+from zukunftstische.charts.worker import PictureWorker
 from zukunftstische.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
 from zukunftstische.commands.base import Services
 from zukunftstische.commands.router import Outcome, Router
@@ -61,6 +62,8 @@ log = logging.getLogger(__name__)
 CHECK_TIMEOUT_SECONDS = 10.0
 # A command that ran this long read or drew a lot: what it freed is handed back after it.
 HEAVY_COMMAND_SECONDS = 0.05
+# The picture worker process ends this long after the last picture (see charts/worker.py).
+PICTURE_WORKER_IDLE_SECONDS = 300.0
 
 
 class LeaseLost(RuntimeError):
@@ -267,6 +270,7 @@ class Bot:
             if self.council is not None:
                 await self.council.aclose()
             await self.adapter.close()
+            await asyncio.to_thread(self.router.services.charts.close)
             self.store.close()
             # Last: queued sends are out and the key store closed before the standby starts.
             await asyncio.to_thread(self.lease.release)
@@ -335,7 +339,7 @@ def build_bot(config: Config, clock: Clock | None = None, *, prepare: bool = Tru
         school_holidays=SchoolHolidays(calendar.country, calendar.subdiv, calendar.language),
         evaluations=EvaluationStore(store),
         feeds=FeedTokens(store),
-        charts=Charts(),
+        charts=Charts(worker=PictureWorker(PICTURE_WORKER_IDLE_SECONDS)),
         papers=council,
     )
     engine = ReminderEngine(

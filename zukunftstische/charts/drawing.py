@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # matplotlib and Pillow are imported where a picture is drawn
     from matplotlib.figure import Figure
     from PIL import Image
 
+    from zukunftstische.charts.worker import PictureWorker
+
 # Every picture is this many pixels wide; the height follows the content.
 WIDTH_PX = 1200
 DPI = 100
@@ -253,10 +255,12 @@ class Charts:
     stays consistent across the worker threads commands run in.
     """
 
-    def __init__(self, size: int = CACHE_SIZE) -> None:
+    def __init__(self, size: int = CACHE_SIZE, worker: PictureWorker | None = None) -> None:
         self._size = size
         self._cache: OrderedDict[str, Picture] = OrderedDict()
         self._lock = threading.Lock()
+        # None: drawn in this process (tests, tools); the bot draws in a worker process.
+        self._worker = worker
         self.drawn = 0  # pictures actually drawn (the rest came from the cache)
 
     def png(self, draw: Drawer, data: object) -> Picture:
@@ -266,15 +270,20 @@ class Charts:
             if found is not None:
                 self._cache.move_to_end(key)
                 return found
-            import matplotlib
-
-            with matplotlib.rc_context(FONT):
-                picture = picture_of(draw(data))
+            if self._worker is not None:
+                picture = self._worker.draw(draw, data)
+            else:
+                picture = draw_picture(draw, data)
             self.drawn += 1
             self._cache[key] = picture
             if len(self._cache) > self._size:
                 self._cache.popitem(last=False)
             return picture
+
+    def close(self) -> None:
+        """End the worker process, if there is one."""
+        if self._worker is not None:
+            self._worker.close()
 
     def svg(self, draw: Drawer, data: object) -> str:
         """The same figure as SVG (texts kept as text), for tests; never cached."""
@@ -282,6 +291,14 @@ class Charts:
 
         with self._lock, matplotlib.rc_context(FONT):
             return svg_text(draw(data))
+
+
+def draw_picture(draw: Drawer, data: object) -> Picture:
+    """The picture, drawn here (in the bot's worker process, or in a test)."""
+    import matplotlib
+
+    with matplotlib.rc_context(FONT):
+        return picture_of(draw(data))
 
 
 def content_key(draw: Drawer, data: object) -> str:
