@@ -52,6 +52,10 @@ from zukunftstische.demo.scripted_user import ScriptedUser  # noqa: E402
 
 FIRST_Z2 = date(2028, 1, 3)
 FOUR_YEARS = 4 * 365
+# `ping gross` is answered with body and HTML of this many characters each: an event as
+# large as the status answer of one theme (~1,400 + ~2,000 characters), to tell the
+# bot's work apart from the cost of a larger event.
+STATUS_ANSWER_CHARS = 1700
 LISTS = ("status", "themen", "jahresplan 2029", "erinnerungen", "auswertung")
 
 
@@ -76,6 +80,7 @@ class Run:
     cold_start_s: float = 0.0
     restart_s: float = 0.0
     echo_ms: float = 0.0
+    large_echo_ms: float = 0.0  # `ping gross`: an echo as large as the status answer
     status_ms: float = 0.0
     echo_server_ms: float = 0.0  # at the homeserver: command → answer
     status_server_ms: float = 0.0
@@ -255,7 +260,7 @@ async def prepare(bench: Bench, rooms: int) -> None:
     bench.stop(process)
     command = [
         sys.executable, str(HERE / "echo_client.py"), synapse.url,
-        echo.user_id, echo.device_id, echo.access_token, "100",
+        echo.user_id, echo.device_id, echo.access_token, str(STATUS_ANSWER_CHARS),
     ]  # fmt: skip
     bench.spawn(command, bench.directory / "echo.log")
     await bench.user.wait_for_member(bench.room_id, echo.user_id, timeout=120)
@@ -290,10 +295,12 @@ async def measure(bench: Bench, count: int, samples: int) -> Run:
         for _ in range(3):  # warm-up
             await bench.timed(status)
             await bench.timed("ping")
-        echo, bot = [], []
+        echo, bot, large = [], [], []
         for _ in range(samples):
             echo.append(await bench.at_the_server("ping"))
             bot.append(await bench.at_the_server(status))
+            large.append(await bench.timed("ping gross"))
+        run.large_echo_ms = statistics.median(large)
         run.echo_ms, run.status_ms = (
             statistics.median(t for t, _ in found) for found in (echo, bot)
         )
@@ -337,6 +344,10 @@ def report(runs: list[Run], database: str, rooms: int, samples: int) -> None:
     row("echo round trip, median (ms)", [f"{r.echo_ms:.1f}" for r in runs])
     row("`!zt status <Thema>`, median (ms)", [f"{r.status_ms:.1f}" for r in runs])
     row("**status / echo**", [f"**{r.status_ms / r.echo_ms:.2f}**" for r in runs])
+    row(
+        "echo as large as the status answer (ms); status / it",
+        [f"{r.large_echo_ms:.1f}; {r.status_ms / r.large_echo_ms:.2f}" for r in runs],
+    )
     row(
         "at the homeserver, command → answer: echo / status (ms)",
         [f"{r.echo_server_ms:.0f} / {r.status_server_ms:.0f}" for r in runs],

@@ -17,6 +17,7 @@ from zukunftstische.domain.matrix_ids import is_user_id
 from zukunftstische.domain.process import ProcessTemplate, TemplateError, load_template
 
 if TYPE_CHECKING:
+    from zukunftstische.app import Bot
     from zukunftstische.matrix.online_check import Finding
     from zukunftstische.store.backup import Layout
     from zukunftstische.store.themes import Store
@@ -53,6 +54,17 @@ EXIT_ALREADY_RUNNING = 5  # SQLite: another instance runs on this database
 EXIT_LEASE_LOST = 6  # PostgreSQL: the lease connection died; restart as standby
 
 
+async def _freeze_after_first_sync(bot: Bot) -> None:
+    """What start-up and the first sync loaded (code, rooms, members) lives as long as the
+    process: the cyclic garbage collector need not walk it again on every full collection,
+    which made a long list's answer take up to twice as long, at random."""
+    gc.collect()
+    gc.freeze()
+    await bot.adapter.ready.wait()
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from zukunftstische.app import (
         AlreadyRunning,
@@ -71,12 +83,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     async def run() -> None:
         # The schema is upgraded only once the lease is held (Bot.run).
         bot = build_bot(await resolve_configured_rooms(config), prepare=False)
-        # What is loaded by now lives as long as the process: the cyclic garbage collector
-        # need not walk it again on every full collection (which made a long list's
-        # answer take up to half again as long, at random).
-        gc.collect()
-        gc.freeze()
-        await run_until_signalled(bot)
+        freezing = asyncio.create_task(_freeze_after_first_sync(bot))
+        try:
+            await run_until_signalled(bot)
+        finally:
+            freezing.cancel()
 
     try:
         asyncio.run(run())

@@ -280,7 +280,7 @@ def test_0014_keeps_the_team_room_and_adds_the_team(database_url: str) -> None:
                 "now": NOW,
             },
         )
-    store.upgrade("0014")
+    store.upgrade()  # through 0014 (the store's code reads the newest schema)
     assert "0014" in revisions()
     view = store.theme("Mobilität")
     assert view is not None
@@ -299,3 +299,45 @@ def test_0014_keeps_the_team_room_and_adds_the_team(database_url: str) -> None:
     store.close()
     assert room == "!team:localhost"
     assert json.loads(process) == stored_before_0013()
+
+
+def test_0017_gives_every_stored_copy_its_digest_and_lists_read_the_copy(
+    database_url: str,
+) -> None:
+    """Copies stored before 0017 get their SHA-256; a list reads each distinct copy once
+    and hands every theme its own (two themes with different copies stay apart)."""
+    import hashlib
+
+    store = Store(database_url)
+    store.upgrade("0016")
+    shipped = load_template().to_json()
+    other = json.loads(shipped)
+    other["process"]["name"] = "Zukunftstische (alt)"
+    copies = {"Mobilität": shipped, "Energie": json.dumps(other, ensure_ascii=False)}
+    with store.engine.begin() as connection:
+        for number, (name, process) in enumerate(copies.items(), start=1):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO theme (id, name, name_key, z2, status, process_json,"
+                    " created_by, created_at) VALUES (:id, :name, :key, :z2, 'active',"
+                    " :process, '@k:localhost', :now)"
+                ),
+                {
+                    "id": number,
+                    "name": name,
+                    "key": name.casefold(),
+                    "z2": date(2027, 4, 12),
+                    "process": process,
+                    "now": NOW,
+                },
+            )
+    store.upgrade()
+    with store.engine.connect() as connection:
+        digests = dict(connection.execute(sa.text("SELECT name, process_digest FROM theme")).all())
+    listed = {view.theme.name: view.theme.process_json for view in store.themes()}
+    store.close()
+    assert digests == {
+        name: hashlib.sha256(process.encode("utf-8")).hexdigest()
+        for name, process in copies.items()
+    }
+    assert listed == copies

@@ -187,3 +187,13 @@ def test_pages_and_counts(store: Store) -> None:
         session.execute(sa.text("UPDATE theme SET status = 'paused'"))
         session.commit()
     assert not store.any_active_theme()
+
+
+def test_a_theme_row_without_a_digest_still_lists_with_its_own_copy(store: Store) -> None:
+    """A row written by hand (not by the store) has no digest: read by its id."""
+    store.apply_plan([new_theme("Von Hand", date(2027, 6, 7))], [], actor="@k:l", now=NOW)
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE theme SET process_digest = NULL"))
+    (view,) = store.themes()
+    assert view.theme.name == "Von Hand"
+    assert view.template == load_template()

@@ -43,6 +43,8 @@ class Theme(SQLModel, table=True):
     contact: str | None = Field(default=None, max_length=500)
     # The step definitions the theme was created with (JSON of domain.process.ProcessTemplate).
     process_json: str = Field(sa_type=sa.Text)
+    # Its SHA-256 (hex): lists read this and each distinct copy once, not ~5 KB per theme.
+    process_digest: str | None = Field(default=None, max_length=64, index=True)
     created_by: str = Field(max_length=255)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -181,6 +182,27 @@ def _views(session: Session, themes: Sequence[dict[str, Any]]) -> list[ThemeView
     ]
 
 
+def process_digest(process_json: str) -> str:
+    return hashlib.sha256(process_json.encode("utf-8")).hexdigest()
+
+
+def _add_process_texts(session: Session, themes: list[dict[str, Any]]) -> None:
+    """Put each theme's template copy in place of its digest: one query per distinct copy
+    (usually one), by id for a row without a digest (written by hand, not by the store)."""
+    texts: dict[str, str] = {}
+    for digest in {theme["process_digest"] for theme in themes} - {None}:
+        query = select(Theme.process_json).where(Theme.process_digest == digest).limit(1)
+        texts[digest] = session.exec(query).one()
+    for theme in themes:
+        digest = theme.pop("process_digest")
+        if digest is None:
+            theme["process_json"] = session.exec(
+                select(Theme.process_json).where(Theme.id == theme["id"])
+            ).one()
+        else:
+            theme["process_json"] = texts[digest]
+
+
 def _view(
     theme: ThemeRecord,
     steps: Sequence[StepRecord],
@@ -207,7 +229,9 @@ _THEME_FIELDS = tuple(
     for field in fields(ThemeRecord)
     if field.name not in {"core_team", "extra_team_rooms"}
 )
-_THEME_COLUMNS = tuple(getattr(Theme, name) for name in _THEME_FIELDS)
+# A list reads the digest of each theme's template copy, and each distinct copy once.
+_LISTED_FIELDS = (*(name for name in _THEME_FIELDS if name != "process_json"), "process_digest")
+_LISTED_COLUMNS = tuple(getattr(Theme, name) for name in _LISTED_FIELDS)
 _STEP_FIELDS = tuple(field.name for field in fields(StepRecord))
 _STEP_COLUMNS = tuple(getattr(Step, name) for name in _STEP_FIELDS)  # in StepRecord's order
 
@@ -362,10 +386,11 @@ class Store(Database):
         with self.session() as session:
             # Columns, not mapped objects (as for steps in _views): a year's plan reads
             # thousands.
-            query = select(*_THEME_COLUMNS).where(condition).order_by(*order)
+            query = select(*_LISTED_COLUMNS).where(condition).order_by(*order)
             if limit is not None:
                 query = query.limit(limit)
-            themes = [dict(zip(_THEME_FIELDS, row, strict=True)) for row in session.exec(query)]
+            themes = [dict(zip(_LISTED_FIELDS, row, strict=True)) for row in session.exec(query)]
+            _add_process_texts(session, themes)
             return _views(session, themes)
 
     @staticmethod
@@ -741,7 +766,8 @@ class Store(Database):
             team_room=new.team_room,
             department=new.department,
             contact=new.contact,
-            process_json=new.template.to_json(),
+            process_json=(process := new.template.to_json()),
+            process_digest=process_digest(process),
             created_by=actor,
             created_at=utc(now),
         )
