@@ -56,12 +56,18 @@ async def test_command_and_answer_in_an_encrypted_room_survive_a_restart(
         await user.close()
 
 
-async def test_a_lost_key_store_means_a_new_device_not_deafness(
-    bot_factory, synapse: LocalSynapse, tmp_path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("lost", ["key store", "data directory"])
+async def test_lost_keys_mean_a_new_device_not_deafness(
+    lost: str, bot_factory, synapse: LocalSynapse, tmp_path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The key store gone (the device record says which device the bot was), or the whole
+    data directory (a new machine, a container without its volume: only the homeserver
+    knows): either way the bot becomes a new device and removes the old one."""
+    import logging
     import shutil
 
-    account = synapse.register("schluessellos", PASSWORD)
+    caplog.set_level(logging.INFO, logger="zukunftstische.matrix.adapter")
+    account = synapse.register(f"schluessellos-{lost.split()[0]}", PASSWORD)
     user = ScriptedUser(synapse.url, account, store_path=tmp_path / "user-store")
     await user.start()
     directory = tmp_path / "bot"
@@ -73,10 +79,23 @@ async def test_a_lost_key_store_means_a_new_device_not_deafness(
         assert "Befehle" in (await user.ask(room_id, "!zt hilfe", timeout=60)).body
         await bot.stop()
         shutil.rmtree(bot.config.matrix.store_path)
+        if lost == "data directory":
+            shutil.rmtree(bot.config.bot.data_dir)
         restarted = await bot_factory(directory=directory)
-        new_device = restarted.bot.adapter.client.device_id
+        client = restarted.bot.adapter.client
+        new_device = client.device_id
         assert new_device != old_device
-        assert f"encryption keys of device {old_device} are missing" in caplog.text
+        if lost == "key store":
+            assert f"encryption keys of device {old_device} are missing" in caplog.text
+        else:
+            assert f"other encryption keys for device {old_device}" in caplog.text
+        assert f"old device {old_device} removed" in caplog.text
+        devices = await client.devices()
+        ids = {d.id for d in devices.devices}  # besides the registration's own login
+        assert new_device in ids and old_device not in ids
+        # Its keys are on the homeserver: no upload is tried again on every sync.
+        assert client.olm is not None and client.olm.account.shared
+        assert not client.should_upload_keys
         # What Element does when a member's device list changes, and matrix-nio as the
         # test user's client does not by itself: a new room key, shared with the new device.
         await knows_device(user, restarted.user_id, new_device)
@@ -87,48 +106,5 @@ async def test_a_lost_key_store_means_a_new_device_not_deafness(
         await restarted.stop()
         third = await bot_factory(directory=directory)
         assert third.bot.adapter.client.device_id == new_device
-    finally:
-        await user.close()
-
-
-async def test_a_lost_data_directory_means_a_new_device_and_the_old_one_removed(
-    bot_factory, synapse: LocalSynapse, tmp_path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The whole data directory gone (a new machine, a container without its volume): the
-    bot does not know it was that device before; the homeserver does, and says so."""
-    import logging
-    import shutil
-
-    caplog.set_level(logging.INFO, logger="zukunftstische.matrix.adapter")
-
-    account = synapse.register("neuer-rechner", PASSWORD)
-    user = ScriptedUser(synapse.url, account, store_path=tmp_path / "user-store")
-    await user.start()
-    directory = tmp_path / "bot"
-    try:
-        bot = await bot_factory(directory=directory)
-        old_device = bot.bot.adapter.client.device_id
-        room_id = await user.create_room([bot.user_id], name="Geheim 3", encrypted=True)
-        await user.wait_for_member(room_id, bot.user_id)
-        assert "Befehle" in (await user.ask(room_id, "!zt hilfe", timeout=60)).body
-        await bot.stop()
-        shutil.rmtree(bot.config.bot.data_dir)
-        shutil.rmtree(bot.config.matrix.store_path, ignore_errors=True)
-        restarted = await bot_factory(directory=directory)
-        client = restarted.bot.adapter.client
-        new_device = client.device_id
-        assert new_device != old_device
-        assert f"other encryption keys for device {old_device}" in caplog.text
-        assert f"old device {old_device} removed" in caplog.text
-        devices = await client.devices()
-        ids = {d.id for d in devices.devices}  # besides the registration's own login
-        assert new_device in ids and old_device not in ids
-        # Its keys are on the homeserver: no upload is tried again on every sync.
-        assert client.olm is not None and client.olm.account.shared
-        assert not client.should_upload_keys
-        await knows_device(user, restarted.user_id, new_device)
-        user.client.invalidate_outbound_session(room_id)
-        again = await user.ask(room_id, "!zt hilfe", timeout=60)
-        assert "Befehle" in again.body
     finally:
         await user.close()

@@ -485,7 +485,9 @@ class MatrixAdapter:
                 device_id,
                 self.config.matrix.store_path,
             )
-            device_id = ""
+            await self._log_in_as("", password)
+            await self._remove_device(device_id, password)
+            return
         await self._log_in_as(device_id, password)
         stale = await self._device_keys_elsewhere()
         if stale is None:
