@@ -1,3 +1,4 @@
 from zukunftstische.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a worker process (pictures) imports it
+    raise SystemExit(main())

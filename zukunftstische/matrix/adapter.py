@@ -514,7 +514,8 @@ class MatrixAdapter:
 
     async def _device_keys_elsewhere(self) -> str | None:
         """This device's id if the homeserver has keys for it that are not this key
-        store's (as mautrix bots check at start); None if they match or none are there."""
+        store's; None if they match or none are there. (mautrix's bridges ask the
+        homeserver for their device's keys at start, too.)"""
         olm = self.client.olm
         device_id = self.client.device_id
         if olm is None or device_id is None:

@@ -236,21 +236,6 @@ _STEP_FIELDS = tuple(field.name for field in fields(StepRecord))
 _STEP_COLUMNS = tuple(getattr(Step, name) for name in _STEP_FIELDS)  # in StepRecord's order
 
 
-def theme_record(
-    theme: Theme, core_team: Sequence[str] = (), extra_team_rooms: Sequence[str] = ()
-) -> ThemeRecord:
-    """The domain's value of a theme row (detached: a change needs the store)."""
-    return ThemeRecord(
-        **{name: getattr(theme, name) for name in _THEME_FIELDS},
-        core_team=tuple(core_team),
-        extra_team_rooms=tuple(extra_team_rooms),
-    )
-
-
-def step_record(step: Step) -> StepRecord:
-    return StepRecord(**{name: getattr(step, name) for name in _STEP_FIELDS})
-
-
 def consultations_json(consultations: Sequence[PaperConsultation]) -> str:
     return json.dumps(
         [{**c.__dict__, "day": c.day.isoformat() if c.day else None} for c in consultations],
