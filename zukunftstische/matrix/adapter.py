@@ -456,15 +456,9 @@ class MatrixAdapter:
         if not isinstance(who, WhoamiResponse):
             raise LoginFailed(getattr(who, "message", "") or str(who))
         device_id = who.device_id or self.config.matrix.device_id
-        if not self._key_store_exists(device_id) and self.devices.used_before(device_id):
-            log.error(
-                "encryption keys of device %s are missing from %s: encrypted rooms stay "
-                "unreadable; with a token the bot cannot become a new device (log in with a "
-                "password instead, or restore the store)",
-                device_id,
-                self.config.matrix.store_path,
-            )
         self.client.restore_login(self.config.matrix.user_id, device_id, token)
+        # A lost key store shows here too: matrix-nio made a new account, whose keys the
+        # homeserver does not have for this device.
         stale = await self._device_keys_elsewhere()
         if stale is not None:
             log.error(

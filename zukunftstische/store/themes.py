@@ -125,11 +125,6 @@ def views_of(session: Session, themes: Iterable[Theme]) -> list[ThemeView]:
 
 def _views(session: Session, themes: Sequence[dict[str, Any]]) -> list[ThemeView]:
     """The views of themes given as their rows' fields (ThemeRecord's, in a dict)."""
-    # Themes made from one template hold equal copies (~5 KB each): one string for all of
-    # them, so that thousands of views do not hold thousands of copies.
-    copies: dict[str, str] = {}
-    for theme in themes:
-        theme["process_json"] = copies.setdefault(theme["process_json"], theme["process_json"])
     ids = [theme["id"] for theme in themes if theme["id"] is not None]
     steps: dict[int, list[StepRecord]] = defaultdict(list)
     people: dict[int, list[Responsibility]] = defaultdict(list)
@@ -188,7 +183,8 @@ def process_digest(process_json: str) -> str:
 
 def _add_process_texts(session: Session, themes: list[dict[str, Any]]) -> None:
     """Put each theme's template copy in place of its digest: one query per distinct copy
-    (usually one), by id for a row without a digest (written by hand, not by the store)."""
+    (usually one), by id for a row without a digest (written by hand, not by the store).
+    Themes with one copy share one string: thousands of views, not thousands of ~5 KB."""
     texts: dict[str, str] = {}
     for digest in {theme["process_digest"] for theme in themes} - {None}:
         query = select(Theme.process_json).where(Theme.process_digest == digest).limit(1)
