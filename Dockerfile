@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY zukunftstische ./zukunftstische
+COPY bot ./bot
+COPY commands ./commands
 COPY templates ./templates
 RUN pip install ".[postgres]" && rm -rf /src
 

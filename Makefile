@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) -m zukunftstische demo
+	$(PY) -m bot demo
 
 test: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.charts import Charts
+from bot.charts.results import draw_comparison, draw_results
+from bot.charts.timeline import draw_timeline
+from bot.charts.year_plan import draw_year_plan
 from tests import chart_samples as samples
-from zukunftstische.charts import Charts
-from zukunftstische.charts.results import draw_comparison, draw_results
-from zukunftstische.charts.timeline import draw_timeline
-from zukunftstische.charts.year_plan import draw_year_plan
 
 # The themes as the store hands them over (not timed): the command's work starts there.
 YEAR = samples.year_views(60)

@@ -23,11 +23,11 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.app import build_bot
+from bot.config import parse_config
+from bot.council.client import ClientLimits
+from bot.council.wiring import client_for
 from tests.council.conftest import OParlTestServer
-from zukunftstische.app import build_bot
-from zukunftstische.config import parse_config
-from zukunftstische.council.client import ClientLimits
-from zukunftstische.council.wiring import client_for
 
 NOW = datetime(2027, 6, 15, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 

@@ -12,9 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from zukunftstische.app import build_bot
-from zukunftstische.config import parse_config
-from zukunftstische.matrix.adapter import Incoming
+from bot.app import build_bot
+from bot.config import parse_config
+from bot.matrix.adapter import Incoming
 
 CONFIG = """[matrix]
 homeserver = "http://127.0.0.1:1"

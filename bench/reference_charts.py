@@ -14,11 +14,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.charts import Charts  # noqa: E402
+from bot.charts.results import draw_comparison, draw_results  # noqa: E402
+from bot.charts.timeline import draw_timeline  # noqa: E402
+from bot.charts.year_plan import draw_year_plan  # noqa: E402
 from tests import chart_samples as samples  # noqa: E402
-from zukunftstische.charts import Charts  # noqa: E402
-from zukunftstische.charts.results import draw_comparison, draw_results  # noqa: E402
-from zukunftstische.charts.timeline import draw_timeline  # noqa: E402
-from zukunftstische.charts.year_plan import draw_year_plan  # noqa: E402
 
 
 def main() -> None:

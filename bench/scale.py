@@ -45,10 +45,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bot.demo.conversation import DEMO_PASSWORD  # noqa: E402
+from bot.demo.homeserver import Account, LocalSynapse, create_synapse, free_port  # noqa: E402
+from bot.demo.scripted_user import ScriptedUser  # noqa: E402
 from tests.databases import create_postgres_database, drop_postgres_database  # noqa: E402
-from zukunftstische.demo.conversation import DEMO_PASSWORD  # noqa: E402
-from zukunftstische.demo.homeserver import Account, LocalSynapse, create_synapse, free_port  # noqa: E402
-from zukunftstische.demo.scripted_user import ScriptedUser  # noqa: E402
 
 FIRST_Z2 = date(2028, 1, 3)
 FOUR_YEARS = 4 * 365
@@ -148,7 +148,7 @@ listen = "127.0.0.1:{metrics_port}"
         return path
 
     def bot_command(self, config: Path, verb: str, *args: str) -> list[str]:
-        return [sys.executable, "-m", "zukunftstische", verb, "--config", str(config), *args]
+        return [sys.executable, "-m", "bot", verb, "--config", str(config), *args]
 
     # Chat ---------------------------------------------------------------------------------
 

@@ -43,21 +43,21 @@ import sqlalchemy as sa
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bot.config import load_config  # noqa: E402
+from bot.demo.homeserver import LocalSynapse, create_synapse  # noqa: E402
+from bot.demo.scripted_user import ScriptedUser  # noqa: E402
+from bot.domain.lead_rooms import setup_for  # noqa: E402
+from bot.domain.reminder_plan import deliveries, theme_facts  # noqa: E402
+from bot.domain.reminder_policy import Reminder, due_reminders  # noqa: E402
+from bot.domain.themes import ThemeRecord  # noqa: E402
+from bot.domain.working_days import WorkingCalendar  # noqa: E402
+from bot.matrix.events import REMINDER_MARKER  # noqa: E402
+from bot.store.themes import Store  # noqa: E402
 from tests.databases import (  # noqa: E402
     create_postgres_database,
     drop_postgres_database,
     postgres_unavailable,
 )
-from zukunftstische.config import load_config  # noqa: E402
-from zukunftstische.demo.homeserver import LocalSynapse, create_synapse  # noqa: E402
-from zukunftstische.demo.scripted_user import ScriptedUser  # noqa: E402
-from zukunftstische.domain.lead_rooms import setup_for  # noqa: E402
-from zukunftstische.domain.reminder_plan import deliveries, theme_facts  # noqa: E402
-from zukunftstische.domain.reminder_policy import Reminder, due_reminders  # noqa: E402
-from zukunftstische.domain.themes import ThemeRecord  # noqa: E402
-from zukunftstische.domain.working_days import WorkingCalendar  # noqa: E402
-from zukunftstische.matrix.events import REMINDER_MARKER  # noqa: E402
-from zukunftstische.store.themes import Store  # noqa: E402
 
 PASSWORD = "soak-passwort-1"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -101,7 +101,7 @@ class Run:
         env["ZT_CLOCK_OFFSET"] = f"+{self.day}d"
         with (self.directory / "bot.log").open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "zukunftstische", "run", "--config", str(self.config)],
+                [sys.executable, "-m", "bot", "run", "--config", str(self.config)],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -166,7 +166,7 @@ def plan_csv(rooms: list[str], today: date) -> str:
 
 def import_plan(config: Path, plan: Path) -> None:
     env = {**os.environ, "ZT_MATRIX_PASSWORD": PASSWORD, "PYTHONPATH": str(HERE.parent)}
-    command = [sys.executable, "-m", "zukunftstische", "import", "--config", str(config)]
+    command = [sys.executable, "-m", "bot", "import", "--config", str(config)]
     subprocess.run([*command, str(plan)], check=True, env=env, capture_output=True)
 
 

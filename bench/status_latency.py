@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from zukunftstische.demo.conversation import DEMO_PASSWORD, write_bot_config
-from zukunftstische.demo.homeserver import Account, create_synapse
-from zukunftstische.demo.scripted_user import ScriptedUser
+from bot.demo.conversation import DEMO_PASSWORD, write_bot_config
+from bot.demo.homeserver import Account, create_synapse
+from bot.demo.scripted_user import ScriptedUser
 
 HERE = Path(__file__).resolve().parent
 STATUS = "!zt status Digitale Ethik"
@@ -60,7 +60,7 @@ async def measure(samples: int) -> None:
             echo = synapse.register("echo", DEMO_PASSWORD)
             person = synapse.register("messung", DEMO_PASSWORD)
             config = write_bot_config(directory, synapse, bot.user_id, person.user_id)
-            bot_run = [sys.executable, "-m", "zukunftstische", "run", "--config", str(config)]
+            bot_run = [sys.executable, "-m", "bot", "run", "--config", str(config)]
             processes.append(start(bot_run, directory / "bot.log"))
             user = ScriptedUser(synapse.url, person)
             await user.start()

@@ -10,23 +10,23 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
-from zukunftstische.charts import ChartWords
-from zukunftstische.charts.results import (
+from bot.charts import ChartWords
+from bot.charts.results import (
     ComparisonData,
     ResultsData,
     comparison_data,
     results_data,
 )
-from zukunftstische.charts.timeline import TimelineData, timeline_data
-from zukunftstische.charts.year_plan import YearPlanData, year_plan_data
-from zukunftstische.domain.annual_plan import SchoolHolidays, build_annual_plan
-from zukunftstische.domain.polls import Summary, Tally, summarise
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.questionnaire import VERSION_1, load_questionnaire
-from zukunftstische.domain.themes import StepRecord, ThemeRecord, ThemeView
-from zukunftstische.domain.timeline import plan
-from zukunftstische.domain.working_days import WorkingCalendar
-from zukunftstische.rendering import Renderer
+from bot.charts.timeline import TimelineData, timeline_data
+from bot.charts.year_plan import YearPlanData, year_plan_data
+from bot.domain.annual_plan import SchoolHolidays, build_annual_plan
+from bot.domain.polls import Summary, Tally, summarise
+from bot.domain.process import load_template
+from bot.domain.questionnaire import VERSION_1, load_questionnaire
+from bot.domain.themes import StepRecord, ThemeRecord, ThemeView
+from bot.domain.timeline import plan
+from bot.domain.working_days import WorkingCalendar
+from bot.rendering import Renderer
 
 Z2 = date(2027, 4, 12)  # KW 15/2027
 COUNCIL = (date(2027, 5, 20),)  # KW 20/2027

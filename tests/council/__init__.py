@@ -1,4 +1,4 @@
-"""Tests of zukunftstische.council against the OParl 1.1 test system "Musterstadt".
+"""Tests of bot.council against the OParl 1.1 test system "Musterstadt".
 
 The test data lives in tests/data/oparl (a copy of the shared test system, `{base}`
 placeholders kept); `load` reads one of its files with the placeholder replaced.

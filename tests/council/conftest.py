@@ -30,8 +30,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 import pytest_asyncio
 
+from bot.council.client import ClientLimits, OParlClient
 from tests.council import DATA, ROUTES
-from zukunftstische.council.client import ClientLimits, OParlClient
 
 FILTERS = ("created_since", "created_until", "modified_since", "modified_until")
 # The data is a snapshot as of 15 June 2027; every document claims that as its last change.

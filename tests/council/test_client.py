@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from bot import __version__
+from bot.council.client import Failure, OParlClient, OParlUnavailable
 from tests.council.conftest import CONTACT, OParlTestServer, Reply
-from zukunftstische import __version__
-from zukunftstische.council.client import Failure, OParlClient, OParlUnavailable
 
 MEETINGS = "/oparl/v1/body/1/meetings"
 MEETINGS_2 = "/oparl/v1/body/1/meetings?page=2"

@@ -15,14 +15,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 
+from bot.app import Bot, build_bot
+from bot.clock import Clock
+from bot.config import parse_config
+from bot.domain.themes import ThemeView
+from bot.engines.council import CouncilEngine
+from bot.store.council import CouncilStore
 from tests.council.conftest import OParlTestServer, Reply
 from tests.council.test_client import _endless_pages
-from zukunftstische.app import Bot, build_bot
-from zukunftstische.clock import Clock
-from zukunftstische.config import parse_config
-from zukunftstische.domain.themes import ThemeView
-from zukunftstische.engines.council import CouncilEngine
-from zukunftstische.store.council import CouncilStore
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # The test system is a snapshot as of 15 June 2027.

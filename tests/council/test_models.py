@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from tests.council import ROUTES, load
-from zukunftstische.council.models import (
+from bot.council.models import (
     OBJECT_MODELS,
     AgendaItem,
     Body,
@@ -22,6 +21,7 @@ from zukunftstische.council.models import (
     describe_validation_error,
     model_for,
 )
+from tests.council import ROUTES, load
 
 DOCUMENTS = sorted(ROUTES["json"].items())
 

@@ -6,8 +6,7 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from tests.council import load
-from zukunftstische.council.models import (
+from bot.council.models import (
     AgendaItem,
     Body,
     Consultation,
@@ -16,7 +15,7 @@ from zukunftstische.council.models import (
     Organization,
     Paper,
 )
-from zukunftstische.council.reading import (
+from bot.council.reading import (
     BERLIN,
     OParlLookupError,
     choose_body,
@@ -26,6 +25,7 @@ from zukunftstische.council.reading import (
     paper_by_reference,
     paper_state,
 )
+from tests.council import load
 
 
 def _page(model: type, *files: str) -> list:

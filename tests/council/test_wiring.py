@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import _council_finding
+from bot.config import Config, parse_config
+from bot.council.wiring import probe
 from tests.council.conftest import FAST, OParlTestServer, Reply
-from zukunftstische.cli import _council_finding
-from zukunftstische.config import Config, parse_config
-from zukunftstische.council.wiring import probe
 
 SNAPSHOT_DAY = date(2027, 6, 15)
 

@@ -14,6 +14,11 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from bot.app import Bot, LeaseLost, build_bot, resolve_configured_rooms
+from bot.clock import Clock
+from bot.config import Config, load_config
+from bot.demo.homeserver import Account, LocalSynapse, create_synapse
+from bot.demo.scripted_user import ScriptedUser
 from tests.council.conftest import oparl_server  # noqa: F401 (the OParl test server, a fixture)
 from tests.databases import (
     BACKEND,
@@ -21,11 +26,6 @@ from tests.databases import (
     drop_postgres_database,
     postgres_unavailable,
 )
-from zukunftstische.app import Bot, LeaseLost, build_bot, resolve_configured_rooms
-from zukunftstische.clock import Clock
-from zukunftstische.config import Config, load_config
-from zukunftstische.demo.homeserver import Account, LocalSynapse, create_synapse
-from zukunftstische.demo.scripted_user import ScriptedUser
 
 PASSWORD = "test-password-1"
 # `ZT_TEST_ROOM_VERSION=10` runs the suite with old-style rooms (`!opaque:server`); by default

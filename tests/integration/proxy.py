@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from zukunftstische.demo.homeserver import free_port
+from bot.demo.homeserver import free_port
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from zukunftstische.demo.scripted_user import ScriptedUser
+from bot.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 

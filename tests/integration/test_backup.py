@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
+from bot.config import load_config
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import ScriptedUser
+from bot.matrix.events import REMINDER_MARKER
 from tests.integration.conftest import PASSWORD, Databases, start_bot, write_plain_config
 from tests.integration.test_faults import seed_due_theme
-from zukunftstische.cli import main
-from zukunftstische.config import load_config
-from zukunftstische.demo.homeserver import LocalSynapse
-from zukunftstische.demo.scripted_user import ScriptedUser
-from zukunftstische.matrix.events import REMINDER_MARKER
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.clock import Clock
+from bot.demo.scripted_user import ScriptedUser
 from tests.council.conftest import OParlTestServer, Reply
 from tests.integration.conftest import RunningBot
-from zukunftstische.clock import Clock
-from zukunftstische.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 

@@ -16,11 +16,11 @@ import pytest
 import vodozemac
 from canonicaljson import encode_canonical_json
 
+from bot.config import load_config
+from bot.demo.homeserver import Account, LocalSynapse
+from bot.matrix.cross_signing import generate_keys, signing_key_upload
+from bot.store.cross_signing_keys import CrossSigningKeys
 from tests.integration.conftest import PASSWORD, Databases, start_bot, write_plain_config
-from zukunftstische.config import load_config
-from zukunftstische.demo.homeserver import Account, LocalSynapse
-from zukunftstische.matrix.cross_signing import generate_keys, signing_key_upload
-from zukunftstische.store.cross_signing_keys import CrossSigningKeys
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +79,7 @@ def verified_chain(answer: dict, user_id: str, device_id: str) -> tuple[str, str
 
 @pytest.fixture
 def cross_signing_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.INFO, logger="zukunftstische.matrix.cross_signing")
+    caplog.set_level(logging.INFO, logger="bot.matrix.cross_signing")
     return caplog
 
 
@@ -231,7 +231,7 @@ async def test_a_failing_bootstrap_is_logged_and_the_bot_runs_on(
     async def unreachable(*_args: object, **_kwargs: object) -> None:
         raise OSError("connection reset by peer")
 
-    monkeypatch.setattr("zukunftstische.matrix.adapter.ensure_cross_signing", unreachable)
+    monkeypatch.setattr("bot.matrix.adapter.ensure_cross_signing", unreachable)
     bot = await bot_factory()
     assert not bot.task.done()
     assert "cross-signing not checked (OSError: connection reset by peer)" in cross_signing_log.text

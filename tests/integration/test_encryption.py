@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from nio.api import Api
 
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import ScriptedUser
 from tests.integration.conftest import PASSWORD
-from zukunftstische.demo.homeserver import LocalSynapse
-from zukunftstische.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +66,7 @@ async def test_lost_keys_mean_a_new_device_not_deafness(
     import logging
     import shutil
 
-    caplog.set_level(logging.INFO, logger="zukunftstische.matrix.adapter")
+    caplog.set_level(logging.INFO, logger="bot.matrix.adapter")
     account = synapse.register(f"schluessellos-{lost.split()[0]}", PASSWORD)
     user = ScriptedUser(synapse.url, account, store_path=tmp_path / "user-store")
     await user.start()

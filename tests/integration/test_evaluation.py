@@ -8,11 +8,11 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import ScriptedUser
+from bot.domain.polls import POLL_END, POLL_RESPONSE, POLL_START
+from bot.matrix.events import poll_end
 from tests.integration.conftest import PASSWORD, Accounts
-from zukunftstische.demo.homeserver import LocalSynapse
-from zukunftstische.demo.scripted_user import ScriptedUser
-from zukunftstische.domain.polls import POLL_END, POLL_RESPONSE, POLL_START
-from zukunftstische.matrix.events import poll_end
 
 pytestmark = pytest.mark.integration
 
@@ -97,7 +97,7 @@ async def test_room_mode_polls_are_native_and_counted_per_msc3381(
     assert "Mobilität: 4,0" in overview.body
 
     # The coordination office's CSV: aggregates only, the same threshold as in chat.
-    from zukunftstische.cli import main
+    from bot.cli import main
 
     exported = bot.config.bot.data_dir / "ergebnisse.csv"
     config_file = bot.config.bot.data_dir.parent / "config.toml"
@@ -273,7 +273,7 @@ async def test_anonymous_mode_reminds_only_those_who_have_not_answered_halfway(
 ) -> None:
     from datetime import timedelta
 
-    from zukunftstische.clock import Clock
+    from bot.clock import Clock
 
     directory = tmp_path / "halbzeit"
     extra = '[evaluation]\nopen_days = 2\nignore_users = ["@koordination:localhost"]'

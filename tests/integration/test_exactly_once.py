@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.config import load_config
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import ScriptedUser
+from bot.failpoints import ENV_FAILPOINTS, EXIT_CODE
 from tests.integration.conftest import PASSWORD, Accounts, Databases, write_plain_config
-from zukunftstische.config import load_config
-from zukunftstische.demo.homeserver import LocalSynapse
-from zukunftstische.demo.scripted_user import ScriptedUser
-from zukunftstische.failpoints import ENV_FAILPOINTS, EXIT_CODE
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,7 @@ def start(config: Path, log: Path, *, killed_at: str | None = None) -> subproces
         env[ENV_FAILPOINTS] = f"{killed_at}=exit"
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "zukunftstische", "run", "--config", str(config)],
+            [sys.executable, "-m", "bot", "run", "--config", str(config)],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -12,6 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import LeaseLost
+from bot.config import load_config
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import ScriptedUser
+from bot.domain.process import load_template
+from bot.domain.timeline import plan
+from bot.matrix.events import REMINDER_MARKER
+from bot.store.themes import Store
 from tests.databases import BACKEND
 from tests.integration.conftest import (
     PASSWORD,
@@ -21,14 +29,6 @@ from tests.integration.conftest import (
     start_bot,
     write_plain_config,
 )
-from zukunftstische.app import LeaseLost
-from zukunftstische.config import load_config
-from zukunftstische.demo.homeserver import LocalSynapse
-from zukunftstische.demo.scripted_user import ScriptedUser
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.timeline import plan
-from zukunftstische.matrix.events import REMINDER_MARKER
-from zukunftstische.store.themes import Store
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from icalendar import Calendar
 
+from bot.demo.scripted_user import ScriptedUser
 from tests.integration.conftest import Accounts
-from zukunftstische.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,11 @@ from types import SimpleNamespace
 import aiohttp
 import pytest
 
+from bot.config import load_config
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import ScriptedUser
 from tests.integration.conftest import PASSWORD, Accounts, Databases, start_bot, write_plain_config
 from tests.integration.proxy import FaultyProxy
-from zukunftstische.config import load_config
-from zukunftstische.demo.homeserver import LocalSynapse
-from zukunftstische.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 import pytest
 from nio import RoomSendResponse
 
+from bot.demo.scripted_user import Received, ScriptedUser
+from bot.matrix.events import REMINDER_MARKER
+from bot.router import command_text
 from tests.integration.conftest import Accounts
 from tests.unit.test_fuzz_router import check_html
-from zukunftstische.commands.router import command_text
-from zukunftstische.demo.scripted_user import Received, ScriptedUser
-from zukunftstische.matrix.events import REMINDER_MARKER
 
 pytestmark = pytest.mark.integration
 

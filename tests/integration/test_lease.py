@@ -25,14 +25,14 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
+from bot.cli import EXIT_ALREADY_RUNNING, EXIT_LEASE_LOST
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import ScriptedUser
+from bot.failpoints import ENV_FAILPOINTS
+from bot.store.lease import APPLICATION_NAME
 from tests.databases import create_postgres_database, drop_postgres_database, postgres_unavailable
 from tests.integration.conftest import PASSWORD, Accounts
 from tests.integration.test_reminder_delivery import keys_in, seed_themes, sent_log, settle
-from zukunftstische.cli import EXIT_ALREADY_RUNNING, EXIT_LEASE_LOST
-from zukunftstische.demo.homeserver import LocalSynapse
-from zukunftstische.demo.scripted_user import ScriptedUser
-from zukunftstische.failpoints import ENV_FAILPOINTS
-from zukunftstische.store.lease import APPLICATION_NAME
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +70,7 @@ class Instance:
         env.pop(ENV_FAILPOINTS, None)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "zukunftstische", "run", "--config", str(self.config)],
+                [sys.executable, "-m", "bot", "run", "--config", str(self.config)],
                 cwd=ROOT,
                 env=env,
                 stdout=out,

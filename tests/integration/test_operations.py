@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import ScriptedUser
 from tests.integration.conftest import PASSWORD, Databases, write_plain_config
-from zukunftstische.cli import main
-from zukunftstische.demo.homeserver import LocalSynapse
-from zukunftstische.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ def start_bot_process(config: Path, log: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ZT_MATRIX_PASSWORD": SECRET}
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "zukunftstische", "-v", "run", "--config", str(config)],
+            [sys.executable, "-m", "bot", "-v", "run", "--config", str(config)],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -83,7 +83,7 @@ def test_an_unknown_password_is_a_clear_error(
     config = write_plain_config(tmp_path, synapse, account.user_id, databases, matrix="")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ZT_MATRIX_PASSWORD": "Kein-Passwort-0815"}
     result = subprocess.run(
-        [sys.executable, "-m", "zukunftstische", "run", "--config", str(config)],
+        [sys.executable, "-m", "bot", "run", "--config", str(config)],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -9,10 +9,10 @@ import io
 import pytest
 from PIL import Image
 
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import Received, ScriptedUser
 from tests.integration.conftest import PASSWORD, Accounts, unique
 from tests.integration.test_encryption import event_type
-from zukunftstische.demo.homeserver import LocalSynapse
-from zukunftstische.demo.scripted_user import Received, ScriptedUser
 
 pytestmark = pytest.mark.integration
 

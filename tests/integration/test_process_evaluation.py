@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import ScriptedUser
 from tests.integration.conftest import RunningBot
 from tests.integration.test_evaluation import join_all, people, poll_for
-from zukunftstische.demo.homeserver import LocalSynapse
-from zukunftstische.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 

@@ -15,6 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.config import load_config
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import ScriptedUser
+from bot.domain.process import load_template
+from bot.domain.themes import StepState
+from bot.domain.timeline import plan
+from bot.matrix.events import REMINDER_MARKER
+from bot.store.themes import Store
 from tests.integration.conftest import (
     PASSWORD,
     Databases,
@@ -22,14 +30,6 @@ from tests.integration.conftest import (
     start_bot,
     write_plain_config,
 )
-from zukunftstische.config import load_config
-from zukunftstische.demo.homeserver import LocalSynapse
-from zukunftstische.demo.scripted_user import ScriptedUser
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.themes import StepState
-from zukunftstische.domain.timeline import plan
-from zukunftstische.matrix.events import REMINDER_MARKER
-from zukunftstische.store.themes import Store
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +101,7 @@ def sent_log(config_path: Path) -> dict[str, int]:
 def start_process(config_path: Path, log: Path) -> subprocess.Popen:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "zukunftstische", "run", "--config", str(config_path)],
+            [sys.executable, "-m", "bot", "run", "--config", str(config_path)],
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,

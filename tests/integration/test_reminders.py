@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from zukunftstische.clock import Clock
-from zukunftstische.demo.scripted_user import Received, ScriptedUser
-from zukunftstische.matrix.events import REMINDER_MARKER
+from bot.clock import Clock
+from bot.demo.scripted_user import Received, ScriptedUser
+from bot.matrix.events import REMINDER_MARKER
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from zukunftstische.demo.scripted_user import ScriptedUser
+from bot.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.clock import Clock
+from bot.demo.scripted_user import ScriptedUser
 from tests.integration.conftest import unique
 from tests.integration.test_reminders import reminders_in, wait_for_reminders
-from zukunftstische.clock import Clock
-from zukunftstische.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 

@@ -18,6 +18,9 @@ from urllib.parse import quote
 import pytest
 from nio.api import Api
 
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import ScriptedUser
+from bot.domain.matrix_ids import room_server
 from tests.integration.conftest import (
     PASSWORD,
     ROOM_VERSION,
@@ -26,9 +29,6 @@ from tests.integration.conftest import (
     unique,
     write_plain_config,
 )
-from zukunftstische.demo.homeserver import LocalSynapse
-from zukunftstische.demo.scripted_user import ScriptedUser
-from zukunftstische.domain.matrix_ids import room_server
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from bot.demo.scripted_user import ScriptedUser
 from tests.integration.conftest import Accounts, unique
-from zukunftstische.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
+from bot.demo.scripted_user import ScriptedUser
 from tests.integration.conftest import unique
 from tests.integration.test_reminders import AT_MIDNIGHT, reminders_in, wait_for_reminders
-from zukunftstische.demo.scripted_user import ScriptedUser
 
 pytestmark = pytest.mark.integration
 

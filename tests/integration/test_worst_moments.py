@@ -14,15 +14,15 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
+from bot.config import load_config
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import ScriptedUser
+from bot.failpoints import ENV_FAILPOINTS
+from bot.matrix.events import REMINDER_MARKER
 from tests.integration.conftest import PASSWORD, Accounts, Databases, start_bot, write_plain_config
 from tests.integration.proxy import FaultyProxy
 from tests.integration.test_evaluation import join_all, people, poll_for
 from tests.integration.test_faults import seed_due_theme
-from zukunftstische.config import load_config
-from zukunftstische.demo.homeserver import LocalSynapse
-from zukunftstische.demo.scripted_user import ScriptedUser
-from zukunftstische.failpoints import ENV_FAILPOINTS
-from zukunftstische.matrix.events import REMINDER_MARKER
 
 pytestmark = pytest.mark.integration
 

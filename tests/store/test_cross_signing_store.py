@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from zukunftstische.store.cross_signing_keys import CrossSigningKeys, StoredKey
-from zukunftstische.store.themes import Store
+from bot.store.cross_signing_keys import CrossSigningKeys, StoredKey
+from bot.store.themes import Store
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 BOT = "@zt-bot:example.org"

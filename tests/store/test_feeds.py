@@ -14,12 +14,12 @@ import pytest
 import pytest_asyncio
 from icalendar import Calendar
 
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.timeline import plan
-from zukunftstische.store.feeds import FeedTokens
-from zukunftstische.store.themes import Store
-from zukunftstische.web.feeds import CalendarFeeds
-from zukunftstische.web.server import WebServer
+from bot.domain.process import load_template
+from bot.domain.timeline import plan
+from bot.store.feeds import FeedTokens
+from bot.store.themes import Store
+from bot.web.feeds import CalendarFeeds
+from bot.web.server import WebServer
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ACTOR = "@koordination:stadt.example"

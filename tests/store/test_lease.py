@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.databases import create_postgres_database, drop_postgres_database
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.timeline import plan
-from zukunftstische.store.lease import (
+from bot.domain.process import load_template
+from bot.domain.timeline import plan
+from bot.store.lease import (
     APPLICATION_NAME,
     FileLease,
     NoLease,
@@ -27,8 +26,9 @@ from zukunftstische.store.lease import (
     lease_for,
     lease_key,
 )
-from zukunftstische.store.outbox import Outbox
-from zukunftstische.store.themes import Store
+from bot.store.outbox import Outbox
+from bot.store.themes import Store
+from tests.databases import create_postgres_database, drop_postgres_database
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -127,7 +127,7 @@ def test_postgres_a_process_killed_lets_go(postgres_url: str) -> None:
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from zukunftstische.store.lease import PostgresLease\n"
+            "from bot.store.lease import PostgresLease\n"
             "lease = PostgresLease(sys.argv[1])\n"
             "assert lease.try_acquire()\n"
             "print('held', flush=True)\n"
@@ -175,7 +175,7 @@ def test_sqlite_the_lock_goes_with_the_process(tmp_path: Path) -> None:
             "-c",
             "import sys, time\n"
             "from pathlib import Path\n"
-            "from zukunftstische.store.lease import FileLease\n"
+            "from bot.store.lease import FileLease\n"
             "assert FileLease(Path(sys.argv[1])).try_acquire()\n"
             "print('held', flush=True)\n"
             "time.sleep(60)\n",

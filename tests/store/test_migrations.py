@@ -11,9 +11,9 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-from zukunftstische.domain.process import load_template
-from zukunftstische.store.database import alembic_config, schema_differences
-from zukunftstische.store.themes import Store
+from bot.domain.process import load_template
+from bot.store.database import alembic_config, schema_differences
+from bot.store.themes import Store
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 

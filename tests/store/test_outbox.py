@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from zukunftstische.store.outbox import Outbox
-from zukunftstische.store.themes import Store
+from bot.store.outbox import Outbox
+from bot.store.themes import Store
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 REPLY = {"msgtype": "m.notice", "body": "Thema „Mobilität“ angelegt"}

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from zukunftstische.cli import main
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.themes import StepState, ThemeView
-from zukunftstische.domain.timeline import plan
-from zukunftstische.store.privacy import (
+from bot.cli import main
+from bot.domain.process import load_template
+from bot.domain.themes import StepState, ThemeView
+from bot.domain.timeline import plan
+from bot.store.privacy import (
     FORGOTTEN,
     forget_user,
     mention_pattern,
@@ -20,7 +20,7 @@ from zukunftstische.store.privacy import (
     prune_on_start,
     retention_cutoff,
 )
-from zukunftstische.store.themes import Store
+from bot.store.themes import Store
 
 NOW = datetime(2027, 3, 17, 10, 0, tzinfo=UTC)
 Z2 = date(2027, 4, 12)

@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from zukunftstische.app import Bot, build_bot
-from zukunftstische.cli import main
-from zukunftstische.clock import Clock
-from zukunftstische.commands.router import Outcome
-from zukunftstische.config import parse_config
-from zukunftstische.engines.evaluation import EvaluationEngine
-from zukunftstische.store.evaluations import ResultRow
+from bot.app import Bot, build_bot
+from bot.cli import main
+from bot.clock import Clock
+from bot.config import parse_config
+from bot.engines.evaluation import EvaluationEngine
+from bot.router import Outcome
+from bot.store.evaluations import ResultRow
 
 NOW = datetime(2027, 6, 1, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 COORDINATOR = "@koordination:stadt.example"

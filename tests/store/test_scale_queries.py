@@ -11,15 +11,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from zukunftstische.domain.annual_plan import SchoolHolidays, build_annual_plan
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.reminder_plan import theme_facts
-from zukunftstische.domain.reminder_policy import ReminderSettings, due_reminders, near, upcoming
-from zukunftstische.domain.theme_names import NameList, fold, resolve, resolve_leading
-from zukunftstische.domain.themes import StepState, ThemeStatus
-from zukunftstische.domain.timeline import plan
-from zukunftstische.domain.working_days import WorkingCalendar
-from zukunftstische.store.themes import NewTheme, Store
+from bot.domain.annual_plan import SchoolHolidays, build_annual_plan
+from bot.domain.process import load_template
+from bot.domain.reminder_plan import theme_facts
+from bot.domain.reminder_policy import ReminderSettings, due_reminders, near, upcoming
+from bot.domain.theme_names import NameList, fold, resolve, resolve_leading
+from bot.domain.themes import StepState, ThemeStatus
+from bot.domain.timeline import plan
+from bot.domain.working_days import WorkingCalendar
+from bot.store.themes import NewTheme, Store
 
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.themes import StepState, ThemeStatus
-from zukunftstische.domain.timeline import plan
-from zukunftstische.store.themes import Store, ThemeExists
+from bot.domain.process import load_template
+from bot.domain.themes import StepState, ThemeStatus
+from bot.domain.timeline import plan
+from bot.store.themes import Store, ThemeExists
 
 NOW = datetime(2027, 3, 17, 10, 0, tzinfo=UTC)
 Z2 = date(2027, 4, 12)

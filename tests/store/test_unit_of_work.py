@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.timeline import plan
-from zukunftstische.store.outbox import Outbox
-from zukunftstische.store.themes import Store
+from bot.domain.process import load_template
+from bot.domain.timeline import plan
+from bot.store.outbox import Outbox
+from bot.store.themes import Store
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 TEMPLATE = load_template()

@@ -6,20 +6,20 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from zukunftstische.commands.base import UserError
-from zukunftstische.commands.jahresplan import parse_year, shown_of
-from zukunftstische.domain.annual_plan import (
+from bot.command import UserError
+from bot.domain.annual_plan import (
     AnnualPlan,
     SchoolHolidays,
     build_annual_plan,
     planned_quarter,
 )
-from zukunftstische.domain.dates import Quarter
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.themes import StepRecord, ThemeRecord, ThemeView
-from zukunftstische.domain.timeline import plan
-from zukunftstische.domain.working_days import WorkingCalendar
-from zukunftstische.rendering import Renderer
+from bot.domain.dates import Quarter
+from bot.domain.process import load_template
+from bot.domain.themes import StepRecord, ThemeRecord, ThemeView
+from bot.domain.timeline import plan
+from bot.domain.working_days import WorkingCalendar
+from bot.rendering import Renderer
+from commands.jahresplan import parse_year, shown_of
 
 TEMPLATE = load_template()
 CALENDAR = WorkingCalendar()

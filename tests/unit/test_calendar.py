@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from zukunftstische.domain.ics import PRODID, sequence_at, step_uid, theme_calendar
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.themes import StepRecord, StepState, ThemeRecord, ThemeView
-from zukunftstische.domain.timeline import plan
+from bot.domain.ics import PRODID, sequence_at, step_uid, theme_calendar
+from bot.domain.process import load_template
+from bot.domain.themes import StepRecord, StepState, ThemeRecord, ThemeView
+from bot.domain.timeline import plan
 
 TEMPLATE = load_template()
 Z2 = date(2027, 4, 12)  # Monday of KW 15/2027
@@ -146,7 +146,7 @@ def test_naive_now_is_refused() -> None:
 def test_every_change_raises_a_feeds_sequence_even_within_one_second() -> None:
     from datetime import timedelta
 
-    from zukunftstische.domain.ics import change_sequence
+    from bot.domain.ics import change_sequence
 
     one = [NOW]
     same_second = [NOW, NOW + timedelta(milliseconds=300)]

@@ -25,12 +25,12 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from PIL import Image
 
+from bot.charts import Charts
+from bot.charts.drawing import FONT, STATE_COLOURS, STATE_FILL, THUMBNAIL_BOX
+from bot.charts.results import draw_comparison, draw_results
+from bot.charts.timeline import KIND_MARKERS, draw_timeline
+from bot.charts.year_plan import draw_year_plan
 from tests import chart_samples as samples
-from zukunftstische.charts import Charts
-from zukunftstische.charts.drawing import FONT, STATE_COLOURS, STATE_FILL, THUMBNAIL_BOX
-from zukunftstische.charts.results import draw_comparison, draw_results
-from zukunftstische.charts.timeline import KIND_MARKERS, draw_timeline
-from zukunftstische.charts.year_plan import draw_year_plan
 
 MAX_BYTES = 300 * 1024
 SVG = "{http://www.w3.org/2000/svg}"
@@ -311,7 +311,7 @@ def test_the_bot_starts_without_the_drawing_libraries() -> None:
     """matplotlib and Pillow load with the first picture, not at start (issue 15: RSS and
     start time of a bot that may never draw)."""
     code = (
-        "import sys, zukunftstische.app, zukunftstische.cli; "
+        "import sys, bot.app, bot.cli; "
         "print(sorted(m for m in ('matplotlib', 'PIL', 'numpy') if m in sys.modules))"
     )
     found = subprocess.run(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zukunftstische.clock import Clock, parse_offset
+from bot.clock import Clock, parse_offset
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

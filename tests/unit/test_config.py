@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zukunftstische.config import ConfigError, parse_config, parse_duration
+from bot.config import ConfigError, parse_config, parse_duration
 
 BASE = Path("/srv/zukunftstische")
 PASSWORD = "geheim-Passwort-42"

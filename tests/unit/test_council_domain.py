@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
-from zukunftstische.domain.council import (
+from bot.domain.council import (
     CouncilUpdate,
     MeetingDiff,
     MeetingSource,
@@ -20,10 +20,10 @@ from zukunftstische.domain.council import (
     paper_changes,
     replan_theme,
 )
-from zukunftstische.domain.papers import LinkedPaper
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.themes import StepRecord, ThemeRecord, ThemeView
-from zukunftstische.domain.timeline import plan
+from bot.domain.papers import LinkedPaper
+from bot.domain.process import load_template
+from bot.domain.themes import StepRecord, ThemeRecord, ThemeView
+from bot.domain.timeline import plan
 
 TEMPLATE = load_template()
 Z2 = date(2027, 3, 15)

@@ -7,7 +7,7 @@ import pytest
 import vodozemac
 from canonicaljson import encode_canonical_json
 
-from zukunftstische.matrix.cross_signing import (
+from bot.matrix.cross_signing import (
     SigningKey,
     decode_base64,
     encode_base64,

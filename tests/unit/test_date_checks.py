@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from zukunftstische.domain.date_checks import ConflictKind, conflicts
-from zukunftstische.domain.process import TemplateError, load_template, parse_template
-from zukunftstische.domain.timeline import plan
-from zukunftstische.rendering import Renderer
+from bot.domain.date_checks import ConflictKind, conflicts
+from bot.domain.process import TemplateError, load_template, parse_template
+from bot.domain.timeline import plan
+from bot.rendering import Renderer
 
 TEMPLATE = load_template()
 Z2 = date(2027, 4, 12)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zukunftstische.domain.dates import (
+from bot.domain.dates import (
     CalendarWeek,
     DateError,
     ExactDate,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from zukunftstische.config import Config
+from bot.config import Config
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is not installed")
 

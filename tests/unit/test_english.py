@@ -15,17 +15,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from jinja2 import Environment, nodes
 
-from zukunftstische.charts import Charts
-from zukunftstische.commands.base import Services
-from zukunftstische.commands.router import Outcome, Router
-from zukunftstische.config import parse_config
-from zukunftstische.domain.annual_plan import SchoolHolidays
-from zukunftstische.domain.process import default_template_text, parse_template
-from zukunftstische.domain.working_days import WorkingCalendar
-from zukunftstische.rendering import Renderer, templates_dir
-from zukunftstische.store.evaluations import EvaluationStore
-from zukunftstische.store.feeds import FeedTokens
-from zukunftstische.store.themes import Store
+from bot.charts import Charts
+from bot.command import Services
+from bot.config import parse_config
+from bot.domain.annual_plan import SchoolHolidays
+from bot.domain.process import default_template_text, parse_template
+from bot.domain.working_days import WorkingCalendar
+from bot.rendering import Renderer, templates_dir
+from bot.router import Outcome, Router
+from bot.store.evaluations import EvaluationStore
+from bot.store.feeds import FeedTokens
+from bot.store.themes import Store
 
 GERMAN = templates_dir() / "de"
 ENGLISH = templates_dir() / "en"

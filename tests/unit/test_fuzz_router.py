@@ -41,13 +41,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zukunftstische.app import build_bot
-from zukunftstische.clock import Clock
-from zukunftstische.commands import COMMANDS
-from zukunftstische.commands.router import Outcome, Router, command_text
-from zukunftstische.config import parse_config
-from zukunftstische.rendering import MAX_CONTENT_BYTES, content_size
-from zukunftstische.store.themes import Store
+from bot.app import build_bot
+from bot.clock import Clock
+from bot.config import parse_config
+from bot.rendering import MAX_CONTENT_BYTES, content_size
+from bot.router import Outcome, Router, command_text
+from bot.store.themes import Store
+from commands import COMMANDS
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SEED_TIME = datetime(2026, 3, 2, 10, 0, tzinfo=BERLIN)
@@ -222,11 +222,11 @@ meetings = [2027-03-18]
     errors: list[str] = []
     handler = _Errors(errors)
     harness = Harness(router, store, working, snapshot, errors)
-    logging.getLogger("zukunftstische.commands.router").addHandler(handler)
+    logging.getLogger("bot.router").addHandler(handler)
     try:
         yield harness
     finally:
-        logging.getLogger("zukunftstische.commands.router").removeHandler(handler)
+        logging.getLogger("bot.router").removeHandler(handler)
         if harness.watcher is not None:
             harness.watcher.close()
         store.close()

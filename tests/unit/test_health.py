@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from zukunftstische.cli import main
-from zukunftstische.health import (
+from bot.cli import main
+from bot.health import (
     HEALTH_FILE,
     HealthReporter,
     Limits,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from zukunftstische.commands.base import UserError
-from zukunftstische.commands.kernteam import people
+from bot.command import UserError
+from commands.kernteam import people
 
 
 def test_ids_links_and_pills() -> None:

@@ -11,15 +11,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from zukunftstische.app import build_bot
-from zukunftstische.clock import Clock
-from zukunftstische.commands import jahresplan, status, themen
-from zukunftstische.commands.router import Outcome, Router
-from zukunftstische.config import parse_config
-from zukunftstische.domain.plan_file import read_plan
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.timeline import plan
-from zukunftstische.store.themes import NewTheme
+from bot.app import build_bot
+from bot.clock import Clock
+from bot.config import parse_config
+from bot.domain.plan_file import read_plan
+from bot.domain.process import load_template
+from bot.domain.timeline import plan
+from bot.router import Outcome, Router
+from bot.store.themes import NewTheme
+from commands import jahresplan, status, themen
 
 NOW = datetime(2027, 3, 18, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 COORDINATOR = "@koordination:stadt.example"

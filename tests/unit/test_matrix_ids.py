@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zukunftstische.domain.matrix_ids import (
+from bot.domain.matrix_ids import (
     RoomRefKind,
     is_room_alias,
     is_room_id,

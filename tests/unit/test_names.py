@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zukunftstische.domain.theme_names import (
+from bot.domain.theme_names import (
     clean_name,
     closest,
     first_word,

@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from zukunftstische.domain.evaluation import evaluation_step_complete, waits_for_council
-from zukunftstische.domain.participation import (
+from bot.domain.evaluation import evaluation_step_complete, waits_for_council
+from bot.domain.participation import (
     Window,
     WindowState,
     length,
     planned_window,
     window,
 )
-from zukunftstische.domain.process import default_template_text, load_template, parse_template
-from zukunftstische.domain.reminder_plan import theme_facts
-from zukunftstische.domain.themes import StepRecord, StepState, ThemeRecord, ThemeView
-from zukunftstische.domain.timeline import plan
+from bot.domain.process import default_template_text, load_template, parse_template
+from bot.domain.reminder_plan import theme_facts
+from bot.domain.themes import StepRecord, StepState, ThemeRecord, ThemeView
+from bot.domain.timeline import plan
 
 TEMPLATE = load_template()
 Z2 = date(2027, 4, 12)  # KW 15/2027, the concept's example

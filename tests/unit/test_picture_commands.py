@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
-from zukunftstische.app import build_bot
-from zukunftstische.clock import Clock
-from zukunftstische.commands.router import Outcome, Router
-from zukunftstische.config import parse_config
-from zukunftstische.domain.questionnaire import VERSION_1, load_questionnaire
-from zukunftstische.store.evaluations import ResultRow
+from bot.app import build_bot
+from bot.clock import Clock
+from bot.config import parse_config
+from bot.domain.questionnaire import VERSION_1, load_questionnaire
+from bot.router import Outcome, Router
+from bot.store.evaluations import ResultRow
 
 NOW = datetime(2027, 3, 18, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 COORDINATOR = "@koordination:stadt.example"

@@ -8,10 +8,10 @@ import signal
 import time
 from datetime import date
 
+from bot.charts import Charts
+from bot.charts.timeline import draw_timeline
+from bot.charts.worker import PictureWorker
 from tests import chart_samples as samples
-from zukunftstische.charts import Charts
-from zukunftstische.charts.timeline import draw_timeline
-from zukunftstische.charts.worker import PictureWorker
 
 
 def wait_until(condition, timeout: float = 30.0) -> None:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from zukunftstische.domain.dates import CalendarWeek, ExactDate, Quarter
-from zukunftstische.domain.plan_file import (
+from bot.domain.dates import CalendarWeek, ExactDate, Quarter
+from bot.domain.plan_file import (
     PlanError,
     decode_plan,
     read_plan,
@@ -20,9 +20,9 @@ from zukunftstische.domain.plan_file import (
     with_resolved_rooms,
     write_plan,
 )
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.theme_names import clean_name, fold
-from zukunftstische.domain.themes import ThemeRecord, ThemeStatus, ThemeView
+from bot.domain.process import load_template
+from bot.domain.theme_names import clean_name, fold
+from bot.domain.themes import ThemeRecord, ThemeStatus, ThemeView
 
 TEMPLATE_JSON = load_template().to_json()
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from zukunftstische.cli import main
-from zukunftstische.config import load_config
-from zukunftstische.domain.plan_file import read_plan
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.themes import StepState
-from zukunftstische.store.plan_import import Action, decide, import_plan, text_progress
-from zukunftstische.store.themes import Store, ThemeExists
+from bot.cli import main
+from bot.config import load_config
+from bot.domain.plan_file import read_plan
+from bot.domain.process import load_template
+from bot.domain.themes import StepState
+from bot.store.plan_import import Action, decide, import_plan, text_progress
+from bot.store.themes import Store, ThemeExists
 
 TEMPLATE = load_template()
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))

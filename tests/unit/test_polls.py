@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zukunftstische.domain.polls import (
+from bot.domain.polls import (
     POLL_END,
     POLL_END_TYPES,
     POLL_RESPONSE,
@@ -30,14 +30,14 @@ from zukunftstische.domain.polls import (
     tally,
     tally_latest,
 )
-from zukunftstische.domain.questionnaire import (
+from bot.domain.questionnaire import (
     VERSION_1,
     Answer,
     Question,
     QuestionKind,
     load_questionnaire,
 )
-from zukunftstische.matrix.events import poll_end, poll_response, poll_start
+from bot.matrix.events import poll_end, poll_response, poll_start
 
 BOT = "@zt-bot:example.org"
 START = "$poll"

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from zukunftstische.matrix.power import (
+from bot.matrix.power import (
     RoomCreation,
     creation_from_event,
     creators_outrank_everyone,

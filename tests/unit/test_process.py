@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from zukunftstische.domain.process import (
+from bot.domain.process import (
     Lead,
     ProcessTemplate,
     StepKind,
@@ -193,11 +193,11 @@ def test_a_citys_own_keys_get_every_feature_through_roles() -> None:
     """The code asks for a step's role, never for its key: renamed keys change nothing."""
     from datetime import UTC, date, datetime
 
-    from zukunftstische.domain.evaluation import evaluation_step
-    from zukunftstische.domain.process import MilestoneRole, StepRole, parse_template
-    from zukunftstische.domain.reminder_plan import theme_facts
-    from zukunftstische.domain.themes import StepRecord, ThemeRecord, ThemeView
-    from zukunftstische.domain.timeline import plan
+    from bot.domain.evaluation import evaluation_step
+    from bot.domain.process import MilestoneRole, StepRole, parse_template
+    from bot.domain.reminder_plan import theme_facts
+    from bot.domain.themes import StepRecord, ThemeRecord, ThemeView
+    from bot.domain.timeline import plan
 
     text = default_template_text()
     for key in ("3a", "1", "2", "3", "4", "5", "6", "7"):  # 3a before 3
@@ -243,7 +243,7 @@ def test_step_7_is_five_weeks_after_z2_or_a_week_after_a_later_council() -> None
     pushes step 7 to a week after it, an earlier one does not pull it forward."""
     from datetime import date
 
-    from zukunftstische.domain.timeline import plan
+    from bot.domain.timeline import plan
 
     template = load_template()
     z2 = date(2027, 4, 12)  # KW 15

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.step_states import Shown, next_step, theme_progress
-from zukunftstische.domain.themes import StepRecord
-from zukunftstische.domain.timeline import plan
+from bot.domain.process import load_template
+from bot.domain.step_states import Shown, next_step, theme_progress
+from bot.domain.themes import StepRecord
+from bot.domain.timeline import plan
 
 TEMPLATE = load_template()
 Z2 = date(2027, 4, 12)  # Monday of KW 15/2027

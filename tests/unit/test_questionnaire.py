@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from zukunftstische.domain.questionnaire import (
+from bot.domain.questionnaire import (
     INTERNAL,
     VERSION_1,
     QuestionKind,

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zukunftstische.domain.process import Lead, StepKind, load_template
-from zukunftstische.domain.reminder_policy import (
+from bot.domain.process import Lead, StepKind, load_template
+from bot.domain.reminder_policy import (
     Reminder,
     ReminderKind,
     ReminderSettings,
@@ -29,8 +29,8 @@ from zukunftstische.domain.reminder_policy import (
     send_at,
     upcoming,
 )
-from zukunftstische.domain.timeline import milestone_dates, plan
-from zukunftstische.domain.working_days import WorkingCalendar
+from bot.domain.timeline import milestone_dates, plan
+from bot.domain.working_days import WorkingCalendar
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TEMPLATE = load_template()

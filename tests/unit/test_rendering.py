@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from zukunftstische.rendering import (
+from bot.rendering import (
     ECHO_LIMIT,
     MAX_CONTENT_BYTES,
     Message,

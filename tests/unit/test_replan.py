@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.timeline import plan, replan
+from bot.domain.process import load_template
+from bot.domain.timeline import plan, replan
 
 TEMPLATE = load_template()
 KEYS = [step.key for step in TEMPLATE.steps]

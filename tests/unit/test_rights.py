@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from zukunftstische.app import build_bot
-from zukunftstische.clock import Clock
-from zukunftstische.commands import COMMANDS
-from zukunftstische.commands.base import Command, Right
-from zukunftstische.commands.router import Router
-from zukunftstische.config import parse_config
+from bot.app import build_bot
+from bot.clock import Clock
+from bot.command import Command, Right
+from bot.config import parse_config
+from bot.router import Router
+from commands import COMMANDS
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 COORDINATOR = "@koordination:stadt.example"

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.timeline import (
+from bot.domain.process import load_template
+from bot.domain.timeline import (
     first_council_on_or_after,
     iso_week,
     milestone_dates,

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from zukunftstische import app
-from zukunftstische.app import AlreadyRunning, Bot, LeaseLost, build_bot
-from zukunftstische.cli import EXIT_ALREADY_RUNNING, EXIT_LEASE_LOST, main
-from zukunftstische.clock import Clock
-from zukunftstische.config import load_config
-from zukunftstische.health import (
+from bot import app
+from bot.app import AlreadyRunning, Bot, LeaseLost, build_bot
+from bot.cli import EXIT_ALREADY_RUNNING, EXIT_LEASE_LOST, main
+from bot.clock import Clock
+from bot.config import load_config
+from bot.health import (
     ACTIVE,
     STALE_FILE,
     STANDBY,
@@ -29,7 +29,7 @@ from zukunftstische.health import (
     read_snapshot,
     write_snapshot,
 )
-from zukunftstische.store.database import StoreUnavailable
+from bot.store.database import StoreUnavailable
 
 NOW = datetime(2027, 3, 17, 10, 0, tzinfo=UTC)
 
@@ -133,7 +133,7 @@ async def test_a_busy_lease_is_waited_for_as_standby_and_logged_once(
 ) -> None:
     lease = FakeLease(busy=3, unreachable=2)
     bot.lease = lease
-    with caplog.at_level(logging.INFO, logger="zukunftstische.app"):
+    with caplog.at_level(logging.INFO, logger="bot.app"):
         await bot._take_lease()
     assert lease.calls == ["try"] * 6
     assert bot.role == ACTIVE and bot.standby_since is not None

@@ -8,14 +8,14 @@ import logging
 
 import pytest
 
-from zukunftstische.matrix.send_queue import (
+from bot.matrix.send_queue import (
     Delivery,
     Outgoing,
     Priority,
     SendQueue,
     SendResult,
 )
-from zukunftstische.tasks import MAX_CRASHES, TaskGaveUp, Tasks
+from bot.tasks import MAX_CRASHES, TaskGaveUp, Tasks
 
 
 async def no_sleep(_seconds: float) -> None:

@@ -8,18 +8,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from zukunftstische.charts import Charts
-from zukunftstische.cli import main
-from zukunftstische.commands.base import Services
-from zukunftstische.commands.router import Router
-from zukunftstische.config import parse_config
-from zukunftstische.domain.annual_plan import SchoolHolidays
-from zukunftstische.domain.process import default_template_text, parse_template
-from zukunftstische.domain.working_days import WorkingCalendar
-from zukunftstische.rendering import Renderer
-from zukunftstische.store.evaluations import EvaluationStore
-from zukunftstische.store.feeds import FeedTokens
-from zukunftstische.store.themes import Store
+from bot.charts import Charts
+from bot.cli import main
+from bot.command import Services
+from bot.config import parse_config
+from bot.domain.annual_plan import SchoolHolidays
+from bot.domain.process import default_template_text, parse_template
+from bot.domain.working_days import WorkingCalendar
+from bot.rendering import Renderer
+from bot.router import Router
+from bot.store.evaluations import EvaluationStore
+from bot.store.feeds import FeedTokens
+from bot.store.themes import Store
 
 NOW = datetime(2027, 1, 11, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 COORDINATOR = "@k:localhost"

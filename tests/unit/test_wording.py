@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from zukunftstische.domain.process import load_template
-from zukunftstische.rendering import Renderer
+from bot.domain.process import load_template
+from bot.rendering import Renderer
 
 DE, EN = Renderer("de"), Renderer("en")
 TEMPLATE = load_template()
@@ -129,7 +129,7 @@ def test_two_digit_years_are_asked_for_with_four() -> None:
 def test_one_word_for_the_team_room() -> None:
     from pathlib import Path
 
-    from zukunftstische.rendering import templates_dir
+    from bot.rendering import templates_dir
 
     german = "".join(p.read_text("utf-8") for p in Path(templates_dir(), "de").glob("*.j2"))
     assert "Fachbereichsraum" not in german

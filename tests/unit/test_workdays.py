@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zukunftstische.domain.working_days import WorkingCalendar
+from bot.domain.working_days import WorkingCalendar
 
 CALENDAR = WorkingCalendar()
 DAYS = st.dates(min_value=date(2025, 1, 1), max_value=date(2032, 12, 31))

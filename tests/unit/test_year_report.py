@@ -9,22 +9,22 @@ import re
 from dataclasses import replace
 from datetime import date
 
-from tests.chart_samples import record
-from zukunftstische.domain.evaluation import OpenAnswers, open_answers
-from zukunftstische.domain.papers import LinkedPaper
-from zukunftstische.domain.polls import Tally, summarise
-from zukunftstische.domain.process import load_template
-from zukunftstische.domain.questionnaire import INTERNAL, VERSION_1, load_questionnaire
-from zukunftstische.domain.themes import StepRecord, ThemeView
-from zukunftstische.domain.timeline import plan
-from zukunftstische.domain.year_report import (
+from bot.domain.evaluation import OpenAnswers, open_answers
+from bot.domain.papers import LinkedPaper
+from bot.domain.polls import Tally, summarise
+from bot.domain.process import load_template
+from bot.domain.questionnaire import INTERNAL, VERSION_1, load_questionnaire
+from bot.domain.themes import StepRecord, ThemeView
+from bot.domain.timeline import plan
+from bot.domain.year_report import (
     EvaluationInput,
     IdeaInput,
     StepTiming,
     build_year_report,
     year_report_csv,
 )
-from zukunftstische.rendering import Renderer
+from bot.rendering import Renderer
+from tests.chart_samples import record
 
 TODAY = date(2027, 12, 1)
 CURRENT = {"teilnehmende": load_questionnaire(), "intern": load_questionnaire(default=INTERNAL)}

@@ -1,0 +1,641 @@
+"""`zt-bot` / `python -m bot`: run, check, demo, db upgrade, forget-user, health."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import logging
+import os
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.config import Config, ConfigError, load_config
+from bot.domain.matrix_ids import is_user_id
+from bot.domain.process import ProcessTemplate, TemplateError, load_template
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+    from bot.matrix.online_check import Finding
+    from bot.store.backup import Layout
+    from bot.store.themes import Store
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # nio logs every request at INFO; its warnings are what an operator needs.
+    logging.getLogger("nio").setLevel(logging.WARNING)
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        print(f"Konfiguration {path} ist fehlerhaft:\n{err}", file=sys.stderr)
+        raise SystemExit(2) from err
+
+
+def _template(config: Config) -> ProcessTemplate:
+    """The process template, or exit 2 with a message that names key and line."""
+    try:
+        return load_template(config.process.file)
+    except TemplateError as err:
+        print(f"Prozessvorlage ist fehlerhaft:\n{err}", file=sys.stderr)
+        raise SystemExit(2) from err
+
+
+# `zt-bot run` ends with these (tests and supervisors tell them apart).
+EXIT_ALREADY_RUNNING = 5  # SQLite: another instance runs on this database
+EXIT_LEASE_LOST = 6  # PostgreSQL: the lease connection died; restart as standby
+
+
+async def _freeze_after_first_sync(bot: Bot) -> None:
+    """What start-up and the first sync loaded (code, rooms, members) lives as long as the
+    process: the cyclic garbage collector need not walk it again on every full collection,
+    which made a long list's answer take up to twice as long, at random."""
+    gc.collect()
+    gc.freeze()
+    await bot.adapter.ready.wait()
+    gc.collect()
+    gc.freeze()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import (
+        AlreadyRunning,
+        LeaseLost,
+        build_bot,
+        resolve_configured_rooms,
+        run_until_signalled,
+    )
+    from bot.matrix.adapter import HomeserverUnreachable, LoginFailed
+    from bot.tasks import TaskGaveUp
+
+    config = _load(args.config)
+    _setup_logging(args.verbose)
+    _template(config)  # a broken template stops the start with its line, not a traceback
+
+    async def run() -> None:
+        # The schema is upgraded only once the lease is held (Bot.run).
+        bot = build_bot(await resolve_configured_rooms(config), prepare=False)
+        freezing = asyncio.create_task(_freeze_after_first_sync(bot))
+        try:
+            await run_until_signalled(bot)
+        finally:
+            freezing.cancel()
+
+    try:
+        asyncio.run(run())
+    except ConfigError as err:
+        print(f"Konfiguration {args.config} ist fehlerhaft:\n{err}", file=sys.stderr)
+        return 2
+    except HomeserverUnreachable as err:
+        print(f"Homeserver {config.matrix.homeserver} antwortet nicht: {err}", file=sys.stderr)
+        return 3
+    except LoginFailed as err:
+        print(
+            f"Anmeldung bei {config.matrix.homeserver} als {config.matrix.user_id} "
+            f"fehlgeschlagen: {err}",
+            file=sys.stderr,
+        )
+        return 3
+    except TaskGaveUp as err:
+        # A part of the bot kept crashing (see the log above): end, so that systemd or the
+        # container starts a fresh process, rather than live on half-dead.
+        print(f"Der Bot wird beendet: {err}. Einzelheiten stehen im Log.", file=sys.stderr)
+        return 4
+    except AlreadyRunning as err:
+        print(
+            f"Eine andere Instanz des Bots läuft schon mit dieser Datenbank ({err}). Zwei "
+            "Instanzen auf einer SQLite-Datenbank sind nicht möglich; für eine Instanz in "
+            "Bereitschaft (standby) PostgreSQL verwenden.\n"
+            f"Another instance of the bot is already running on this database ({err}). Two "
+            "instances cannot share a SQLite database; use PostgreSQL for a standby.",
+            file=sys.stderr,
+        )
+        return EXIT_ALREADY_RUNNING
+    except LeaseLost as err:
+        print(
+            f"Der Bot wird beendet: die Verbindung, die die Sperre hält, ist abgerissen "
+            f"({err}); eine andere Instanz kann jetzt aktiv sein. Neu starten (als "
+            "Bereitschaft).\n"
+            f"The bot ends: the connection holding the lease was lost ({err}); another "
+            "instance may be active now. Restart it (as standby).",
+            file=sys.stderr,
+        )
+        return EXIT_LEASE_LOST
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    from bot.domain.questionnaire import (
+        INTERNAL,
+        QuestionnaireError,
+        load_questionnaire,
+    )
+
+    template = _template(config)
+    try:
+        questionnaire = load_questionnaire(config.evaluation.questionnaire)
+        internal = load_questionnaire(config.evaluation.internal_questionnaire, default=INTERNAL)
+    except QuestionnaireError as err:
+        print(f"Fragebogen ist fehlerhaft:\n{err}", file=sys.stderr)
+        return 2
+    source = config.process.file or "mitgeliefert"
+    print(f"Konfiguration {args.config}: in Ordnung")
+    print(f"  Homeserver:     {config.matrix.homeserver} als {config.matrix.user_id}")
+    print(f"  Gerät:          {config.matrix.device_id} (Schlüssel in {config.matrix.store_path})")
+    credential = "Zugangstoken" if config.matrix.access_token else "Passwort"
+    print(f"  Anmeldung:      {credential} (gesetzt, wird nicht angezeigt)")
+    print(f"  Datenbank:      {config.database_url.split('://', 1)[0]}")
+    print(f"  Präfix:         {config.bot.prefix}   Sprache: {config.bot.language}")
+    print(f"  Zeitzone:       {config.bot.timezone}   Erinnerungen um {config.reminders.send_time}")
+    print(f"  Koordination:   {', '.join(config.bot.coordinators) or '(niemand eingetragen)'}")
+    print(f"  Koordinationsraum: {config.rooms.koordination or '(nicht gesetzt)'}")
+    council = config.council
+    print(f"  Ratsinformationssystem: {council.oparl or '(keins: Ratssitzungen nur von Hand)'}")
+    print(f"Prozess „{template.process.name}“ (Version {template.process.version}, {source}):")
+    for step in template.steps:
+        anchor = "Z2" if step.anchor == "z2" else f"Schritt {step.anchor}"
+        if step.after_step:
+            anchor += f", ≥ {step.after_weeks} W nach Schritt {step.after_step}"
+        optional = ", optional" if step.optional else ""
+        role = f"  [Rolle {step.role.value}]" if step.role else ""
+        print(f"  {step.key:>3}  {step.offset_weeks:+3d} W zu {anchor:<10} {step.kind}{optional}: "
+              f"{step.label}{role}")  # fmt: skip
+    for missing in _missing_roles(template):
+        print(f"  Hinweis: kein Schritt mit der Rolle {missing}")
+    polls = len(questionnaire.polls)
+    print(f"Fragebogen: {len(questionnaire.questions)} Fragen, davon {polls} als Umfrage")
+    polls = len(internal.polls)
+    print(f"Interne Evaluation: {len(internal.questions)} Fragen, davon {polls} als Umfrage")
+    return _check_online(config) if args.online else 0
+
+
+def _check_online(config: Config) -> int:
+    """Exit 0 only when the bot can work on its homeserver as configured."""
+    from bot.matrix.online_check import ENV_ADMIN_TOKEN, can_work, check_online
+
+    print(f"Verbindung zu {config.matrix.homeserver}:")
+    findings = asyncio.run(check_online(config, admin_token=os.environ.get(ENV_ADMIN_TOKEN)))
+    if config.council.oparl is not None:
+        findings.append(asyncio.run(_council_finding(config)))
+    for finding in findings:
+        print(f"  {finding.line()}")
+    if can_work(findings):
+        print("Der Bot kann so arbeiten.")
+        return 0
+    print("Der Bot kann so nicht arbeiten: bitte die Punkte mit ✗ beheben.", file=sys.stderr)
+    return 1
+
+
+async def _council_finding(config: Config) -> Finding:
+    """One line on the council information system: which council, how many meetings in
+    the coming year, or what is wrong. The bot works without it (hand-entered meetings),
+    so a problem is a warning."""
+    from bot.council.wiring import probe
+    from bot.matrix.online_check import Finding, Status
+
+    found = await probe(config, today=_now(config).date())
+    if found.ok:
+        return Finding("Ratsinformationssystem (OParl)", Status.ok, found.text)
+    return Finding(
+        "Ratsinformationssystem (OParl)",
+        Status.warning,
+        found.text,
+        "[council] oparl, body, organization prüfen; bis dahin gelten nur Ratssitzungen von Hand",
+    )
+
+
+def _missing_roles(template: ProcessTemplate) -> list[str]:
+    """Roles no step plays: the features that need them stay off (said, not failed)."""
+    from bot.domain.process import MilestoneRole, StepRole
+
+    what = {
+        StepRole.z2: "„z2“ (Zukunftstisch Teil 2)",
+        StepRole.draft_resolution: "„draft_resolution“ (Beschlussvorlage; kein Link zur Vorlage)",
+        StepRole.council_decision: "„council_decision“ (Ratsentscheidung)",
+        StepRole.evaluation: "„evaluation“: die Evaluation schließt keinen Schritt ab",
+    }
+    missing = [text for role, text in what.items() if template.step_with_role(role) is None]
+    if template.milestone_with_role(MilestoneRole.participation_start) is None:
+        missing.append("„participation_start“: keine Erinnerungen zur digitalen Beteiligung")
+    return missing
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.store.themes import Store
+
+    config = _load(args.config)
+    config.bot.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = Store(config.database_url)
+    store.upgrade(args.revision)
+    store.close()
+    print(f"Datenbankschema auf Stand {args.revision}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo.conversation import run_demo
+
+    _setup_logging(args.verbose)
+    logging.getLogger().setLevel(logging.WARNING)
+    return asyncio.run(run_demo(once=args.once))
+
+
+# Calendar, annual plan import and export ----------------------------------------------
+
+
+def _open_store(config: Config) -> Store:
+    from bot.store.themes import Store
+
+    store = Store(config.database_url)
+    store.upgrade()
+    return store
+
+
+def _now(config: Config) -> datetime:
+    from bot.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
+
+    return Clock(config.bot.zone, parse_offset(os.environ.get(ENV_CLOCK_OFFSET, ""))).now()
+
+
+def _council_meetings(config: Config, store: Store) -> list[date]:
+    from bot.store.council import CouncilStore
+
+    return CouncilStore(store).days(config.council.meetings)
+
+
+def _lead_names(language: str) -> dict[str, str]:
+    """The leads' words from the templates, so chat and calendar agree."""
+    from bot.rendering import Renderer
+
+    return Renderer(language).lead_names()
+
+
+def _write_output(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
+
+
+def cmd_export_ics(args: argparse.Namespace) -> int:
+    from bot.domain.ics import theme_calendar
+    from bot.domain.theme_names import resolve
+
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        match = resolve(args.theme, store.names)
+        view = store.theme(match.name) if match.name else None
+        if view is None:
+            others = match.ambiguous or match.closest
+            hint = f" Meinten Sie: {', '.join(others)}?" if others else ""
+            print(f"Thema „{args.theme}“ nicht gefunden.{hint}", file=sys.stderr)
+            return 1
+        ics = theme_calendar(view, lead_names=_lead_names(config.bot.language), now=_now(config))
+    finally:
+        store.close()
+    _write_output(ics, args.output)
+    if args.output is not None:
+        print(
+            f"{ics.count(b'BEGIN:VEVENT')} Termine von „{view.theme.name}“ in {args.output}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from bot.domain.plan_file import read_plan, room_aliases, with_resolved_rooms
+    from bot.matrix.adapter import HomeserverUnreachable, resolve_aliases
+    from bot.store.plan_import import Action, import_plan, text_progress
+    from bot.store.themes import ThemeExists, ThemeGone
+
+    config = _load(args.config)
+    try:
+        data = args.plan.read_bytes()
+    except OSError as err:
+        print(f"{args.plan}: kann nicht gelesen werden: {err.strerror}", file=sys.stderr)
+        return 2
+    template = _template(config)
+    parsed = read_plan(data)
+    if aliases := room_aliases(parsed):  # `#mobilitaet:example.org` names a room id
+        try:
+            parsed = with_resolved_rooms(
+                parsed, asyncio.run(resolve_aliases(config.matrix.homeserver, aliases))
+            )
+        except HomeserverUnreachable as err:
+            print(
+                f"Raumadressen nicht auflösbar: {config.matrix.homeserver} antwortet nicht "
+                f"({err}); nichts importiert.",
+                file=sys.stderr,
+            )
+            return 3
+    if parsed.errors:
+        for error in parsed.errors:
+            print(f"{args.plan}: {error}", file=sys.stderr)
+        print(f"{len(parsed.errors)} Fehler: nichts importiert.", file=sys.stderr)
+        return 1
+    store = _open_store(config)
+    try:
+        report = import_plan(
+            store,
+            parsed,
+            template=template,
+            council_meetings=_council_meetings(config, store),
+            actor=config.matrix.user_id,
+            now=_now(config),
+            dry_run=args.dry_run,
+            progress=text_progress(sys.stderr),
+        )
+    except (ThemeExists, ThemeGone) as err:
+        print(
+            f"Themen wurden währenddessen geändert ({err}): nichts importiert, "
+            "bitte erneut versuchen.",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        store.close()
+    for result in report.of(Action.skipped):
+        print(f"Zeile {result.row.line}: „{result.row.name}“ übersprungen: {result.reason}")
+    print(
+        f"{report.count(Action.create)} angelegt, {report.count(Action.update)} ergänzt, "
+        f"{report.count(Action.unchanged)} unverändert, "
+        f"{report.count(Action.skipped)} übersprungen"
+        + (" (Probelauf: nichts gespeichert)" if args.dry_run else "")
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.domain.plan_file import write_plan
+
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        views = store.themes(include_archived=True)
+    finally:
+        store.close()
+    text = write_plan(views)
+    # With a BOM, Excel opens the UTF-8 file with its umlauts intact.
+    _write_output(text.encode("utf-8-sig" if args.output else "utf-8"), args.output)
+    return 0
+
+
+def cmd_export_results(args: argparse.Namespace) -> int:
+    from bot.domain.results_csv import results_csv
+    from bot.domain.theme_names import fold
+    from bot.store.evaluations import EvaluationStore, stored_summary
+
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        evaluations = EvaluationStore(store)
+        rows = []
+        for evaluation, name in evaluations.closed():
+            if args.theme and not fold(name).startswith(fold(args.theme)):
+                continue
+            rows.append((name, evaluation, stored_summary(evaluations, evaluation)))
+    finally:
+        store.close()
+    _write_output(results_csv(rows).encode("utf-8-sig" if args.output else "utf-8"), args.output)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The year report, full: Markdown, a self-contained HTML page or CSV."""
+    from bot.domain.year_report import year_report_csv
+    from bot.rendering import Renderer
+    from bot.store.reports import load_year_report
+
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        report = load_year_report(store, config, args.year, _now(config).date())
+    finally:
+        store.close()
+    renderer = Renderer(config.bot.language)
+    if args.format == "csv":
+        text = year_report_csv(report, renderer.words("year_report_words"))
+        data = text.encode("utf-8-sig" if args.out else "utf-8")
+    elif args.format == "html":
+        data = renderer.document("year_report", "document", html=True, report=report).encode()
+    else:
+        data = renderer.document("year_report", "markdown", html=False, report=report).encode()
+    _write_output(data, args.out)
+    return 0
+
+
+# Data protection and operations ---------------------------------------------------------
+
+
+def cmd_forget_user(args: argparse.Namespace) -> int:
+    from bot.store.privacy import forget_user
+
+    if not is_user_id(args.user_id):
+        print(
+            f"„{args.user_id}“ ist keine Matrix-ID; erwartet wie @person:server.example",
+            file=sys.stderr,
+        )
+        return 2
+    config = _load(args.config)
+    store = _open_store(config)
+    try:
+        report = forget_user(store, args.user_id, now=_now(config), dry_run=args.dry_run)
+    finally:
+        store.close()
+    verb = "würde ersetzt" if args.dry_run else "ersetzt"
+    print(f"{args.user_id} → „gelöscht“ ({verb}):")
+    for place, count in report.changed.items():
+        print(f"  {report.labels[place]:<34} {count:>5}   ({place})")
+    print(f"  {'zusammen':<34} {report.total:>5}")
+    for place in report.leftovers:
+        print(f"Achtung: {args.user_id} steht noch in {place} (nicht automatisch ersetzt)")
+    # The config file is the operator's, not the database's: point at it, never edit it.
+    configured = {*config.bot.coordinators, *config.bot.allowed_users}
+    if args.user_id in configured:
+        print(f"Achtung: {args.user_id} steht noch in der Konfiguration {args.config}")
+    if args.dry_run:
+        print("Probelauf: nichts gespeichert")
+    return 0
+
+
+def _layout(config: Config) -> Layout:
+    from bot.store.backup import Layout
+
+    return Layout(config.database_url, config.bot.data_dir, config.matrix.store_path)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.store.backup import BackupError, backup
+
+    config = _load(args.config)
+    try:
+        report = backup(_layout(config), args.directory, now=_now(config))
+    except BackupError as err:
+        print(f"Sicherung fehlgeschlagen: {err}", file=sys.stderr)
+        return 1
+    print(f"Gesichert nach {args.directory}: {', '.join(report.written)}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.store.backup import BackupError, restore
+
+    config = _load(args.config)
+    try:
+        report = restore(_layout(config), args.directory)
+    except BackupError as err:
+        print(f"Wiederherstellung abgelehnt: {err}", file=sys.stderr)
+        return 1
+    print(f"Wiederhergestellt: {', '.join(report.written)}")
+    return 0
+
+
+def _duration_arg(text: str) -> timedelta:
+    from bot.config import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from bot.clock import Clock
+    from bot.health import Limits, check_health
+
+    config = _load(args.config)
+    # Wall clock on purpose: the heartbeat is real time, whatever ZT_CLOCK_OFFSET says.
+    now = Clock(config.bot.zone).now()
+    limits = Limits(
+        sync_max_age=args.max_age or config.health.sync_stale_after,
+        queue_stuck_after=config.health.queue_stuck_after,
+    )
+    healthy, message = check_health(config.bot.data_dir, now=now, limits=limits)
+    print(message, file=sys.stdout if healthy else sys.stderr)
+    return 0 if healthy else 1
+
+
+def _year_arg(text: str) -> int:
+    from bot.domain.dates import MAX_YEAR, MIN_YEAR
+
+    if not (text.isascii() and text.isdigit() and len(text) == 4):
+        raise argparse.ArgumentTypeError(f"„{text}“: bitte ein vierstelliges Jahr, z. B. 2027")
+    year = int(text)
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise argparse.ArgumentTypeError(f"{year} liegt außerhalb von {MIN_YEAR} bis {MAX_YEAR}")
+    return year
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="zt-bot", description="Zukunftstische-Bot für Matrix")
+    root.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = root.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the bot")
+    run.add_argument("--config", type=Path, required=True)
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="validate the config and the process template")
+    check.add_argument("--config", type=Path, required=True)
+    check.add_argument(
+        "--online", action="store_true", help="also log in and check rooms, power, media, keys"
+    )
+    check.set_defaults(func=cmd_check)
+
+    demo = sub.add_parser("demo", help="throwaway homeserver + bot + a scripted conversation")
+    demo.add_argument("--once", action="store_true", help="exit after the conversation")
+    demo.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="apply the Alembic migrations")
+    upgrade.add_argument("--config", type=Path, required=True)
+    upgrade.add_argument("--revision", default="head")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+
+    export_ics = sub.add_parser("export-ics", help="a theme's steps as an .ics calendar file")
+    export_ics.add_argument("--config", type=Path, required=True)
+    export_ics.add_argument("--theme", required=True, help="the theme's name (or a prefix)")
+    export_ics.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    export_ics.set_defaults(func=cmd_export_ics)
+
+    plan_import = sub.add_parser("import", help="create themes from the annual plan (CSV)")
+    plan_import.add_argument("--config", type=Path, required=True)
+    plan_import.add_argument("plan", type=Path, help="CSV: Thema; Z2 or Quartal; Teamraum")
+    plan_import.add_argument("--dry-run", action="store_true", help="check and report only")
+    plan_import.set_defaults(func=cmd_import)
+
+    plan_export = sub.add_parser("export", help="write the annual plan (CSV) with the state")
+    plan_export.add_argument("--config", type=Path, required=True)
+    plan_export.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    plan_export.set_defaults(func=cmd_export)
+
+    export_results = sub.add_parser(
+        "export-results", help="evaluation results as CSV (aggregates only)"
+    )
+    export_results.add_argument("--config", type=Path, required=True)
+    export_results.add_argument("--theme", help="only this theme (name or prefix)")
+    export_results.add_argument("--output", type=Path)
+    export_results.set_defaults(func=cmd_export_results)
+
+    report = sub.add_parser(
+        "report", help="the year report: steps on time, council, evaluations, KVP, trends"
+    )
+    report.add_argument("--config", type=Path, required=True)
+    report.add_argument("--year", type=_year_arg, required=True, help="e.g. 2027")
+    report.add_argument("--format", choices=("md", "html", "csv"), default="md")
+    report.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    report.set_defaults(func=cmd_report)
+
+    forget = sub.add_parser(
+        "forget-user", help="replace a person by 'gelöscht' everywhere in the database"
+    )
+    forget.add_argument("--config", type=Path, required=True)
+    forget.add_argument("user_id", help="the Matrix id, e.g. @person:server.example")
+    forget.add_argument("--dry-run", action="store_true", help="count only, change nothing")
+    forget.set_defaults(func=cmd_forget_user)
+
+    save = sub.add_parser(
+        "backup", help="copy database, encryption keys and device record (safe while running)"
+    )
+    save.add_argument("--config", type=Path, required=True)
+    save.add_argument("directory", type=Path, help="a new or empty directory")
+    save.set_defaults(func=cmd_backup)
+
+    back = sub.add_parser("restore", help="put a backup back into an empty data directory")
+    back.add_argument("--config", type=Path, required=True)
+    back.add_argument("directory", type=Path, help="the backup's directory")
+    back.set_defaults(func=cmd_restore)
+
+    health = sub.add_parser(
+        "health", help="exit 0 when the bot works: syncing, sending, reminding (else: why not)"
+    )
+    health.add_argument("--config", type=Path, required=True)
+    health.add_argument(
+        "--max-age",
+        type=_duration_arg,
+        default=None,
+        help="sync staleness, e.g. 90s, 5m (default: [health] sync_stale_after)",
+    )
+    health.set_defaults(func=cmd_health)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

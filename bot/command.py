@@ -1,0 +1,372 @@
+"""What every command handler sees: the request, the bot's services, and how to refuse.
+
+A command declares who may run it (`Right`); the router checks that before the handler
+runs, and for commands about one theme's steps it finds the theme first. Handlers parse
+the rest of their arguments, call the domain, persist through the store and return a
+rendered reply. They never touch matrix-nio: the adapter sends.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from bot.charts import Charts
+from bot.config import Config
+from bot.domain.annual_plan import SchoolHolidays
+from bot.domain.council import replan_theme
+from bot.domain.dates import DateError, DateSpec, parse_date_spec, split_trailing_date
+from bot.domain.lead_rooms import RoomSetup, setup_for
+from bot.domain.papers import LinkedPaper
+from bot.domain.process import ProcessTemplate, StepDefinition
+from bot.domain.theme_names import (
+    Match,
+    clean_name,
+    first_word,
+    fold,
+    resolve,
+    resolve_leading,
+)
+from bot.domain.themes import StepRecord, ThemeView
+from bot.domain.working_days import WorkingCalendar
+from bot.rendering import Message, Renderer
+from bot.store.council import CouncilStore
+from bot.store.evaluations import EvaluationStore
+from bot.store.feeds import FeedTokens
+from bot.store.themes import Store
+
+
+class Authority(Protocol):
+    """Who may do what; the Matrix adapter answers from the rooms' state."""
+
+    def is_coordinator(self, user_id: str) -> bool: ...
+
+    def is_member(self, room_id: str, user_id: str) -> bool: ...
+
+
+class PaperFinder(Protocol):
+    """Finds a Beschlussvorlage in the council information system (the council engine)."""
+
+    def find_paper(
+        self, reference: str, *, created_since: date | None, now: datetime
+    ) -> LinkedPaper | None:
+        """The paper, None if there is none; council.client.OParlUnavailable if it cannot
+        say."""
+        ...
+
+
+@dataclass(frozen=True)
+class Request:
+    sender: str
+    room_id: str
+    verb: str  # as typed, for error messages
+    args: str
+    now: datetime
+    # People mentioned in the message (m.mentions and matrix.to links), for `zuständig`.
+    mentions: tuple[str, ...] = ()
+    # Said in a direct chat with the bot (an improvement idea is then stored without author).
+    is_direct: bool = False
+    # The command's usage line: every "how to write it" answer quotes this one.
+    usage: str = ""
+    # For commands about one theme (Right.theme_members): the theme, found by the router;
+    # `args` then holds what follows its name.
+    theme: ThemeView | None = None
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    @property
+    def named_theme(self) -> ThemeView:
+        assert self.theme is not None, "only for commands with Right.theme_members"
+        return self.theme
+
+
+@dataclass(frozen=True)
+class Services:
+    config: Config
+    store: Store
+    template: ProcessTemplate
+    renderer: Renderer
+    authority: Authority
+    calendar: WorkingCalendar
+    school_holidays: SchoolHolidays
+    evaluations: EvaluationStore
+    feeds: FeedTokens
+    # Draws the pictures (timeline, year plan, results) and keeps the last ones drawn.
+    charts: Charts
+    # The council information system; None without `[council] oparl`.
+    papers: PaperFinder | None = None
+
+    @property
+    def council(self) -> CouncilStore:
+        return CouncilStore(self.store)
+
+
+# An answer lists at most this many themes that a name could mean.
+MAX_CANDIDATES = 8
+
+
+class UserError(Exception):
+    """A refusal with a German explanation: the `code` block of templates/<lang>/errors.j2."""
+
+    def __init__(self, code: str, **context: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.context = context
+
+
+Handler = Callable[[Request, Services], Message]
+
+
+class Right(StrEnum):
+    """Who may run a command."""
+
+    everyone = "everyone"
+    # Coordinators and the members of any room bound to the theme named first.
+    theme_members = "theme_members"
+    coordinators = "coordinators"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # the German verb (a subcommand: its first word)
+    aliases: tuple[str, ...]
+    handler: Handler
+    usage: str  # e.g. "neu <Thema> <Z2>": for `hilfe` and for every refusal of a wrong call
+    right: Right = Right.everyone
+    examples: tuple[str, ...] = ()
+    # Reading commands (status, hilfe …) change nothing the reminders depend on.
+    changes: bool = True
+    # Forms with their own right and handler: by the first word of the arguments
+    # (`kvp übernommen 3`), and without any arguments (`ratssitzung` alone lists).
+    subcommands: tuple[Command, ...] = ()
+    bare: Command | None = None
+    # Forms by the last words, after a theme (`kalender <Thema> abo neu`): a tail's name
+    # is the words the call ends with; the text before them is left as the arguments.
+    tails: tuple[Command, ...] = ()
+    words: tuple[str, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", (self.name, *self.aliases))
+
+    def form(self, args: str) -> tuple[Command, str]:
+        """The form a call takes, and the arguments left for it (a subcommand may have
+        forms of its own: `kalender abo neu`)."""
+        if not args.strip() and self.bare is not None:
+            return self.bare, ""
+        for tail in self.tails:
+            for phrase in tail.words:
+                before = strip_tail(args, phrase)
+                if before:
+                    return tail, before
+        word, rest = first_word(args)
+        folded = fold(word)
+        for sub in self.subcommands:
+            if folded and folded in (fold(w) for w in sub.words):
+                return sub.form(rest)
+        return self, args
+
+    @property
+    def listed_forms(self) -> tuple[Command, ...]:
+        """Every form besides the main one and the bare one, as `hilfe` lists them."""
+        found: list[Command] = []
+        for form in (*self.tails, *self.subcommands):
+            found += [form, *form.listed_forms]
+        return tuple(found)
+
+
+_WORDS = re.compile(r"\S+")
+
+
+def strip_tail(text: str, phrase: str) -> str | None:
+    """`text` without the words of `phrase` at its end (compared folded); None when it
+    does not end with them or nothing would be left before them."""
+    wanted = [fold(word) for word in phrase.split()]
+    found = list(_WORDS.finditer(text))
+    if len(found) <= len(wanted):
+        return None
+    tail = found[-len(wanted) :]
+    if [fold(match.group()) for match in tail] != wanted:
+        return None
+    return text[: tail[0].start()].strip() or None
+
+
+def authorize(command: Command, request: Request, services: Services) -> Request:
+    """Enforce what the command declares; a theme_members command gets its theme."""
+    if command.right is Right.coordinators:
+        require_coordinator(request, services)
+    elif command.right is Right.theme_members:
+        view, rest = find_leading_theme(require_args(request), services)
+        require_marker(request, services, view)
+        return replace(request, theme=view, args=rest)
+    return request
+
+
+def require_coordinator(request: Request, services: Services) -> None:
+    if not services.authority.is_coordinator(request.sender):
+        raise UserError("not_coordinator", verb=request.verb)
+
+
+def may_mark(request: Request, services: Services, view: ThemeView) -> bool:
+    """Coordinators, and members of any room bound to the theme."""
+    authority = services.authority
+    return authority.is_coordinator(request.sender) or any(
+        authority.is_member(room, request.sender) for room in view.rooms
+    )
+
+
+def require_marker(request: Request, services: Services, view: ThemeView) -> None:
+    if not may_mark(request, services, view):
+        raise UserError("not_marker", verb=request.verb, theme=view.theme.name)
+
+
+def room_setup(services: Services, view: ThemeView | None) -> RoomSetup:
+    return setup_for(services.config.rooms, view.theme if view else None)
+
+
+def require_args(request: Request) -> str:
+    return require_text(request.args, request.usage)
+
+
+def require_text(text: str, usage: str) -> str:
+    if not text.strip():
+        raise UserError("missing_args", usage=usage)
+    return text.strip()
+
+
+MAX_NOTE_LENGTH = 500
+
+
+def check_note(text: str) -> str | None:
+    """A note or reason as stored: refused when too long, rather than cut silently."""
+    note = clean_name(text)
+    if len(note) > MAX_NOTE_LENGTH:
+        raise UserError("note_too_long", limit=MAX_NOTE_LENGTH, length=len(note))
+    return note or None
+
+
+def _theme_or_error(match: Match, query: str, services: Services) -> ThemeView:
+    if match.name is not None:
+        theme = services.store.theme(match.name)
+        if theme is not None:
+            return theme
+    candidates = list(match.ambiguous or match.closest)
+    raise UserError(
+        "ambiguous_theme" if match.ambiguous else "unknown_theme",
+        name=query,
+        candidates=candidates[:MAX_CANDIDATES],
+        more=max(0, len(candidates) - MAX_CANDIDATES),
+    )
+
+
+def find_theme(text: str, services: Services) -> ThemeView:
+    """The theme that the whole `text` names, or a refusal that lists the closest ones."""
+    return _theme_or_error(resolve(text, services.store.names), text, services)
+
+
+def find_leading_theme(text: str, services: Services) -> tuple[ThemeView, str]:
+    """The theme named at the start of `text`, and the rest of the arguments."""
+    match = resolve_leading(text, services.store.names)
+    query = text.split()[0] if text.split() else text
+    return _theme_or_error(match, query, services), match.rest
+
+
+def council_dates(services: Services) -> list[date]:
+    """Council meetings from the config, from chat and from the council information
+    system, in order."""
+    return services.council.days(services.config.council.meetings)
+
+
+def replan_with_council(
+    view: ThemeView,
+    services: Services,
+    *,
+    z2: date | None = None,
+    pins: dict[str, date] | None = None,
+) -> dict[str, date]:
+    """New dates after a change of Z2 or a pin: with the council meetings and the theme's
+    paper (domain.council.replan_theme)."""
+    return replan_theme(view, council_dates(services), z2=z2, pins=pins)
+
+
+def parse_day(text: str, usage: str) -> date:
+    """A single date (or calendar week) as the whole argument."""
+    try:
+        return parse_date_spec(text).first_day
+    except DateError as err:
+        raise date_error(err, usage) from err
+
+
+def name_and_date(request: Request) -> tuple[str, DateSpec]:
+    """`<Thema> <Datum>`: the date is read from the right, the rest is the name."""
+    args = require_args(request)
+    try:
+        rest, spec = split_trailing_date(args, allow_quarter=True)
+    except DateError as err:
+        raise date_error(err, request.usage) from err
+    if not rest:
+        raise UserError("missing_name", usage=request.usage)
+    return rest, spec
+
+
+def date_error(err: DateError, usage: str) -> UserError:
+    return UserError(f"date_{err.code}", text=err.text, usage=usage, **err.details)
+
+
+@dataclass(frozen=True)
+class StepRef:
+    view: ThemeView
+    step: StepRecord
+    definition: StepDefinition
+    rest: str  # what follows the step in the command (a note, a reason, a date …)
+
+
+def find_step(view: ThemeView, word: str) -> tuple[StepRecord, StepDefinition] | None:
+    """A step by key (`3a`) or by a word of its name (`Beschlussvorlage`)."""
+    template = view.template
+    definition = template.step(word)
+    if definition is None and len(fold(word)) >= 4:
+        matches = [d for d in template.steps if fold(word) in fold(f"{d.short} {d.name}")]
+        definition = matches[0] if len(matches) == 1 else None
+    if definition is None:
+        return None
+    step = view.step(definition.key)
+    return None if step is None else (step, definition)
+
+
+def theme_and_step(request: Request) -> StepRef:
+    """`<Thema> <Schritt> [rest]` (the router found the theme), with German refusals for
+    every way the step can be wrong."""
+    view = request.named_theme
+    if not view.steps:
+        raise UserError("idea_has_no_steps", theme=view.theme.name)
+    word, rest = first_word(request.args)
+    if not word:
+        raise UserError("missing_step", usage=request.usage, keys=[s.key for s in view.steps])
+    found = find_step(view, word)
+    if found is None:
+        raise UserError("unknown_step", step=word, keys=[s.key for s in view.steps])
+    return StepRef(view, found[0], found[1], rest)
+
+
+def change_status(
+    request: Request,
+    services: Services,
+    *,
+    allowed_from: tuple[str, ...],
+    to: str,
+    action: str,
+) -> Message:
+    """Pause, resume or archive: a coordinator moves a theme between states."""
+    view = find_theme(require_args(request), services)
+    if view.theme.status not in allowed_from:
+        raise UserError(f"cannot_{action}", theme=view.theme.name, status=view.theme.status)
+    services.store.set_status(view.id, to, actor=request.sender, now=request.now, action=action)
+    return services.renderer.sentence(
+        "changes", action, theme=view.theme.name, prefix=services.config.bot.prefix
+    )

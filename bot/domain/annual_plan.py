@@ -1,0 +1,304 @@
+"""The annual plan (`!zt jahresplan`): a year's themes by quarter, and what to look out for.
+
+Pure: ThemeViews, a year and two holiday tables in, an AnnualPlan out. The tables come
+from the `holidays` package, which computes them (no I/O, no clock reads). Warnings:
+
+- two or more themes whose Z2 fall into the same ISO week;
+- an open step of a running or paused theme whose date lies in the year and falls on a
+  public holiday, a weekend or into the school holidays.
+
+School holidays are decided year by year (the KMK publishes them a few years ahead), so
+the package knows them only up to some date. Beyond it the plan says "Ferien unbekannt"
+instead of silently finding none.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cached_property
+
+import holidays
+
+from bot.domain.dates import DateError, Quarter, parse_date_spec
+from bot.domain.themes import StepState, ThemeStatus, ThemeView
+from bot.domain.working_days import WorkingCalendar
+
+QUARTERS = (1, 2, 3, 4)
+# Saturday and Sunday (date.weekday()).
+_WEEKEND = frozenset({5, 6})
+
+
+class SchoolHolidays:
+    """School holidays for one country and subdivision (default: North Rhine-Westphalia).
+
+    Each year's table is computed once per instance and kept on it: no module state,
+    and tests get a fresh cache per object.
+    """
+
+    def __init__(self, country: str = "DE", subdiv: str = "NW", language: str = "de") -> None:
+        self.country = country
+        self.subdiv = subdiv
+        self.language = language
+        self._by_year: dict[int, dict[date, str]] = {}
+
+    def _table(self, year: int) -> dict[date, str]:
+        table = self._by_year.get(year)
+        if table is None:
+            try:
+                found = holidays.country_holidays(
+                    self.country,
+                    subdiv=self.subdiv,
+                    years=year,
+                    language=self.language,
+                    categories=(holidays.SCHOOL,),
+                )
+                table = {day: str(name) for day, name in found.items()}
+            except (NotImplementedError, ValueError):  # a country without school holidays
+                table = {}
+            self._by_year[year] = table
+        return table
+
+    def known_until(self, year: int) -> date | None:
+        """The last day of `year` whose school holidays are known; None: none are.
+
+        The package lists the breaks each year; a year is complete when its Christmas
+        break (the last one) is there. Where the data ends earlier (the autumn break not
+        yet decided), days after the last known break are unknown, not free.
+        """
+        table = self._table(year)
+        if not table:
+            return None
+        last = max(table)
+        return date(year, 12, 31) if last.month == 12 else last
+
+    def is_known(self, day: date) -> bool:
+        until = self.known_until(day.year)
+        return until is not None and day <= until
+
+    def name(self, day: date) -> str | None:
+        """The break's name (German by default), or None on a school day or where unknown."""
+        return self._table(day.year).get(day)
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One theme in a quarter: its Z2, or as an idea its planned quarter."""
+
+    name: str
+    status: str  # ThemeStatus value: active (läuft), paused, archived, idea
+    z2: date | None
+    planned_quarter: str | None
+    warnings: int  # how many warnings below name this theme
+
+    @property
+    def is_idea(self) -> bool:
+        return self.z2 is None
+
+
+@dataclass(frozen=True)
+class QuarterPlan:
+    quarter: int
+    entries: tuple[PlanEntry, ...]
+
+
+@dataclass(frozen=True)
+class WeekConflict:
+    """Two or more themes whose Z2 fall into the same ISO week."""
+
+    monday: date
+    themes: tuple[str, ...]  # in order of their Z2
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+
+@dataclass(frozen=True)
+class StepWarning:
+    """A step date that falls on a public holiday, a weekend or into the school holidays."""
+
+    theme: str
+    key: str
+    label: str
+    day: date
+    holiday: str | None
+    weekend: bool
+    school_break: str | None
+
+
+@dataclass(frozen=True)
+class AnnualPlan:
+    year: int
+    quarters: tuple[QuarterPlan, ...]  # always Q1 to Q4
+    conflicts: tuple[WeekConflict, ...]
+    step_warnings: tuple[StepWarning, ...]
+    # The first day of the year whose school holidays are not known (None: all known).
+    school_holidays_unknown_from: date | None
+
+    @property
+    def entries(self) -> tuple[PlanEntry, ...]:
+        return tuple(entry for quarter in self.quarters for entry in quarter.entries)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.entries
+
+    @property
+    def ideas(self) -> int:
+        return sum(1 for entry in self.entries if entry.is_idea)
+
+    @property
+    def school_holidays_unknown(self) -> bool:
+        """Ferien unbekannt: part of the year could not be checked for school holidays."""
+        return self.school_holidays_unknown_from is not None
+
+    @property
+    def school_holidays_unknown_all_year(self) -> bool:
+        return self.school_holidays_unknown_from == date(self.year, 1, 1)
+
+    @property
+    def warning_count(self) -> int:
+        return len(self.conflicts) + len(self.step_warnings)
+
+    @cached_property  # asked once per line of the plain text
+    def name_width(self) -> int:
+        """For the plain text: names padded to the longest one, within reason."""
+        return min(max((len(entry.name) for entry in self.entries), default=0), 40)
+
+
+def quarter_of(day: date) -> int:
+    return (day.month - 1) // 3 + 1
+
+
+def planned_quarter(text: str | None) -> Quarter | None:
+    """An idea's planned quarter as stored ("Q4/2027"), or None if it is not one."""
+    if not text:
+        return None
+    try:
+        spec = parse_date_spec(text, allow_quarter=True)
+    except DateError:
+        return None
+    return spec if isinstance(spec, Quarter) else None
+
+
+def _same_week(views: Iterable[ThemeView], year: int) -> list[WeekConflict]:
+    """ISO weeks with two or more Z2, where at least one of them lies in `year`.
+
+    A week at the turn of the year counts for both years, so neither plan hides it.
+    """
+    by_week: dict[tuple[int, int], list[tuple[date, str]]] = defaultdict(list)
+    for view in views:
+        z2 = view.theme.z2
+        if z2 is not None:
+            iso = z2.isocalendar()
+            by_week[(iso.year, iso.week)].append((z2, view.theme.name))
+    conflicts = []
+    for (iso_year, week), found in sorted(by_week.items()):
+        if len(found) > 1 and any(z2.year == year for z2, _ in found):
+            ordered = sorted(found, key=lambda item: (item[0], item[1].casefold()))
+            monday = date.fromisocalendar(iso_year, week, 1)
+            conflicts.append(WeekConflict(monday, tuple(name for _, name in ordered)))
+    return conflicts
+
+
+def _step_warnings(
+    views: Iterable[ThemeView], year: int, calendar: WorkingCalendar, school: SchoolHolidays
+) -> list[StepWarning]:
+    warnings = []
+    labels: dict[tuple[int, str], str] = {}  # themes share their template's copies
+    for view in views:
+        steps = [s for s in view.steps if s.state == StepState.open and s.due.year == year]
+        if not steps:
+            continue
+        template = view.template
+        for step in steps:
+            holiday = calendar.holiday_name(step.due)
+            weekend = step.due.weekday() in _WEEKEND
+            school_break = school.name(step.due)
+            if holiday or weekend or school_break:
+                label = labels.get((id(template), step.key))
+                if label is None:
+                    definition = template.step(step.key)
+                    label = definition.label if definition else step.key
+                    labels[(id(template), step.key)] = label
+                warnings.append(
+                    StepWarning(
+                        theme=view.theme.name,
+                        key=step.key,
+                        label=label,
+                        day=step.due,
+                        holiday=holiday,
+                        weekend=weekend,
+                        school_break=school_break,
+                    )
+                )
+    return sorted(warnings, key=lambda w: (w.day, w.theme.casefold(), w.key))
+
+
+def build_annual_plan(
+    views: Iterable[ThemeView],
+    year: int,
+    calendar: WorkingCalendar,
+    school: SchoolHolidays,
+) -> AnnualPlan:
+    """The year's themes by quarter (Z2, or an idea's planned quarter), and its warnings.
+
+    Archived themes are listed, marked, but raise no warnings: their process is over.
+    Done and skipped steps raise none either; only what is still ahead is worth moving.
+    """
+    views = list(views)
+    current = [v for v in views if v.theme.status != ThemeStatus.archived]
+    conflicts = _same_week(current, year)
+    step_warnings = _step_warnings(current, year, calendar, school)
+
+    per_theme: dict[str, int] = defaultdict(int)
+    for conflict in conflicts:
+        for name in conflict.themes:
+            per_theme[name] += 1
+    for warning in step_warnings:
+        per_theme[warning.theme] += 1
+
+    by_quarter: dict[int, list[tuple[tuple, PlanEntry]]] = defaultdict(list)
+    for view in views:
+        theme = view.theme
+        if theme.z2 is not None:
+            if theme.z2.year != year:
+                continue
+            quarter = quarter_of(theme.z2)
+            order: tuple = (0, theme.z2, theme.name.casefold())
+        else:
+            planned = planned_quarter(theme.planned_quarter)
+            if planned is None or planned.year != year:
+                continue
+            quarter = planned.quarter
+            order = (1, date.min, theme.name.casefold())
+        entry = PlanEntry(
+            name=theme.name,
+            status=str(theme.status),
+            z2=theme.z2,
+            planned_quarter=theme.planned_quarter if theme.z2 is None else None,
+            warnings=per_theme.get(theme.name, 0),
+        )
+        by_quarter[quarter].append((order, entry))
+
+    quarters = tuple(
+        QuarterPlan(q, tuple(entry for _, entry in sorted(by_quarter[q], key=lambda i: i[0])))
+        for q in QUARTERS
+    )
+    known_until = school.known_until(year)
+    if known_until is None:
+        unknown_from: date | None = date(year, 1, 1)
+    elif known_until < date(year, 12, 31):
+        unknown_from = known_until + timedelta(days=1)
+    else:
+        unknown_from = None
+    return AnnualPlan(
+        year=year,
+        quarters=quarters,
+        conflicts=tuple(conflicts),
+        step_warnings=tuple(step_warnings),
+        school_holidays_unknown_from=unknown_from,
+    )

@@ -1,0 +1,139 @@
+"""The evaluation after Z2 as the process wants it: where it asks, when it starts by
+itself, who is asked, and when step 7 counts as done. Pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from bot.domain.process import StepRole
+from bot.domain.questionnaire import Questionnaire
+from bot.domain.themes import StepRecord, StepState, ThemeView
+from bot.domain.working_days import WorkingCalendar
+
+# Which questionnaire an evaluation asks: the Z2 participants after Z2, or the leading
+# department, the Kernteam and the Koordination on the process once step 6 is done.
+PARTICIPANTS = "teilnehmende"
+INTERNAL_KIND = "intern"
+
+# A theme whose Z2 lies further back than this gets no automatic evaluation any more.
+AUTO_START_WINDOW = timedelta(days=14)
+# Localparts that look like bots ("zt-bot", "bot.mail", "reminder_bot") are not asked.
+BOT_NAME = re.compile(r"(^|[-_.])bot($|[-_.])", re.IGNORECASE)
+
+
+def evaluation_room(view: ThemeView) -> str | None:
+    """The Z2 participants' room, else the team room."""
+    return view.theme.z2_room or view.theme.team_room
+
+
+def internal_evaluation_room(view: ThemeView, coordination_room: str | None) -> str | None:
+    """Where the internal process evaluation reports: the theme's team room, else the
+    coordination room."""
+    return view.theme.team_room or coordination_room
+
+
+def council_decided(view: ThemeView) -> bool:
+    """Step 6 (the council's decision) is done: time for the internal evaluation."""
+    definition = view.template.step_with_role(StepRole.council_decision)
+    if definition is None:
+        return False
+    step = view.step(definition.key)
+    return step is not None and step.state == StepState.done
+
+
+def first_day_after_z2(z2: date, calendar: WorkingCalendar) -> date:
+    return calendar.add_working_days(z2, 1)
+
+
+def evaluation_step(view: ThemeView) -> StepRecord | None:
+    """The theme's evaluation and KVP step (role "evaluation" in its process)."""
+    definition = view.template.step_with_role(StepRole.evaluation)
+    return None if definition is None else view.step(definition.key)
+
+
+def waits_for_council(view: ThemeView, key: str, done_now: Iterable[str] = ()) -> StepRecord | None:
+    """The council decision step that step `key` still waits for, or None.
+
+    The evaluation step (7) runs after the council's decision (issue 12): it can be done
+    only once the step with role "council_decision" is done (or skipped). `done_now`:
+    keys marked done in the same command, before this one.
+    """
+    evaluation = view.template.step_with_role(StepRole.evaluation)
+    council = view.template.step_with_role(StepRole.council_decision)
+    if evaluation is None or council is None or evaluation.key.casefold() != key.casefold():
+        return None
+    step = view.step(council.key)
+    if step is None or step.state != StepState.open:
+        return None
+    if council.key.casefold() in {k.casefold() for k in done_now}:
+        return None
+    return step
+
+
+def evaluation_step_complete(
+    view: ThemeView, *, evaluation_closed: bool, open_ideas: int, today: date | None = None
+) -> bool:
+    """The evaluation step is done once the council has decided (step 6 done), the theme's
+    evaluation is closed and its ideas are triaged, and (given `today`) the step has
+    started: closing the evaluation eight days after Z2 never ends it early."""
+    step = evaluation_step(view)
+    return (
+        step is not None
+        and step.state == StepState.open
+        and evaluation_closed
+        and not open_ideas
+        and waits_for_council(view, step.key) is None
+        and (today is None or step.due <= today)
+    )
+
+
+@dataclass(frozen=True)
+class OpenAnswers:
+    """The answers to one open question, without who gave them; `too_few` (fewer than
+    min_answers) shows only their number, as with the polls."""
+
+    key: str
+    text: str
+    count: int
+    too_few: bool
+    answers: tuple[str, ...] = ()
+
+
+def open_answers(
+    questionnaire: Questionnaire, stored: Iterable[tuple[str, str]], min_answers: int
+) -> tuple[OpenAnswers, ...]:
+    """Per open question of `questionnaire` the answers given (question key, text), in
+    their order; only with at least `min_answers` of them, else only how many."""
+    by_key: dict[str, list[str]] = {}
+    for key, text in stored:
+        by_key.setdefault(key, []).append(text)
+    result = []
+    for question in questionnaire.questions:
+        if question.is_poll:
+            continue
+        given = by_key.get(question.key, [])
+        too_few = len(given) < min_answers
+        result.append(
+            OpenAnswers(
+                question.key,
+                question.text,
+                len(given),
+                too_few,
+                () if too_few else tuple(given),
+            )
+        )
+    return tuple(result)
+
+
+def next_open_question(questionnaire: Questionnaire, key: str | None) -> str | None:
+    """The open question after `key` (the first with None), or None after the last."""
+    keys = [q.key for q in questionnaire.questions if not q.is_poll]
+    if key is None:
+        return keys[0] if keys else None
+    if key not in keys:
+        return None
+    position = keys.index(key)
+    return keys[position + 1] if position + 1 < len(keys) else None

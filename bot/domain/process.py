@@ -1,0 +1,218 @@
+"""The process template: which steps a theme runs, their kinds, leads, offsets and goals.
+
+The template is data (a TOML file shipped with the bot, replaceable by the city). A theme
+stores the step definitions it was created with, so a new template never changes a
+running theme. Everything here is pure: parsing and validation take text and return data.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Z2_ANCHOR = "z2"
+
+
+class StepKind(StrEnum):
+    phase = "phase"
+    meeting = "meeting"
+    deadline = "deadline"
+    continuous = "continuous"
+
+
+class Lead(StrEnum):
+    fachbereich = "fachbereich"
+    koordination = "koordination"
+    buergerdialog = "buergerdialog"
+
+
+class StepRole(StrEnum):
+    """What a step is to the bot, whatever key a city's process file gives it."""
+
+    z2 = "z2"  # Zukunftstisch Teil 2 itself
+    draft_resolution = "draft_resolution"  # the Beschlussvorlage (links to the council's paper)
+    council_decision = "council_decision"  # the council decides (OParl, council meetings)
+    evaluation = "evaluation"  # evaluation and continuous improvement (KVP)
+
+
+class MilestoneRole(StrEnum):
+    participation_start = "participation_start"  # digital participation opens
+    participation_end = "participation_end"  # … and closes
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Milestone(_Frozen):
+    """A dated point inside a step, e.g. the opening of digital participation."""
+
+    key: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=120)
+    offset_weeks: int = Field(ge=-104, le=104)
+    anchor: str = Z2_ANCHOR
+    leads: tuple[Lead, ...] = ()
+    role: MilestoneRole | None = None
+
+
+class StepDefinition(_Frozen):
+    key: str = Field(min_length=1, max_length=10, pattern=r"^[0-9A-Za-z]+$")
+    name: str = Field(min_length=1, max_length=200)
+    short: str = Field(default="", max_length=60)
+    kind: StepKind
+    leads: tuple[Lead, ...] = Field(min_length=1)
+    offset_weeks: int = Field(ge=-104, le=104)
+    anchor: str = Z2_ANCHOR
+    # "Never earlier than `after_weeks` after step `after_step`" (step 7: five weeks after
+    # Z2, or one week after the council's decision when that moved later).
+    after_step: str | None = Field(default=None, max_length=10)
+    after_weeks: int = Field(default=1, ge=0, le=104)
+    optional: bool = False
+    snap: str | None = Field(default=None, pattern=r"^council$")
+    goals: tuple[str, ...] = ()
+    milestones: tuple[Milestone, ...] = ()
+    role: StepRole | None = None
+    # The concept's "Zeitabstände (min.)": at least this many weeks before or after
+    # `gap_to` (Z2 or another step's key). A pin that comes closer is refused unless
+    # confirmed (`!zt termin … trotzdem`).
+    min_weeks_before: int | None = Field(default=None, ge=0, le=104)
+    min_weeks_after: int | None = Field(default=None, ge=0, le=104)
+    gap_to: str = Z2_ANCHOR
+
+    @property
+    def label(self) -> str:
+        return self.short or self.name
+
+
+class ProcessInfo(_Frozen):
+    name: str = "Zukunftstische"
+    version: int = 1
+
+
+class ProcessTemplate(_Frozen):
+    process: ProcessInfo = ProcessInfo()
+    steps: tuple[StepDefinition, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _keys_and_anchors(self) -> ProcessTemplate:
+        seen: set[str] = set()
+        for position, step in enumerate(self.steps):
+            folded = step.key.casefold()
+            if folded in seen:
+                raise ValueError(f"steps[{position}]: Schlüssel {step.key!r} ist doppelt")
+            if step.anchor != Z2_ANCHOR and step.anchor.casefold() not in seen:
+                raise ValueError(
+                    f"steps[{position}] ({step.key}): anchor {step.anchor!r} muss ein "
+                    "früher definierter Schritt oder 'z2' sein"
+                )
+            if step.after_step is not None and step.after_step.casefold() not in seen:
+                raise ValueError(
+                    f"steps[{position}] ({step.key}): after_step {step.after_step!r} muss ein "
+                    "früher definierter Schritt sein"
+                )
+            seen.add(folded)
+        for position, step in enumerate(self.steps):
+            if step.gap_to != Z2_ANCHOR and step.gap_to.casefold() not in seen:
+                raise ValueError(
+                    f"steps[{position}] ({step.key}): gap_to {step.gap_to!r} muss ein "
+                    "Schritt oder 'z2' sein"
+                )
+        self._roles_once()
+        return self
+
+    def _roles_once(self) -> None:
+        roles = [s.role for s in self.steps if s.role is not None]
+        roles += [m.role for s in self.steps for m in s.milestones if m.role is not None]
+        for role in set(roles):
+            if roles.count(role) > 1:
+                raise ValueError(f"role {role.value!r} steht bei mehr als einem Schritt")
+
+    def step(self, key: str) -> StepDefinition | None:
+        folded = key.casefold()
+        return next((s for s in self.steps if s.key.casefold() == folded), None)
+
+    def step_with_role(self, role: StepRole) -> StepDefinition | None:
+        """The step that plays `role` (None: this process has no such step)."""
+        return next((s for s in self.steps if s.role == role), None)
+
+    def milestone_with_role(self, role: MilestoneRole) -> tuple[StepDefinition, Milestone] | None:
+        """The milestone that plays `role`, with the step it belongs to."""
+        for step in self.steps:
+            for milestone in step.milestones:
+                if milestone.role == role:
+                    return step, milestone
+        return None
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str) -> ProcessTemplate:
+        return cls.model_validate_json(text)
+
+
+class TemplateError(ValueError):
+    """A process file that cannot be used; the message names the key and, where known, line."""
+
+
+def parse_template(text: str, source: str = "process.toml") -> ProcessTemplate:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise TemplateError(f"{source}: kein gültiges TOML: {err}") from err
+    try:
+        return ProcessTemplate.model_validate(data)
+    except ValidationError as err:
+        raise TemplateError(_describe(err, text, source)) from err
+
+
+_STEP_IN_MESSAGE = re.compile(r"^steps\[(\d+)\]")
+_STEPS_HEADER = re.compile(r"^\s*\[\[\s*steps\s*\]\]\s*(#.*)?$")
+
+
+def _describe(err: ValidationError, text: str, source: str) -> str:
+    lines = []
+    for problem in err.errors():
+        loc = problem["loc"]
+        message = problem["msg"].removeprefix("Value error, ")
+        index: object = loc[1] if len(loc) > 1 and loc[0] == "steps" else None
+        if not loc and (found := _STEP_IN_MESSAGE.match(message)):
+            index = int(found[1])  # a whole-template check names the step in its message
+        line = _line_of_step(text, index)
+        at = f" (Zeile {line})" if line else ""
+        where = ".".join(str(part) for part in loc)
+        lines.append(f"{source}{at}: {where + ': ' if where else ''}{message}")
+    return "\n".join(lines)
+
+
+def _line_of_step(text: str, index: object) -> int | None:
+    """Line number of the n-th `[[steps]]` table, so an error points at the right place."""
+    if not isinstance(index, int):
+        return None
+    count = -1
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _STEPS_HEADER.match(line):
+            count += 1
+            if count == index:
+                return number
+    return None
+
+
+def default_template_text() -> str:
+    return resources.files("bot").joinpath("defaults/process.toml").read_text("utf-8")
+
+
+def load_template(path: Path | None = None) -> ProcessTemplate:
+    """The city's template from `path`, or the shipped default."""
+    if path is None:
+        return parse_template(default_template_text(), "process.toml (Standard)")
+    try:
+        text = path.read_text("utf-8")
+    except OSError as err:
+        raise TemplateError(f"{path}: kann nicht gelesen werden: {err.strerror}") from err
+    return parse_template(text, str(path))

@@ -1,0 +1,513 @@
+"""The reminder policy: given the themes' state and `now`, which reminders are due. Pure.
+
+Every step kind has a fixed schedule of stages (DESIGN.md section 2, issue 4):
+
+- deadline: advance notice(s) `lead_days` calendar days before, a notice on the day,
+  overdue reminders every `overdue_every_days` working days (at most `overdue_max`),
+  then one escalation to the coordination room;
+- meeting: advance notice(s), a notice on the day, one follow-up the working day after;
+- phase: a start notice; overdue reminders and escalation once the next step's date
+  (its deadline) has passed;
+- continuous: a start notice only.
+
+Advance and day notices on a non-working day move to the working day before, overdue
+ones (counted in working days) land on working days after the date. A stage is due at
+`send_time` local time on its `send_on` day. The policy returns, per step, only the
+latest stage that is due: missed earlier stages are superseded, which makes catch-up
+after downtime send one reminder, not a burst. The engine subtracts its sent-log, keyed
+by `Reminder.key(room_id)`, so returning a still-due reminder on every tick is correct.
+
+Catch-up is for reminders the bot missed, never for ones from before the theme existed
+(issue 12): a stage whose send time lies before the theme was created (or imported) and
+which tells of a date before that day is not sent, nor are the stages it superseded.
+Two more rules keep one send time to one reminder per step: an advance notice is never
+sent for a step due today or earlier, and a missed (late) stage is not caught up when a
+later stage of the same step falls due later today (that one is sent at its time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+
+from bot.domain.process import Lead, StepDefinition, StepKind
+from bot.domain.themes import StepState
+from bot.domain.timeline import iso_week
+from bot.domain.working_days import WorkingCalendar
+
+DIGEST_KEY = "digest"
+# Reminders carry their sent-log key in the event content under this name, so that the
+# bot can find them in a room's history after a long outage.
+# Participation reminders stop being caught up this long after the window closed.
+PARTICIPATION_GRACE = timedelta(days=7)
+# A notice moves to the working day before its date: no run of days off in NRW comes
+# near this.
+CALENDAR_SLACK = timedelta(days=14)
+# The milestones around Z2 (the participation window) lie within this of Z2 (the
+# concept's process spans 10 weeks before to 5 weeks after).
+MILESTONE_REACH = timedelta(weeks=12)
+
+
+class ReminderKind(StrEnum):
+    advance = "advance"
+    due = "due"
+    overdue = "overdue"
+    followup = "followup"
+    start = "start"
+    escalation = "escalation"
+    participation_open = "participation_open"
+    participation_close = "participation_close"
+    digest = "digest"
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    """The `[reminders]` section of the config."""
+
+    lead_days: tuple[int, ...] = (7,)
+    overdue_every_days: int = 3
+    overdue_max: int = 3
+    send_time: time = time(9, 0)
+    digest_weekday: int = 0  # Monday, as date.weekday()
+    digest: bool = True
+    participation: bool = True
+
+    def __post_init__(self) -> None:
+        # A config list becomes a tuple so settings stay hashable.
+        object.__setattr__(self, "lead_days", tuple(self.lead_days))
+        if any(days < 1 for days in self.lead_days):
+            raise ValueError("lead_days: jede Vorlaufzeit muss mindestens 1 Tag sein")
+        if self.overdue_every_days < 1:
+            raise ValueError("overdue_every_days muss mindestens 1 sein")
+        if self.overdue_max < 0:
+            raise ValueError("overdue_max darf nicht negativ sein")
+        if not 0 <= self.digest_weekday <= 6:
+            raise ValueError("digest_weekday muss zwischen 0 (Montag) und 6 (Sonntag) liegen")
+        if self.send_time.tzinfo is not None:
+            raise ValueError("send_time ist eine Uhrzeit ohne Zeitzone (die Zone kommt von now)")
+
+
+@dataclass(frozen=True)
+class StepFacts:
+    key: str
+    kind: StepKind
+    leads: tuple[Lead, ...]
+    due: date
+    # For a phase: the next step's date, by which it must be done; otherwise `due`.
+    deadline: date
+    state: str = StepState.open
+
+
+@dataclass(frozen=True)
+class ThemeFacts:
+    theme_id: int
+    name: str
+    # False for paused, archived and idea themes: they get no reminders.
+    active: bool
+    steps: tuple[StepFacts, ...]
+    participation_opens: date | None = None
+    participation_closes: date | None = None
+    # The step whose milestones the participation window is (skipping it silences them).
+    participation_step: str | None = None
+    # When the theme was created or imported: nothing scheduled before it is caught up.
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Reminder:
+    theme_id: int | None  # None for the digest
+    step_key: str
+    kind: ReminderKind
+    n: int
+    step_date: date
+    send_on: date
+    late: bool = False
+    to_coordination: bool = False
+    leads: tuple[Lead, ...] = field(default=())
+
+    @property
+    def identity(self) -> tuple[int | None, str, str, int, date]:
+        """What makes it the same reminder, room aside (`late` and `send_on` do not)."""
+        return (self.theme_id, self.step_key, str(self.kind), self.n, self.step_date)
+
+    @property
+    def audience(self) -> tuple[Lead, ...]:
+        """The leads whose rooms receive it: escalations and digests go to coordination."""
+        return (Lead.koordination,) if self.to_coordination else self.leads
+
+    def key(self, room_id: str) -> str:
+        """Stable sent-log key; the room id goes last because it contains ':' itself."""
+        theme = "-" if self.theme_id is None else str(self.theme_id)
+        return "/".join(
+            (theme, self.step_key, str(self.kind), str(self.n), self.step_date.isoformat(), room_id)
+        )
+
+    def txn_id(self, room_id: str) -> str:
+        """Matrix transaction id from the key: URL-safe, same key → same id."""
+        return "zt-" + hashlib.sha256(self.key(room_id).encode("utf-8")).hexdigest()[:40]
+
+
+def facts_for_steps(steps: Sequence[tuple[StepDefinition, date, str]]) -> tuple[StepFacts, ...]:
+    """StepFacts from (definition, date, state) in template order.
+
+    A phase runs until the next step's date; the last step's deadline is its own date.
+    """
+    facts = []
+    for position, (definition, due, state) in enumerate(steps):
+        deadline = due
+        if definition.kind == StepKind.phase and position + 1 < len(steps):
+            deadline = steps[position + 1][1]
+        facts.append(
+            StepFacts(definition.key, definition.kind, definition.leads, due, deadline, state)
+        )
+    return tuple(facts)
+
+
+# --- the schedule of one step -------------------------------------------------------------
+
+
+def _stage(
+    theme: ThemeFacts,
+    step: StepFacts,
+    kind: ReminderKind,
+    send_on: date,
+    *,
+    n: int = 1,
+    step_date: date | None = None,
+    to_coordination: bool = False,
+) -> Reminder:
+    return Reminder(
+        theme_id=theme.theme_id,
+        step_key=step.key,
+        kind=kind,
+        n=n,
+        step_date=step.due if step_date is None else step_date,
+        send_on=send_on,
+        to_coordination=to_coordination,
+        leads=step.leads,
+    )
+
+
+def _advance_and_due(
+    theme: ThemeFacts, step: StepFacts, settings: ReminderSettings, calendar: WorkingCalendar
+) -> list[Reminder]:
+    due_on = calendar.on_or_before(step.due)
+    stages: list[Reminder] = []
+    # Earliest notice first; n numbers the lead times so several never share a key.
+    for n, days in enumerate(sorted(set(settings.lead_days), reverse=True), start=1):
+        send_on = calendar.on_or_before(step.due - timedelta(days=days))
+        already = bool(stages) and stages[-1].send_on == send_on
+        if send_on < due_on and not already:
+            stages.append(_stage(theme, step, ReminderKind.advance, send_on, n=n))
+    stages.append(_stage(theme, step, ReminderKind.due, due_on))
+    return stages
+
+
+def _overdue(
+    theme: ThemeFacts,
+    step: StepFacts,
+    since: date,
+    settings: ReminderSettings,
+    calendar: WorkingCalendar,
+) -> list[Reminder]:
+    """Overdue reminders counted in working days after `since`, then one escalation.
+
+    `since` is also their step date, so moving the date a step is overdue from voids them.
+    """
+    every = settings.overdue_every_days
+    stages = [
+        _stage(
+            theme,
+            step,
+            ReminderKind.overdue,
+            calendar.add_working_days(since, n * every),
+            n=n,
+            step_date=since,
+        )
+        for n in range(1, settings.overdue_max + 1)
+    ]
+    escalation_n = settings.overdue_max + 1
+    stages.append(
+        _stage(
+            theme,
+            step,
+            ReminderKind.escalation,
+            calendar.add_working_days(since, escalation_n * every),
+            n=escalation_n,
+            step_date=since,
+            to_coordination=True,
+        )
+    )
+    return stages
+
+
+def schedule_for_step(
+    theme: ThemeFacts, step: StepFacts, settings: ReminderSettings, calendar: WorkingCalendar
+) -> list[Reminder]:
+    """Every stage of the step's reminder schedule, in order (send_on strictly increasing)."""
+    if step.kind == StepKind.deadline:
+        return _advance_and_due(theme, step, settings, calendar) + _overdue(
+            theme, step, step.due, settings, calendar
+        )
+    if step.kind == StepKind.meeting:
+        followup = _stage(
+            theme, step, ReminderKind.followup, calendar.add_working_days(step.due, 1)
+        )
+        return [*_advance_and_due(theme, step, settings, calendar), followup]
+    start = _stage(theme, step, ReminderKind.start, calendar.on_or_before(step.due))
+    if step.kind == StepKind.phase:
+        # Never overdue before its own start, even if the next step was pinned earlier.
+        since = max(step.due, step.deadline)
+        return [start, *_overdue(theme, step, since, settings, calendar)]
+    return [start]
+
+
+def _participation_stages(
+    theme: ThemeFacts, settings: ReminderSettings, calendar: WorkingCalendar
+) -> list[Reminder]:
+    if not settings.participation or theme.participation_step is None:
+        return []
+    wanted = theme.participation_step.casefold()
+    step = next((s for s in theme.steps if s.key.casefold() == wanted), None)
+    if step is not None and step.state == StepState.skipped:
+        return []
+    step_key = step.key if step is not None else theme.participation_step
+    stages = [
+        Reminder(
+            theme_id=theme.theme_id,
+            step_key=step_key,
+            kind=kind,
+            n=1,
+            step_date=day,
+            send_on=calendar.on_or_before(day),
+            leads=(Lead.buergerdialog,),
+        )
+        for kind, day in (
+            (ReminderKind.participation_open, theme.participation_opens),
+            (ReminderKind.participation_close, theme.participation_closes),
+        )
+        if day is not None
+    ]
+    return sorted(stages, key=lambda stage: stage.send_on)
+
+
+def _participation_end(theme: ThemeFacts) -> date | None:
+    return theme.participation_closes or theme.participation_opens
+
+
+def _digest_for_week(
+    year: int, week: int, settings: ReminderSettings, calendar: WorkingCalendar
+) -> Reminder | None:
+    """The digest of one ISO week, on its weekday or the next working day of that week."""
+    monday = date.fromisocalendar(year, week, 1)
+    day = monday + timedelta(days=settings.digest_weekday)
+    send_on = calendar.on_or_after(day)
+    if iso_week(send_on) != (year, week):
+        # A late-week holiday would push it into the next week: send it earlier instead.
+        send_on = calendar.on_or_before(day)
+        if send_on < monday:
+            return None  # a week without a working day
+    return Reminder(
+        theme_id=None,
+        step_key=DIGEST_KEY,
+        kind=ReminderKind.digest,
+        n=year * 100 + week,
+        step_date=monday,
+        send_on=send_on,
+        to_coordination=True,
+        leads=(Lead.koordination,),
+    )
+
+
+# --- what is due now ----------------------------------------------------------------------
+
+
+def _zone(now: datetime) -> tzinfo:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now muss eine Zeitzone tragen (zoneinfo), z. B. Europe/Berlin")
+    return now.tzinfo
+
+
+def send_at(reminder: Reminder, settings: ReminderSettings, zone: tzinfo) -> datetime:
+    """The stage's send time: wall time `send_time` on `send_on` in `zone`.
+
+    With a ZoneInfo zone the UTC offset is that of the day itself, so DST never shifts
+    the hour. Pass the configured ZoneInfo, not a fixed offset.
+    """
+    return datetime.combine(reminder.send_on, settings.send_time, tzinfo=zone)
+
+
+def _is_due(reminder: Reminder, now: datetime, settings: ReminderSettings) -> bool:
+    # Compared in UTC: aware datetimes sharing one tzinfo compare by wall time otherwise.
+    return send_at(reminder, settings, _zone(now)).astimezone(UTC) <= now.astimezone(UTC)
+
+
+def _latest_due(
+    stages: Sequence[Reminder],
+    now: datetime,
+    settings: ReminderSettings,
+    created_at: datetime | None = None,
+) -> Reminder | None:
+    """The latest stage whose send time has come, marked late if its day has passed.
+
+    Earlier stages are superseded by it; an advance notice therefore never survives the
+    step's date, because the day notice (on or before that date) supersedes it. None when
+    that stage was due before `created_at` and tells of an earlier day (the theme did not
+    exist: nothing was missed),
+    when it is an advance notice for a step due today or earlier, or when it is late and
+    another stage of the step is due later today (one reminder per step and send time).
+    """
+    latest = None
+    following = None
+    for stage in stages:
+        if _is_due(stage, now, settings):
+            latest = stage
+        elif following is None:
+            following = stage
+    if latest is None:
+        return None
+    today = now.date()
+    if created_at is not None and _before(latest, created_at, now, settings):
+        return None
+    if latest.kind == ReminderKind.advance and latest.step_date <= today:
+        return None
+    late = latest.send_on < today
+    if late and following is not None and following.send_on == today:
+        return None
+    return replace(latest, late=late)
+
+
+def _before(
+    reminder: Reminder, moment: datetime, now: datetime, settings: ReminderSettings
+) -> bool:
+    """Whether the reminder was due before `moment` (the theme's creation) and tells of a
+    date before that day: nothing the bot could have missed. A step due on the day of
+    creation keeps its day notice, sent at once if its send time has passed."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=UTC)  # stored times are UTC
+    zone = _zone(now)
+    sent = send_at(reminder, settings, zone).astimezone(UTC)
+    return sent < moment.astimezone(UTC) and reminder.step_date < moment.astimezone(zone).date()
+
+
+def _open_steps(theme: ThemeFacts) -> Iterable[StepFacts]:
+    return (step for step in theme.steps if step.state == StepState.open)
+
+
+@dataclass(frozen=True)
+class Near:
+    """The themes that can have a reminder due around a day: those with an open step due
+    by `today + steps_ahead` (overdue ones included) or with Z2 within `z2_behind` before
+    and `z2_ahead` after it. Handing the policy only those gives the same reminders as
+    handing it every theme."""
+
+    steps_ahead: timedelta
+    z2_behind: timedelta
+    z2_ahead: timedelta
+
+
+def near(settings: ReminderSettings, horizon_days: int = 0) -> Near:
+    """Which themes matter for what is due now and within `horizon_days`."""
+    lead = timedelta(days=max(settings.lead_days, default=0) + horizon_days) + CALENDAR_SLACK
+    return Near(
+        steps_ahead=lead,
+        z2_behind=MILESTONE_REACH + PARTICIPATION_GRACE,
+        z2_ahead=MILESTONE_REACH + lead,
+    )
+
+
+def due_reminders(
+    themes: Iterable[ThemeFacts],
+    now: datetime,
+    settings: ReminderSettings,
+    calendar: WorkingCalendar,
+    *,
+    active_elsewhere: bool = False,
+) -> list[Reminder]:
+    """The reminders that should have gone out by `now` (at most one per step).
+
+    `now` must be timezone-aware, in the configured zone (its date is "today").
+    `active_elsewhere`: an active theme exists that is not among `themes` (the caller
+    handed only the themes `near` today), so the weekly digest is due all the same.
+    """
+    _zone(now)
+    active = [theme for theme in themes if theme.active]
+    result: list[Reminder] = []
+    for theme in active:
+        for step in _open_steps(theme):
+            stages = schedule_for_step(theme, step, settings, calendar)
+            found = _latest_due(stages, now, settings, theme.created_at)
+            if found is not None:
+                result.append(found)
+        end = _participation_end(theme)
+        if end is not None and now.date() - end <= PARTICIPATION_GRACE:
+            stages = _participation_stages(theme, settings, calendar)
+            found = _latest_due(stages, now, settings, theme.created_at)
+            if found is not None:
+                result.append(found)
+    digest = _due_digest(bool(active) or active_elsewhere, now, settings, calendar)
+    if digest is not None:
+        result.append(digest)
+    return result
+
+
+def _due_digest(
+    any_active: bool,
+    now: datetime,
+    settings: ReminderSettings,
+    calendar: WorkingCalendar,
+) -> Reminder | None:
+    """This ISO week's digest once its time has come; a past week's is never caught up."""
+    if not settings.digest or not any_active:
+        return None
+    digest = _digest_for_week(*iso_week(now.date()), settings, calendar)
+    if digest is None or not _is_due(digest, now, settings):
+        return None
+    return replace(digest, late=digest.send_on < now.date())
+
+
+def upcoming(
+    themes: Iterable[ThemeFacts],
+    now: datetime,
+    settings: ReminderSettings,
+    calendar: WorkingCalendar,
+    horizon_days: int = 28,
+    *,
+    active_elsewhere: bool = False,
+) -> list[Reminder]:
+    """Stages still to come (send time after `now`, within the horizon), by send day.
+
+    For open steps of active themes; overdue stages are included, as they go out if the
+    step stays open. Digests (theme_id None) are included while any theme is active
+    (`active_elsewhere`: one that is not among `themes`).
+    """
+    _zone(now)
+    last_day = now.date() + timedelta(days=horizon_days)
+    active = [theme for theme in themes if theme.active]
+    stages: list[Reminder] = []
+    for theme in active:
+        for step in _open_steps(theme):
+            stages.extend(schedule_for_step(theme, step, settings, calendar))
+        stages.extend(_participation_stages(theme, settings, calendar))
+    if settings.digest and (active or active_elsewhere):
+        stages.extend(_digests_until(now.date(), last_day, settings, calendar))
+    coming = [
+        stage for stage in stages if stage.send_on <= last_day and not _is_due(stage, now, settings)
+    ]
+    return sorted(coming, key=lambda stage: stage.send_on)
+
+
+def _digests_until(
+    first_day: date, last_day: date, settings: ReminderSettings, calendar: WorkingCalendar
+) -> list[Reminder]:
+    digests = []
+    monday = first_day - timedelta(days=first_day.weekday())
+    while monday <= last_day:
+        digest = _digest_for_week(*iso_week(monday), settings, calendar)
+        if digest is not None:
+            digests.append(digest)
+        monday += timedelta(weeks=1)
+    return digests

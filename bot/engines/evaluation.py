@@ -1,0 +1,381 @@
+"""The evaluation engine: starts, reminds and closes the questionnaire after Z2.
+
+Like the reminder engine it is woken by the scheduler and acts on what the database
+says (starting → open → closing → closed), so nothing is lost when the bot restarts in
+between: a half-started evaluation sends only the polls it has not recorded yet (and the
+transaction ids make a resend after a crash a no-op on the homeserver).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.config import Config
+from bot.domain.evaluation import (
+    AUTO_START_WINDOW,
+    BOT_NAME,
+    OpenAnswers,
+    council_decided,
+    evaluation_room,
+    evaluation_step,
+    first_day_after_z2,
+    next_open_question,
+    open_answers,
+)
+from bot.domain.polls import (
+    PollDefinition,
+    Summary,
+    Tally,
+    merge_tallies,
+    summarise,
+    tally,
+)
+from bot.domain.questionnaire import Questionnaire
+from bot.domain.themes import StepState, ThemeView
+from bot.domain.working_days import WorkingCalendar
+from bot.matrix import events
+from bot.matrix.power import RoomPower
+from bot.matrix.send_queue import Priority, txn_id_for
+from bot.rendering import Message, Renderer
+from bot.store.database import retry_while_unavailable_async, utc
+from bot.store.evaluations import (
+    INTERNAL_KIND,
+    PARTICIPANTS,
+    EvaluationRunning,
+    EvaluationStore,
+    result_rows,
+    start_evaluation,
+)
+from bot.store.tables import Evaluation, EvaluationPoll
+from bot.store.themes import Store
+
+log = logging.getLogger(__name__)
+
+
+class PollTransport(Protocol):
+    """What the engine needs from Matrix (the adapter implements it)."""
+
+    @property
+    def user_id(self) -> str: ...
+
+    async def send_now(
+        self, room_id: str, event_type: str, content: dict, txn_id: str, priority: Priority
+    ) -> str | None: ...
+
+    async def members(self, room_id: str) -> list[str]: ...
+
+    async def direct_room(self, user_id: str) -> str | None: ...
+
+    async def poll_events(self, room_id: str, start_event_id: str) -> list[dict]: ...
+
+    def room_power(self, room_id: str) -> RoomPower | None: ...
+
+
+@dataclass
+class EvaluationEngine:
+    config: Config
+    store: Store
+    evaluations: EvaluationStore
+    renderer: Renderer
+    calendar: WorkingCalendar
+    transport: PollTransport
+
+    # Starting -----------------------------------------------------------------------------
+
+    def _auto_start(self, now: datetime) -> None:
+        if not self.config.evaluation.auto_start:
+            return
+        settings_time = self.config.reminders.send_time
+        # Only themes whose Z2 lies within the start window: not a walk over every theme.
+        today = now.date()
+        for view in self.store.active_themes_with_z2_between(today - AUTO_START_WINDOW, today):
+            z2 = view.theme.z2
+            if z2 is None:
+                continue
+            asked = [e for e in self.evaluations.for_theme(view.id) if e.kind == PARTICIPANTS]
+            if asked or evaluation_room(view) is None:
+                continue
+            start_day = first_day_after_z2(z2, self.calendar)
+            starts = datetime.combine(start_day, settings_time, tzinfo=now.tzinfo)
+            if starts <= now and now.date() - z2 <= AUTO_START_WINDOW:
+                try:
+                    start_evaluation(
+                        self.evaluations,
+                        self.config,
+                        view,
+                        actor="Bot",
+                        now=now,
+                        auto_started=True,
+                    )
+                except EvaluationRunning:
+                    continue
+
+    def _due_offers(self, now: datetime) -> list[ThemeView]:
+        """Themes whose council has decided (step 6 done) and whose internal evaluation
+        was neither run nor offered: recorded as offered here, told by the caller."""
+        due = []
+        for view in self.evaluations.themes_to_offer(INTERNAL_KIND):
+            if not council_decided(view):
+                continue
+            step = evaluation_step(view)
+            if step is not None and step.state != StepState.open:
+                continue  # step 7 done or skipped: too late to offer it
+            if self.evaluations.offer_once(view.id, INTERNAL_KIND, now):
+                due.append(view)
+        return due
+
+    async def _offer_internal(self, now: datetime) -> None:
+        for view in await asyncio.to_thread(self._due_offers, now):
+            message = self.renderer.message(
+                "evaluation_offer", theme=view.theme, prefix=self.config.bot.prefix
+            )
+            rooms = dict.fromkeys(
+                room for room in (self.config.rooms.koordination, *view.theme.team_rooms) if room
+            )
+            for room in rooms:
+                await self.transport.send_now(
+                    room,
+                    "m.room.message",
+                    events.notice(message),
+                    _txn(f"evaluation-offer/{view.id}/{INTERNAL_KIND}/{room}", "offer"),
+                    Priority.reminder,
+                )
+
+    async def tick(self, now: datetime) -> None:
+        await asyncio.to_thread(self._auto_start, now)  # database work off the event loop
+        await self._offer_internal(now)
+        for evaluation in self.evaluations.with_status("starting"):
+            await self._open(evaluation, now)
+        for evaluation in self.evaluations.with_status("open", "closing"):
+            if evaluation.status == "closing" or utc(now) >= utc(evaluation.closes_at):
+                await self._close(evaluation, now)
+            elif evaluation.mode == "anonym" and not evaluation.reminded:
+                halfway = (
+                    utc(evaluation.opened_at)
+                    + (utc(evaluation.closes_at) - utc(evaluation.opened_at)) / 2
+                )
+                if utc(now) >= halfway:
+                    await self._remind(evaluation)
+
+    def next_wakeup(self, now: datetime) -> datetime | None:
+        """The next close or halfway reminder."""
+        times = []
+        for evaluation in self.evaluations.with_status("open"):
+            opened, closes = utc(evaluation.opened_at), utc(evaluation.closes_at)
+            times.append(closes)
+            if evaluation.mode == "anonym" and not evaluation.reminded:
+                times.append(opened + (closes - opened) / 2)
+        return min(times) if times else None
+
+    # Opening ------------------------------------------------------------------------------
+
+    async def _open(self, evaluation: Evaluation, now: datetime) -> None:
+        view = self.store.theme_by_id(evaluation.theme_id)
+        if view is None:
+            return
+        questionnaire = Questionnaire.from_json(evaluation.questionnaire_json)
+        if evaluation.mode == "raum":
+            rooms = [evaluation.room_id]
+        else:
+            people = await self._participants(evaluation.room_id)
+            if evaluation.kind == INTERNAL_KIND:
+                # The department's teams (every team room), the Kernteam and the
+                # Koordination: one direct chat each.
+                others = [*view.theme.team_rooms, self.config.rooms.koordination]
+                for room_id in dict.fromkeys(r for r in others if r and r != evaluation.room_id):
+                    people = [*people, *await self._participants(room_id)]
+                people = list(dict.fromkeys([*people, *self._askable(view.theme.core_team)]))
+            rooms = [
+                room for person in people if (room := await self.transport.direct_room(person))
+            ]
+            self.evaluations.update(evaluation.id, participants=len(rooms))
+        sent = {(p.question_key, p.room_id) for p in self.evaluations.polls(evaluation.id)}
+        for room in rooms:
+            await self._send_questionnaire(evaluation, view, questionnaire, room, sent)
+        # Told before it counts as open: after a crash in between, _open runs again and
+        # the same transaction id makes the repeated notice a no-op on the homeserver.
+        if evaluation.auto_started and self.config.rooms.koordination:
+            # Nobody typed a command: the coordination office learns it from the bot.
+            message = self.renderer.message(
+                "evaluation_auto_started",
+                theme=view.theme,
+                evaluation=evaluation,
+                anonym=evaluation.mode == "anonym",
+                asked=len(rooms),
+                prefix=self.config.bot.prefix,
+            )
+            await self._notice(evaluation, self.config.rooms.koordination, message, "auto")
+        self.evaluations.mark_open(evaluation.id)
+        log.info("evaluation %s open in %d rooms", evaluation.id, len(rooms))
+
+    async def _participants(self, room_id: str) -> list[str]:
+        return self._askable(await self.transport.members(room_id))
+
+    def _askable(self, people: Iterable[str]) -> list[str]:
+        """Who may be asked: not the bot, not ignored users, nothing that looks like a bot."""
+        ignored = set(self.config.evaluation.ignore_users) | {self.transport.user_id}
+        return [m for m in people if m not in ignored and not BOT_NAME.search(m[1:].split(":")[0])]
+
+    async def _send_questionnaire(
+        self,
+        evaluation: Evaluation,
+        view: ThemeView,
+        questionnaire: Questionnaire,
+        room: str,
+        sent: set[tuple[str, str]],
+    ) -> None:
+        key = f"evaluation/{evaluation.id}/{room}"
+        if not any(r == room for _, r in sent):
+            intro = self.renderer.message(
+                "evaluation_intro",
+                theme=view.theme,
+                questionnaire=questionnaire.questionnaire,
+                open_questions=[q for q in questionnaire.questions if not q.is_poll],
+                anonym=evaluation.mode == "anonym",
+                internal=evaluation.kind == INTERNAL_KIND,
+                days=self.config.evaluation.open_days,
+                closes=evaluation.closes_at,
+                prefix=self.config.bot.prefix,
+            )
+            await self._notice(evaluation, room, intro, "intro")
+        kind = "undisclosed"
+        for question in questionnaire.polls:
+            if (question.key, room) in sent:
+                continue
+            event_id = await self.transport.send_now(
+                room,
+                "org.matrix.msc3381.poll.start",
+                events.poll_start(question, kind=kind),
+                _txn(key, question.key),
+                Priority.reminder,
+            )
+            if event_id is not None:
+                self.evaluations.add_poll(evaluation.id, question.key, room, event_id)
+        first = next_open_question(questionnaire, None)
+        # In a direct chat the open question is answered by a plain reply, no command.
+        if (
+            evaluation.mode == "anonym"
+            and first is not None
+            and self.evaluations.ask_open(evaluation.id, room, first)
+        ):
+            question = questionnaire.question(first)
+            assert question is not None
+            message = self.renderer.message("evaluation_open_question", question=question)
+            await self._notice(evaluation, room, message, f"open-{first}")
+
+    # Reminding (anonym mode) --------------------------------------------------------------
+
+    async def _remind(self, evaluation: Evaluation) -> None:
+        view = self.store.theme_by_id(evaluation.theme_id)
+        if view is None:
+            return
+        by_room: dict[str, list[EvaluationPoll]] = defaultdict(list)
+        for poll in self.evaluations.polls(evaluation.id):
+            by_room[poll.room_id].append(poll)
+        message = self.renderer.message(
+            "evaluation_reminder", theme=view.theme, closes=evaluation.closes_at
+        )
+        for room, polls in by_room.items():
+            if not await self._answered_any(room, polls):
+                await self._notice(evaluation, room, message, "reminder")
+        self.evaluations.update(evaluation.id, reminded=True)
+
+    async def _answered_any(self, room: str, polls: Sequence[EvaluationPoll]) -> bool:
+        for poll in polls:
+            for event in await self.transport.poll_events(room, poll.start_event_id):
+                if event.get("sender") != self.transport.user_id:
+                    return True
+        return False
+
+    # Closing ------------------------------------------------------------------------------
+
+    async def _close(self, evaluation: Evaluation, now: datetime) -> None:
+        view = self.store.theme_by_id(evaluation.theme_id)
+        questionnaire = Questionnaire.from_json(evaluation.questionnaire_json)
+        polls = self.evaluations.polls(evaluation.id)
+        end_text = self.renderer.sentence("evaluation_words", "poll_ended").body
+        for poll in polls:  # end first: votes after the end are ignored by every client
+            await self.transport.send_now(
+                poll.room_id,
+                "org.matrix.msc3381.poll.end",
+                events.poll_end(poll.start_event_id, end_text),
+                _txn(f"evaluation/{evaluation.id}/{poll.room_id}", f"end-{poll.question_key}"),
+                Priority.reminder,
+            )
+        tallies = await self._tallies(questionnaire, polls)
+        rows = result_rows(tallies)
+        await retry_while_unavailable_async(
+            lambda: asyncio.to_thread(self.evaluations.close, evaluation.id, rows, now),
+            "closing an evaluation",
+        )
+        summary = summarise(questionnaire, tallies, evaluation.min_answers)
+        if view is not None:
+            assert evaluation.id is not None
+            given = await asyncio.to_thread(self.evaluations.open_answers, evaluation.id)
+            answers = open_answers(questionnaire, given, evaluation.min_answers)
+            await self._announce(evaluation, view, summary, answers)
+            self.evaluations.complete_evaluation_step(view.id, now)
+        log.info("evaluation %s closed", evaluation.id)
+
+    async def _tallies(
+        self, questionnaire: Questionnaire, polls: Sequence[EvaluationPoll]
+    ) -> dict[str, Tally]:
+        """Every poll counted from the homeserver's relations (which also holds the votes
+        a gappy sync missed), merged per question."""
+        per_question: dict[str, list[Tally]] = defaultdict(list)
+        for poll in polls:
+            question = questionnaire.question(poll.question_key)
+            if question is None:
+                continue
+            definition = PollDefinition.from_question(
+                question, start_event_id=poll.start_event_id, creator=self.transport.user_id
+            )
+            events = await self.transport.poll_events(poll.room_id, poll.start_event_id)
+            # Whoever may redact others' events may end the poll, as Element shows it.
+            power = self.transport.room_power(poll.room_id)
+            may_end = power.may_redact_others if power is not None else None
+            per_question[poll.question_key].append(tally(definition, events, may_end))
+        return {key: merge_tallies(found) for key, found in per_question.items()}
+
+    async def _announce(
+        self,
+        evaluation: Evaluation,
+        view: ThemeView,
+        summary: Summary,
+        answers: Sequence[OpenAnswers],
+    ) -> None:
+        message = self.renderer.message(
+            "evaluation_summary",
+            theme=view.theme,
+            summary=summary,
+            participants=evaluation.participants,
+            anonym=evaluation.mode == "anonym",
+            internal=evaluation.kind == INTERNAL_KIND,
+            open_answers=answers,
+            prefix=self.config.bot.prefix,
+        )
+        rooms = dict.fromkeys(
+            room for room in (evaluation.room_id, self.config.rooms.koordination) if room
+        )
+        for room in rooms:
+            await self._notice(evaluation, room, message, "summary")
+
+    async def _notice(self, evaluation: Evaluation, room: str, message: Message, part: str) -> None:
+        """A notice of this evaluation; its transaction id makes a resend harmless."""
+        await self.transport.send_now(
+            room,
+            "m.room.message",
+            events.notice(message),
+            _txn(f"evaluation/{evaluation.id}/{room}", part),
+            Priority.reminder,
+        )
+
+
+def _txn(key: str, part: str) -> str:
+    return txn_id_for(key, part)

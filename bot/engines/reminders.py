@@ -1,0 +1,256 @@
+"""The reminder engine: policy over store state → rendered messages → send queue → sent-log.
+
+Woken by the scheduler; the database decides what is due. Exactly once per
+(theme, step, kind, n, step date, room): a pending row is written before the send, the
+Matrix transaction id is derived from the same key (the homeserver deduplicates a retry
+from this device), the key travels in the event content, and a pending row older than
+the homeserver's deduplication window is looked up in the room's history first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.config import Config
+from bot.domain.lead_rooms import setup_for
+from bot.domain.participation import window as participation_window
+from bot.domain.process import Lead
+from bot.domain.reminder_plan import Delivery, deliveries, theme_facts
+from bot.domain.reminder_policy import (
+    Reminder,
+    ReminderKind,
+    ReminderSettings,
+    ThemeFacts,
+    due_reminders,
+    near,
+    send_at,
+    upcoming,
+)
+from bot.domain.step_states import theme_progress
+from bot.domain.themes import ThemeStatus, ThemeView
+from bot.domain.working_days import WorkingCalendar
+from bot.matrix import events
+from bot.matrix.send_queue import TXN_DEDUP_WINDOW, Outgoing, Priority
+from bot.rendering import Message, Renderer
+from bot.store.database import retry_while_unavailable_async, utc
+from bot.store.tables import ReminderLog
+from bot.store.themes import Store
+
+log = logging.getLogger(__name__)
+
+# The engine plans its next wake-up this many days ahead (and wakes at least daily).
+WAKEUP_HORIZON_DAYS = 8
+
+
+HistoryLookup = Callable[[str, str], Awaitable[str | None]]
+
+
+@dataclass
+class ReminderEngine:
+    config: Config
+    store: Store
+    renderer: Renderer
+    calendar: WorkingCalendar
+    send: Callable[[Outgoing], None]
+    find_in_history: HistoryLookup
+    # Whether the bot is in a room: reminders for a room it has not joined (yet) wait.
+    in_room: Callable[[str], bool]
+    settings: ReminderSettings = field(init=False)
+    _in_flight: set[str] = field(default_factory=set, init=False)
+    sent: int = field(default=0, init=False)  # reminders the homeserver took (metrics)
+    _wakeup: datetime | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.settings = self.config.reminders.policy()
+
+    @property
+    def pending(self) -> int:
+        """Reminders queued and not yet confirmed."""
+        return len(self._in_flight)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.config.bot.zone
+
+    def _views(self, now: datetime) -> dict[int, ThemeView]:
+        """The themes that can have a reminder due now or before the next wake-up: the
+        database picks them (indexed by step date and Z2), not a walk over every theme."""
+        window = near(self.settings, WAKEUP_HORIZON_DAYS)
+        views = self.store.active_themes_near(now.date(), window)
+        return {view.id: view for view in views}
+
+    def deliveries(self, reminder: Reminder, view: ThemeView | None) -> list[Delivery]:
+        return deliveries(reminder, setup_for(self.config.rooms, view.theme if view else None))
+
+    async def tick(self, now: datetime) -> int:
+        """Queue every due reminder not yet sent; the number queued.
+
+        The database work and the rendering run in a worker thread, so that a burst of
+        reminders never holds up the event loop (and with it the answers to commands).
+        """
+        ready, stale, views = await retry_while_unavailable_async(
+            lambda: asyncio.to_thread(self._prepare, now), "planning the reminders"
+        )
+        for delivery in stale:  # pending for longer than the homeserver remembers
+            event_id = await self.find_in_history(delivery.room_id, delivery.key)
+            if event_id is None:
+                ready.append(delivery)
+            else:
+                await asyncio.to_thread(self.store.mark_sent, delivery.txn_id, event_id, now)
+        rendered = await asyncio.to_thread(self._render_all, ready, views, now)
+        for delivery, message in rendered:
+            self._queue(delivery, message, now)
+        if rendered:
+            log.info("queued %d reminders", len(rendered))
+        return len(rendered)
+
+    def _prepare(
+        self, now: datetime
+    ) -> tuple[list[Delivery], list[Delivery], dict[int, ThemeView]]:
+        """(to send, to look up in the room's history first, the themes)."""
+        views = self._views(now)
+        facts = [theme_facts(v) for v in views.values()]
+        # The weekly digest is due while any theme is active, near today or not.
+        elsewhere = not views and self.store.any_active_theme()
+        due = due_reminders(facts, now, self.settings, self.calendar, active_elsewhere=elsewhere)
+        self._plan_wakeup(facts, now, elsewhere)
+        deliveries = [d for r in due for d in self.deliveries(r, views.get(r.theme_id or -1))]
+        known = self.store.reminder_rows([d.txn_id for d in deliveries])
+        ready: list[Delivery] = []
+        stale: list[Delivery] = []
+        waiting: collections.Counter[str] = collections.Counter()
+        for delivery in deliveries:
+            row = known.get(delivery.txn_id)
+            if delivery.txn_id in self._in_flight or (row is not None and row.status == "sent"):
+                continue
+            if not self.in_room(delivery.room_id):
+                waiting[delivery.room_id] += 1
+            elif row is None:
+                self.store.record_pending(self._pending_row(delivery, now))
+                ready.append(delivery)
+            elif utc(now) - utc(row.created_at) > TXN_DEDUP_WINDOW:
+                stale.append(delivery)
+            else:
+                ready.append(delivery)  # same transaction id: the homeserver drops a copy
+        for room_id, count in waiting.items():
+            log.warning("%d reminders wait for %s: the bot is not in that room", count, room_id)
+        return ready, stale, views
+
+    def _render_all(
+        self, deliveries: list[Delivery], views: dict[int, ThemeView], now: datetime
+    ) -> list[tuple[Delivery, Message]]:
+        return [
+            (d, self.render(d.reminder, views.get(d.reminder.theme_id or -1), views, now))
+            for d in deliveries
+        ]
+
+    def _pending_row(self, delivery: Delivery, now: datetime) -> ReminderLog:
+        reminder = delivery.reminder
+        return ReminderLog(
+            key=delivery.txn_id,
+            theme_id=reminder.theme_id,
+            step_key=reminder.step_key,
+            kind=str(reminder.kind),
+            n=reminder.n,
+            step_date=reminder.step_date,
+            room_id=delivery.room_id,
+            status="pending",
+            created_at=utc(now),
+        )
+
+    def _queue(self, delivery: Delivery, message: Message, now: datetime) -> None:
+        content = events.reminder(message, delivery.key)
+        self._in_flight.add(delivery.txn_id)
+
+        async def sent(event_id: str) -> None:
+            self.sent += 1
+            try:
+                await retry_while_unavailable_async(
+                    lambda: asyncio.to_thread(self.store.mark_sent, delivery.txn_id, event_id, now),
+                    "marking a reminder sent",
+                )
+            finally:
+                self._in_flight.discard(delivery.txn_id)
+
+        def rejected() -> None:  # stays pending; a later tick tries again
+            self._in_flight.discard(delivery.txn_id)
+
+        self.send(
+            Outgoing(
+                room_id=delivery.room_id,
+                content=content,
+                txn_id=delivery.txn_id,
+                priority=Priority.reminder,
+                on_sent=sent,
+                on_rejected=rejected,
+            )
+        )
+
+    def render(
+        self,
+        reminder: Reminder,
+        view: ThemeView | None,
+        views: dict[int, ThemeView],
+        now: datetime,
+    ) -> Message:
+        prefix = self.config.bot.prefix
+        if reminder.kind == ReminderKind.digest:
+            return self._digest(views, now, prefix)
+        assert view is not None
+        definition = view.template.step(reminder.step_key)
+        step = view.step(reminder.step_key)
+        people = view.responsible.get(reminder.step_key, ())
+        # Where the Fachbereich leads, its Kernteam is mentioned too.
+        leads = definition.leads if definition else ()
+        core_team = view.theme.core_team if Lead.fachbereich in leads else ()
+        message = self.renderer.message(
+            "reminder",
+            kind=str(reminder.kind),
+            reminder=reminder,
+            theme=view.theme,
+            definition=definition,
+            step=step,
+            people=people,
+            core_team=core_team,
+            overdue_days=(now.date() - reminder.step_date).days,
+            holiday=self.calendar.holiday_name(reminder.step_date),
+            window=participation_window(view),
+            prefix=prefix,
+        )
+        return Message(message.body, message.html, tuple(dict.fromkeys([*people, *core_team])))
+
+    def _digest(self, views: dict[int, ThemeView], now: datetime, prefix: str) -> Message:
+        today = now.date()
+        rows = []
+        for view in views.values():
+            if view.theme.status != ThemeStatus.active or not view.steps:
+                continue
+            progress = theme_progress(view.template, view.steps, today)
+            due = [s for s in progress if s.shown == "faellig"]
+            overdue = [s for s in progress if s.shown == "ueberfaellig"]
+            if due or overdue:
+                rows.append((view.theme, due, overdue))
+        return self.renderer.message("digest", rows=rows, today=today, prefix=prefix)
+
+    def next_wakeup(self, now: datetime) -> datetime | None:
+        """When the next stage falls due (the scheduler wakes the engine then); planned by
+        the last tick from the themes it loaded anyway."""
+        return self._wakeup
+
+    def _plan_wakeup(self, facts: list[ThemeFacts], now: datetime, elsewhere: bool) -> None:
+        stages = upcoming(
+            facts,
+            now,
+            self.settings,
+            self.calendar,
+            horizon_days=WAKEUP_HORIZON_DAYS,
+            active_elsewhere=elsewhere,
+        )
+        times = [send_at(stage, self.settings, self.zone) for stage in stages]
+        self._wakeup = min(times) if times else None

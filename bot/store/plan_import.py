@@ -1,0 +1,221 @@
+"""Applying a validated annual plan (domain.plan_file) to the store: all or nothing, idempotent.
+
+First every row is compared with the themes that exist (pure, `decide`); only when the
+whole file is valid is anything written, and then in one transaction, so that a bad
+row or a crash half-way never leaves half a plan behind. A row that matches its theme
+is no change, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import TextIO
+
+from bot.domain.dates import Quarter, format_date
+from bot.domain.plan_file import ParsedPlan, PlanError, PlanRow, spec_matches
+from bot.domain.process import ProcessTemplate
+from bot.domain.theme_names import fold
+from bot.domain.themes import ThemeView
+from bot.domain.timeline import plan
+from bot.store.themes import NewTheme, Store, ThemeUpdate
+
+Progress = Callable[[int, int], None]
+
+
+class Action(StrEnum):
+    create = "create"
+    # An idea gets its Z2, or a theme gets a team room, department, contact or Kernteam it
+    # has none of yet.
+    update = "update"
+    unchanged = "unchanged"
+    skipped = "skipped"  # the theme exists with another Z2 or team room
+
+
+@dataclass(frozen=True)
+class RowResult:
+    row: PlanRow
+    action: Action
+    theme_id: int | None = None
+    # For `update`: the idea's new Z2 and/or the team room to bind.
+    z2: date | None = None
+    team_room: str | None = None
+    department: str | None = None
+    contact: str | None = None
+    core_team: tuple[str, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    results: tuple[RowResult, ...] = ()
+    errors: tuple[PlanError, ...] = ()
+    applied: bool = False
+
+    def of(self, action: Action) -> tuple[RowResult, ...]:
+        return tuple(result for result in self.results if result.action == action)
+
+    def count(self, action: Action) -> int:
+        return len(self.of(action))
+
+    @property
+    def changes(self) -> tuple[RowResult, ...]:
+        return tuple(r for r in self.results if r.action in (Action.create, Action.update))
+
+
+# Deciding (pure) ----------------------------------------------------------------------
+
+
+def decide(rows: Iterable[PlanRow], existing: Iterable[ThemeView]) -> list[RowResult]:
+    """What each row would do to the themes that exist now."""
+    by_key = {view.theme.name_key: view for view in existing}
+    return [_decide_row(row, by_key.get(fold(row.name))) for row in rows]
+
+
+def _decide_row(row: PlanRow, view: ThemeView | None) -> RowResult:
+    if view is None:
+        return RowResult(row, Action.create)
+    theme = view.theme
+    z2: date | None = None
+    if not spec_matches(row.spec, theme.z2, theme.planned_quarter):
+        if theme.z2 is not None:
+            reason = f"Thema existiert mit anderem Z2 ({format_date(theme.z2)})"
+            return RowResult(row, Action.skipped, view.id, reason=reason)
+        if isinstance(row.spec, Quarter):
+            reason = f"Thema existiert mit anderem Quartal ({theme.planned_quarter})"
+            return RowResult(row, Action.skipped, view.id, reason=reason)
+        z2 = row.spec.first_day  # an idea gets its Z2, as `verschieben` would give it
+    room = row.team_room if row.team_room not in theme.team_rooms else None
+    if room is not None and theme.team_room is not None:
+        reason = f"Thema existiert mit anderem Teamraum ({theme.team_room})"
+        return RowResult(row, Action.skipped, view.id, reason=reason)
+    # Department, contact and Kernteam fill what the theme lacks; what was set in chat wins.
+    department = row.department if row.department and not theme.department else None
+    contact = row.contact if row.contact and not theme.contact else None
+    core_team = row.core_team if not theme.core_team else ()
+    if z2 is None and room is None and not (department or contact or core_team):
+        return RowResult(row, Action.unchanged, view.id)
+    return RowResult(
+        row,
+        Action.update,
+        view.id,
+        z2=z2,
+        team_room=room,
+        department=department,
+        contact=contact,
+        core_team=core_team,
+    )
+
+
+# Applying (the edge) ------------------------------------------------------------------
+
+
+def import_plan(
+    store: Store,
+    parsed: ParsedPlan,
+    *,
+    template: ProcessTemplate,
+    council_meetings: Iterable[date] = (),
+    actor: str,
+    now: datetime,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Validate, compare and (unless `dry_run`) apply the plan in one transaction.
+
+    Raises ThemeExists or ThemeGone when someone changed the themes between the
+    comparison and the write; nothing is written then.
+    """
+    if parsed.errors:
+        return ImportReport(errors=parsed.errors)
+    existing = store.themes(include_archived=True)
+    results = tuple(decide(parsed.rows, existing))
+    report = ImportReport(results)
+    if dry_run or not report.changes:
+        return report
+    templates = {view.id: view.template for view in existing}
+    _apply(
+        store,
+        report.changes,
+        template=template,
+        templates=templates,
+        council_meetings=tuple(council_meetings),
+        actor=actor,
+        now=now,
+        progress=progress or _no_progress,
+    )
+    return ImportReport(results, applied=True)
+
+
+def _no_progress(_done: int, _total: int) -> None:
+    return None
+
+
+def text_progress(stream: TextIO | None = None, every: int = 50) -> Progress:
+    """A progress bar on stderr for long files: a line every `every` rows and at the end."""
+
+    def report(done: int, total: int) -> None:
+        if total < every or (done % every and done != total):
+            return
+        width = 30
+        filled = width * done // total
+        bar = "#" * filled + "-" * (width - filled)
+        print(f"[{bar}] {done}/{total}", file=stream or sys.stderr, flush=True)
+
+    return report
+
+
+def _apply(
+    store: Store,
+    changes: Sequence[RowResult],
+    *,
+    template: ProcessTemplate,
+    templates: dict[int, ProcessTemplate],
+    council_meetings: tuple[date, ...],
+    actor: str,
+    now: datetime,
+    progress: Progress,
+) -> None:
+    """Plan every change (pure), then hand them to the store as one transaction."""
+    creates: list[NewTheme] = []
+    updates: list[ThemeUpdate] = []
+    for change in changes:
+        if change.action == Action.create:
+            creates.append(_new_theme(change.row, template, council_meetings))
+        else:
+            assert change.theme_id is not None
+            theme_template = templates.get(change.theme_id, template)
+            planned = plan(theme_template, change.z2, council_meetings) if change.z2 else ()
+            updates.append(
+                ThemeUpdate(
+                    change.theme_id,
+                    change.z2,
+                    tuple(planned),
+                    change.team_room,
+                    department=change.department,
+                    contact=change.contact,
+                    core_team=change.core_team,
+                )
+            )
+    store.apply_plan(creates, updates, actor=actor, now=now, progress=progress)
+
+
+def _new_theme(
+    row: PlanRow, template: ProcessTemplate, council_meetings: tuple[date, ...]
+) -> NewTheme:
+    is_idea = isinstance(row.spec, Quarter)
+    z2 = None if is_idea else row.spec.first_day
+    return NewTheme(
+        name=row.name,
+        z2=z2,
+        planned_quarter=str(row.spec) if is_idea else None,
+        team_room=row.team_room,
+        department=row.department,
+        contact=row.contact,
+        core_team=row.core_team,
+        template=template,
+        planned=tuple(plan(template, z2, council_meetings)) if z2 else (),
+    )

@@ -1,0 +1,40 @@
+"""`/healthz` and `/metrics`: health that means "works", and numbers for Prometheus.
+
+`/healthz` answers 200 "ok" or 503 with the reasons, one per line (German, the same ones
+`zt-bot health` gives); `/metrics` is the Prometheus text format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from aiohttp import web
+
+from bot.health import STANDBY, Limits, Snapshot, problems, standby_message
+from bot.metrics import BotMetrics
+
+
+def health_routes(
+    snapshot: Callable[[], Snapshot],
+    now: Callable[[], datetime],
+    limits: Limits,
+    metrics: BotMetrics,
+) -> list[web.RouteDef]:
+    async def healthz(_request: web.Request) -> web.Response:
+        current = snapshot()
+        found = problems(current, now(), limits)
+        if found:
+            return web.Response(status=503, text="\n".join(found) + "\n")
+        if current.role == STANDBY:
+            # Healthy and ready: it waits, as it should (see deploy/kubernetes.yaml).
+            return web.Response(text=f"standby\n{standby_message(current, now())}\n")
+        return web.Response(text="ok\n")
+
+    async def prometheus(_request: web.Request) -> web.Response:
+        body, content_type = metrics.exposition()
+        response = web.Response(body=body)
+        response.headers["Content-Type"] = content_type
+        return response
+
+    return [web.get("/healthz", healthz), web.get("/metrics", prometheus)]

@@ -1,0 +1,78 @@
+"""The chat verbs, one module each, registered here declaratively."""
+
+from __future__ import annotations
+
+from bot.command import Command
+from bot.domain.theme_names import fold
+from commands import (
+    archivieren,
+    auswertung,
+    erinnerungen,
+    erledigt,
+    fachbereich,
+    fortsetzen,
+    hilfe,
+    jahresbericht,
+    jahresplan,
+    kalender,
+    kernteam,
+    kontakt,
+    kvp,
+    loeschen,
+    neu,
+    offen,
+    pausieren,
+    ratssitzung,
+    raum,
+    status,
+    termin,
+    themen,
+    ueberspringen,
+    umbenennen,
+    umfrage,
+    verlauf,
+    verschieben,
+    vorlage,
+    zeitplan,
+    zustaendig,
+)
+
+# The order is the order of `!zt hilfe`: reading first, then the process, then housekeeping.
+COMMANDS: tuple[Command, ...] = (
+    hilfe.COMMAND,
+    status.COMMAND,
+    zeitplan.COMMAND,
+    themen.COMMAND,
+    neu.COMMAND,
+    verschieben.COMMAND,
+    erledigt.COMMAND,
+    offen.COMMAND,
+    ueberspringen.COMMAND,
+    termin.COMMAND,
+    zustaendig.COMMAND,
+    raum.COMMAND,
+    fachbereich.COMMAND,
+    kernteam.COMMAND,
+    kontakt.COMMAND,
+    ratssitzung.COMMAND,
+    vorlage.COMMAND,
+    jahresplan.COMMAND,
+    erinnerungen.COMMAND,
+    kalender.COMMAND,
+    umfrage.COMMAND,
+    auswertung.COMMAND,
+    jahresbericht.COMMAND,
+    kvp.COMMAND,
+    verlauf.COMMAND,
+    umbenennen.COMMAND,
+    pausieren.COMMAND,
+    fortsetzen.COMMAND,
+    archivieren.COMMAND,
+    loeschen.COMMAND,
+)
+
+
+def find_command(word: str) -> Command | None:
+    """The command for a verb as typed: German or English, any case, umlauts folded."""
+    folded = fold(word)
+    return next((c for c in COMMANDS if folded in (fold(w) for w in c.words)), None)

@@ -1,0 +1,102 @@
+"""`!zt auswertung [Thema]`: a theme's evaluation results, or every evaluated theme side by
+side, so the coordination office sees whether the process gets better."""
+
+from __future__ import annotations
+
+from bot.charts.results import (
+    comparison_data,
+    draw_comparison,
+    draw_results,
+    results_data,
+)
+from bot.command import Command, Request, Services, UserError, find_theme
+from bot.domain.polls import Summary, comparable_summary
+from bot.domain.theme_names import fold
+from bot.pictures import chart_words, picture, slug
+from bot.rendering import Message
+from bot.store.evaluations import (
+    INTERNAL_KIND,
+    PARTICIPANTS,
+    questionnaire_for,
+    stored_open_answers,
+    stored_summary,
+)
+
+INTERNAL_WORDS = ("intern", "internal")
+
+
+def _overview(services: Services) -> Message:
+    columns: list[tuple[str, Summary]] = []
+    questions: dict[str, str] = {}
+    # Compared by the current questionnaire's keys: a question of an older version that
+    # asked the same thing (its `previous_keys`) shares the row, with today's text.
+    current = questionnaire_for(services.config, PARTICIPANTS)
+    for question in current.polls:
+        questions[question.key] = question.text
+    for evaluation, name in services.evaluations.closed():
+        if evaluation.kind != PARTICIPANTS:
+            continue
+        summary = comparable_summary(current, stored_summary(services.evaluations, evaluation))
+        columns.append((name, summary))
+        for question in summary.questions:
+            questions.setdefault(question.key, question.text)
+    questions = {
+        key: text
+        for key, text in questions.items()
+        if any(summary.question(key) for _, summary in columns)
+    }
+    reply = services.renderer.message(
+        "evaluation_overview",
+        columns=columns,
+        questions=questions,
+        prefix=services.config.bot.prefix,
+    )
+    if not columns:
+        return reply
+    data = comparison_data(columns, services.config.evaluation.min_answers, chart_words(services))
+    return reply.with_attachment(
+        picture(services, draw_comparison, data, filename="auswertung-vergleich.png")
+    )
+
+
+def handle(request: Request, services: Services) -> Message:
+    if not request.args.strip():
+        return _overview(services)
+    args, kind = request.args.strip(), PARTICIPANTS
+    words = args.split()
+    if len(words) > 1 and fold(words[-1]) in INTERNAL_WORDS:
+        args, kind = " ".join(words[:-1]), INTERNAL_KIND
+    view = find_theme(args, services)
+    closed = [
+        e
+        for e in services.evaluations.for_theme(view.id)
+        if e.status == "closed" and e.kind == kind
+    ]
+    if not closed:
+        running = services.evaluations.for_theme(view.id)
+        raise UserError("no_results", theme=view.theme.name, running=bool(running))
+    evaluation = closed[0]
+    summary = stored_summary(services.evaluations, evaluation)
+    reply = services.renderer.message(
+        "evaluation_summary",
+        theme=view.theme,
+        summary=summary,
+        participants=evaluation.participants,
+        anonym=evaluation.mode == "anonym",
+        internal=evaluation.kind == INTERNAL_KIND,
+        open_answers=stored_open_answers(services.evaluations, evaluation),
+        prefix=services.config.bot.prefix,
+    )
+    data = results_data(view.theme.name, summary, chart_words(services))
+    filename = f"auswertung-{slug(view.theme.name)}.png"
+    return reply.with_attachment(picture(services, draw_results, data, filename=filename))
+
+
+COMMAND = Command(
+    name="auswertung",
+    changes=False,
+    aliases=("results",),
+    handler=handle,
+    usage="auswertung [Thema] [intern]",
+    examples=("auswertung Mobilität", "auswertung Mobilität intern", "auswertung"),
+)

@@ -1,0 +1,103 @@
+"""`!zt erledigt <Thema> <Schritt> [<Schritt> …] [Notiz]`: one or several steps are done."""
+
+from __future__ import annotations
+
+from bot.command import (
+    Command,
+    Request,
+    Right,
+    Services,
+    StepRef,
+    UserError,
+    check_note,
+    theme_and_step,
+)
+from bot.domain.evaluation import waits_for_council
+from bot.domain.process import StepDefinition
+from bot.domain.step_states import next_step, theme_progress
+from bot.domain.theme_names import first_word
+from bot.domain.themes import StepState
+from bot.rendering import Message
+
+
+def _more_steps(ref: StepRef) -> tuple[list[StepDefinition], str]:
+    """Further step keys after the first (`erledigt Mobilität 1 2 3a`), and the note.
+
+    Only exact keys count here, so that a note that starts with a word of a step's name
+    stays a note."""
+    found = [ref.definition]
+    rest = ref.rest
+    while rest:
+        word, after = first_word(rest)
+        definition = ref.view.template.step(word)
+        if definition is None or ref.view.step(definition.key) is None:
+            break
+        if all(d.key != definition.key for d in found):
+            found.append(definition)
+        rest = after
+    return found, rest
+
+
+def handle(request: Request, services: Services) -> Message:
+    ref = theme_and_step(request)
+    view = ref.view
+    definitions, rest = _more_steps(ref)
+    note = check_note(rest)
+    open_ones = []
+    already = []
+    for definition in definitions:
+        step = view.step(definition.key)
+        assert step is not None
+        if step.state == StepState.done:
+            already.append(definition)
+            continue
+        waiting = waits_for_council(view, definition.key, [d.key for d in open_ones])
+        if waiting is not None:
+            council = view.template.step(waiting.key)
+            assert council is not None
+            raise UserError(
+                "evaluation_before_council",
+                theme=view.theme.name,
+                step=definition.key,
+                label=definition.label,
+                council=waiting.key,
+                council_label=council.label,
+            )
+        open_ones.append(definition)
+    if not open_ones:
+        raise UserError("already_done", theme=view.theme.name, step=already[0].key)
+    for definition in open_ones:
+        services.store.set_step_state(
+            view.id,
+            definition.key,
+            state=StepState.done,
+            actor=request.sender,
+            now=request.now,
+            note=note,
+            action="done",
+        )
+    changed = services.store.theme_by_id(view.id) or view
+    following = next_step(theme_progress(changed.template, changed.steps, request.today))
+    return services.renderer.message(
+        "step_done",
+        theme=changed.theme,
+        definition=open_ones[0],
+        definitions=open_ones,
+        already=already,
+        note=note,
+        next=following,
+    )
+
+
+COMMAND = Command(
+    name="erledigt",
+    aliases=("done",),
+    handler=handle,
+    usage="erledigt <Thema> <Schritt> [<Schritt> …] [Notiz]",
+    right=Right.theme_members,
+    examples=(
+        "erledigt Mobilität 3 Thesenpapier verschickt",
+        "erledigt digitale ethik 1",
+        "erledigt Mobilität 1 2",
+    ),
+)

@@ -1,0 +1,106 @@
+"""`!zt jahresplan [Jahr]`: the year's themes by quarter, with same-week and holiday warnings."""
+
+from __future__ import annotations
+
+import re
+
+from bot.charts.year_plan import draw_year_plan, year_plan_data
+from bot.command import Command, Request, Services, UserError
+from bot.domain.annual_plan import AnnualPlan, build_annual_plan
+from bot.domain.dates import MAX_YEAR, MIN_YEAR
+from bot.domain.plan_file import write_plan
+from bot.domain.theme_names import fold
+from bot.domain.themes import ThemeView
+from bot.pictures import chart_words, picture
+from bot.rendering import Attachment, Message
+
+# Warnings and entries per quarter shown in full; more are counted (the event limit is
+# 64 KiB); the whole year comes as a file with `alle`.
+WARNINGS_SHOWN = 40
+ENTRIES_SHOWN = 40
+# A picture with more rows than this is unreadable (and slow to draw): left out, said so.
+PICTURE_ROWS = 120
+ALL_WORDS = frozenset({"alle", "all", "datei", "file"})
+
+_DIGITS = re.compile(r"\d+")
+
+
+def parse_year(text: str, default: int, usage: str) -> int:
+    """The year as typed (`2027`), or `default` without one."""
+    text = text.strip()
+    if not text:
+        return default
+    if not _DIGITS.fullmatch(text):
+        raise UserError("plan_year_unrecognized", text=text, usage=usage)
+    # Bounded before int(): a 5,000-digit "year" is out of range, not a crash.
+    if len(text) > 4 or not MIN_YEAR <= int(text) <= MAX_YEAR:
+        raise UserError("plan_year_out_of_range", text=text, min=MIN_YEAR, max=MAX_YEAR)
+    return int(text)
+
+
+def shown_of(plan: AnnualPlan, *, drawn: bool) -> dict[str, object]:
+    """What of the plan the answer shows in full, and what it counts."""
+    return {
+        "shown": ENTRIES_SHOWN,
+        "conflicts": plan.conflicts[:WARNINGS_SHOWN],
+        "hidden_conflicts": max(0, len(plan.conflicts) - WARNINGS_SHOWN),
+        "step_warnings": plan.step_warnings[:WARNINGS_SHOWN],
+        "hidden_warnings": max(0, len(plan.step_warnings) - WARNINGS_SHOWN),
+        "shortened": (not drawn and not plan.is_empty)
+        or any(len(q.entries) > ENTRIES_SHOWN for q in plan.quarters),
+        "drawn": drawn,
+        "picture_rows": PICTURE_ROWS,
+    }
+
+
+def _split_all(args: str) -> tuple[str, bool]:
+    """(the year as typed, whether the whole plan is wanted as a file)."""
+    words = args.split()
+    if words and fold(words[-1]) in ALL_WORDS:
+        return " ".join(words[:-1]), True
+    return args, False
+
+
+def _as_file(services: Services, plan: AnnualPlan, views: list[ThemeView]) -> Message:
+    names = {entry.name for entry in plan.entries}
+    chosen = [view for view in views if view.theme.name in names]
+    # utf-8-sig: Excel opens it with the umlauts intact; `zt-bot import` reads it back.
+    data = write_plan(chosen).encode("utf-8-sig")
+    reply = services.renderer.message("themes", file=True, total=len(chosen), year=plan.year)
+    return reply.with_attachment(Attachment(f"jahresplan-{plan.year}.csv", "text/csv", data))
+
+
+def handle(request: Request, services: Services) -> Message:
+    year_text, whole = _split_all(request.args)
+    year = parse_year(year_text, request.today.year, request.usage)
+    views = services.store.themes_of_year(year)
+    plan = build_annual_plan(views, year, services.calendar, services.school_holidays)
+    if whole:
+        return _as_file(services, plan, views)
+    drawn = not plan.is_empty and len(plan.entries) <= PICTURE_ROWS
+    reply = services.renderer.message(
+        "annual_plan", plan=plan, prefix=services.config.bot.prefix, **shown_of(plan, drawn=drawn)
+    )
+    if not drawn:
+        return reply
+    data = year_plan_data(
+        plan,
+        views,
+        request.today,
+        calendar=services.calendar,
+        school=services.school_holidays,
+        words=chart_words(services),
+    )
+    return reply.with_attachment(
+        picture(services, draw_year_plan, data, filename=f"jahresplan-{year}.png")
+    )
+
+
+COMMAND = Command(
+    name="jahresplan",
+    changes=False,
+    aliases=("plan", "annual"),
+    handler=handle,
+    usage="jahresplan [Jahr] [alle]",
+    examples=("jahresplan", "jahresplan 2027", "jahresplan 2027 alle"),
+)

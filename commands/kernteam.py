@@ -1,0 +1,72 @@
+"""`!zt kernteam <Thema> @a:server @b:server`: add people to the theme's Kernteam (the
+Fachbereich's reminders mention them); `kernteam <Thema> entfernen @x:server` removes."""
+
+from __future__ import annotations
+
+from bot.command import Command, Request, Right, Services, UserError
+from bot.domain.matrix_ids import is_user_id, parse_user_link
+from bot.domain.theme_names import first_word, fold
+from bot.rendering import Message
+
+MAX_CORE_TEAM = 20
+REMOVE = {"entfernen", "remove", "losen"}
+
+
+def people(text: str, mentions: tuple[str, ...]) -> list[str]:
+    """Matrix user ids as typed (`@name:server`, a matrix.to link) and the people
+    mentioned with a pill (whose display name is in the text: its words are left alone).
+    A word that is no user id is refused, so a typo never adds nobody in silence."""
+    found: list[str] = []
+    for word in text.split():
+        word = word.strip(",;")
+        if not word:
+            continue
+        user = word if is_user_id(word) else parse_user_link(word)
+        if user is not None:
+            found.append(user)
+        elif word.startswith("@") or not mentions:
+            raise UserError("invalid_user_id", text=word)
+    found += [m for m in mentions if is_user_id(m)]
+    return list(dict.fromkeys(found))
+
+
+def handle(request: Request, services: Services) -> Message:
+    view = request.named_theme
+    word, rest = first_word(request.args)
+    remove = fold(word) in REMOVE
+    text = rest if remove else request.args
+    # A reply to the bot mentions the bot: it is never part of a Kernteam.
+    mentions = tuple(m for m in request.mentions if m != services.config.matrix.user_id)
+    users = people(text, mentions)
+    if not users:
+        raise UserError("missing_core_team", usage=request.usage, core_team=view.theme.core_team)
+    store, name = services.store, view.theme.name
+    if remove:
+        removed = store.remove_core_team(view.id, users, actor=request.sender, now=request.now)
+        left = [u for u in view.theme.core_team if u not in removed]
+        return services.renderer.sentence(
+            "changes", "core_team_removed", theme=name, removed=removed, core_team=left
+        )
+    if len(set(view.theme.core_team) | set(users)) > MAX_CORE_TEAM:
+        raise UserError("too_many_core_team", limit=MAX_CORE_TEAM)
+    added = store.add_core_team(view.id, users, actor=request.sender, now=request.now)
+    return services.renderer.sentence(
+        "changes",
+        "core_team_added",
+        theme=name,
+        added=added,
+        core_team=[*view.theme.core_team, *added],
+    )
+
+
+COMMAND = Command(
+    name="kernteam",
+    aliases=("coreteam", "core-team"),
+    handler=handle,
+    usage="kernteam <Thema> [entfernen] @person:server …",
+    examples=(
+        "kernteam Mobilität @anna:stadt.de @ben:stadt.de",
+        "kernteam Mobilität entfernen @ben:stadt.de",
+    ),
+    right=Right.theme_members,
+)

@@ -1,0 +1,170 @@
+"""`!zt termin <Thema> <Schritt> <Datum> [trotzdem]`: pin one step to a date; its
+followers move along. Step 4 is Z2: its date moves Z2 as `verschieben` does (and so needs
+a coordinator). A date that puts the steps out of order or closer than the process's
+minimum distances is refused with the reason, unless confirmed with `trotzdem`.
+
+`!zt termin <Thema> beteiligung <Start> [<Ende>]` moves the digital participation window
+(issue 12); without an end it keeps the length the process gives it (4 weeks).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from bot.command import (
+    Command,
+    Request,
+    Right,
+    Services,
+    StepRef,
+    UserError,
+    date_error,
+    parse_day,
+    replan_with_council,
+    require_coordinator,
+    require_text,
+    strip_tail,
+    theme_and_step,
+)
+from bot.domain.date_checks import Conflict, theme_conflicts
+from bot.domain.dates import DateError, parse_date_spec, split_trailing_date
+from bot.domain.participation import length, window
+from bot.domain.process import StepRole
+from bot.domain.theme_names import first_word, fold
+from bot.rendering import Message
+from commands.verschieben import move_z2
+
+CONFIRM = ("trotzdem", "anyway")
+# The word for the window, German first; folded (umlauts, case) before comparing.
+WINDOW_WORDS = ("beteiligung", "participation")
+_BETWEEN = re.compile(r"\s*(?:bis|to|-|–)$", re.IGNORECASE)
+
+
+def _window_dates(text: str, usage: str) -> tuple[date, date | None]:
+    """`<Start> [<Ende>]` (also `<Start> bis <Ende>`)."""
+    text = require_text(text, usage)
+    try:
+        rest, last = split_trailing_date(text)
+        if not rest:
+            return last.first_day, None
+        start = parse_date_spec(_BETWEEN.sub("", rest))
+    except DateError as err:
+        raise date_error(err, usage) from err
+    return start.first_day, last.first_day
+
+
+def _move_window(request: Request, services: Services, rest: str) -> Message:
+    view = request.named_theme
+    usage = "termin <Thema> beteiligung <Start> [<Ende>]"
+    current = window(view)
+    if current is None:
+        raise UserError("no_participation_window", theme=view.theme.name)
+    start, end = _window_dates(rest, usage)
+    if end is None:
+        end = start + length(view.template)
+    if end <= start:
+        raise UserError("window_end_before_start", start=start, end=end, usage=usage)
+    services.store.set_participation(
+        view.id,
+        start,
+        end,
+        actor=request.sender,
+        now=request.now,
+        old_start=current.opens,
+        old_end=current.closes,
+    )
+    return services.renderer.message(
+        "window_moved",
+        theme=view.theme,
+        old=current,
+        start=start,
+        end=end,
+        holidays=[
+            (day, name)
+            for day in (start, end)
+            if (name := services.calendar.holiday_name(day)) is not None
+        ],
+    )
+
+
+def _confirmed(text: str) -> tuple[str, bool]:
+    """(the date text, whether `trotzdem` ends it)."""
+    for word in CONFIRM:
+        before = strip_tail(text, word)
+        if before is not None:
+            return before, True
+    return text, False
+
+
+def _refuse(conflicts: list[Conflict], request: Request, ref: StepRef, day: date) -> None:
+    confirm = f"{request.verb} {ref.view.theme.name} {ref.step.key} {day:%d.%m.%Y} trotzdem"
+    raise UserError("dates_conflict", conflicts=conflicts, confirm=confirm)
+
+
+def handle(request: Request, services: Services) -> Message:
+    word, rest = first_word(request.args)
+    if fold(word) in WINDOW_WORDS:
+        return _move_window(request, services, rest)
+    ref = theme_and_step(request)
+    text, confirmed = _confirmed(require_text(ref.rest, request.usage))
+    day = parse_day(require_text(text, request.usage), request.usage)
+    view = ref.view
+    if ref.definition.role == StepRole.z2:
+        return _move_z2(request, services, ref, day, confirmed)
+    changes = replan_with_council(view, services, pins={ref.step.key: day})
+    changes[ref.step.key] = day
+    found = theme_conflicts(view, changes)
+    if found and not confirmed:
+        _refuse(found, request, ref, day)
+    services.store.set_step_dates(
+        view.id,
+        changes,
+        actor=request.sender,
+        now=request.now,
+        action="pinned",
+        pin=ref.step.key,
+        step=ref.step.key,
+        old=ref.step.due,
+        new=day,
+    )
+    followers = {key: due for key, due in changes.items() if key != ref.step.key}
+    return services.renderer.message(
+        "step_pinned",
+        theme=view.theme,
+        definition=ref.definition,
+        old=ref.step.due,
+        day=day,
+        followers=followers,
+        holiday=services.calendar.holiday_name(day),
+    )
+
+
+def _move_z2(
+    request: Request, services: Services, ref: StepRef, day: date, confirmed: bool
+) -> Message:
+    """Step 4 is Z2: its new date moves Z2, and every open, unpinned step follows."""
+    require_coordinator(request, services)  # as for `verschieben`
+    view = ref.view
+    changes = replan_with_council(view, services, z2=day)
+    changes[ref.step.key] = day
+    found = theme_conflicts(view, changes, z2=day)
+    if found and not confirmed:
+        _refuse(found, request, ref, day)
+    return move_z2(request, services, view, day, changes)
+
+
+COMMAND = Command(
+    name="termin",
+    aliases=("due", "datum"),
+    handler=handle,
+    usage="termin <Thema> <Schritt> <Datum> [trotzdem]",
+    right=Right.theme_members,
+    examples=(
+        "termin Mobilität 6 20.05.2027",
+        "termin Mobilität 2 KW 11/2027",
+        "termin Mobilität beteiligung 01.03.2027 29.03.2027",
+        "termin Mobilität 4 22.04.2027",
+        "termin Mobilität 3 12.04.2027 trotzdem",
+    ),
+)
