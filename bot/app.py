@@ -341,6 +341,7 @@ def build_bot(config: Config, clock: Clock | None = None, *, prepare: bool = Tru
         feeds=FeedTokens(store),
         charts=Charts(worker=PictureWorker(PICTURE_WORKER_IDLE_SECONDS)),
         papers=council,
+        rooms=adapter,
     )
     engine = ReminderEngine(
         config,

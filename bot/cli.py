@@ -383,9 +383,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = _open_store(config)
     try:
         views = store.themes(include_archived=True)
+        named = store.participants_of([view.id for view in views])
     finally:
         store.close()
-    text = write_plan(views)
+    text = write_plan(views, named)
     # With a BOM, Excel opens the UTF-8 file with its umlauts intact.
     _write_output(text.encode("utf-8-sig" if args.output else "utf-8"), args.output)
     return 0

@@ -9,7 +9,7 @@ rendered reply. They never touch matrix-nio: the adapter sends.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -19,9 +19,12 @@ from bot.charts import Charts
 from bot.config import Config
 from bot.domain.annual_plan import SchoolHolidays
 from bot.domain.council import replan_theme
+from bot.domain.date_changes import date_change, rooms_to_tell
 from bot.domain.dates import DateError, DateSpec, parse_date_spec, split_trailing_date
 from bot.domain.lead_rooms import RoomSetup, setup_for
+from bot.domain.matrix_ids import is_user_id, parse_user_link
 from bot.domain.papers import LinkedPaper
+from bot.domain.participation import window
 from bot.domain.process import ProcessTemplate, StepDefinition
 from bot.domain.theme_names import (
     Match,
@@ -46,6 +49,24 @@ class Authority(Protocol):
     def is_coordinator(self, user_id: str) -> bool: ...
 
     def is_member(self, room_id: str, user_id: str) -> bool: ...
+
+
+class RoomDirectory(Protocol):
+    """What the bot knows of a room from its sync (the Matrix adapter answers)."""
+
+    def room_members(self, room_id: str) -> tuple[str, ...]: ...
+
+    def room_name(self, room_id: str) -> str | None: ...
+
+
+class UnknownRooms:
+    """A directory that knows no room (the bot without Matrix: tests, the CLI)."""
+
+    def room_members(self, room_id: str) -> tuple[str, ...]:
+        return ()
+
+    def room_name(self, room_id: str) -> str | None:
+        return None
 
 
 class PaperFinder(Protocol):
@@ -101,6 +122,8 @@ class Services:
     charts: Charts
     # The council information system; None without `[council] oparl`.
     papers: PaperFinder | None = None
+    # Rooms as the bot synced them: their members and names (for what an answer says).
+    rooms: RoomDirectory = field(default_factory=UnknownRooms)
 
     @property
     def council(self) -> CouncilStore:
@@ -120,7 +143,24 @@ class UserError(Exception):
         self.context = context
 
 
-Handler = Callable[[Request, Services], Message]
+@dataclass(frozen=True)
+class RoomNotice:
+    """A message a command sends to another room besides its answer (e.g. moved dates to
+    the theme's other rooms): recorded with the answer, sent once."""
+
+    room_id: str
+    message: Message
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer with notices to other rooms."""
+
+    message: Message
+    notices: tuple[RoomNotice, ...] = ()
+
+
+Handler = Callable[[Request, Services], Message | Reply]
 
 
 class Right(StrEnum):
@@ -226,7 +266,12 @@ def require_marker(request: Request, services: Services, view: ThemeView) -> Non
 
 
 def room_setup(services: Services, view: ThemeView | None) -> RoomSetup:
-    return setup_for(services.config.rooms, view.theme if view else None)
+    config = services.config
+    return setup_for(
+        config.rooms,
+        view.theme if view else None,
+        coordination_copies=config.reminders.coordination_copies,
+    )
 
 
 def require_args(request: Request) -> str:
@@ -240,6 +285,16 @@ def require_text(text: str, usage: str) -> str:
 
 
 MAX_NOTE_LENGTH = 500
+# The last word that confirms what the bot would otherwise refuse (`termin … trotzdem`).
+CONFIRM_WORDS = ("trotzdem", "anyway")
+
+
+def confirmed(text: str) -> tuple[str, bool]:
+    """(`text` without a confirming last word, whether it ended with one)."""
+    words = text.split()
+    if not words or fold(words[-1]) not in CONFIRM_WORDS:
+        return text, False
+    return text.rstrip()[: -len(words[-1])].strip(), True
 
 
 def check_note(text: str) -> str | None:
@@ -248,6 +303,24 @@ def check_note(text: str) -> str | None:
     if len(note) > MAX_NOTE_LENGTH:
         raise UserError("note_too_long", limit=MAX_NOTE_LENGTH, length=len(note))
     return note or None
+
+
+def user_ids(text: str, mentions: tuple[str, ...]) -> list[str]:
+    """Matrix user ids as typed (`@name:server`, a matrix.to link) and the people
+    mentioned with a pill (whose display name is in the text: its words are left alone).
+    A word that is no user id is refused, so a typo never adds nobody in silence."""
+    found: list[str] = []
+    for word in text.split():
+        word = word.strip(",;")
+        if not word:
+            continue
+        user = word if is_user_id(word) else parse_user_link(word)
+        if user is not None:
+            found.append(user)
+        elif word.startswith("@") or not mentions:
+            raise UserError("invalid_user_id", text=word)
+    found += [m for m in mentions if is_user_id(m)]
+    return list(dict.fromkeys(found))
 
 
 def _theme_or_error(match: Match, query: str, services: Services) -> ThemeView:
@@ -292,6 +365,39 @@ def replan_with_council(
     """New dates after a change of Z2 or a pin: with the council meetings and the theme's
     paper (domain.council.replan_theme)."""
     return replan_theme(view, council_dates(services), z2=z2, pins=pins)
+
+
+def moved_notices(
+    request: Request,
+    services: Services,
+    before: ThemeView,
+    changes: Mapping[str, date],
+    *,
+    cause: str,
+    z2: date | None = None,
+    day: date | None = None,
+) -> tuple[RoomNotice, ...]:
+    """One notice to each of the theme's other rooms of what moved (read after the change
+    is stored); none where nothing moved."""
+    after = services.store.theme_by_id(before.id)
+    change = date_change(
+        before, changes, z2=z2, after_window=window(after) if after is not None else None
+    )
+    if change is None:
+        return ()
+    rooms = rooms_to_tell(change, room_setup(services, before), told_already={request.room_id})
+    message = services.renderer.message(
+        "dates_moved",
+        theme=before.theme,
+        change=change,
+        labels=change.labels,
+        holidays=change.holidays(services.calendar),
+        cause=cause,
+        day=day,
+        actor=request.sender,
+        prefix=services.config.bot.prefix,
+    )
+    return tuple(RoomNotice(room, message) for room in rooms)
 
 
 def parse_day(text: str, usage: str) -> date:

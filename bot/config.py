@@ -148,8 +148,16 @@ class RemindersConfig(_Section):
     digest_weekday: int = Field(default=0, ge=0, le=4)
     # Reminders to the citizen dialogue room when digital participation opens and closes.
     participation: bool = True
+    # "digest": where a theme has a team room, the coordination room hears the steps the
+    # Fachbereich leads with it in the weekly digest, not as a copy of each reminder;
+    # "all": a copy of each as well.
+    coordination: Literal["digest", "all"] = "digest"
     # How often the engine looks for due work besides its exact wake-ups (seconds).
     tick_seconds: int = Field(default=300, ge=5, le=3600)
+
+    @property
+    def coordination_copies(self) -> bool:
+        return self.coordination == "all"
 
     def policy(self) -> ReminderSettings:
         """The reminder policy's settings (domain.reminder_policy)."""

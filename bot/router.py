@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.command import Request, Services, UserError, authorize
+from bot.command import Reply, Request, RoomNotice, Services, UserError, authorize
 from bot.domain.theme_names import first_word
 from bot.rendering import Message, shorten
 from bot.store.database import StoreUnavailable, is_unavailable
@@ -27,6 +27,8 @@ class Outcome:
     result: str  # "ok", "refused", "error"
     # The command went through and may have changed what reminders depend on.
     changed: bool = False
+    # Told to other rooms, with the reply (the adapter records both in one transaction).
+    notices: tuple[RoomNotice, ...] = ()
 
 
 def command_text(body: str, prefix: str) -> str | None:
@@ -99,8 +101,10 @@ class Router:
             # fails leaves nothing half done (its writes roll back, its reply is recorded).
             request = authorize(form, request, self.services)
             with self.services.store.savepoint():
-                reply = form.handler(request, self.services)
-            return Outcome(command.name, reply, "ok", changed=form.changes)
+                answer = form.handler(request, self.services)
+            if isinstance(answer, Reply):
+                return Outcome(command.name, answer.message, "ok", form.changes, answer.notices)
+            return Outcome(command.name, answer, "ok", changed=form.changes)
         except UserError as refusal:
             context = {"prefix": self.services.config.bot.prefix, **refusal.context}
             return Outcome(command.name, renderer.error(refusal.code, **context), "refused")

@@ -30,7 +30,7 @@ def handle(request: Request, services: Services) -> Message:
         request.now,
         theme.id if theme else None,
         horizon_days=HORIZON_DAYS,
-        active_elsewhere=theme is None and not views and services.store.any_active_theme(),
+        coordination_copies=config.reminders.coordination_copies,
     )
     by_id = {view.id: view for view in views}
     rows = []

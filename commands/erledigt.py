@@ -1,4 +1,6 @@
-"""`!zt erledigt <Thema> <Schritt> [<Schritt> …] [Notiz]`: one or several steps are done."""
+"""`!zt erledigt <Thema> <Schritt> [<Schritt> …] [Notiz] [trotzdem]`: one or several steps
+are done. A meeting that has not taken place yet is refused unless confirmed with
+`trotzdem` (a deadline or a phase may be done early)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from bot.command import (
     StepRef,
     UserError,
     check_note,
+    confirmed,
     theme_and_step,
 )
 from bot.domain.evaluation import waits_for_council
-from bot.domain.process import StepDefinition
+from bot.domain.process import StepDefinition, StepKind
 from bot.domain.step_states import next_step, theme_progress
 from bot.domain.theme_names import first_word
 from bot.domain.themes import StepState
@@ -38,10 +41,30 @@ def _more_steps(ref: StepRef) -> tuple[list[StepDefinition], str]:
     return found, rest
 
 
+def _refuse_meetings_ahead(
+    request: Request, ref: StepRef, definitions: list[StepDefinition]
+) -> None:
+    """A meeting marked done before its date was most likely meant for another step."""
+    view = ref.view
+    for definition in definitions:
+        step = view.step(definition.key)
+        assert step is not None
+        if definition.kind == StepKind.meeting and step.due > request.today:
+            raise UserError(
+                "meeting_ahead",
+                theme=view.theme.name,
+                step=definition.key,
+                label=definition.label,
+                day=step.due,
+                confirm=f"{request.verb} {view.theme.name} {request.args.strip()} trotzdem",
+            )
+
+
 def handle(request: Request, services: Services) -> Message:
     ref = theme_and_step(request)
     view = ref.view
     definitions, rest = _more_steps(ref)
+    rest, sure = confirmed(rest)
     note = check_note(rest)
     open_ones = []
     already = []
@@ -66,6 +89,8 @@ def handle(request: Request, services: Services) -> Message:
         open_ones.append(definition)
     if not open_ones:
         raise UserError("already_done", theme=view.theme.name, step=already[0].key)
+    if not sure:
+        _refuse_meetings_ahead(request, ref, open_ones)
     for definition in open_ones:
         services.store.set_step_state(
             view.id,
@@ -93,11 +118,12 @@ COMMAND = Command(
     name="erledigt",
     aliases=("done",),
     handler=handle,
-    usage="erledigt <Thema> <Schritt> [<Schritt> …] [Notiz]",
+    usage="erledigt <Thema> <Schritt> [<Schritt> …] [Notiz] [trotzdem]",
     right=Right.theme_members,
     examples=(
         "erledigt Mobilität 3 Thesenpapier verschickt",
         "erledigt digitale ethik 1",
         "erledigt Mobilität 1 2",
+        "erledigt Mobilität Z2",
     ),
 )

@@ -65,7 +65,8 @@ def _as_file(services: Services, plan: AnnualPlan, views: list[ThemeView]) -> Me
     names = {entry.name for entry in plan.entries}
     chosen = [view for view in views if view.theme.name in names]
     # utf-8-sig: Excel opens it with the umlauts intact; `zt-bot import` reads it back.
-    data = write_plan(chosen).encode("utf-8-sig")
+    named = services.store.participants_of([view.id for view in chosen])
+    data = write_plan(chosen, named).encode("utf-8-sig")
     reply = services.renderer.message("themes", file=True, total=len(chosen), year=plan.year)
     return reply.with_attachment(Attachment(f"jahresplan-{plan.year}.csv", "text/csv", data))
 

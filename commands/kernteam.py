@@ -3,31 +3,12 @@ Fachbereich's reminders mention them); `kernteam <Thema> entfernen @x:server` re
 
 from __future__ import annotations
 
-from bot.command import Command, Request, Right, Services, UserError
-from bot.domain.matrix_ids import is_user_id, parse_user_link
+from bot.command import Command, Request, Right, Services, UserError, user_ids
 from bot.domain.theme_names import first_word, fold
 from bot.rendering import Message
 
 MAX_CORE_TEAM = 20
 REMOVE = {"entfernen", "remove", "losen"}
-
-
-def people(text: str, mentions: tuple[str, ...]) -> list[str]:
-    """Matrix user ids as typed (`@name:server`, a matrix.to link) and the people
-    mentioned with a pill (whose display name is in the text: its words are left alone).
-    A word that is no user id is refused, so a typo never adds nobody in silence."""
-    found: list[str] = []
-    for word in text.split():
-        word = word.strip(",;")
-        if not word:
-            continue
-        user = word if is_user_id(word) else parse_user_link(word)
-        if user is not None:
-            found.append(user)
-        elif word.startswith("@") or not mentions:
-            raise UserError("invalid_user_id", text=word)
-    found += [m for m in mentions if is_user_id(m)]
-    return list(dict.fromkeys(found))
 
 
 def handle(request: Request, services: Services) -> Message:
@@ -37,7 +18,7 @@ def handle(request: Request, services: Services) -> Message:
     text = rest if remove else request.args
     # A reply to the bot mentions the bot: it is never part of a Kernteam.
     mentions = tuple(m for m in request.mentions if m != services.config.matrix.user_id)
-    users = people(text, mentions)
+    users = user_ids(text, mentions)
     if not users:
         raise UserError("missing_core_team", usage=request.usage, core_team=view.theme.core_team)
     store, name = services.store, view.theme.name

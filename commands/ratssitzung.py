@@ -7,11 +7,13 @@ from datetime import date, timedelta
 
 from bot.command import (
     Command,
+    Reply,
     Request,
     Right,
     Services,
     UserError,
     council_dates,
+    moved_notices,
     parse_day,
 )
 from bot.domain.council import MeetingSource, Moved
@@ -43,7 +45,7 @@ def show(request: Request, services: Services) -> Message:
     )
 
 
-def add(request: Request, services: Services) -> Message:
+def add(request: Request, services: Services) -> Reply:
     day = parse_day(request.args, request.usage)
     if day in council_dates(services) or not services.store.add_council_meeting(
         day, request.sender
@@ -52,7 +54,7 @@ def add(request: Request, services: Services) -> Message:
     return _changed(request, services, "council_added", day)
 
 
-def remove(request: Request, services: Services) -> Message:
+def remove(request: Request, services: Services) -> Reply:
     day = parse_day(request.args, request.usage)
     if day in services.config.council.meetings:
         raise UserError("council_in_config", day=day)
@@ -64,14 +66,21 @@ def remove(request: Request, services: Services) -> Message:
     return _changed(request, services, "council_removed", day)
 
 
-def _changed(request: Request, services: Services, action: str, day: date) -> Message:
+def _changed(request: Request, services: Services, action: str, day: date) -> Reply:
     moved = _follow_council(request, services)
     # Public holidays on the meeting's day and on the days steps moved to: said, not moved.
-    days = {day, *(due for _, changes in moved for due in changes.values())}
+    days = {day, *(due for m in moved for due in m.changes.values())}
     holidays = {d: name for d in days if (name := services.calendar.holiday_name(d))}
-    return services.renderer.message(
+    answer = services.renderer.message(
         "council_changed", action=action, day=day, moved=moved, holidays=holidays
     )
+    # Each moved theme's rooms hear of it, beside the answer where it was typed.
+    notices = tuple(
+        notice
+        for m in moved
+        for notice in moved_notices(request, services, m.before, m.changes, cause=action, day=day)
+    )
+    return Reply(answer, notices)
 
 
 COMMAND = Command(

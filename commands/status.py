@@ -12,7 +12,7 @@ from bot.command import (
     find_theme,
     room_setup,
 )
-from bot.domain.lead_rooms import addressees, room_role
+from bot.domain.lead_rooms import addressees, citizen_dialogue_unbound, room_role
 from bot.domain.participation import Window, WindowState, window
 from bot.domain.process import Lead, StepRole
 from bot.domain.step_states import StepStatus, next_step, theme_progress
@@ -104,6 +104,9 @@ def handle(request: Request, services: Services) -> Message:
         council_key=council.key if council else None,
         draft_key=draft.key if draft else None,
         participation=participation,
+        # Where the Koordination hears steps the Fachbereich leads with it: the digest.
+        coordination_in_digest=bool(setup.teams) and not setup.coordination_copies,
+        citizen_dialogue_unbound=citizen_dialogue_unbound(setup),
     )
 
 

@@ -14,17 +14,19 @@ from datetime import date
 
 from bot.command import (
     Command,
+    Reply,
     Request,
     Right,
     Services,
     StepRef,
     UserError,
+    confirmed,
     date_error,
+    moved_notices,
     parse_day,
     replan_with_council,
     require_coordinator,
     require_text,
-    strip_tail,
     theme_and_step,
 )
 from bot.domain.date_checks import Conflict, theme_conflicts
@@ -35,7 +37,6 @@ from bot.domain.theme_names import first_word, fold
 from bot.rendering import Message
 from commands.verschieben import move_z2
 
-CONFIRM = ("trotzdem", "anyway")
 # The word for the window, German first; folded (umlauts, case) before comparing.
 WINDOW_WORDS = ("beteiligung", "participation")
 _BETWEEN = re.compile(r"\s*(?:bis|to|-|–)$", re.IGNORECASE)
@@ -54,7 +55,7 @@ def _window_dates(text: str, usage: str) -> tuple[date, date | None]:
     return start.first_day, last.first_day
 
 
-def _move_window(request: Request, services: Services, rest: str) -> Message:
+def _move_window(request: Request, services: Services, rest: str) -> Reply:
     view = request.named_theme
     usage = "termin <Thema> beteiligung <Start> [<Ende>]"
     current = window(view)
@@ -74,7 +75,7 @@ def _move_window(request: Request, services: Services, rest: str) -> Message:
         old_start=current.opens,
         old_end=current.closes,
     )
-    return services.renderer.message(
+    answer = services.renderer.message(
         "window_moved",
         theme=view.theme,
         old=current,
@@ -86,15 +87,7 @@ def _move_window(request: Request, services: Services, rest: str) -> Message:
             if (name := services.calendar.holiday_name(day)) is not None
         ],
     )
-
-
-def _confirmed(text: str) -> tuple[str, bool]:
-    """(the date text, whether `trotzdem` ends it)."""
-    for word in CONFIRM:
-        before = strip_tail(text, word)
-        if before is not None:
-            return before, True
-    return text, False
+    return Reply(answer, moved_notices(request, services, view, {}, cause="participation"))
 
 
 def _refuse(conflicts: list[Conflict], request: Request, ref: StepRef, day: date) -> None:
@@ -102,20 +95,20 @@ def _refuse(conflicts: list[Conflict], request: Request, ref: StepRef, day: date
     raise UserError("dates_conflict", conflicts=conflicts, confirm=confirm)
 
 
-def handle(request: Request, services: Services) -> Message:
+def handle(request: Request, services: Services) -> Message | Reply:
     word, rest = first_word(request.args)
     if fold(word) in WINDOW_WORDS:
         return _move_window(request, services, rest)
     ref = theme_and_step(request)
-    text, confirmed = _confirmed(require_text(ref.rest, request.usage))
+    text, sure = confirmed(require_text(ref.rest, request.usage))
     day = parse_day(require_text(text, request.usage), request.usage)
     view = ref.view
     if ref.definition.role == StepRole.z2:
-        return _move_z2(request, services, ref, day, confirmed)
+        return _move_z2(request, services, ref, day, sure)
     changes = replan_with_council(view, services, pins={ref.step.key: day})
     changes[ref.step.key] = day
     found = theme_conflicts(view, changes)
-    if found and not confirmed:
+    if found and not sure:
         _refuse(found, request, ref, day)
     services.store.set_step_dates(
         view.id,
@@ -129,7 +122,7 @@ def handle(request: Request, services: Services) -> Message:
         new=day,
     )
     followers = {key: due for key, due in changes.items() if key != ref.step.key}
-    return services.renderer.message(
+    answer = services.renderer.message(
         "step_pinned",
         theme=view.theme,
         definition=ref.definition,
@@ -138,18 +131,17 @@ def handle(request: Request, services: Services) -> Message:
         followers=followers,
         holiday=services.calendar.holiday_name(day),
     )
+    return Reply(answer, moved_notices(request, services, view, changes, cause="pinned"))
 
 
-def _move_z2(
-    request: Request, services: Services, ref: StepRef, day: date, confirmed: bool
-) -> Message:
+def _move_z2(request: Request, services: Services, ref: StepRef, day: date, sure: bool) -> Reply:
     """Step 4 is Z2: its new date moves Z2, and every open, unpinned step follows."""
     require_coordinator(request, services)  # as for `verschieben`
     view = ref.view
     changes = replan_with_council(view, services, z2=day)
     changes[ref.step.key] = day
     found = theme_conflicts(view, changes, z2=day)
-    if found and not confirmed:
+    if found and not sure:
         _refuse(found, request, ref, day)
     return move_z2(request, services, view, day, changes)
 

@@ -21,7 +21,8 @@ def handle(request: Request, services: Services) -> Message:
     if args:
         views = store.themes(include_archived=True)
         # utf-8-sig: Excel opens it with the umlauts intact; read_plan reads it back.
-        data = write_plan(views).encode("utf-8-sig")
+        named = services.store.participants_of([view.id for view in views])
+        data = write_plan(views, named).encode("utf-8-sig")
         reply = services.renderer.message(
             "themes", file=True, total=len(views), themes=[], year=None
         )

@@ -1,7 +1,11 @@
-"""`!zt umfrage <Thema> [intern] [anonym|raum]` starts the participants' evaluation (or,
-with `intern`, the internal process evaluation of department, Kernteam and Koordination);
-`!zt umfrage beenden <Thema> [intern]` closes it. The polls themselves go out from the
-evaluation engine, not from here."""
+"""`!zt umfrage <Thema> [intern] [anonym|raum] [trotzdem]` starts the participants'
+evaluation (or, with `intern`, the internal process evaluation of department, Kernteam
+and Koordination); `!zt umfrage beenden <Thema> [intern]` closes it. The polls themselves
+go out from the evaluation engine, not from here.
+
+The participants are the members of the theme's Z2 room and the people a coordinator
+named (`!zt teilnehmende`); without either nobody is asked. Before Z2 has taken place
+the start is refused unless confirmed with `trotzdem`."""
 
 from __future__ import annotations
 
@@ -11,10 +15,13 @@ from bot.command import (
     Right,
     Services,
     UserError,
+    confirmed,
     find_theme,
     require_args,
 )
+from bot.domain.evaluation import Audience, askable, participants_audience, z2_taken_place
 from bot.domain.theme_names import fold
+from bot.domain.themes import ThemeView
 from bot.rendering import Message
 from bot.store.evaluations import (
     INTERNAL_KIND,
@@ -53,11 +60,45 @@ def close(request: Request, services: Services) -> Message:
     return services.renderer.sentence("evaluation_words", "closing", theme=view.theme.name)
 
 
+def _check_participants(
+    request: Request, services: Services, view: ThemeView, mode: str, sure: bool
+) -> Audience:
+    """The participants to ask, or a refusal that says what is missing."""
+    audience = participants_audience(view, services.store.participants(view.id))
+    name = view.theme.name
+    if audience.empty:
+        raise UserError("no_participants", theme=name)
+    if mode == "raum" and audience.room is None:
+        raise UserError("room_mode_without_z2_room", theme=name)
+    if not sure and not z2_taken_place(view, request.today):
+        assert view.theme.z2 is not None
+        raise UserError(
+            "evaluation_before_z2",
+            theme=name,
+            z2=view.theme.z2,
+            confirm=f"{request.verb} {request.args.strip()} trotzdem",
+        )
+    return audience
+
+
+def _asked(services: Services, audience: Audience, mode: str) -> int:
+    """How many people get direct chats: in a room poll only the named ones not in it."""
+    config = services.config
+    members = services.rooms.room_members(audience.room) if audience.room else ()
+    people = [*audience.named] if mode == "raum" else [*members, *audience.named]
+    found = askable(people, ignored=config.evaluation.ignore_users, bot=config.matrix.user_id)
+    return len([p for p in found if mode != "raum" or p not in members])
+
+
 def start(request: Request, services: Services) -> Message:
-    args, kind, mode = _options(require_args(request), services.config.evaluation.mode)
+    text, sure = confirmed(require_args(request))
+    args, kind, mode = _options(text, services.config.evaluation.mode)
     view = find_theme(args, services)
     if view.theme.z2 is None:
         raise UserError("idea_has_no_steps", theme=view.theme.name)
+    audience = None
+    if kind != INTERNAL_KIND:
+        audience = _check_participants(request, services, view, mode, sure)
     try:
         evaluation = start_evaluation(
             services.evaluations,
@@ -74,12 +115,17 @@ def start(request: Request, services: Services) -> Message:
         raise UserError(
             "evaluation_running", theme=view.theme.name, internal=kind == INTERNAL_KIND
         ) from err
+    room = audience.room if audience is not None else evaluation.room_id
     return services.renderer.message(
         "evaluation_started",
         theme=view.theme,
         evaluation=evaluation,
         anonym=mode == "anonym",
         internal=kind == INTERNAL_KIND,
+        room=room,
+        room_name=services.rooms.room_name(room) if room else None,
+        asked=_asked(services, audience, mode) if audience is not None else None,
+        theme_named=bool(audience.named) if audience is not None else False,
         prefix=services.config.bot.prefix,
     )
 
@@ -88,7 +134,7 @@ COMMAND = Command(
     name="umfrage",
     aliases=("poll", "evaluation"),
     handler=start,
-    usage="umfrage <Thema> [intern] [anonym|raum]",
+    usage="umfrage <Thema> [intern] [anonym|raum] [trotzdem]",
     right=Right.coordinators,
     examples=(
         "umfrage Mobilität",

@@ -9,12 +9,14 @@ from datetime import date
 
 from bot.command import (
     Command,
+    Reply,
     Request,
     Right,
     Services,
     UserError,
     council_dates,
     find_theme,
+    moved_notices,
     name_and_date,
     replan_with_council,
 )
@@ -26,7 +28,7 @@ from bot.domain.timeline import plan
 from bot.rendering import Message
 
 
-def handle(request: Request, services: Services) -> Message:
+def handle(request: Request, services: Services) -> Message | Reply:
     rest, spec = name_and_date(request)
     view = find_theme(rest, services)
     store, renderer = services.store, services.renderer
@@ -56,9 +58,9 @@ def handle(request: Request, services: Services) -> Message:
 
 def move_z2(
     request: Request, services: Services, view: ThemeView, new_z2: date, changes: dict[str, date]
-) -> Message:
+) -> Reply:
     """Record a new Z2 with the steps that follow it (`verschieben`, and `termin` on the
-    Z2 step) and say what moved and what stayed."""
+    Z2 step), say what moved and what stayed, and tell the theme's other rooms."""
     old_z2 = view.theme.z2
     services.store.set_step_dates(
         view.id,
@@ -74,7 +76,7 @@ def move_z2(
     )
     # Those that stay because they are done, skipped or pinned (not those the council holds).
     kept = [s for s in view.steps if s.key not in changes and (s.pinned or s.state != "open")]
-    return services.renderer.message(
+    answer = services.renderer.message(
         "moved",
         theme=view.theme,
         old=old_z2,
@@ -83,6 +85,8 @@ def move_z2(
         kept=kept,
         holiday=services.calendar.holiday_name(new_z2),
     )
+    notices = moved_notices(request, services, view, changes, cause="z2", z2=new_z2)
+    return Reply(answer, notices)
 
 
 def _window_to_keep(view: ThemeView) -> tuple[date, date] | None:

@@ -12,11 +12,13 @@ from datetime import timedelta
 
 from bot.command import (
     Command,
+    Reply,
     Request,
     Right,
     Services,
     UserError,
     find_leading_theme,
+    moved_notices,
     require_args,
 )
 from bot.council.client import OParlUnavailable
@@ -24,7 +26,6 @@ from bot.domain.council import decision_step
 from bot.domain.process import StepRole
 from bot.domain.theme_names import clean_name, unquote
 from bot.domain.themes import StepState
-from bot.rendering import Message
 
 MAX_REFERENCE_LENGTH = 60
 # The paper is looked for among those created at most this long before Z2 (the OParl
@@ -32,7 +33,7 @@ MAX_REFERENCE_LENGTH = 60
 PAPERS_BEFORE_Z2 = timedelta(days=365)
 
 
-def handle(request: Request, services: Services) -> Message:
+def handle(request: Request, services: Services) -> Reply:
     view, rest = find_leading_theme(require_args(request), services)
     reference = clean_name(unquote(rest))
     if not reference:
@@ -60,7 +61,7 @@ def handle(request: Request, services: Services) -> Message:
     )
     key = decision_step(view)
     step = view.step(key) if key else None
-    return services.renderer.message(
+    answer = services.renderer.message(
         "paper_linked",
         theme=view.theme,
         paper=paper,
@@ -69,6 +70,7 @@ def handle(request: Request, services: Services) -> Message:
         decision_open=step is not None and step.state == StepState.open,
         prefix=services.config.bot.prefix,
     )
+    return Reply(answer, moved_notices(request, services, view, changes, cause="paper"))
 
 
 COMMAND = Command(

@@ -44,6 +44,7 @@ STATE_COLOURS: Mapping[str, str] = {
     "ueberfaellig": "#D55E00",
     "erledigt": "#009E73",
     "uebersprungen": "#7F7F7F",
+    "entfallen": "#7F7F7F",
 }
 STATE_FILL: Mapping[str, str] = {
     "offen": "none",
@@ -51,6 +52,7 @@ STATE_FILL: Mapping[str, str] = {
     "ueberfaellig": "full",
     "erledigt": "full",
     "uebersprungen": "none",
+    "entfallen": "none",
 }
 TODAY_COLOUR = "#CC0000"
 COUNCIL_COLOUR = "#6A3D9A"

@@ -52,6 +52,7 @@ STATE_WORDS = {
     "ueberfaellig": "state_overdue",
     "erledigt": "state_done",
     "uebersprungen": "state_skipped",
+    "entfallen": "state_lapsed",
 }
 KIND_WORDS = {kind.value: f"kind_{kind.value}" for kind in StepKind}
 # Today is drawn inside the axis when that keeps it at most this long; else at its edge.
@@ -257,7 +258,7 @@ def _steps(axes: Axes, data: TimelineData, rows: int) -> None:
     for position, step in enumerate(data.steps):
         y = rows - 1 - position
         colour = STATE_COLOURS[step.state]
-        hatch = "//" if step.state == "uebersprungen" else None
+        hatch = "//" if step.state in ("uebersprungen", "entfallen") else None
         if step.kind == "phase" and step.end is not None:
             axes.barh(
                 y,
@@ -399,6 +400,8 @@ def _legend(figure: Figure, data: TimelineData) -> None:
             label=words(STATE_WORDS[state]),
         )
         for state in STATE_WORDS
+        # A lapsed optional step is rare: its word joins the legend only when drawn.
+        if state != "entfallen" or any(step.state == state for step in data.steps)
     ]
     handles += [
         Line2D([], [], color=TODAY_COLOUR, linewidth=2, label=words("today", date="").strip()),

@@ -164,7 +164,16 @@ class PaperChange:
     after: date | None
 
 
-Moved = tuple[str, dict[str, date]]  # (theme name, {step key: new date})
+@dataclass(frozen=True)
+class Moved:
+    """A running theme whose steps followed a change of council dates."""
+
+    before: ThemeView  # as it was
+    changes: dict[str, date]  # step key → new date
+
+    @property
+    def name(self) -> str:
+        return self.before.theme.name
 
 
 @dataclass(frozen=True)

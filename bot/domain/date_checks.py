@@ -109,5 +109,6 @@ def theme_conflicts(
         return []
     dates = {step.key: step.due for step in view.steps} | dict(changes)
     changed = set(changes) | ({Z2_ANCHOR} if z2 is not None and z2 != view.theme.z2 else set())
-    skipped = [step.key for step in view.steps if step.state == StepState.skipped]
+    called_off = (StepState.skipped, StepState.lapsed)
+    skipped = [step.key for step in view.steps if step.state in called_off]
     return conflicts(view.template, dates, new_z2, changed=changed, ignored=skipped)

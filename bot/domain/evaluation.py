@@ -24,9 +24,41 @@ AUTO_START_WINDOW = timedelta(days=14)
 BOT_NAME = re.compile(r"(^|[-_.])bot($|[-_.])", re.IGNORECASE)
 
 
-def evaluation_room(view: ThemeView) -> str | None:
-    """The Z2 participants' room, else the team room."""
-    return view.theme.z2_room or view.theme.team_room
+@dataclass(frozen=True)
+class Audience:
+    """Who the participants' evaluation asks: the members of the theme's Z2 room and the
+    participants a coordinator named (`!zt teilnehmende`), never the department's team
+    room (those are the internal evaluation's)."""
+
+    room: str | None
+    named: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self.room is None and not self.named
+
+
+def participants_audience(view: ThemeView, named: Iterable[str]) -> Audience:
+    return Audience(view.theme.z2_room, tuple(dict.fromkeys(named)))
+
+
+def askable(people: Iterable[str], *, ignored: Iterable[str], bot: str) -> list[str]:
+    """Who may be asked: not the bot, not ignored users, nothing that looks like a bot."""
+    left_out = {*ignored, bot}
+    return list(
+        dict.fromkeys(
+            m for m in people if m not in left_out and not BOT_NAME.search(m[1:].split(":")[0])
+        )
+    )
+
+
+def z2_taken_place(view: ThemeView, today: date) -> bool:
+    """Z2 is marked done, or its day has come: an evaluation before it asks too early."""
+    definition = view.template.step_with_role(StepRole.z2)
+    step = view.step(definition.key) if definition is not None else None
+    if step is not None and step.state == StepState.done:
+        return True
+    return view.theme.z2 is not None and view.theme.z2 <= today
 
 
 def internal_evaluation_room(view: ThemeView, coordination_room: str | None) -> str | None:

@@ -73,6 +73,8 @@ def theme_calendar(
     return calendar.to_ical()
 
 
+# Steps that will not take place: their events are CANCELLED.
+CALLED_OFF = frozenset({StepState.skipped, StepState.lapsed})
 # How often a subscribed client should look again (Outlook and Thunderbird read these).
 FEED_REFRESH = timedelta(hours=1)
 
@@ -146,6 +148,7 @@ class _Labels:
     skipped: str
     participation: str = "Digitale Beteiligung"
     step: str = "Schritt"
+    lapsed: str = "entfallen"
 
 
 def _event(
@@ -167,8 +170,8 @@ def _event(
     event.add("dtend", _next_day(step.due))
     event.add("summary", _summary(view.theme.name, step, definition, labels))
     event.add("description", _description(step, definition, lead_names, labels))
-    # A skipped step is called off; everything else stands as planned.
-    event.add("status", "CANCELLED" if step.state == StepState.skipped else "CONFIRMED")
+    # A skipped or lapsed step is called off; everything else stands as planned.
+    event.add("status", "CANCELLED" if step.state in CALLED_OFF else "CONFIRMED")
     # All-day markers for a process step should not block anyone's working day.
     event.add("transp", "TRANSPARENT")
     return event
@@ -194,7 +197,7 @@ def _window_event(
     event.add("summary", f"{view.theme.name}: {labels.participation} ({labels.step} {step.key})")
     lead = lead_names.get(Lead.buergerdialog.value, Lead.buergerdialog.value)
     event.add("description", f"{labels.lead}: {lead}")
-    event.add("status", "CANCELLED" if step.state == StepState.skipped else "CONFIRMED")
+    event.add("status", "CANCELLED" if step.state in CALLED_OFF else "CONFIRMED")
     event.add("transp", "TRANSPARENT")
     return event
 
@@ -218,6 +221,8 @@ def _state_word(step: StepRecord, labels: _Labels) -> str:
         return labels.done
     if step.state == StepState.skipped:
         return labels.skipped
+    if step.state == StepState.lapsed:
+        return labels.lapsed
     return ""
 
 

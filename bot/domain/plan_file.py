@@ -1,7 +1,8 @@
 """The coordination office's annual plan as a CSV file: read, validate, write. Pure.
 
-Columns: Thema; Z2 or Quartal; Teamraum, Fachbereich, Kernteam (Matrix ids separated by
-spaces or commas), Kontakt (all optional: older files without them still import).
+Columns: Thema; Z2 or Quartal; Teamraum, Fachbereich, Kernteam and Teilnehmende (Matrix
+ids separated by spaces or commas; the Teilnehmende are the people at Z2, whom the
+evaluation asks), Kontakt (all optional: older files without them still import).
 German Excel writes semicolon-separated Windows-1252; other tools write UTF-8 (with or
 without BOM) and commas. Both are read. Every problem is reported with its line number,
 so that a long file can be fixed in one pass instead of one error per attempt.
@@ -43,10 +44,14 @@ ROOM_HEADERS = frozenset({"teamraum", "team raum", "fachbereichsraum", "raum"})
 DEPARTMENT_HEADERS = frozenset({"fachbereich", "federfuhrung", "amt"})
 CORE_TEAM_HEADERS = frozenset({"kernteam", "kern team"})
 CONTACT_HEADERS = frozenset({"kontakt", "ansprechperson", "ansprechpartner in", "ansprechpartner"})
+PARTICIPANT_HEADERS = frozenset(
+    {"teilnehmende", "teilnehmer", "teilnehmer innen", "z2 teilnehmende", "participants"}
+)
 # As the chat commands allow (commands/fachbereich.py, kontakt.py, kernteam.py).
 MAX_DEPARTMENT_LENGTH = 200
 MAX_CONTACT_LENGTH = 500
 MAX_CORE_TEAM = 20
+MAX_PARTICIPANTS = 100
 
 WRITE_HEADER = (
     "Thema",
@@ -55,6 +60,7 @@ WRITE_HEADER = (
     "Teamraum",
     "Fachbereich",
     "Kernteam",
+    "Teilnehmende",
     "Kontakt",
     "Status",
 )
@@ -79,6 +85,7 @@ class PlanRow:
     department: str | None = None
     core_team: tuple[str, ...] = ()
     contact: str | None = None
+    participants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,7 @@ class _Columns:
     department: int | None = None
     core_team: int | None = None
     contact: int | None = None
+    participants: int | None = None
 
 
 def _columns(header: Sequence[str]) -> _Columns | str:
@@ -183,10 +191,11 @@ def _columns(header: Sequence[str]) -> _Columns | str:
         find(QUARTER_HEADERS),
         find(ROOM_HEADERS),
     )
-    department, core_team, contact = (
+    department, core_team, contact, participants = (
         find(DEPARTMENT_HEADERS),
         find(CORE_TEAM_HEADERS),
         find(CONTACT_HEADERS),
+        find(PARTICIPANT_HEADERS),
     )
     if not name:
         return "Kopfzeile ohne Spalte „Thema“ (erwartet: Thema; Z2 oder Quartal; Teamraum)"
@@ -199,6 +208,7 @@ def _columns(header: Sequence[str]) -> _Columns | str:
         ("Fachbereich", department),
         ("Kernteam", core_team),
         ("Kontakt", contact),
+        ("Teilnehmende", participants),
     )
     for label, found in single:
         if len(found) > 1:
@@ -211,6 +221,7 @@ def _columns(header: Sequence[str]) -> _Columns | str:
         department[0] if department else None,
         core_team[0] if core_team else None,
         contact[0] if contact else None,
+        participants[0] if participants else None,
     )
 
 
@@ -252,10 +263,13 @@ def _row(line: int, cells: Sequence[str], columns: _Columns) -> tuple[list[str],
         _cell(cells, columns.department), "Fachbereich", MAX_DEPARTMENT_LENGTH, problems
     )
     contact = _text(_cell(cells, columns.contact), "Kontakt", MAX_CONTACT_LENGTH, problems)
-    core_team = _core_team(_cell(cells, columns.core_team), problems)
+    core_team = _people(_cell(cells, columns.core_team), "Kernteam", MAX_CORE_TEAM, problems)
+    participants = _people(
+        _cell(cells, columns.participants), "Teilnehmende", MAX_PARTICIPANTS, problems
+    )
     if name is None or spec is None:
         return problems, None
-    return problems, PlanRow(name, spec, room, line, department, core_team, contact)
+    return problems, PlanRow(name, spec, room, line, department, core_team, contact, participants)
 
 
 def _text(raw: str, label: str, limit: int, problems: list[str]) -> str | None:
@@ -266,7 +280,7 @@ def _text(raw: str, label: str, limit: int, problems: list[str]) -> str | None:
     return text or None
 
 
-def _core_team(raw: str, problems: list[str]) -> tuple[str, ...]:
+def _people(raw: str, label: str, limit: int, problems: list[str]) -> tuple[str, ...]:
     """Matrix user ids (or matrix.to links to them), separated by spaces, commas or
     semicolons."""
     found: list[str] = []
@@ -276,12 +290,12 @@ def _core_team(raw: str, problems: list[str]) -> tuple[str, ...]:
         user = word if is_user_id(word) else parse_user_link(word)
         if user is None:
             shown = word if len(word) <= 60 else word[:59] + "…"
-            problems.append(f"Kernteam: „{shown}“ ist keine Matrix-ID (wie @anna:example.org)")
+            problems.append(f"{label}: „{shown}“ ist keine Matrix-ID (wie @anna:example.org)")
             continue
         found.append(user)
     people = tuple(dict.fromkeys(found))
-    if len(people) > MAX_CORE_TEAM:
-        problems.append(f"Kernteam zu groß ({len(people)} Personen, höchstens {MAX_CORE_TEAM})")
+    if len(people) > limit:
+        problems.append(f"{label}: zu viele ({len(people)} Personen, höchstens {limit})")
         return ()
     return people
 
@@ -386,13 +400,18 @@ def date_reason(err: DateError) -> str:
 # Writing ------------------------------------------------------------------------------
 
 
-def write_plan(views: Iterable[ThemeView]) -> str:
-    """The plan with the current state, in the format read_plan reads (semicolons, CRLF)."""
+def write_plan(
+    views: Iterable[ThemeView], participants: Mapping[int, Sequence[str]] | None = None
+) -> str:
+    """The plan with the current state, in the format read_plan reads (semicolons, CRLF);
+    `participants`: the named Z2 participants by theme id."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(WRITE_HEADER)
+    named = participants or {}
     for view in sorted(views, key=_plan_order):
-        writer.writerow([_safe(cell) for cell in _plan_cells(view)])
+        cells = _plan_cells(view, named.get(view.id, ()))
+        writer.writerow([_safe(cell) for cell in cells])
     return out.getvalue()
 
 
@@ -416,7 +435,7 @@ def _plan_order(view: ThemeView) -> tuple[date, date, str]:
     return first_day, view.theme.z2 or date.max, fold(view.theme.name)
 
 
-def _plan_cells(view: ThemeView) -> list[str]:
+def _plan_cells(view: ThemeView, participants: Sequence[str]) -> list[str]:
     theme = view.theme
     quarter = _theme_quarter(view)
     return [
@@ -426,6 +445,7 @@ def _plan_cells(view: ThemeView) -> list[str]:
         theme.team_room or "",
         theme.department or "",
         " ".join(theme.core_team),
+        " ".join(participants),
         theme.contact or "",
         STATUS_WORDS.get(theme.status, theme.status),
     ]

@@ -83,10 +83,17 @@ class StepDefinition(_Frozen):
     min_weeks_before: int | None = Field(default=None, ge=0, le=104)
     min_weeks_after: int | None = Field(default=None, ge=0, le=104)
     gap_to: str = Z2_ANCHOR
+    # Other names people use for the step wherever a step is named (`Z1`, `Z2`).
+    aliases: tuple[str, ...] = Field(default=(), max_length=5)
 
     @property
     def label(self) -> str:
         return self.short or self.name
+
+    def named(self, word: str) -> bool:
+        """Whether `word` (any case) is the step's key or one of its aliases."""
+        folded = word.casefold()
+        return folded == self.key.casefold() or folded in (a.casefold() for a in self.aliases)
 
 
 class ProcessInfo(_Frozen):
@@ -123,7 +130,19 @@ class ProcessTemplate(_Frozen):
                     "Schritt oder 'z2' sein"
                 )
         self._roles_once()
+        self._aliases_unique()
         return self
+
+    def _aliases_unique(self) -> None:
+        names = [s.key.casefold() for s in self.steps]
+        for step in self.steps:
+            for alias in step.aliases:
+                if alias.casefold() in names:
+                    raise ValueError(
+                        f"Schritt {step.key}: der Name {alias!r} ist schon ein Schlüssel "
+                        "oder Name eines Schritts"
+                    )
+                names.append(alias.casefold())
 
     def _roles_once(self) -> None:
         roles = [s.role for s in self.steps if s.role is not None]
@@ -133,8 +152,8 @@ class ProcessTemplate(_Frozen):
                 raise ValueError(f"role {role.value!r} steht bei mehr als einem Schritt")
 
     def step(self, key: str) -> StepDefinition | None:
-        folded = key.casefold()
-        return next((s for s in self.steps if s.key.casefold() == folded), None)
+        """The step with this key or alias (`4`, `Z2`), any case."""
+        return next((s for s in self.steps if s.named(key)), None)
 
     def step_with_role(self, role: StepRole) -> StepDefinition | None:
         """The step that plays `role` (None: this process has no such step)."""

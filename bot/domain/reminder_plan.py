@@ -65,19 +65,19 @@ def coming(
     theme_id: int | None = None,
     *,
     horizon_days: int = 28,
-    active_elsewhere: bool = False,
+    coordination_copies: bool = False,
 ) -> list[tuple[Reminder, str]]:
     """The next reminders with their rooms, for `!zt erinnerungen`."""
     by_id = {view.id: view for view in views}
     facts = [theme_facts(view) for view in views]
     result = []
-    found = upcoming(
-        facts, now, settings, calendar, horizon_days, active_elsewhere=active_elsewhere
-    )
-    for reminder in found:
-        if theme_id is not None and reminder.theme_id != theme_id:
+    for reminder in upcoming(facts, now, settings, calendar, horizon_days):
+        if theme_id is not None and reminder.theme_id not in (theme_id, None):
             continue
         view = by_id.get(reminder.theme_id or -1)
-        for delivery in deliveries(reminder, setup_for(rooms, view.theme if view else None)):
+        setup = setup_for(
+            rooms, view.theme if view else None, coordination_copies=coordination_copies
+        )
+        for delivery in deliveries(reminder, setup):
             result.append((reminder, delivery.room_id))
     return result

@@ -1,11 +1,13 @@
 """The reminder policy: given the themes' state and `now`, which reminders are due. Pure.
 
-Every step kind has a fixed schedule of stages (DESIGN.md section 2, issue 4):
+Every step kind has a fixed schedule of stages:
 
 - deadline: advance notice(s) `lead_days` calendar days before, a notice on the day,
   overdue reminders every `overdue_every_days` working days (at most `overdue_max`),
   then one escalation to the coordination room;
 - meeting: advance notice(s), a notice on the day, one follow-up the working day after;
+  an optional meeting nobody marked lapses `overdue_every_days` working days after its
+  follow-up ("entfallen", told once; the engine records it);
 - phase: a start notice; overdue reminders and escalation once the next step's date
   (its deadline) has passed;
 - continuous: a start notice only.
@@ -17,8 +19,8 @@ latest stage that is due: missed earlier stages are superseded, which makes catc
 after downtime send one reminder, not a burst. The engine subtracts its sent-log, keyed
 by `Reminder.key(room_id)`, so returning a still-due reminder on every tick is correct.
 
-Catch-up is for reminders the bot missed, never for ones from before the theme existed
-(issue 12): a stage whose send time lies before the theme was created (or imported) and
+Catch-up is for reminders the bot missed, never for ones from before the theme existed:
+a stage whose send time lies before the theme was created (or imported) and
 which tells of a date before that day is not sent, nor are the stages it superseded.
 Two more rules keep one send time to one reminder per step: an advance notice is never
 sent for a step due today or earlier, and a missed (late) stage is not caught up when a
@@ -28,7 +30,7 @@ later stage of the same step falls due later today (that one is sent at its time
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
@@ -58,9 +60,15 @@ class ReminderKind(StrEnum):
     followup = "followup"
     start = "start"
     escalation = "escalation"
+    lapsed = "lapsed"
+    participation_advance = "participation_advance"
     participation_open = "participation_open"
     participation_close = "participation_close"
     digest = "digest"
+
+
+# Notices before a date: never sent once the date has come (the day notice supersedes).
+ADVANCE_KINDS = (ReminderKind.advance, ReminderKind.participation_advance)
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,8 @@ class StepFacts:
     # For a phase: the next step's date, by which it must be done; otherwise `due`.
     deadline: date
     state: str = StepState.open
+    # An optional step lapses when nobody marks it ("entfallen"), instead of nagging.
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,7 +171,15 @@ def facts_for_steps(steps: Sequence[tuple[StepDefinition, date, str]]) -> tuple[
         if definition.kind == StepKind.phase and position + 1 < len(steps):
             deadline = steps[position + 1][1]
         facts.append(
-            StepFacts(definition.key, definition.kind, definition.leads, due, deadline, state)
+            StepFacts(
+                definition.key,
+                definition.kind,
+                definition.leads,
+                due,
+                deadline,
+                state,
+                definition.optional,
+            )
         )
     return tuple(facts)
 
@@ -191,19 +209,39 @@ def _stage(
     )
 
 
+def _advance_days(
+    day: date, settings: ReminderSettings, calendar: WorkingCalendar
+) -> list[tuple[int, date]]:
+    """(n, send day) of the advance notices before `day`: earliest first, each on a working
+    day before the day notice; n numbers the lead times so several never share a key."""
+    due_on = calendar.on_or_before(day)
+    found: list[tuple[int, date]] = []
+    for n, days in enumerate(sorted(set(settings.lead_days), reverse=True), start=1):
+        send_on = calendar.on_or_before(day - timedelta(days=days))
+        if send_on < due_on and not (found and found[-1][1] == send_on):
+            found.append((n, send_on))
+    return found
+
+
 def _advance_and_due(
     theme: ThemeFacts, step: StepFacts, settings: ReminderSettings, calendar: WorkingCalendar
 ) -> list[Reminder]:
-    due_on = calendar.on_or_before(step.due)
-    stages: list[Reminder] = []
-    # Earliest notice first; n numbers the lead times so several never share a key.
-    for n, days in enumerate(sorted(set(settings.lead_days), reverse=True), start=1):
-        send_on = calendar.on_or_before(step.due - timedelta(days=days))
-        already = bool(stages) and stages[-1].send_on == send_on
-        if send_on < due_on and not already:
-            stages.append(_stage(theme, step, ReminderKind.advance, send_on, n=n))
-    stages.append(_stage(theme, step, ReminderKind.due, due_on))
+    stages = [
+        _stage(theme, step, ReminderKind.advance, send_on, n=n)
+        for n, send_on in _advance_days(step.due, settings, calendar)
+    ]
+    stages.append(_stage(theme, step, ReminderKind.due, calendar.on_or_before(step.due)))
     return stages
+
+
+def _lapse(
+    theme: ThemeFacts, step: StepFacts, settings: ReminderSettings, calendar: WorkingCalendar
+) -> Reminder:
+    """The day an unmarked optional meeting lapses: as long after its follow-up as an
+    overdue reminder would come."""
+    followup = calendar.add_working_days(step.due, 1)
+    day = calendar.add_working_days(followup, settings.overdue_every_days)
+    return _stage(theme, step, ReminderKind.lapsed, day)
 
 
 def _overdue(
@@ -256,7 +294,8 @@ def schedule_for_step(
         followup = _stage(
             theme, step, ReminderKind.followup, calendar.add_working_days(step.due, 1)
         )
-        return [*_advance_and_due(theme, step, settings, calendar), followup]
+        lapse = [_lapse(theme, step, settings, calendar)] if step.optional else []
+        return [*_advance_and_due(theme, step, settings, calendar), followup, *lapse]
     start = _stage(theme, step, ReminderKind.start, calendar.on_or_before(step.due))
     if step.kind == StepKind.phase:
         # Never overdue before its own start, even if the next step was pinned earlier.
@@ -275,22 +314,24 @@ def _participation_stages(
     if step is not None and step.state == StepState.skipped:
         return []
     step_key = step.key if step is not None else theme.participation_step
-    stages = [
-        Reminder(
-            theme_id=theme.theme_id,
-            step_key=step_key,
-            kind=kind,
-            n=1,
-            step_date=day,
-            send_on=calendar.on_or_before(day),
-            leads=(Lead.buergerdialog,),
+
+    def notice(kind: ReminderKind, day: date, send_on: date, n: int = 1) -> Reminder:
+        leads = (Lead.buergerdialog,)
+        return Reminder(theme.theme_id, step_key, kind, n, day, send_on, leads=leads)
+
+    stages = []
+    opens, closes = theme.participation_opens, theme.participation_closes
+    if opens is not None:
+        # The citizen dialogue office prepares the participation: told ahead, like a step.
+        stages += [
+            notice(ReminderKind.participation_advance, opens, send_on, n)
+            for n, send_on in _advance_days(opens, settings, calendar)
+        ]
+        stages.append(notice(ReminderKind.participation_open, opens, calendar.on_or_before(opens)))
+    if closes is not None:
+        stages.append(
+            notice(ReminderKind.participation_close, closes, calendar.on_or_before(closes))
         )
-        for kind, day in (
-            (ReminderKind.participation_open, theme.participation_opens),
-            (ReminderKind.participation_close, theme.participation_closes),
-        )
-        if day is not None
-    ]
     return sorted(stages, key=lambda stage: stage.send_on)
 
 
@@ -372,7 +413,7 @@ def _latest_due(
     today = now.date()
     if created_at is not None and _before(latest, created_at, now, settings):
         return None
-    if latest.kind == ReminderKind.advance and latest.step_date <= today:
+    if latest.kind in ADVANCE_KINDS and latest.step_date <= today:
         return None
     late = latest.send_on < today
     if late and following is not None and following.send_on == today:
@@ -419,54 +460,125 @@ def near(settings: ReminderSettings, horizon_days: int = 0) -> Near:
     )
 
 
+def _stages_due(
+    theme: ThemeFacts, settings: ReminderSettings, calendar: WorkingCalendar
+) -> Iterator[list[Reminder]]:
+    """Per step, the stages the policy considers: an open step's whole schedule; a lapsed
+    step's lapse notice, while it is recent, so that a room that did not hear it yet still
+    does (the engine records the lapse once)."""
+    for step in theme.steps:
+        if step.state == StepState.open:
+            yield schedule_for_step(theme, step, settings, calendar)
+        elif step.state == StepState.lapsed and step.optional:
+            yield [_lapse(theme, step, settings, calendar)]
+
+
 def due_reminders(
     themes: Iterable[ThemeFacts],
     now: datetime,
     settings: ReminderSettings,
     calendar: WorkingCalendar,
-    *,
-    active_elsewhere: bool = False,
 ) -> list[Reminder]:
     """The reminders that should have gone out by `now` (at most one per step).
 
-    `now` must be timezone-aware, in the configured zone (its date is "today").
-    `active_elsewhere`: an active theme exists that is not among `themes` (the caller
-    handed only the themes `near` today), so the weekly digest is due all the same.
+    `now` must be timezone-aware, in the configured zone (its date is "today"). The
+    weekly digest is due when it has something to say (`digest_items`).
     """
     _zone(now)
+    today = now.date()
     active = [theme for theme in themes if theme.active]
     result: list[Reminder] = []
     for theme in active:
-        for step in _open_steps(theme):
-            stages = schedule_for_step(theme, step, settings, calendar)
+        for stages in _stages_due(theme, settings, calendar):
             found = _latest_due(stages, now, settings, theme.created_at)
-            if found is not None:
-                result.append(found)
+            if found is None:
+                continue
+            if found.kind == ReminderKind.lapsed and today - found.send_on > PARTICIPATION_GRACE:
+                continue
+            result.append(found)
         end = _participation_end(theme)
-        if end is not None and now.date() - end <= PARTICIPATION_GRACE:
+        if end is not None and today - end <= PARTICIPATION_GRACE:
             stages = _participation_stages(theme, settings, calendar)
             found = _latest_due(stages, now, settings, theme.created_at)
             if found is not None:
                 result.append(found)
-    digest = _due_digest(bool(active) or active_elsewhere, now, settings, calendar)
+    digest = _due_digest(active, now, settings, calendar)
     if digest is not None:
         result.append(digest)
     return result
 
 
 def _due_digest(
-    any_active: bool,
+    themes: Sequence[ThemeFacts],
     now: datetime,
     settings: ReminderSettings,
     calendar: WorkingCalendar,
 ) -> Reminder | None:
-    """This ISO week's digest once its time has come; a past week's is never caught up."""
-    if not settings.digest or not any_active:
+    """This ISO week's digest once its time has come and it has something to say; a past
+    week's is never caught up."""
+    if not settings.digest:
         return None
     digest = _digest_for_week(*iso_week(now.date()), settings, calendar)
     if digest is None or not _is_due(digest, now, settings):
         return None
+    if not digest_items(themes, now.date()):
+        return None  # a week with nothing in it sends nothing
     return replace(digest, late=digest.send_on < now.date())
+
+
+# --- the weekly digest's content ----------------------------------------------------------
+
+
+class DigestWhen(StrEnum):
+    overdue = "overdue"
+    this_week = "this_week"
+    next_week = "next_week"
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One line of the coordinator's weekly digest: a step that needs doing (or marking)
+    this week or next, or that is overdue since `day`."""
+
+    theme_id: int
+    step_key: str
+    when: DigestWhen
+    day: date  # the date it is due by (a phase: the next step's date); overdue: since
+    starts: bool = False  # a phase or continuous step that begins then
+
+
+def _digest_item(
+    theme: ThemeFacts, step: StepFacts, today: date, this_end: date, next_end: date
+) -> DigestItem | None:
+    if step.kind == StepKind.continuous or (step.kind == StepKind.phase and step.due > today):
+        # Something that begins: worth a line in the week it begins, never overdue.
+        if step.due < today or step.due > next_end:
+            return None
+        when = DigestWhen.this_week if step.due <= this_end else DigestWhen.next_week
+        return DigestItem(theme.theme_id, step.key, when, step.due, starts=True)
+    if step.deadline < today:
+        return DigestItem(theme.theme_id, step.key, DigestWhen.overdue, step.deadline)
+    if step.deadline <= this_end:
+        return DigestItem(theme.theme_id, step.key, DigestWhen.this_week, step.deadline)
+    if step.deadline <= next_end:
+        return DigestItem(theme.theme_id, step.key, DigestWhen.next_week, step.deadline)
+    return None
+
+
+def digest_items(themes: Iterable[ThemeFacts], today: date) -> list[DigestItem]:
+    """What the digest of the week of `today` lists, theme by theme in their order: open
+    steps overdue, due this week and due next week (a phase by the next step's date)."""
+    monday = today - timedelta(days=today.weekday())
+    this_end, next_end = monday + timedelta(days=6), monday + timedelta(days=13)
+    items = []
+    for theme in themes:
+        if not theme.active:
+            continue
+        for step in _open_steps(theme):
+            item = _digest_item(theme, step, today, this_end, next_end)
+            if item is not None:
+                items.append(item)
+    return items
 
 
 def upcoming(
@@ -475,14 +587,12 @@ def upcoming(
     settings: ReminderSettings,
     calendar: WorkingCalendar,
     horizon_days: int = 28,
-    *,
-    active_elsewhere: bool = False,
 ) -> list[Reminder]:
     """Stages still to come (send time after `now`, within the horizon), by send day.
 
     For open steps of active themes; overdue stages are included, as they go out if the
-    step stays open. Digests (theme_id None) are included while any theme is active
-    (`active_elsewhere`: one that is not among `themes`).
+    step stays open. Digests (theme_id None) are included in the weeks they would have
+    something to say, as the themes stand now.
     """
     _zone(now)
     last_day = now.date() + timedelta(days=horizon_days)
@@ -492,8 +602,9 @@ def upcoming(
         for step in _open_steps(theme):
             stages.extend(schedule_for_step(theme, step, settings, calendar))
         stages.extend(_participation_stages(theme, settings, calendar))
-    if settings.digest and (active or active_elsewhere):
-        stages.extend(_digests_until(now.date(), last_day, settings, calendar))
+    if settings.digest:
+        digests = _digests_until(now.date(), last_day, settings, calendar)
+        stages.extend(d for d in digests if digest_items(active, d.send_on))
     coming = [
         stage for stage in stages if stage.send_on <= last_day and not _is_due(stage, now, settings)
     ]

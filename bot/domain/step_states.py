@@ -20,6 +20,7 @@ class Shown(StrEnum):
     overdue = "ueberfaellig"
     done = "erledigt"
     skipped = "uebersprungen"
+    lapsed = "entfallen"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ def shown_state(
         return Shown.done, 0
     if step.state == StepState.skipped:
         return Shown.skipped, 0
+    if step.state == StepState.lapsed:
+        return Shown.lapsed, 0
     if definition.kind == StepKind.continuous:
         return (Shown.due if step.due <= today else Shown.open), 0
     if deadline < today:
@@ -66,7 +69,8 @@ def shown_state(
 def theme_progress(
     template: ProcessTemplate, steps: Sequence[StepRecord], today: date
 ) -> list[StepStatus]:
-    """Every step's state; the first step that is neither done nor skipped is current."""
+    """Every step's state; the first step that is still pending (not done, skipped or
+    lapsed) is current."""
     definitions = {d.key: d for d in template.steps}
     result: list[StepStatus] = []
     current_found = False
@@ -74,7 +78,7 @@ def theme_progress(
         definition = definitions[step.key]
         deadline = _end_of(position, steps) if definition.kind == StepKind.phase else step.due
         shown, overdue = shown_state(definition, step, deadline, today)
-        pending = shown not in (Shown.done, Shown.skipped)
+        pending = shown not in (Shown.done, Shown.skipped, Shown.lapsed)
         is_current = pending and not current_found
         current_found = current_found or is_current
         result.append(

@@ -27,6 +27,12 @@ class StepState(StrEnum):
     open = "open"
     done = "done"
     skipped = "skipped"
+    # An optional step nobody marked after its date and its follow-up: "entfallen".
+    lapsed = "lapsed"
+
+
+# States in which a step needs nothing more: it is neither due nor overdue.
+SETTLED_STATES = frozenset({StepState.done, StepState.skipped, StepState.lapsed})
 
 
 # The roles a room can have for a theme, and the record field that holds each.

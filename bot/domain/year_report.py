@@ -31,6 +31,7 @@ class StepTiming(StrEnum):
     planned = "planned"  # still open, its date lies ahead
     running = "running"  # continuous (step 7): started, never overdue
     skipped = "skipped"
+    lapsed = "lapsed"  # optional, not marked after its date: "entfallen"
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,8 @@ def step_line(view: ThemeView, key: str, today: date) -> StepLine | None:
         return None
     if step.state == StepState.skipped:
         return StepLine(key, definition.label, step.due, StepTiming.skipped)
+    if step.state == StepState.lapsed:
+        return StepLine(key, definition.label, step.due, StepTiming.lapsed)
     if step.state == StepState.done:
         done_on = step.done_on or step.due
         late = (done_on - step.due).days

@@ -25,10 +25,13 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.council.client import Failure, OParlClient, OParlUnavailable
 from bot.council.values import council_label, linked_paper, read_meetings, source_of
-from bot.domain.council import CouncilRead, CouncilUpdate
+from bot.domain.council import CouncilRead, CouncilUpdate, Moved
+from bot.domain.date_changes import date_change, rooms_to_tell
+from bot.domain.lead_rooms import setup_for
 from bot.domain.papers import LinkedPaper
 from bot.domain.process import StepRole
 from bot.domain.themes import ThemeView
+from bot.domain.working_days import WorkingCalendar
 from bot.matrix import events
 from bot.rendering import Message, Renderer
 from bot.store.council import CouncilStore, Notice
@@ -54,6 +57,7 @@ class CouncilNotices:
 
     config: Config
     renderer: Renderer
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
 
     def _to(self, rooms: list[str | None], kind: str, message: Message, *key: str) -> list[Notice]:
         content = events.notice(message)
@@ -69,7 +73,35 @@ class CouncilNotices:
         message = self.renderer.message(
             "council_update", update=update, prefix=self.config.bot.prefix
         )
-        return self._to([self.config.rooms.koordination], "update", message, now.isoformat())
+        notices = self._to([self.config.rooms.koordination], "update", message, now.isoformat())
+        for moved in update.moved:
+            notices += self._moved(moved, now)
+        return notices
+
+    def _moved(self, moved: Moved, now: datetime) -> list[Notice]:
+        """A theme's other rooms hear what moved (the coordination room has the update)."""
+        change = date_change(moved.before, moved.changes)
+        if change is None:
+            return []
+        rooms = setup_for(
+            self.config.rooms,
+            moved.before.theme,
+            coordination_copies=self.config.reminders.coordination_copies,
+        )
+        told = {self.config.rooms.koordination} - {None}
+        message = self.renderer.message(
+            "dates_moved",
+            theme=moved.before.theme,
+            change=change,
+            labels=change.labels,
+            holidays=change.holidays(self.calendar),
+            cause="council_read",
+            day=None,
+            actor=None,
+            prefix=self.config.bot.prefix,
+        )
+        targets: list[str | None] = list(rooms_to_tell(change, rooms, told_already=told))
+        return self._to(targets, "moved", message, str(moved.before.id), now.isoformat())
 
     def stale(self, reason: str, last_success: datetime | None, now: datetime) -> list[Notice]:
         message = self.renderer.message(

@@ -19,14 +19,14 @@ from typing import Protocol
 from bot.config import Config
 from bot.domain.evaluation import (
     AUTO_START_WINDOW,
-    BOT_NAME,
     OpenAnswers,
+    askable,
     council_decided,
-    evaluation_room,
     evaluation_step,
     first_day_after_z2,
     next_open_question,
     open_answers,
+    participants_audience,
 )
 from bot.domain.polls import (
     PollDefinition,
@@ -57,6 +57,9 @@ from bot.store.themes import Store
 
 log = logging.getLogger(__name__)
 
+# The offer key under which "nobody to ask" is told once per theme.
+UNADDRESSED = "niemand"
+
 
 class PollTransport(Protocol):
     """What the engine needs from Matrix (the adapter implements it)."""
@@ -76,6 +79,8 @@ class PollTransport(Protocol):
 
     def room_power(self, room_id: str) -> RoomPower | None: ...
 
+    def room_name(self, room_id: str) -> str | None: ...
+
 
 @dataclass
 class EvaluationEngine:
@@ -88,33 +93,61 @@ class EvaluationEngine:
 
     # Starting -----------------------------------------------------------------------------
 
-    def _auto_start(self, now: datetime) -> None:
+    def _auto_start(self, now: datetime) -> list[ThemeView]:
+        """Start the participants' evaluation of themes whose Z2 is over; the themes it
+        cannot start because nobody is there to ask (told once, by the caller)."""
         if not self.config.evaluation.auto_start:
-            return
+            return []
         settings_time = self.config.reminders.send_time
         # Only themes whose Z2 lies within the start window: not a walk over every theme.
         today = now.date()
+        unaddressed = []
         for view in self.store.active_themes_with_z2_between(today - AUTO_START_WINDOW, today):
             z2 = view.theme.z2
             if z2 is None:
                 continue
             asked = [e for e in self.evaluations.for_theme(view.id) if e.kind == PARTICIPANTS]
-            if asked or evaluation_room(view) is None:
-                continue
             start_day = first_day_after_z2(z2, self.calendar)
             starts = datetime.combine(start_day, settings_time, tzinfo=now.tzinfo)
-            if starts <= now and now.date() - z2 <= AUTO_START_WINDOW:
-                try:
-                    start_evaluation(
-                        self.evaluations,
-                        self.config,
-                        view,
-                        actor="Bot",
-                        now=now,
-                        auto_started=True,
-                    )
-                except EvaluationRunning:
-                    continue
+            if asked or starts > now or now.date() - z2 > AUTO_START_WINDOW:
+                continue
+            audience = participants_audience(view, self.store.participants(view.id))
+            if audience.empty:
+                if self.evaluations.offer_once(view.id, UNADDRESSED, now):
+                    unaddressed.append(view)
+                continue
+            # A poll in a room needs the Z2 room; named participants are asked directly.
+            mode = "anonym" if audience.room is None else self.config.evaluation.mode
+            try:
+                start_evaluation(
+                    self.evaluations,
+                    self.config,
+                    view,
+                    actor="Bot",
+                    now=now,
+                    mode=mode,
+                    auto_started=True,
+                )
+            except EvaluationRunning:
+                continue
+        return unaddressed
+
+    async def _tell_unaddressed(self, views: list[ThemeView]) -> None:
+        """The coordination room hears once that an evaluation could not start."""
+        room = self.config.rooms.koordination
+        if room is None:
+            return
+        for view in views:
+            message = self.renderer.message(
+                "evaluation_unaddressed", theme=view.theme, prefix=self.config.bot.prefix
+            )
+            await self.transport.send_now(
+                room,
+                "m.room.message",
+                events.notice(message),
+                _txn(f"evaluation-offer/{view.id}/{UNADDRESSED}/{room}", "offer"),
+                Priority.reminder,
+            )
 
     def _due_offers(self, now: datetime) -> list[ThemeView]:
         """Themes whose council has decided (step 6 done) and whose internal evaluation
@@ -148,7 +181,8 @@ class EvaluationEngine:
                 )
 
     async def tick(self, now: datetime) -> None:
-        await asyncio.to_thread(self._auto_start, now)  # database work off the event loop
+        # Database work off the event loop.
+        await self._tell_unaddressed(await asyncio.to_thread(self._auto_start, now))
         await self._offer_internal(now)
         for evaluation in self.evaluations.with_status("starting"):
             await self._open(evaluation, now)
@@ -180,20 +214,10 @@ class EvaluationEngine:
         if view is None:
             return
         questionnaire = Questionnaire.from_json(evaluation.questionnaire_json)
-        if evaluation.mode == "raum":
-            rooms = [evaluation.room_id]
-        else:
-            people = await self._participants(evaluation.room_id)
-            if evaluation.kind == INTERNAL_KIND:
-                # The department's teams (every team room), the Kernteam and the
-                # Koordination: one direct chat each.
-                others = [*view.theme.team_rooms, self.config.rooms.koordination]
-                for room_id in dict.fromkeys(r for r in others if r and r != evaluation.room_id):
-                    people = [*people, *await self._participants(room_id)]
-                people = list(dict.fromkeys([*people, *self._askable(view.theme.core_team)]))
-            rooms = [
-                room for person in people if (room := await self.transport.direct_room(person))
-            ]
+        in_room, people = await self._audience(evaluation, view)
+        rooms = [evaluation.room_id] if in_room and evaluation.room_id else []
+        rooms += [room for person in people if (room := await self.transport.direct_room(person))]
+        if not in_room:
             self.evaluations.update(evaluation.id, participants=len(rooms))
         sent = {(p.question_key, p.room_id) for p in self.evaluations.polls(evaluation.id)}
         for room in rooms:
@@ -207,20 +231,45 @@ class EvaluationEngine:
                 theme=view.theme,
                 evaluation=evaluation,
                 anonym=evaluation.mode == "anonym",
-                asked=len(rooms),
+                asked=len(rooms) - (1 if in_room else 0),
+                room=evaluation.room_id,
+                room_name=self.transport.room_name(evaluation.room_id)
+                if evaluation.room_id
+                else None,
                 prefix=self.config.bot.prefix,
             )
             await self._notice(evaluation, self.config.rooms.koordination, message, "auto")
         self.evaluations.mark_open(evaluation.id)
         log.info("evaluation %s open in %d rooms", evaluation.id, len(rooms))
 
+    async def _audience(self, evaluation: Evaluation, view: ThemeView) -> tuple[bool, list[str]]:
+        """(polls in the evaluation's room, the people asked in direct chats).
+
+        The participants' evaluation asks the Z2 room's members and the named
+        participants (in a room poll, the named ones who are not in the room); the
+        internal one the department's teams (every team room), the Kernteam and the
+        Koordination."""
+        room = evaluation.room_id
+        members = await self._participants(room) if room else []
+        if evaluation.kind == INTERNAL_KIND:
+            if evaluation.mode == "raum":
+                return True, []
+            others = [*view.theme.team_rooms, self.config.rooms.koordination]
+            for room_id in dict.fromkeys(r for r in others if r and r != room):
+                members += await self._participants(room_id)
+            return False, self._askable([*members, *view.theme.core_team])
+        named = self._askable(await asyncio.to_thread(self.store.participants, view.id))
+        if evaluation.mode == "raum":
+            return True, [person for person in named if person not in members]
+        return False, self._askable([*members, *named])
+
     async def _participants(self, room_id: str) -> list[str]:
         return self._askable(await self.transport.members(room_id))
 
     def _askable(self, people: Iterable[str]) -> list[str]:
-        """Who may be asked: not the bot, not ignored users, nothing that looks like a bot."""
-        ignored = set(self.config.evaluation.ignore_users) | {self.transport.user_id}
-        return [m for m in people if m not in ignored and not BOT_NAME.search(m[1:].split(":")[0])]
+        return askable(
+            people, ignored=self.config.evaluation.ignore_users, bot=self.transport.user_id
+        )
 
     async def _send_questionnaire(
         self,

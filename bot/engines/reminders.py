@@ -14,11 +14,11 @@ import collections
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
-from bot.domain.lead_rooms import setup_for
+from bot.domain.lead_rooms import RoomSetup, citizen_dialogue_unbound, setup_for
 from bot.domain.participation import window as participation_window
 from bot.domain.process import Lead
 from bot.domain.reminder_plan import Delivery, deliveries, theme_facts
@@ -27,13 +27,13 @@ from bot.domain.reminder_policy import (
     ReminderKind,
     ReminderSettings,
     ThemeFacts,
+    digest_items,
     due_reminders,
     near,
     send_at,
     upcoming,
 )
-from bot.domain.step_states import theme_progress
-from bot.domain.themes import ThemeStatus, ThemeView
+from bot.domain.themes import StepState, ThemeView
 from bot.domain.working_days import WorkingCalendar
 from bot.matrix import events
 from bot.matrix.send_queue import TXN_DEDUP_WINDOW, Outgoing, Priority
@@ -85,8 +85,15 @@ class ReminderEngine:
         views = self.store.active_themes_near(now.date(), window)
         return {view.id: view for view in views}
 
+    def rooms(self, view: ThemeView | None) -> RoomSetup:
+        return setup_for(
+            self.config.rooms,
+            view.theme if view else None,
+            coordination_copies=self.config.reminders.coordination_copies,
+        )
+
     def deliveries(self, reminder: Reminder, view: ThemeView | None) -> list[Delivery]:
-        return deliveries(reminder, setup_for(self.config.rooms, view.theme if view else None))
+        return deliveries(reminder, self.rooms(view))
 
     async def tick(self, now: datetime) -> int:
         """Queue every due reminder not yet sent; the number queued.
@@ -116,31 +123,59 @@ class ReminderEngine:
         """(to send, to look up in the room's history first, the themes)."""
         views = self._views(now)
         facts = [theme_facts(v) for v in views.values()]
-        # The weekly digest is due while any theme is active, near today or not.
-        elsewhere = not views and self.store.any_active_theme()
-        due = due_reminders(facts, now, self.settings, self.calendar, active_elsewhere=elsewhere)
-        self._plan_wakeup(facts, now, elsewhere)
+        due = due_reminders(facts, now, self.settings, self.calendar)
+        self._plan_wakeup(facts, now)
         deliveries = [d for r in due for d in self.deliveries(r, views.get(r.theme_id or -1))]
         known = self.store.reminder_rows([d.txn_id for d in deliveries])
         ready: list[Delivery] = []
         stale: list[Delivery] = []
         waiting: collections.Counter[str] = collections.Counter()
-        for delivery in deliveries:
-            row = known.get(delivery.txn_id)
-            if delivery.txn_id in self._in_flight or (row is not None and row.status == "sent"):
-                continue
-            if not self.in_room(delivery.room_id):
-                waiting[delivery.room_id] += 1
-            elif row is None:
-                self.store.record_pending(self._pending_row(delivery, now))
-                ready.append(delivery)
-            elif utc(now) - utc(row.created_at) > TXN_DEDUP_WINDOW:
-                stale.append(delivery)
-            else:
-                ready.append(delivery)  # same transaction id: the homeserver drops a copy
+        # A lapse and the pending rows of its notice commit together: told once, and
+        # never lapsed again after someone reopened the step (its rows exist then).
+        with self.store.unit_of_work():
+            self._lapse(due, views, known, now)
+            for delivery in deliveries:
+                row = known.get(delivery.txn_id)
+                if delivery.txn_id in self._in_flight or (row is not None and row.status == "sent"):
+                    continue
+                if not self.in_room(delivery.room_id):
+                    waiting[delivery.room_id] += 1
+                elif row is None:
+                    self.store.record_pending(self._pending_row(delivery, now))
+                    ready.append(delivery)
+                elif utc(now) - utc(row.created_at) > TXN_DEDUP_WINDOW:
+                    stale.append(delivery)
+                else:
+                    ready.append(delivery)  # same transaction id: the homeserver drops a copy
         for room_id, count in waiting.items():
             log.warning("%d reminders wait for %s: the bot is not in that room", count, room_id)
         return ready, stale, views
+
+    def _lapse(
+        self,
+        due: list[Reminder],
+        views: dict[int, ThemeView],
+        known: dict[str, object],
+        now: datetime,
+    ) -> None:
+        """Optional steps whose lapse notice is due and was never sent: "entfallen" now."""
+        for reminder in due:
+            view = views.get(reminder.theme_id or -1)
+            if reminder.kind != ReminderKind.lapsed or view is None:
+                continue
+            step = view.step(reminder.step_key)
+            told = any(d.txn_id in known for d in self.deliveries(reminder, view))
+            if step is None or step.state != StepState.open or told:
+                continue
+            self.store.set_step_state(
+                view.id,
+                step.key,
+                state=StepState.lapsed,
+                actor="Bot",
+                now=now,
+                action="lapsed",
+            )
+            views[view.id] = self.store.theme_by_id(view.id) or view
 
     def _render_all(
         self, deliveries: list[Delivery], views: dict[int, ThemeView], now: datetime
@@ -203,6 +238,7 @@ class ReminderEngine:
         if reminder.kind == ReminderKind.digest:
             return self._digest(views, now, prefix)
         assert view is not None
+        rooms = self.rooms(view)
         definition = view.template.step(reminder.step_key)
         step = view.step(reminder.step_key)
         people = view.responsible.get(reminder.step_key, ())
@@ -221,36 +257,37 @@ class ReminderEngine:
             overdue_days=(now.date() - reminder.step_date).days,
             holiday=self.calendar.holiday_name(reminder.step_date),
             window=participation_window(view),
+            today=now.date(),
+            citizen_dialogue_unbound=citizen_dialogue_unbound(rooms),
             prefix=prefix,
         )
         return Message(message.body, message.html, tuple(dict.fromkeys([*people, *core_team])))
 
     def _digest(self, views: dict[int, ThemeView], now: datetime, prefix: str) -> Message:
+        """Per theme what is overdue, due this week and next: what a coordinator acts on."""
         today = now.date()
-        rows = []
-        for view in views.values():
-            if view.theme.status != ThemeStatus.active or not view.steps:
-                continue
-            progress = theme_progress(view.template, view.steps, today)
-            due = [s for s in progress if s.shown == "faellig"]
-            overdue = [s for s in progress if s.shown == "ueberfaellig"]
-            if due or overdue:
-                rows.append((view.theme, due, overdue))
-        return self.renderer.message("digest", rows=rows, today=today, prefix=prefix)
+        by_theme: dict[int, list] = {}
+        for item in digest_items([theme_facts(v) for v in views.values()], today):
+            view = views[item.theme_id]
+            definition = view.template.step(item.step_key)
+            by_theme.setdefault(item.theme_id, []).append((item, definition))
+        rows = [(views[theme_id].theme, lines) for theme_id, lines in by_theme.items()]
+        monday = today - timedelta(days=today.weekday())
+        return self.renderer.message(
+            "digest",
+            rows=rows,
+            today=today,
+            monday=monday,
+            sunday=monday + timedelta(days=6),
+            prefix=prefix,
+        )
 
     def next_wakeup(self, now: datetime) -> datetime | None:
         """When the next stage falls due (the scheduler wakes the engine then); planned by
         the last tick from the themes it loaded anyway."""
         return self._wakeup
 
-    def _plan_wakeup(self, facts: list[ThemeFacts], now: datetime, elsewhere: bool) -> None:
-        stages = upcoming(
-            facts,
-            now,
-            self.settings,
-            self.calendar,
-            horizon_days=WAKEUP_HORIZON_DAYS,
-            active_elsewhere=elsewhere,
-        )
+    def _plan_wakeup(self, facts: list[ThemeFacts], now: datetime) -> None:
+        stages = upcoming(facts, now, self.settings, self.calendar, WAKEUP_HORIZON_DAYS)
         times = [send_at(stage, self.settings, self.zone) for stage in stages]
         self._wakeup = min(times) if times else None

@@ -14,7 +14,7 @@ import re
 import time
 from asyncio import FIRST_COMPLETED
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -110,6 +110,17 @@ class Answered(Protocol):
     def reply(self) -> Message: ...
     @property
     def changed(self) -> bool: ...  # it may have changed what reminders depend on
+    @property
+    def notices(self) -> Sequence[Told]: ...  # for other rooms, sent with the reply
+
+
+class Told(Protocol):
+    """A notice a command sends to another room."""
+
+    @property
+    def room_id(self) -> str: ...
+    @property
+    def message(self) -> Message: ...
 
 
 Answer = Callable[[Incoming], Answered | None]
@@ -298,6 +309,16 @@ class MatrixAdapter:
     def is_member(self, room_id: str, user_id: str) -> bool:
         room = self.client.rooms.get(room_id)
         return room is not None and user_id in room.users
+
+    def room_members(self, room_id: str) -> tuple[str, ...]:
+        """The room's joined members as the bot last synced them (empty: not in it)."""
+        room = self.client.rooms.get(room_id)
+        return tuple(room.users) if room is not None else ()
+
+    def room_name(self, room_id: str) -> str | None:
+        """The room's name as clients show it; None if the bot is not in it."""
+        room = self.client.rooms.get(room_id)
+        return room.display_name if room is not None else None
 
     def in_room(self, room_id: str) -> bool:
         """Joined (not merely invited): only then can the bot send there."""
@@ -646,8 +667,10 @@ class MatrixAdapter:
         found = await self._answer_when_possible(incoming, event.event_id, catching_up)
         if found is None:
             return
-        outcome, content = found
+        outcome, content, notices = found
         self._queue_reply(event.event_id, room_id, content)
+        for key, notice_room, notice in notices:
+            self.queue_recorded(key, notice_room, notice)
         if outcome.reply.attachment is not None:
             await self._send_file(room_id, event.event_id, outcome.reply.attachment)
         if self.after_command is not None:
@@ -662,7 +685,7 @@ class MatrixAdapter:
 
     async def _answer_when_possible(
         self, incoming: Incoming, event_id: str, catching_up: bool
-    ) -> tuple[Answered, dict] | None:
+    ) -> tuple[Answered, dict, list[tuple[str, str, dict]]] | None:
         """Handle the command off the event loop; while the database is unreachable
         (e.g. PostgreSQL restarting) wait and try again, so no command's effect is lost."""
         return await retry_while_unavailable_async(
@@ -672,7 +695,7 @@ class MatrixAdapter:
 
     def _answer_once(
         self, incoming: Incoming, event_id: str, catching_up: bool
-    ) -> tuple[Answered, dict] | None:
+    ) -> tuple[Answered, dict, list[tuple[str, str, dict]]] | None:
         """Run a command exactly once: its effect and the record of its reply commit in one
         transaction (the outbox), so a crash leaves both or neither, and a command handled
         before (by this or another instance) rolls back instead of applying twice."""
@@ -689,10 +712,23 @@ class MatrixAdapter:
                 self.failpoints.hit("command_applied")  # tests: killed before the commit
                 if not self.outbox.record(event_id, incoming.room_id, content, self.clock.wall()):
                     raise _HandledBefore(event_id)
+                notices = self._record_notices(event_id, outcome.notices)
         except _HandledBefore:
             return None
         self.failpoints.hit("command_committed")  # tests: killed between effect and send
-        return outcome, content
+        return outcome, content, notices
+
+    def _record_notices(
+        self, event_id: str, notices: Sequence[Told]
+    ) -> list[tuple[str, str, dict]]:
+        """The command's notices to other rooms, in the outbox beside its reply (keyed by
+        the command's event id and their place), so a crash neither loses nor repeats them."""
+        recorded = []
+        for number, notice in enumerate(notices, start=1):
+            key, content = f"{event_id}/notice/{number}", events.notice(notice.message)
+            self.outbox.record(key, notice.room_id, content, self.clock.wall())
+            recorded.append((key, notice.room_id, content))
+        return recorded
 
     def _queue_reply(
         self, event_id: str, room_id: str, content: dict, priority: Priority = Priority.answer

@@ -179,14 +179,14 @@ class CouncilStore:
             .order_by(Theme.z2, Theme.name)
         ).all()
         moved: list[Moved] = []
-        for theme, view in zip(themes, views_of(session, themes), strict=True):
+        for view in views_of(session, themes):
             if not view.steps:
                 continue
             changes = replan_theme(view, days)
             if changes:
                 _set_dates(session, view.id, changes)
                 record_history(session, view.id, actor, now, "council")
-                moved.append((theme.name, changes))
+                moved.append(Moved(view, changes))
         return moved
 
     def apply_read(

@@ -22,7 +22,6 @@ from bot.domain.evaluation import (
     INTERNAL_KIND,
     PARTICIPANTS,
     OpenAnswers,
-    evaluation_room,
     evaluation_step,
     evaluation_step_complete,
     internal_evaluation_room,
@@ -74,7 +73,7 @@ class EvaluationStore:
         *,
         theme_id: int,
         mode: str,
-        room_id: str,
+        room_id: str | None,
         questionnaire_json: str,
         min_answers: int,
         started_by: str,
@@ -464,18 +463,18 @@ def start_evaluation(
 ) -> Evaluation:
     """Record a new evaluation; the engine's next tick sends its polls.
 
-    The participants' evaluation asks in the Z2 room (else the team room); the internal
-    one in the team room and the coordination room (its results go to the team room,
-    else the coordination room). Raises LookupError when the theme has no room to ask in,
-    EvaluationRunning when one of the same kind is open already.
+    The participants' evaluation asks the members of the Z2 room and the named
+    participants (the caller checked there are some); the internal one the team rooms,
+    the Kernteam and the coordination room (its results go to the team room, else the
+    coordination room). Raises LookupError when the internal one has no room to report
+    to, EvaluationRunning when one of the same kind is open already.
     """
-    room = (
-        internal_evaluation_room(view, config.rooms.koordination)
-        if kind == INTERNAL_KIND
-        else evaluation_room(view)
-    )
-    if room is None:
-        raise LookupError("no room")
+    if kind == INTERNAL_KIND:
+        room = internal_evaluation_room(view, config.rooms.koordination)
+        if room is None:
+            raise LookupError("no room")
+    else:
+        room = view.theme.z2_room
     questionnaire = questionnaire_for(config, kind)
     return evaluations.create(
         theme_id=view.id,

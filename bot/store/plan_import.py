@@ -9,7 +9,7 @@ is no change, so importing the same file twice changes nothing.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -46,6 +46,8 @@ class RowResult:
     department: str | None = None
     contact: str | None = None
     core_team: tuple[str, ...] = ()
+    # Named Z2 participants the theme does not have yet.
+    participants: tuple[str, ...] = ()
     reason: str = ""
 
 
@@ -69,13 +71,23 @@ class ImportReport:
 # Deciding (pure) ----------------------------------------------------------------------
 
 
-def decide(rows: Iterable[PlanRow], existing: Iterable[ThemeView]) -> list[RowResult]:
-    """What each row would do to the themes that exist now."""
+def decide(
+    rows: Iterable[PlanRow],
+    existing: Iterable[ThemeView],
+    participants: Mapping[int, Sequence[str]] | None = None,
+) -> list[RowResult]:
+    """What each row would do to the themes that exist now (`participants`: their named
+    Z2 participants by theme id)."""
     by_key = {view.theme.name_key: view for view in existing}
-    return [_decide_row(row, by_key.get(fold(row.name))) for row in rows]
+    named = participants or {}
+    results = []
+    for row in rows:
+        view = by_key.get(fold(row.name))
+        results.append(_decide_row(row, view, named.get(view.id, ()) if view else ()))
+    return results
 
 
-def _decide_row(row: PlanRow, view: ThemeView | None) -> RowResult:
+def _decide_row(row: PlanRow, view: ThemeView | None, named: Sequence[str] = ()) -> RowResult:
     if view is None:
         return RowResult(row, Action.create)
     theme = view.theme
@@ -96,7 +108,8 @@ def _decide_row(row: PlanRow, view: ThemeView | None) -> RowResult:
     department = row.department if row.department and not theme.department else None
     contact = row.contact if row.contact and not theme.contact else None
     core_team = row.core_team if not theme.core_team else ()
-    if z2 is None and room is None and not (department or contact or core_team):
+    participants = tuple(p for p in row.participants if p not in named)
+    if z2 is None and room is None and not (department or contact or core_team or participants):
         return RowResult(row, Action.unchanged, view.id)
     return RowResult(
         row,
@@ -107,6 +120,7 @@ def _decide_row(row: PlanRow, view: ThemeView | None) -> RowResult:
         department=department,
         contact=contact,
         core_team=core_team,
+        participants=participants,
     )
 
 
@@ -132,7 +146,7 @@ def import_plan(
     if parsed.errors:
         return ImportReport(errors=parsed.errors)
     existing = store.themes(include_archived=True)
-    results = tuple(decide(parsed.rows, existing))
+    results = tuple(decide(parsed.rows, existing, store.participants_of([v.id for v in existing])))
     report = ImportReport(results)
     if dry_run or not report.changes:
         return report
@@ -198,6 +212,7 @@ def _apply(
                     department=change.department,
                     contact=change.contact,
                     core_team=change.core_team,
+                    participants=change.participants,
                 )
             )
     store.apply_plan(creates, updates, actor=actor, now=now, progress=progress)
@@ -216,6 +231,7 @@ def _new_theme(
         department=row.department,
         contact=row.contact,
         core_team=row.core_team,
+        participants=row.participants,
         template=template,
         planned=tuple(plan(template, z2, council_meetings)) if z2 else (),
     )

@@ -54,6 +54,8 @@ PLACES: tuple[Place, ...] = (
     Place("step", "done_by", How.whole, "Schritte: erledigt von"),
     Place("step", "note", How.text, "Schritte: Notizen"),
     Place("responsibility", "user_id", How.row, "Zuständigkeiten (entfernt)"),
+    Place("core_team_member", "user_id", How.row, "Kernteams (entfernt)"),
+    Place("theme_participant", "user_id", How.row, "Z2-Teilnehmende (entfernt)"),
     Place("history", "actor", How.whole, "Verlauf: wer"),
     Place("history", "detail", How.json, "Verlauf: Angaben"),
     Place("council_meeting", "added_by", How.whole, "Ratssitzungen: eingetragen von"),

@@ -98,6 +98,20 @@ class CoreTeamMember(SQLModel, table=True):
     user_id: str = Field(max_length=255)
 
 
+class ThemeParticipant(SQLModel, table=True):
+    """Someone who sits at the theme's Z2 (`!zt teilnehmende`): asked in the evaluation
+    after Z2, besides the members of the Z2 room."""
+
+    __tablename__ = "theme_participant"
+    __table_args__ = (sa.UniqueConstraint("theme_id", "user_id", name="uq_theme_participant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("theme.id", ondelete="CASCADE"), nullable=False)
+    )
+    user_id: str = Field(max_length=255)
+
+
 class Responsibility(SQLModel, table=True):
     """A person named responsible for a step (`!zt zuständig`); reminders mention them."""
 
@@ -235,7 +249,9 @@ class Evaluation(SQLModel, table=True):
     mode: str = Field(max_length=16)  # "anonym" or "raum"
     # starting → open → closing → closed
     status: str = Field(default="starting", max_length=16)
-    room_id: str = Field(max_length=255)  # the Z2 (or team) room; results go there too
+    # The Z2 room (its members are asked; results go there too); None: only the named
+    # participants are asked (`!zt teilnehmende`).
+    room_id: str | None = Field(default=None, max_length=255)
     questionnaire_json: str = Field(sa_type=sa.Text)
     min_answers: int
     opened_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

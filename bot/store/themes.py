@@ -39,6 +39,7 @@ from bot.store.tables import (
     TeamRoom,
     Theme,
     ThemePaper,
+    ThemeParticipant,
 )
 
 
@@ -66,6 +67,8 @@ class NewTheme:
     department: str | None = None
     contact: str | None = None
     core_team: Sequence[str] = ()
+    # The named Z2 participants (`!zt teilnehmende`).
+    participants: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class ThemeUpdate:
     department: str | None = None
     contact: str | None = None
     core_team: Sequence[str] = ()
+    # The named Z2 participants (`!zt teilnehmende`).
+    participants: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -295,11 +300,6 @@ class Store(Database):
         with self.session() as session:
             query = select(sa.func.count()).select_from(Theme).where(_with_status(statuses))
             return session.exec(query).one()
-
-    def any_active_theme(self) -> bool:
-        with self.session() as session:
-            query = select(Theme.id).where(Theme.status == ThemeStatus.active).limit(1)
-            return session.exec(query).first() is not None
 
     def theme_names_by_id(self, ids: Collection[int]) -> dict[int, str]:
         found: dict[int, str] = {}
@@ -595,32 +595,83 @@ class Store(Database):
         self, theme_id: int, users: Sequence[str], *, actor: str, now: datetime
     ) -> list[str]:
         """Add people to the Kernteam; the ones that were not in it yet."""
-        with self._change(theme_id, actor, "core_team_added", now, users=list(users)) as (
-            session,
-            _,
-        ):
-            known = set(
-                session.exec(
-                    select(CoreTeamMember.user_id).where(CoreTeamMember.theme_id == theme_id)
-                )
-            )
-            added = [user for user in dict.fromkeys(users) if user not in known]
-            for user in added:
-                session.add(CoreTeamMember(theme_id=theme_id, user_id=user))
-        return added
+        return self._add_people(CoreTeamMember, theme_id, users, actor, now, "core_team_added")
 
     def remove_core_team(
         self, theme_id: int, users: Sequence[str], *, actor: str, now: datetime
     ) -> list[str]:
         """Remove people from the Kernteam; the ones that were in it."""
-        with self._change(theme_id, actor, "core_team_removed", now, users=list(users)) as (
-            session,
-            _,
-        ):
+        return self._remove_people(CoreTeamMember, theme_id, users, actor, now, "core_team_removed")
+
+    def participants(self, theme_id: int) -> list[str]:
+        """The Z2 participants a coordinator named (`!zt teilnehmende`), in that order."""
+        with self.session() as session:
+            return list(
+                session.exec(
+                    select(ThemeParticipant.user_id)
+                    .where(ThemeParticipant.theme_id == theme_id)
+                    .order_by(ThemeParticipant.id)  # type: ignore[arg-type]
+                )
+            )
+
+    def participants_of(self, theme_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The named Z2 participants of many themes (for the plan file)."""
+        found: dict[int, list[str]] = defaultdict(list)
+        with self.session() as session:
+            for chunk in _chunks(list(theme_ids)):
+                rows = session.exec(
+                    select(ThemeParticipant.theme_id, ThemeParticipant.user_id)
+                    .where(ThemeParticipant.theme_id.in_(chunk))  # type: ignore[attr-defined]
+                    .order_by(ThemeParticipant.id)  # type: ignore[arg-type]
+                )
+                for theme_id, user_id in rows:
+                    found[theme_id].append(user_id)
+        return dict(found)
+
+    def add_participants(
+        self, theme_id: int, users: Sequence[str], *, actor: str, now: datetime
+    ) -> list[str]:
+        """Name people as Z2 participants; the ones that were not named yet."""
+        return self._add_people(ThemeParticipant, theme_id, users, actor, now, "participants_added")
+
+    def remove_participants(
+        self, theme_id: int, users: Sequence[str], *, actor: str, now: datetime
+    ) -> list[str]:
+        """No longer name people as Z2 participants; the ones that were named."""
+        return self._remove_people(
+            ThemeParticipant, theme_id, users, actor, now, "participants_removed"
+        )
+
+    def _add_people(
+        self,
+        table: type[CoreTeamMember] | type[ThemeParticipant],
+        theme_id: int,
+        users: Sequence[str],
+        actor: str,
+        now: datetime,
+        action: str,
+    ) -> list[str]:
+        with self._change(theme_id, actor, action, now, users=list(users)) as (session, _):
+            known = set(session.exec(select(table.user_id).where(table.theme_id == theme_id)))
+            added = [user for user in dict.fromkeys(users) if user not in known]
+            for user in added:
+                session.add(table(theme_id=theme_id, user_id=user))
+        return added
+
+    def _remove_people(
+        self,
+        table: type[CoreTeamMember] | type[ThemeParticipant],
+        theme_id: int,
+        users: Sequence[str],
+        actor: str,
+        now: datetime,
+        action: str,
+    ) -> list[str]:
+        with self._change(theme_id, actor, action, now, users=list(users)) as (session, _):
             rows = session.exec(
-                select(CoreTeamMember).where(
-                    CoreTeamMember.theme_id == theme_id,
-                    CoreTeamMember.user_id.in_(list(users)),  # type: ignore[attr-defined]
+                select(table).where(
+                    table.theme_id == theme_id,
+                    table.user_id.in_(list(users)),  # type: ignore[attr-defined]
                 )
             ).all()
             removed = [row.user_id for row in rows]
@@ -762,6 +813,8 @@ class Store(Database):
         self._add_steps(session, theme.id, new.planned)
         for user in dict.fromkeys(new.core_team):
             session.add(CoreTeamMember(theme_id=theme.id, user_id=user))
+        for user in dict.fromkeys(new.participants):
+            session.add(ThemeParticipant(theme_id=theme.id, user_id=user))
         record_history(
             session,
             theme.id,
@@ -819,7 +872,23 @@ class Store(Database):
                 "core_team_added",
                 users=list(update.core_team),
             )
+        self._add_participants(session, update.theme_id, update.participants, actor, now)
         session.add(theme)
+
+    @staticmethod
+    def _add_participants(
+        session: Session, theme_id: int, users: Sequence[str], actor: str, now: datetime
+    ) -> None:
+        known = set(
+            session.exec(
+                select(ThemeParticipant.user_id).where(ThemeParticipant.theme_id == theme_id)
+            )
+        )
+        added = [user for user in dict.fromkeys(users) if user not in known]
+        for user in added:
+            session.add(ThemeParticipant(theme_id=theme_id, user_id=user))
+        if added:
+            record_history(session, theme_id, actor, now, "participants_added", users=added)
 
     @staticmethod
     def _add_steps(session: Session, theme_id: int, planned: Sequence[PlannedStep]) -> None:

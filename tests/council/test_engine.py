@@ -128,9 +128,17 @@ async def test_meetings_are_read_kept_and_step_6_falls_on_them(council: Council)
     assert "Sporthalle: Schritt 6 jetzt am 15.04.2027 (KW 15), Schritt 7 jetzt am 22.04.2027" in (
         notice
     )
+    # The theme's team room hears what moved, old → new, once.
+    [moved] = council.notices(TEAM)
+    assert moved.startswith(
+        "📆 Neue Termine für „Sporthalle“: das Ratsinformationssystem meldet geänderte "
+        "Sitzungstermine."
+    )
+    assert "• Schritt 6 „Ratsentscheidung“: 12.04.2027 → 15.04.2027 (KW 15)" in moved
+    assert "• Schritt 7 „Evaluation & KVP“: 19.04.2027 → 22.04.2027 (KW 16)" in moved
     # Nothing changed: nothing to tell.
     assert await council.read(NOW + timedelta(days=1))
-    assert len(council.sent) == 1
+    assert len(council.sent) == 2
 
     listing = await council.ask("!zt ratssitzung")
     assert (

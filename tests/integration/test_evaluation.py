@@ -41,6 +41,14 @@ def poll_for(user: ScriptedUser, room_id: str, question_text: str) -> str:
     raise AssertionError(f"no poll {question_text!r} in {room_id}")
 
 
+async def z2_theme(coordinator: ScriptedUser, room_id: str, name: str) -> None:
+    """A theme whose Z2 participants sit in `room_id` (Z2 on 12.04.2027: an evaluation
+    started before is confirmed with `trotzdem`)."""
+    await coordinator.ask(room_id, f"!zt neu {name} 12.04.2027")
+    bound = await coordinator.ask(room_id, f"!zt raum {name} z2")
+    assert "Z2-Raum" in bound.body, bound.body
+
+
 Q1 = "Wie zufrieden sind Sie insgesamt mit dem Zukunftstisch?"
 Q2 = "Das Ziel des Zukunftstischs war mir klar."
 POLLS = 9  # the questionnaire's scale questions; the open one is a text
@@ -54,11 +62,13 @@ async def test_room_mode_polls_are_native_and_counted_per_msc3381(
     room_id = await coordinator.create_room([bot.user_id], name="Z2 Mobilität")
     await coordinator.wait_for_member(room_id, bot.user_id)
     await join_all(coordinator, room_id, [anna, ben, cem, dora])
-    await coordinator.ask(room_id, "!zt neu Mobilität 12.04.2027")
-    refused = await anna.ask(room_id, "!zt umfrage Mobilität raum")
+    await z2_theme(coordinator, room_id, "Mobilität")
+    refused = await anna.ask(room_id, "!zt umfrage Mobilität raum trotzdem")
     assert "Das dürfen nur Koordinator*innen" in refused.body
-    started = await coordinator.ask(room_id, "!zt umfrage Mobilität raum")
-    assert "als Umfrage in diesem Raum" in started.body
+    started = await coordinator.ask(room_id, "!zt umfrage Mobilität raum trotzdem")
+    assert f"als Umfrage im Z2-Raum „Z2 Mobilität“ (https://matrix.to/#/{room_id})" in (
+        started.body
+    )
     await anna.wait_until(lambda: len(anna.polls_in(room_id)) >= POLLS)
     start = anna.polls_in(room_id)[0].content
     assert start["type"] == POLL_START
@@ -121,8 +131,8 @@ async def test_polls_follow_elements_rules_for_ends_and_responses(
     room_id = await coordinator.create_room([bot.user_id], name="Z2 Wasser")
     await coordinator.wait_for_member(room_id, bot.user_id)
     await join_all(coordinator, room_id, [helga, ida, jan])
-    await coordinator.ask(room_id, "!zt neu Wasser 12.04.2027")
-    await coordinator.ask(room_id, "!zt umfrage Wasser raum")
+    await z2_theme(coordinator, room_id, "Wasser")
+    await coordinator.ask(room_id, "!zt umfrage Wasser raum trotzdem")
     await helga.wait_until(lambda: len(helga.polls_in(room_id)) >= POLLS)
     q1, q2 = poll_for(helga, room_id, Q1), poll_for(helga, room_id, Q2)
 
@@ -172,12 +182,12 @@ async def test_anonymous_mode_asks_everyone_in_a_direct_chat_and_keeps_only_coun
     # Erik already has a direct chat with the bot: it is reused.
     existing = await erik.create_room([bot.user_id], name="Erik und Bot", direct=True)
     await erik.wait_for_member(existing, bot.user_id)
-    await coordinator.ask(room_id, "!zt neu Klima 12.04.2027")
+    await z2_theme(coordinator, room_id, "Klima")
     # The coordinator (a session-wide user) has seen polls of earlier tests: count from here.
     seen_before = len(coordinator.polls)
     coordinator.auto_join = True  # the coordinator is asked too, in a new direct chat
-    started = await coordinator.ask(room_id, "!zt umfrage Klima")
-    assert "im Direktchat gefragt" in started.body
+    started = await coordinator.ask(room_id, "!zt umfrage Klima trotzdem")
+    assert "4 Personen werden im Direktchat gefragt (die Mitglieder des Z2-Raums" in started.body
 
     def new_polls(user: ScriptedUser) -> list:
         return user.polls[seen_before:] if user is coordinator else user.polls
@@ -282,8 +292,8 @@ async def test_anonymous_mode_reminds_only_those_who_have_not_answered_halfway(
     room_id = await coordinator.create_room([bot.user_id], name="Z2 Halbzeit")
     await coordinator.wait_for_member(room_id, bot.user_id)
     await join_all(coordinator, room_id, [hanna, ilias])
-    await coordinator.ask(room_id, "!zt neu Halbzeit 12.04.2027")
-    await coordinator.ask(room_id, "!zt umfrage Halbzeit")
+    await z2_theme(coordinator, room_id, "Halbzeit")
+    await coordinator.ask(room_id, "!zt umfrage Halbzeit trotzdem")
     for user in (hanna, ilias):
         await user.wait_until(lambda user=user: len(user.polls) >= POLLS, timeout=60)
     direct = hanna.polls[0].room_id

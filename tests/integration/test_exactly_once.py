@@ -45,7 +45,7 @@ COMMANDS = (
     "kvp übernommen {idea}",
     "kvp Klima Mehr Zeit für Rückfragen",
     "kvp verworfen {idea} passt nicht",
-    "umfrage Klima raum",
+    "umfrage Klima raum trotzdem",
     "umfrage beenden Klima",
     "umbenennen Klima Klimaschutz",
     "pausieren Klimaschutz",

@@ -125,7 +125,7 @@ async def test_internal_evaluation_offered_after_step_6_started_answered_and_in_
     await join_all(coordinator, team, [rita, sven])
     await coordinator.ask(team, "!zt neu Quartier 12.04.2027")
     await coordinator.ask(team, "!zt raum Quartier team")
-    await coordinator.ask(team, "!zt erledigt Quartier 6")
+    await coordinator.ask(team, "!zt erledigt Quartier 6 trotzdem")
 
     for room in (koordination, team):
         offer = await wait_said(coordinator, room, bot.user_id, "Zeit für die interne Evaluation")

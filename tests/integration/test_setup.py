@@ -216,8 +216,8 @@ async def test_import_resolves_aliases_and_takes_links_of_every_room_version(
     imported = await asyncio.to_thread(zt_bot, "import", "--config", str(config), str(plan))
     assert imported.returncode == 0, imported.stderr
     exported = await asyncio.to_thread(zt_bot, "export", "--config", str(config))
-    assert f"Klima;15.06.2027;Q2/2027;{by_alias};;;;aktiv" in exported.stdout
-    assert f"Wasser;26.07.2027;Q3/2027;{by_link};;;;aktiv" in exported.stdout
+    assert f"Klima;15.06.2027;Q2/2027;{by_alias};;;;;aktiv" in exported.stdout
+    assert f"Wasser;26.07.2027;Q3/2027;{by_link};;;;;aktiv" in exported.stdout
 
 
 async def test_a_configured_room_the_bot_cannot_use_gets_one_clear_line(

@@ -148,7 +148,7 @@ async def test_what_a_coordinator_reads(
     room: str, theme: str, coordinator: ScriptedUser, member: ScriptedUser
 ) -> None:
     z2_room = await coordinator.ask(room, f"!zt raum {theme} z2")
-    assert "Nach Z2 startet hier die Umfrage unter den Teilnehmenden" in z2_room.body
+    assert "Nach Z2 fragt die Evaluation die Mitglieder dieses Raums" in z2_room.body
     assert "Erinnerungen für die Teilnehmenden" not in z2_room.body
     step_7 = await member.ask(room, "!zt hilfe 7")
     assert "1 Woche nach Schritt 6" in step_7.body

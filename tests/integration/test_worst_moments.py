@@ -21,7 +21,7 @@ from bot.failpoints import ENV_FAILPOINTS
 from bot.matrix.events import REMINDER_MARKER
 from tests.integration.conftest import PASSWORD, Accounts, Databases, start_bot, write_plain_config
 from tests.integration.proxy import FaultyProxy
-from tests.integration.test_evaluation import join_all, people, poll_for
+from tests.integration.test_evaluation import join_all, people, poll_for, z2_theme
 from tests.integration.test_faults import seed_due_theme
 
 pytestmark = pytest.mark.integration
@@ -126,8 +126,8 @@ async def test_database_gone_when_a_poll_is_closed(
     room_id = await coordinator.create_room([bot.user_id], name="Z2 Abschluss")
     await coordinator.wait_for_member(room_id, bot.user_id)
     await join_all(coordinator, room_id, [karl, lena])
-    await coordinator.ask(room_id, "!zt neu Abschluss 12.04.2027")
-    await coordinator.ask(room_id, "!zt umfrage Abschluss raum")
+    await z2_theme(coordinator, room_id, "Abschluss")
+    await coordinator.ask(room_id, "!zt umfrage Abschluss raum trotzdem")
     await karl.wait_until(lambda: len(karl.polls_in(room_id)) >= 9)
     question = poll_for(karl, room_id, Q1)
     await karl.vote(room_id, question, ["a1"])

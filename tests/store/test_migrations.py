@@ -73,6 +73,14 @@ def test_upgrade_twice_is_harmless(database_url: str) -> None:
 GAP_FIELDS = ("min_weeks_before", "min_weeks_after", "gap_to")
 
 
+def before_0018() -> dict:
+    """The shipped process as themes stored it before 0018: no step aliases (Z1, Z2)."""
+    process = json.loads(load_template().to_json())
+    for step in process["steps"]:
+        step.pop("aliases")
+    return process
+
+
 def without_gaps(process: dict) -> dict:
     """A copy as stored before 0014 (no minimum distances)."""
     for step in process["steps"]:
@@ -95,12 +103,12 @@ def before_0013(process: dict) -> dict:
 
 def stored_before_0013() -> dict:
     """The shipped process as a theme stored it at 0012."""
-    return before_0013(without_gaps(json.loads(load_template().to_json())))
+    return before_0013(without_gaps(before_0018()))
 
 
 def old_copy() -> str:
     """The shipped process as themes stored it before steps had roles."""
-    process = before_0013(without_gaps(json.loads(load_template().to_json())))
+    process = before_0013(without_gaps(before_0018()))
     for step in process["steps"]:
         step.pop("role")
         for milestone in step["milestones"]:
@@ -151,7 +159,7 @@ def test_stored_copies_get_the_draft_resolution_role_and_lose_only_it_again(
 ) -> None:
     store = Store(database_url)
     store.upgrade("0007")
-    copy = before_0013(without_gaps(json.loads(load_template().to_json())))
+    copy = before_0013(without_gaps(before_0018()))
     for step in copy["steps"]:  # as 0007 left it: every role but the new one
         if step.get("role") == "draft_resolution":
             step.pop("role")
@@ -179,7 +187,7 @@ def test_0013_puts_step_7_after_z2_and_the_council_and_adds_the_window_columns(
 ) -> None:
     store = Store(database_url)
     store.upgrade("0012")
-    copy = before_0013(without_gaps(json.loads(load_template().to_json())))
+    copy = before_0013(without_gaps(before_0018()))
     own = json.loads(json.dumps(copy))
     own["steps"][-1]["offset_weeks"] = 3  # a city's own step 7: left as it is
     with store.engine.begin() as connection:
@@ -341,3 +349,70 @@ def test_0017_gives_every_stored_copy_its_digest_and_lists_read_the_copy(
         for name, process in copies.items()
     }
     assert listed == copies
+
+
+def test_0018_names_z1_and_z2_in_stored_copies_and_lets_evaluations_go_without_a_room(
+    database_url: str,
+) -> None:
+    import hashlib
+
+    store = Store(database_url)
+    store.upgrade("0017")
+    shipped = json.dumps(before_0018(), ensure_ascii=False)
+    own = before_0018()
+    for step in own["steps"]:  # a city's own keys: nothing to match, the copy stays
+        step["key"] = f"S{step['key']}"
+        step["anchor"] = step["anchor"] if step["anchor"] == "z2" else f"S{step['anchor']}"
+        step["role"] = None
+        step["gap_to"] = "z2"
+        step["after_step"] = None
+    own_text = json.dumps(own, ensure_ascii=False)
+    with store.engine.begin() as connection:
+        for number, (name, process) in enumerate(
+            (("Mobilität", shipped), ("Eigen", own_text)), start=1
+        ):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO theme (id, name, name_key, z2, status, process_json,"
+                    " process_digest, created_by, created_at) VALUES (:id, :name, :key, :z2,"
+                    " 'active', :process, :digest, '@k:localhost', :now)"
+                ),
+                {
+                    "id": number,
+                    "name": name,
+                    "key": name.casefold(),
+                    "z2": date(2027, 4, 12),
+                    "process": process,
+                    "digest": hashlib.sha256(process.encode("utf-8")).hexdigest(),
+                    "now": NOW,
+                },
+            )
+    store.upgrade()
+    migrated, unchanged = store.theme_by_id(1), store.theme_by_id(2)
+    assert migrated is not None and unchanged is not None
+    assert migrated.template == load_template()
+    assert migrated.template.step("z1").key == "2" and migrated.template.step("Z2").key == "4"
+    assert all(not step.aliases for step in unchanged.template.steps)
+    assert unchanged.theme.process_json == own_text  # byte for byte
+    with store.engine.connect() as connection:
+        digest = connection.execute(
+            sa.text("SELECT process_json, process_digest FROM theme WHERE id = 1")
+        ).one()
+    assert digest[1] == hashlib.sha256(digest[0].encode("utf-8")).hexdigest()
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO evaluation (theme_id, mode, status, room_id, questionnaire_json,"
+                " min_answers, opened_at, closes_at, reminded, participants, kind,"
+                " auto_started) VALUES (1, 'anonym', 'open', NULL, '{}', 3, :now, :now,"
+                " false, 0, 'teilnehmende', false)"
+            ),
+            {"now": NOW},
+        )
+        command.downgrade(alembic_config(connection), "0017")
+        back = connection.execute(sa.text("SELECT process_json FROM theme WHERE id = 1"))
+        process_json = back.scalar_one()
+        room = connection.execute(sa.text("SELECT room_id FROM evaluation")).scalar_one()
+    store.close()
+    assert json.loads(process_json) == before_0018()
+    assert room == ""

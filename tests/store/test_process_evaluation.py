@@ -139,8 +139,12 @@ def test_a_plain_reply_in_the_direct_chat_answers_the_open_question_without_auth
 
 def test_internal_and_participants_evaluations_run_side_by_side(bot: Bot) -> None:
     say(bot, "neu Mobilität 12.04.2027")
-    assert "keinen Raum" in say(bot, "umfrage Mobilität").reply.body  # no Z2 or team room
+    nobody = "ist niemand da, den die Evaluation fragen kann"
+    assert nobody in say(bot, "umfrage Mobilität").reply.body  # no Z2 room, nobody named
     say(bot, "raum Mobilität team", room=TEAM)
+    # The department's team room is not Z2: still nobody to ask.
+    assert nobody in say(bot, "umfrage Mobilität").reply.body
+    say(bot, "raum Mobilität z2", room=Z2_ROOM)
     assert "startet jetzt" in say(bot, "umfrage Mobilität").reply.body
     assert "interne Evaluation" in say(bot, "umfrage Mobilität intern raum").reply.body
     again = say(bot, "umfrage Mobilität intern").reply.body
@@ -172,7 +176,7 @@ def test_jahresbericht_in_chat_and_zt_bot_report_in_three_formats(
     say(bot, "neu Klima 20.05.2027")
     say(bot, "neu Vorjahr 07.12.2026")
     say(bot, "erledigt Mobilität 1")  # due 01.02.2027, done 01.06.2027: 120 days late
-    say(bot, "raum Mobilität team", room=TEAM)
+    say(bot, "raum Mobilität z2", room=Z2_ROOM)
     say(bot, "umfrage Mobilität")
     evaluations = bot.router.services.evaluations
     (evaluation,) = evaluations.with_status("starting")
@@ -260,6 +264,9 @@ class FakeTransport:
     def room_power(self, room_id: str):
         return None
 
+    def room_name(self, room_id: str) -> str | None:
+        return {Z2_ROOM: "Z2 Mobilität"}.get(room_id)
+
     def notices(self, room_id: str) -> list[str]:
         return [c["body"] for r, t, c in self.sent if r == room_id and t == "m.room.message"]
 
@@ -283,16 +290,18 @@ async def test_the_offer_of_the_internal_evaluation_goes_out_once_after_step_6(b
     say(bot, "raum Mobilität team", room=TEAM)
     say(bot, "neu Klima 20.05.2027")
     await engine.tick(NOW)
-    assert transport.sent == []  # step 6 still open
+    # Step 6 still open: no offer. (Klima's Z2 is over and nobody is there to ask.)
+    (nobody,) = transport.notices(ROOM)
+    assert nobody.startswith("Für „Klima“ ist niemand da, den die Evaluation fragen kann")
     say(bot, "erledigt Mobilität 6")
     say(bot, "erledigt Klima 6")
     say(bot, "erledigt Klima 7")  # step 7 done already: too late to offer it
     await engine.tick(NOW)
-    (offer,) = transport.notices(ROOM)
+    offer = transport.notices(ROOM)[-1]
     assert offer.startswith("Der Rat hat über „Mobilität“ entschieden (Schritt 6 erledigt).")
     assert transport.notices(TEAM) == [offer]
     await engine.tick(NOW)
-    assert len(transport.sent) == 2  # once, not at every tick
+    assert len(transport.sent) == 3  # each once, not at every tick
 
 
 async def test_internal_evaluation_asks_team_and_coordination_in_direct_chats(bot: Bot) -> None:
@@ -331,3 +340,56 @@ async def test_an_automatic_start_is_told_in_the_coordination_room(bot: Bot) -> 
         assert transport.notices(f"!dm-{person}:stadt.example")[-1].startswith("Offene Frage:")
     await engine.tick(NOW)
     assert len(transport.notices(ROOM)) == 1
+
+
+async def test_the_participants_are_the_z2_room_and_the_named_never_the_team(bot: Bot) -> None:
+    engine, transport = engine_of(bot)
+    say(bot, "neu Garten 25.05.2027")
+    say(bot, "raum Garten team", room=TEAM)
+    say(bot, "raum Garten z2", room=Z2_ROOM)
+    named = say(bot, "teilnehmende Garten @ratsfrau:stadt.example @olga:stadt.example")
+    assert named.reply.body.startswith(
+        "Als Z2-Teilnehmende von „Garten“ benannt: @ratsfrau:stadt.example, @olga:stadt.example."
+    )
+    await engine.tick(NOW)
+    polled = {room for room, kind, _ in transport.sent if kind.endswith("poll.start")}
+    # The Z2 room's members and the named ones, once each; not rita and sven of the team.
+    assert polled == {
+        "!dm-olga:stadt.example",
+        "!dm-paul:stadt.example",
+        "!dm-ratsfrau:stadt.example",
+    }
+    (told,) = transport.notices(ROOM)
+    assert "3 Personen werden im Direktchat gefragt" in told
+    assert "Z2-Raums „Z2 Mobilität“ (https://matrix.to/#/!z2:stadt.example)" in told
+
+
+async def test_named_participants_alone_are_asked_and_nobody_is_told_once(bot: Bot) -> None:
+    engine, transport = engine_of(bot)
+    say(bot, "neu Garten 25.05.2027")
+    say(bot, "neu Wald 26.05.2027")
+    say(bot, "teilnehmende Garten @ratsfrau:stadt.example")
+    await engine.tick(NOW)
+    await engine.tick(NOW)
+    polled = {room for room, kind, _ in transport.sent if kind.endswith("poll.start")}
+    assert polled == {"!dm-ratsfrau:stadt.example"}
+    notices = transport.notices(ROOM)
+    assert len(notices) == 2
+    assert notices[0].startswith("Für „Wald“ ist niemand da")  # once, whatever the ticks
+    assert "1 Person wird im Direktchat gefragt (die benannten Teilnehmenden)" in notices[1]
+    # Asked by hand with the same words; a room poll needs a Z2 room.
+    assert say(bot, "umfrage Wald").reply.body == notices[0]
+    refused = say(bot, "umfrage Garten raum").reply.body
+    assert refused.startswith("Eine Umfrage im Raum braucht einen Z2-Raum")
+
+
+def test_before_z2_the_start_is_refused_with_the_date_unless_confirmed(bot: Bot) -> None:
+    say(bot, "neu Herbst 14.10.2027")
+    say(bot, "raum Herbst z2", room=Z2_ROOM)
+    refused = say(bot, "umfrage Herbst").reply.body
+    assert refused.startswith("Z2 von „Herbst“ ist am 14.10.2027 und hat noch nicht stattgefunden")
+    assert refused.endswith("!zt umfrage Herbst trotzdem")
+    assert bot.router.services.evaluations.for_theme(1) == []
+    started = say(bot, "umfrage Herbst trotzdem").reply.body
+    assert started.startswith("Die Evaluation von „Herbst“ startet jetzt")
+    assert "Z2-Raums „!z2:stadt.example“" in started  # the bot here knows no room names

@@ -87,7 +87,10 @@ SEED_COMMANDS = (
     (TEAM_ROOM, "!zt überspringen Mobilität 3a"),
     (TEAM_ROOM, "!zt pausieren Smart City"),
     (TEAM_ROOM, "!zt kvp Mobilität Mehr Radwege <b>jetzt</b> & sofort"),
-    (TEAM_ROOM, "!zt umfrage Digitale Ethik"),
+    ("!z2:stadt.example", "!zt raum Digitale Ethik z2"),
+    (TEAM_ROOM, "!zt teilnehmende Digitale Ethik @ratsfrau:stadt.example"),
+    # Long before Z2: confirmed, so that the fuzz meets an evaluation that runs.
+    (TEAM_ROOM, "!zt umfrage Digitale Ethik trotzdem"),
 )
 
 # The HTML that Matrix clients render (the spec's recommended subset, as far as we use it).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.command import UserError
-from commands.kernteam import people
+from bot.command import user_ids as people
 
 
 def test_ids_links_and_pills() -> None:

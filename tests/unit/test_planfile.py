@@ -325,14 +325,15 @@ VIEWS = [
 
 
 def test_write_plan_format() -> None:
-    assert write_plan(VIEWS).split("\r\n") == [
-        "Thema;Z2;Quartal;Teamraum;Fachbereich;Kernteam;Kontakt;Status",
-        "Digitale Ethik;12.04.2027;Q2/2027;;;;;aktiv",
+    participants = {3: ["@ratsfrau:example.org", "@prof:uni.example"]}
+    assert write_plan(VIEWS, participants).split("\r\n") == [
+        "Thema;Z2;Quartal;Teamraum;Fachbereich;Kernteam;Teilnehmende;Kontakt;Status",
+        "Digitale Ethik;12.04.2027;Q2/2027;;;;'@ratsfrau:example.org @prof:uni.example;;aktiv",
         "Mobilität;15.06.2027;Q2/2027;!m:example.org;Amt für Verkehr;"
-        "'@anna:example.org @ben:example.org;Anna, Tel. 1;aktiv",  # @ starts a formula
-        "Wohnen;06.09.2027;Q3/2027;;;;;pausiert",
-        "'=SUMME(A1);04.10.2027;Q4/2027;;;;;archiviert",  # never a live formula
-        "Regenwasserbewirtschaftung;;Q4/2027;;;;;Idee",
+        "'@anna:example.org @ben:example.org;;Anna, Tel. 1;aktiv",  # @ starts a formula
+        "Wohnen;06.09.2027;Q3/2027;;;;;;pausiert",
+        "'=SUMME(A1);04.10.2027;Q4/2027;;;;;;archiviert",  # never a live formula
+        "Regenwasserbewirtschaftung;;Q4/2027;;;;;;Idee",
         "",
     ]
 

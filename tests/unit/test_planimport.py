@@ -204,6 +204,33 @@ def test_team_columns_create_and_fill_but_never_overwrite(store: Store) -> None:
     )
 
 
+def test_the_z2_participants_column_names_whom_the_evaluation_asks(store: Store) -> None:
+    report = _import(
+        store,
+        "Thema;Z2;Teilnehmende\n"
+        "Mobilität;15.06.2027;@ratsfrau:localhost, @prof:uni.example\n"
+        "Wohnen;06.09.2027;\n",
+    )
+    assert report.applied and report.count(Action.create) == 2
+    mobil = store.theme("Mobilität")
+    assert store.participants(mobil.id) == ["@ratsfrau:localhost", "@prof:uni.example"]
+    # The same file again changes nothing; a further name is added, none is dropped.
+    again = _import(store, "Thema;Z2;Teilnehmende\nMobilität;15.06.2027;@prof:uni.example\n")
+    assert [r.action for r in again.results] == [Action.unchanged]
+    more = _import(store, "Thema;Z2;Teilnehmende\nMobilität;15.06.2027;@experte:localhost\n")
+    assert [r.action for r in more.results] == [Action.update]
+    assert store.participants(mobil.id) == [
+        "@ratsfrau:localhost",
+        "@prof:uni.example",
+        "@experte:localhost",
+    ]
+    wrong = read_plan("Thema;Z2;Teilnehmende\nMobilität;15.06.2027;Frau Meyer\n")
+    assert [str(e) for e in wrong.errors] == [
+        "Zeile 2: Teilnehmende: „Frau“ ist keine Matrix-ID (wie @anna:example.org)",
+        "Zeile 2: Teilnehmende: „Meyer“ ist keine Matrix-ID (wie @anna:example.org)",
+    ]
+
+
 def test_decide_is_pure_over_rows_and_views(store: Store) -> None:
     _import(store, PLAN)
     rows = read_plan("Thema;Quartal\nRegenwasserbewirtschaftung;Q1/2028\nNeu;Q1/2028\n").rows
@@ -274,10 +301,10 @@ def test_cli_export_round_trips_through_import(
     data = exported.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # Excel opens UTF-8 with its umlauts
     assert data.decode("utf-8-sig").splitlines() == [
-        "Thema;Z2;Quartal;Teamraum;Fachbereich;Kernteam;Kontakt;Status",
-        "Digitale Ethik;12.04.2027;Q2/2027;!ethik:localhost;;;;aktiv",
-        "Mobilität;15.06.2027;Q2/2027;;;;;aktiv",
-        "Regenwasserbewirtschaftung;;Q4/2027;;;;;Idee",
+        "Thema;Z2;Quartal;Teamraum;Fachbereich;Kernteam;Teilnehmende;Kontakt;Status",
+        "Digitale Ethik;12.04.2027;Q2/2027;!ethik:localhost;;;;;aktiv",
+        "Mobilität;15.06.2027;Q2/2027;;;;;;aktiv",
+        "Regenwasserbewirtschaftung;;Q4/2027;;;;;;Idee",
     ]
     assert main(["import", "--config", cfg, str(exported)]) == 0
     assert "0 angelegt, 0 ergänzt, 3 unverändert" in capsys.readouterr().out

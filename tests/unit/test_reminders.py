@@ -188,17 +188,45 @@ def expected_identities(themes: Sequence[SimTheme], cfg: ReminderSettings = DEFA
                         expected[stage.identity] = day
             step2 = next(step for step in theme.steps if step.key == "2")
             if step2.state != "skipped":
+                opens = theme.participation_opens
+                assert opens is not None
+                # A week ahead of the opening, the citizen dialogue office prepares; when a
+                # move brings the opening nearer than that, it hears at the next tick.
+                advance = (theme.theme_id, "2", "participation_advance", 1, opens)
+                ahead = CALENDAR.on_or_before(opens - WEEK) <= day < CALENDAR.on_or_before(opens)
+                if ahead and advance not in expected:
+                    expected[advance] = day
                 for kind, milestone in (
-                    ("participation_open", theme.participation_opens),
+                    ("participation_open", opens),
                     ("participation_close", theme.participation_closes),
                 ):
                     if CALENDAR.on_or_before(milestone) == day:
                         expected[(theme.theme_id, "2", kind, 1, milestone)] = day
         monday = day - timedelta(days=day.weekday())
-        if active and CALENDAR.on_or_after(monday) == day:
+        if CALENDAR.on_or_after(monday) == day and any(something_to_say(t, day) for t in active):
             iso = day.isocalendar()
             expected[(None, "digest", "digest", iso.year * 100 + iso.week, monday)] = day
     return expected
+
+
+WEEK = timedelta(weeks=1)
+
+
+def something_to_say(theme: ThemeFacts, day: date) -> bool:
+    """Whether the digest of `day`'s week lists a step of the theme: one overdue, one due
+    by the end of next week, or one that begins this week or next."""
+    fortnight_end = day - timedelta(days=day.weekday()) + timedelta(days=13)
+    for step in theme.steps:
+        if step.state != "open":
+            continue
+        begins = step.kind == StepKind.continuous or (
+            step.kind == StepKind.phase and step.due > day
+        )
+        if begins and day <= step.due <= fortnight_end:
+            return True
+        if not begins and step.deadline <= fortnight_end:
+            return True
+    return False
 
 
 # --- the year -----------------------------------------------------------------------------
@@ -209,9 +237,14 @@ def test_year_every_reminder_exactly_once_on_its_day(year: Sent) -> None:
     sent_days = {identity: day for identity, (day, _) in year.log.items()}
     assert sent_days == expected
     for day, reminder in year.log.values():
-        assert reminder.send_on == day
-        assert not reminder.late
+        # Sent on its day; only a notice a move made due yesterday comes a day late.
+        assert reminder.send_on == day or (reminder.late and reminder.send_on < day)
+        assert reminder.late == (reminder.send_on < day)
         assert CALENDAR.is_working_day(day)
+    late = [r for day, r in year.log.values() if r.late]
+    assert [(r.theme_id, str(r.kind), r.step_date) for r in late] == [
+        (2, "participation_advance", date(2027, 5, 27))
+    ]
 
 
 def test_year_at_most_one_reminder_per_step_and_day(year: Sent) -> None:
@@ -271,6 +304,36 @@ def test_year_done_steps_stop_reminders(year: Sent) -> None:
     assert year.kinds(1, "5") == [("advance", 1), ("due", 1)]
 
 
+def test_year_an_unmarked_optional_meeting_lapses_instead_of_nagging(year: Sent) -> None:
+    # Regenwasserbewirtschaftung never marks 3a (23.09.2027): after its follow-up it lapses,
+    # told once, as long after the follow-up as an overdue reminder would come.
+    assert year.kinds(3, "3a") == [("advance", 1), ("due", 1), ("followup", 1), ("lapsed", 1)]
+    followup, lapse = year.of(3, "3a")[-2:]
+    assert lapse.send_on == CALENDAR.add_working_days(followup.send_on, 3)
+    # A step that must happen never lapses: Z2 unmarked gets its follow-up only.
+    assert year.kinds(3, "4") == [("advance", 1), ("due", 1), ("followup", 1)]
+
+
+def test_a_lapsed_step_tells_a_room_that_missed_it_for_a_week_then_nothing() -> None:
+    day = date(2027, 3, 22)
+    meeting = StepFacts("3a", StepKind.meeting, TEAM, day, day, "open", optional=True)
+    lapse_day = stages(meeting)[-1][2]
+    assert stages(meeting)[-1][0] == "lapsed"
+    lapsed = theme_with(replace(meeting, state="lapsed"))
+
+    def steps_of(on: date) -> list[str]:
+        found = due_reminders([lapsed], at(on), DEFAULTS, CALENDAR)
+        return [str(r.kind) for r in found if r.step_key == "3a"]
+
+    assert steps_of(lapse_day) == ["lapsed"]
+    assert steps_of(lapse_day + timedelta(days=7)) == ["lapsed"]
+    assert steps_of(lapse_day + timedelta(days=8)) == []
+    # Nor does a lapsed step count as overdue for the digest.
+    assert not [
+        r for r in due_reminders([lapsed], at(lapse_day), DEFAULTS, CALENDAR) if r.kind == "digest"
+    ]
+
+
 def test_year_skipped_step_and_paused_theme_get_nothing(year: Sent) -> None:
     assert year.of(2, "3a") == []
     assert not [r for _, r in year.log.values() if r.theme_id == 4]
@@ -296,6 +359,8 @@ def test_year_move_voids_old_dates_and_schedules_new_ones(year: Sent) -> None:
 def test_year_participation_opens_and_closes_for_citizen_dialogue(year: Sent) -> None:
     notices = [r for r in year.of(1, "2") if r.kind.startswith("participation")]
     assert [(str(r.kind), r.step_date, r.send_on) for r in notices] == [
+        # Prepared a week ahead, like a step's advance notice.
+        ("participation_advance", date(2027, 3, 1), date(2027, 2, 22)),
         ("participation_open", date(2027, 3, 1), date(2027, 3, 1)),
         # Closes on Easter Monday: the notice goes out the Thursday before.
         ("participation_close", date(2027, 3, 29), date(2027, 3, 25)),
@@ -306,8 +371,13 @@ def test_year_participation_opens_and_closes_for_citizen_dialogue(year: Sent) ->
 def test_year_digest_once_per_iso_week_on_working_days(year: Sent) -> None:
     digests = year.of(None, "digest")
     weeks = [r.n for r in digests]
-    assert len(weeks) == len(set(weeks)) == 5 + 52  # KW 49–53/2026 and KW 1–52/2027
-    assert 202653 in weeks  # 2026 has a KW 53
+    assert len(weeks) == len(set(weeks))
+    # Weeks with nothing in them send nothing: before Digitale Ethik's step 1 comes near
+    # (it begins in KW 5/2027, so KW 4 lists it for next week) there is no digest.
+    assert min(weeks) == 202704
+    assert not any(202649 <= week <= 202653 for week in weeks)
+    # Regenwasserbewirtschaftung is never marked: from its first step on, every week.
+    assert set(range(202736, 202753)) <= set(weeks)
     by_week = {r.n: r for r in digests}
     assert by_week[202713].send_on == date(2027, 3, 30)  # Easter Monday → Tuesday
     assert by_week[202720].send_on == date(2027, 5, 18)  # Whit Monday → Tuesday
@@ -489,10 +559,12 @@ def test_due_reminders_needs_an_aware_now() -> None:
 def test_done_and_skipped_steps_and_inactive_themes_get_nothing() -> None:
     now = at(date(2027, 11, 20))
     open_step = deadline(date(2027, 10, 28))
-    assert len(due_reminders([theme_with(open_step)], now, DEFAULTS, CALENDAR)) == 2  # + digest
-    for state in ("done", "skipped"):
+    # The escalation and the digest that lists the overdue step.
+    assert len(due_reminders([theme_with(open_step)], now, DEFAULTS, CALENDAR)) == 2
+    for state in ("done", "skipped", "lapsed"):
         theme = theme_with(replace(open_step, state=state))
-        assert [r.kind for r in due_reminders([theme], now, DEFAULTS, CALENDAR)] == ["digest"]
+        # Nothing left to do: not even the digest has something to say.
+        assert due_reminders([theme], now, DEFAULTS, CALENDAR) == []
     assert due_reminders([theme_with(open_step, active=False)], now, DEFAULTS, CALENDAR) == []
 
 
@@ -530,7 +602,9 @@ def participation_kinds(theme: ThemeFacts, day: date, cfg: ReminderSettings = DE
 
 def test_participation_close_supersedes_open_and_stops_a_week_after() -> None:
     theme = participation()
-    assert participation_kinds(theme, date(2027, 2, 26)) == []
+    assert participation_kinds(theme, date(2027, 2, 19)) == []
+    assert participation_kinds(theme, date(2027, 2, 22)) == [("participation_advance", False)]
+    assert participation_kinds(theme, date(2027, 2, 26)) == [("participation_advance", True)]
     assert participation_kinds(theme, date(2027, 3, 1)) == [("participation_open", False)]
     assert participation_kinds(theme, date(2027, 3, 25)) == [("participation_close", False)]
     assert participation_kinds(theme, date(2027, 4, 5)) == [("participation_close", True)]
@@ -561,7 +635,9 @@ def test_digest_missed_for_a_whole_week_is_dropped() -> None:
     )
     weeks = [r.n for r in sent.of(None, "digest")]
     assert 202720 not in weeks
-    assert {202719, 202721, 202722, 202723} <= set(weeks)
+    # KW 18 and 19 list step 6 (10.05.); KW 20 would have listed step 7's start (17.05.);
+    # later weeks have nothing to say.
+    assert set(weeks) == {202718, 202719}
 
 
 def test_digest_missed_on_its_day_is_sent_late_in_the_same_week() -> None:
@@ -615,7 +691,8 @@ def test_upcoming_today_before_send_time_and_not_after() -> None:
     theme = theme_with(step)
     before = upcoming([theme], at(date(2027, 10, 28), 8), DEFAULTS, CALENDAR, 7)
     after = upcoming([theme], at(date(2027, 10, 28), 9), DEFAULTS, CALENDAR, 7)
-    # The next digest (KW 44: Allerheiligen → Tuesday 02.11.) is in the window too.
+    # The next digest (KW 44: Allerheiligen → Tuesday 02.11.) is in the window too: it
+    # lists the step, overdue by then if nobody marks it.
     assert [(str(r.kind), r.send_on) for r in after] == [
         ("digest", date(2027, 11, 2)),
         ("overdue", date(2027, 11, 3)),
@@ -623,9 +700,8 @@ def test_upcoming_today_before_send_time_and_not_after() -> None:
     assert (before[0].kind, before[0].send_on) == (ReminderKind.due, date(2027, 10, 28))
     assert upcoming([replace(theme, active=False)], at(date(2027, 10, 1)), DEFAULTS, CALENDAR) == []
     done = theme_with(replace(step, state="done"))
-    assert [r.kind for r in upcoming([done], at(date(2027, 10, 1)), DEFAULTS, CALENDAR)] == [
-        "digest"
-    ] * 4
+    # Nothing left to do: no digest would have anything to say.
+    assert upcoming([done], at(date(2027, 10, 1)), DEFAULTS, CALENDAR) == []
 
 
 # --- keys and settings --------------------------------------------------------------------

@@ -30,7 +30,7 @@ OTHER_ROOM = "!fremd:stadt.example"
 CALLS = {
     "neu <Thema> <Z2>": "neu Klima 15.06.2027",
     "verschieben <Thema> <Z2>": "verschieben Mobilität 22.04.2027",
-    "erledigt <Thema> <Schritt> [<Schritt> …] [Notiz]": "erledigt Mobilität 1",
+    "erledigt <Thema> <Schritt> [<Schritt> …] [Notiz] [trotzdem]": "erledigt Mobilität 1",
     "offen <Thema> <Schritt>": "offen Mobilität 2",
     "überspringen <Thema> <Schritt> [Grund]": "überspringen Mobilität 3a",
     "termin <Thema> <Schritt> <Datum> [trotzdem]": "termin Mobilität 5 30.04.2027 trotzdem",
@@ -39,10 +39,13 @@ CALLS = {
     "fachbereich <Thema> <Name>": "fachbereich Mobilität Amt für Verkehrsplanung",
     "kernteam <Thema> [entfernen] @person:server …": "kernteam Mobilität @anna:stadt.example",
     "kontakt <Thema> <Text>": "kontakt Mobilität Anna, Tel. 123",
+    "teilnehmende <Thema> [entfernen] [@person:server …]": (
+        "teilnehmende Mobilität @ratsfrau:stadt.example"
+    ),
     "ratssitzung [entfernen] <Datum>": "ratssitzung 20.05.2027",
     "ratssitzung entfernen <Datum>": "ratssitzung entfernen 03.06.2027",
     "vorlage <Thema> <Nummer>": "vorlage Mobilität BV/2027/0012",
-    "umfrage <Thema> [intern] [anonym|raum]": "umfrage Mobilität intern",
+    "umfrage <Thema> [intern] [anonym|raum] [trotzdem]": "umfrage Mobilität intern",
     "umfrage beenden <Thema> [intern]": "umfrage beenden Mobilität",
     "kvp <Thema> <Idee> | kvp [Thema] | kvp übernommen <Nr> | kvp verworfen <Nr> [Grund]": (
         "kvp Mobilität Einladungen früher verschicken"
@@ -101,7 +104,7 @@ public_url = "https://zt.stadt.example"
     )
     bot = build_bot(config, Clock(config.bot.zone))
     router = Router(dataclasses.replace(bot.router.services, authority=_Authority()))
-    for text in ("!zt neu Mobilität 15.04.2027", "!zt erledigt Mobilität 2"):
+    for text in ("!zt neu Mobilität 15.04.2027", "!zt erledigt Mobilität 2 trotzdem"):
         outcome = router.handle(text, sender=COORDINATOR, room_id=TEAM_ROOM, now=NOW)
         assert outcome is not None and outcome.result == "ok", outcome
     yield router

@@ -29,6 +29,9 @@ def reminder(kind: str, overdue_days: int, renderer: Renderer = DE, n: int = 1) 
         core_team=(),
         overdue_days=overdue_days,
         holiday=None,
+        window=None,
+        today=date(2027, 3, 25),
+        citizen_dialogue_unbound=False,
         prefix="!zt",
     ).body
 

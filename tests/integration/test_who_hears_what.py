@@ -1,0 +1,269 @@
+"""Who hears what, on the real homeserver, in a city's room layout: a coordination room, a
+department's team room, a Z2 room and the citizen dialogue office. The evaluation asks the
+Z2 participants only; a reminder reaches the room that acts on it, once, and the
+coordination room its digest; moved dates reach every other room of the theme; the
+Bürgerdialog hears its part in its own room or, until it has one, in the coordination
+room; a meeting is not marked done before it took place without a second word."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.demo.homeserver import LocalSynapse
+from bot.demo.scripted_user import ScriptedUser
+from tests.integration.conftest import RunningBot, unique
+from tests.integration.test_evaluation import POLLS, people
+from tests.integration.test_reminders import reminders_in, wait_for_reminders
+from tests.integration.test_running_themes import clock_on, team_room
+
+pytestmark = pytest.mark.integration
+
+# Wednesday 10.03.2027, 10:00 in Berlin: a working day, after the send time.
+TODAY = date(2027, 3, 10)
+DAY = f"{TODAY:%d.%m.%Y}"
+# Every reminder due today goes out at once; the digest's day (Monday) has passed.
+REMINDERS = '[reminders]\nsend_time = "00:00"'
+
+
+async def city_bot(
+    bot_factory, coordinator: ScriptedUser, tmp_path: Path
+) -> tuple[RunningBot, str]:
+    """A bot with a configured coordination room it is in (the room must exist first)."""
+    directory = tmp_path / "city"
+    first = await bot_factory(directory=directory, clock=clock_on(TODAY))
+    koordination = await team_room(first, coordinator, "Koordination Nachhaltigkeit")
+    await first.stop()
+    extra = f'[rooms]\nkoordination = "{koordination}"\n{REMINDERS}'
+    bot = await bot_factory(extra=extra, directory=directory, clock=clock_on(TODAY))
+    return bot, koordination
+
+
+def _rows(bot: RunningBot, query: str) -> list[tuple]:
+    engine = sa.create_engine(bot.config.database_url)
+    with engine.connect() as connection:
+        found = [tuple(row) for row in connection.execute(sa.text(query))]
+    engine.dispose()
+    return found
+
+
+def sent_rooms(bot: RunningBot, step: str, kind: str | None = None) -> set[str]:
+    """The rooms the sent-log holds for a step, sent or on the way (every delivery of a
+    tick is recorded before any is sent, so this is the whole answer once one arrived)."""
+    rows = _rows(bot, "SELECT room_id, step_key, kind FROM reminder_log")
+    return {room for room, key, found in rows if key == step and kind in (None, found)}
+
+
+def notice_rooms(bot: RunningBot) -> list[str]:
+    """The rooms commands sent notices to (recorded in the outbox with their replies)."""
+    query = "SELECT room_id FROM handled_event WHERE event_id LIKE '%/notice/%' ORDER BY id"
+    return [room for (room,) in _rows(bot, query)]
+
+
+def first_lines(user: ScriptedUser, room: str, sender: str) -> list[str]:
+    return [r.body.splitlines()[0] for r in user.messages_in(room, sender) if r.body]
+
+
+async def test_a_reminder_reaches_the_room_that_acts_and_the_coordination_its_digest(
+    bot_factory, coordinator: ScriptedUser, tmp_path: Path
+) -> None:
+    bot, koordination = await city_bot(bot_factory, coordinator, tmp_path)
+    team = await team_room(bot, coordinator, "Amt für Digitales")
+    name = unique("Digitale Ethik")
+    await coordinator.ask(koordination, f"!zt neu {name} KW 15/2030")
+    await coordinator.ask(team, f"!zt raum {name}")
+    # Step 3 (Fachbereich with Koordination) due today.
+    await coordinator.ask(team, f"!zt termin {name} 3 {DAY} trotzdem")
+    [reminder] = await wait_for_reminders(coordinator, team, bot.user_id, 1)
+    assert reminder.body.startswith(f"📌 Heute fällig: Schritt 3 „Aufbereitung für Z2“ von {name}")
+    # The coordination room gets this week's digest, with the command to mark it …
+    await coordinator.wait_until(
+        lambda: any(r.body.startswith("Wochenübersicht") for r in reminders_in(
+            coordinator, koordination, bot.user_id))
+    )  # fmt: skip
+    digest = next(
+        r.body for r in reminders_in(coordinator, koordination, bot.user_id)
+        if r.body.startswith("Wochenübersicht")
+    )  # fmt: skip
+    assert digest.startswith("Wochenübersicht KW 10/2027 (08.03.2027–14.03.2027):")
+    assert "📌 diese Woche: Schritt 3 „Aufbereitung für Z2“ am Mittwoch, 10.03.2027 → " in digest
+    assert f"!zt erledigt {name} 3" in digest
+    # … and no copy of the team room's reminder.
+    assert sent_rooms(bot, "3") == {team}
+    # What the Koordination alone leads (the council's decision) comes to it directly.
+    await coordinator.ask(team, f"!zt termin {name} 6 {DAY} trotzdem")
+    await coordinator.wait_until(
+        lambda: any("Schritt 6 „Ratsentscheidung“" in line
+                    for line in first_lines(coordinator, koordination, bot.user_id))
+    )  # fmt: skip
+    assert sent_rooms(bot, "6") == {koordination}
+    assert not [r for r in reminders_in(coordinator, team, bot.user_id) if "Schritt 6" in r.body]
+    # Status says where the Koordination hears the Fachbereich's steps.
+    status = await coordinator.ask(koordination, f"!zt status {name}")
+    assert "Koordinationsraum: die Wochenübersicht am Montag zeigt alle Schritte" in status.body
+
+
+async def test_moved_dates_reach_every_other_room_and_meetings_ahead_are_asked_first(
+    bot_factory, coordinator: ScriptedUser, member: ScriptedUser, accounts, tmp_path: Path
+) -> None:
+    bot, koordination = await city_bot(bot_factory, coordinator, tmp_path)
+    team = await coordinator.create_room([bot.user_id, accounts.member.user_id], name="Amt")
+    await coordinator.wait_for_member(team, bot.user_id)
+    await member.client.join(team)
+    await coordinator.wait_for_member(team, accounts.member.user_id)
+    z2_room = await team_room(bot, coordinator, "Z2 Digitale Ethik")
+    name = unique("Digitale Ethik")
+    await coordinator.ask(koordination, f"!zt neu {name} KW 15/2027")  # Z2 12.04.2027
+    await coordinator.ask(team, f"!zt raum {name}")
+    await coordinator.ask(z2_room, f"!zt raum {name} z2")
+
+    moved = await coordinator.ask(koordination, f"!zt verschieben {name} 19.04.2027")
+    assert f"Z2 von „{name}“ verschoben: 12.04.2027" in moved.body  # the answer, as before
+    for room in (team, z2_room):
+        await coordinator.wait_until(
+            lambda room=room: any(line.startswith("📆 Neue Termine")
+                                  for line in first_lines(coordinator, room, bot.user_id))
+        )  # fmt: skip
+    [told] = [r for r in coordinator.messages_in(team, bot.user_id) if "📆" in r.body]
+    assert told.body.startswith(
+        f"📆 Neue Termine für „{name}“: Z2 wurde verschoben (von {accounts.coordinator.user_id})."
+    )
+    assert "• Z2: 12.04.2027 → 19.04.2027 (KW 16/2027)" in told.body
+    assert "• Schritt 3 „Aufbereitung für Z2“: 22.03.2027 → 29.03.2027 (KW 13)" in told.body
+    assert f"Alle Termine: !zt status {name}" in told.body
+    assert sorted(notice_rooms(bot)) == sorted([team, z2_room])  # not where it was typed
+
+    # A department member pins a step in the team room: the coordination room hears it.
+    await member.ask(team, f"!zt termin {name} 5 07.05.2027")
+    await coordinator.wait_until(
+        lambda: any(line.startswith("📆 Neue Termine")
+                    for line in first_lines(coordinator, koordination, bot.user_id))
+    )  # fmt: skip
+    assert sorted(notice_rooms(bot)) == sorted([team, z2_room, koordination, z2_room])
+
+    # Z2 is a meeting: marked before it took place, the bot asks first. Z1/Z2 name steps.
+    early = await member.ask(team, f"!zt erledigt {name} Z2")
+    assert early.body == (
+        f"Schritt 4 „Z2 Strategie-Tisch“ von „{name}“ ist ein Termin am 19.04.2027 und hat "
+        f"noch nicht stattgefunden. Nichts wurde geändert. Ist er wirklich schon erledigt: "
+        f"!zt erledigt {name} Z2 trotzdem"
+    )
+    status = await member.ask(team, f"!zt status {name}")
+    assert "erledigt" not in next(line for line in status.body.splitlines() if " 4 " in line[:5])
+    done = await member.ask(team, f"!zt erledigt {name} Z2 trotzdem")
+    assert "erledigt" in done.body and "trotzdem" not in done.body
+    # A deadline may be done early, no questions asked.
+    early_paper = await member.ask(team, f"!zt erledigt {name} 5 Entwurf liegt vor")
+    assert "Schritt 5" in early_paper.body and "noch nicht stattgefunden" not in early_paper.body
+
+
+async def test_the_citizen_dialogue_hears_its_part_where_it_is_never_in_the_team_room(
+    bot_factory, coordinator: ScriptedUser, tmp_path: Path
+) -> None:
+    bot, koordination = await city_bot(bot_factory, coordinator, tmp_path)
+    team = await team_room(bot, coordinator, "Amt für Umwelt")
+    name = unique("Regenwasser")
+    await coordinator.ask(koordination, f"!zt neu {name} KW 20/2027")
+    await coordinator.ask(team, f"!zt raum {name}")
+    # The participation opens in a week: the Bürgerdialog is told ahead, today.
+    start = TODAY + timedelta(days=7)
+    await coordinator.ask(team, f"!zt termin {name} beteiligung {start:%d.%m.%Y}")
+    await coordinator.wait_until(
+        lambda: any(line.startswith("🗳️ Bald")
+                    for line in first_lines(coordinator, koordination, bot.user_id))
+    )  # fmt: skip
+    ahead = next(
+        r.body for r in reminders_in(coordinator, koordination, bot.user_id)
+        if r.body.startswith("🗳️ Bald")
+    )  # fmt: skip
+    assert f"startet am Mittwoch, {start:%d.%m.%Y}" in ahead
+    assert "Diese Nachricht gilt dem Bürgerdialog, der noch keinen eigenen Raum hat." in ahead
+    assert f"!zt raum {name} buergerdialog" in ahead
+    assert sent_rooms(bot, "2", "participation_advance") == {koordination}
+    status = await coordinator.ask(team, f"!zt status {name}")
+    assert "Bürgerdialog: noch kein eigener Raum" in status.body
+
+    # Its own room: from now on its notices go there, the date changes of its part too.
+    citizens = await team_room(bot, coordinator, "Bürgerdialog")
+    bound = await coordinator.ask(citizens, f"!zt raum {name} buergerdialog")
+    assert "Bürgerdialog" in bound.body
+    await coordinator.ask(team, f"!zt termin {name} beteiligung {DAY}")
+    await coordinator.wait_until(
+        lambda: any("startet heute" in line
+                    for line in first_lines(coordinator, citizens, bot.user_id))
+    )  # fmt: skip
+    assert sent_rooms(bot, "2", "participation_open") == {citizens}
+    assert not [r for r in reminders_in(coordinator, team, bot.user_id) if "🗳️" in r.body]
+    await coordinator.wait_until(
+        lambda: any(line.startswith("📆 Neue Termine")
+                    for line in first_lines(coordinator, citizens, bot.user_id))
+    )  # fmt: skip
+    status = await coordinator.ask(team, f"!zt status {name}")
+    assert "Bürgerdialog: die Hinweise zur digitalen Beteiligung" in status.body
+
+
+async def test_the_evaluation_asks_the_z2_participants_and_only_them(
+    bot_factory,
+    synapse: LocalSynapse,
+    coordinator: ScriptedUser,
+    member: ScriptedUser,
+    accounts,
+    tmp_path: Path,
+) -> None:
+    bot, koordination = await city_bot(bot_factory, coordinator, tmp_path)
+    olga, paul, rita = await people(synapse, "olga-z2", "paul-z2", "rita-rat")
+    team = await coordinator.create_room([bot.user_id, accounts.member.user_id], name="Amt")
+    await coordinator.wait_for_member(team, bot.user_id)
+    await member.client.join(team)
+    z2_room = await coordinator.create_room(
+        [bot.user_id, olga.user_id, paul.user_id], name="Z2 Strategie-Tisch"
+    )
+    for user in (bot.user_id, olga.user_id, paul.user_id):
+        await coordinator.wait_for_member(z2_room, user)
+
+    # Z2 still ahead: nobody to ask yet, then refused with its date, unless insisted on.
+    later = unique("Mobilität")
+    await coordinator.ask(koordination, f"!zt neu {later} KW 15/2027")
+    await coordinator.ask(team, f"!zt raum {later}")
+    nobody = await coordinator.ask(koordination, f"!zt umfrage {later}")
+    assert nobody.body.startswith(f"Für „{later}“ ist niemand da, den die Evaluation fragen kann")
+    assert "nicht den Fachbereich" in nobody.body
+    await coordinator.ask(z2_room, f"!zt raum {later} z2")
+    early = await coordinator.ask(koordination, f"!zt umfrage {later}")
+    assert early.body.startswith(
+        f"Z2 von „{later}“ ist am 12.04.2027 und hat noch nicht stattgefunden"
+    )
+    assert early.body.endswith(f"!zt umfrage {later} trotzdem")
+
+    # Z2 today, in the Z2 room: its members are asked in direct chats, the team is not.
+    name = unique("Digitale Ethik")
+    await coordinator.ask(koordination, f"!zt neu {name} {DAY}")
+    await coordinator.ask(team, f"!zt raum {name}")
+    await coordinator.ask(z2_room, f"!zt raum {name} z2")
+    named = await coordinator.ask(koordination, f"!zt teilnehmende {name} {rita.user_id}")
+    assert f"Als Z2-Teilnehmende von „{name}“ benannt: {rita.user_id}." in named.body
+    started = await coordinator.ask(koordination, f"!zt umfrage {name}")
+    assert started.body.startswith(
+        # The room's members (olga, paul and the coordinator who made it) and rita.
+        f"Die Evaluation von „{name}“ startet jetzt: 4 Personen werden im Direktchat gefragt "
+        f"(die Mitglieder des Z2-Raums „Z2 Strategie-Tisch“ (https://matrix.to/#/{z2_room}) "
+        "und die benannten Teilnehmenden)"
+    )
+    for person in (olga, paul, rita):
+        await person.wait_until(
+            lambda person=person: (
+                sum(len(person.polls_in(r)) for r in person.client.rooms) >= POLLS
+            ),
+            timeout=90,
+        )
+    (evaluation,) = [
+        e for e in bot.bot.router.services.evaluations.for_theme(bot.bot.store.theme(name).id)
+    ]
+    assert evaluation.participants == 4 and evaluation.room_id == z2_room
+    # The department's member shares no direct chat with the bot and got no poll.
+    assert not any(member.polls_in(room) for room in member.client.rooms)
+    for person in (olga, paul, rita):
+        await person.close()
