@@ -21,14 +21,13 @@ class WriterTimeout(RuntimeError):
 
 
 class WriterTurns:
-    """One writer at a time, first come first served; a thread inside may enter again."""
+    """One writer at a time, first come first served."""
 
     def __init__(self, timeout: float) -> None:
         self._timeout = timeout
         self._changed = threading.Condition()
         self._waiting: deque[object] = deque()
-        self._owner: int | None = None
-        self._depth = 0
+        self._owner: int | None = None  # the thread whose turn it is
 
     @property
     def busy(self) -> bool:
@@ -52,8 +51,8 @@ class WriterTurns:
         me = threading.get_ident()
         with self._changed:
             if self._owner == me:
-                self._depth += 1
-                return
+                # Its own transaction holds SQLite's lock: the second would wait for it.
+                raise RuntimeError("a write session inside another one: pass the session on")
             ticket = object()
             self._waiting.append(ticket)
             if not self._changed.wait_for(lambda: self._free_for(ticket), self._timeout):
@@ -61,14 +60,12 @@ class WriterTurns:
                 self._changed.notify_all()  # the next in line may be first now
                 raise WriterTimeout(f"waited {self._timeout:.0f} s for another writer")
             self._waiting.popleft()
-            self._owner, self._depth = me, 1
+            self._owner = me
 
     def _free_for(self, ticket: object) -> bool:
         return self._owner is None and self._waiting[0] is ticket
 
     def _leave(self) -> None:
         with self._changed:
-            self._depth -= 1
-            if self._depth == 0:
-                self._owner = None
-                self._changed.notify_all()
+            self._owner = None
+            self._changed.notify_all()

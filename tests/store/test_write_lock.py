@@ -63,9 +63,7 @@ def test_a_session_that_may_write_holds_the_lock_from_its_first_read(
     assert store.council_meetings() == [date(2027, 7, 8)]
 
 
-def test_a_reading_session_never_takes_the_lock_and_never_writes(
-    store: Store, path: Path
-) -> None:
+def test_a_reading_session_never_takes_the_lock_and_never_writes(store: Store, path: Path) -> None:
     with store.reading() as session:
         session.exec(select(Theme)).all()
         assert another_writer_may_start(path)
@@ -132,11 +130,16 @@ def test_writers_take_turns_in_the_order_they_came() -> None:
     assert not turns.busy and turns.waiting == 0
 
 
-def test_a_writer_inside_its_turn_may_enter_again() -> None:
-    turns = WriterTurns(timeout=GUARD)
-    with turns.turn(), turns.turn():
-        assert turns.busy
-    assert not turns.busy
+def test_a_write_session_inside_another_fails_at_once(store: Store) -> None:
+    """It would wait for the lock its own thread holds; a unit of work is the way."""
+    with pytest.raises(RuntimeError, match="inside another"), store.session() as session:
+        session.exec(select(Theme)).all()
+        store.add_council_meeting(date(2027, 7, 8), "@k:stadt.example")
+    with store.unit_of_work(), store.session() as session:
+        session.exec(select(Theme)).all()
+        assert store.add_council_meeting(date(2027, 7, 8), "@k:stadt.example")
+        session.commit()  # the inner session's savepoint lies within this one's
+    assert store.council_meetings() == [date(2027, 7, 8)]
 
 
 def test_a_writer_that_waited_too_long_gives_up_and_the_next_one_gets_in() -> None:
