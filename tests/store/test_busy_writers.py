@@ -227,7 +227,7 @@ def set_up(bot: Bot) -> list[str]:
 
 
 class Workload:
-    """The threads, each with a fixed amount of work; what went wrong, collected."""
+    """The threads, what they said and sent, and what went wrong."""
 
     def __init__(self, bot: Bot, tmp_path: Path, tokens: list[str]) -> None:
         self.bot = bot
