@@ -181,7 +181,8 @@ class EvaluationEngine:
                 )
 
     async def tick(self, now: datetime) -> None:
-        # Database work off the event loop.
+        # The store's writes run in worker threads: one that waits for its turn to write
+        # (store/database.py) must not stop the event loop, nor a command waiting for it.
         await self._tell_unaddressed(await asyncio.to_thread(self._auto_start, now))
         await self._offer_internal(now)
         for evaluation in self.evaluations.with_status("starting"):
@@ -218,7 +219,7 @@ class EvaluationEngine:
         rooms = [evaluation.room_id] if in_room and evaluation.room_id else []
         rooms += [room for person in people if (room := await self.transport.direct_room(person))]
         if not in_room:
-            self.evaluations.update(evaluation.id, participants=len(rooms))
+            await asyncio.to_thread(self.evaluations.update, evaluation.id, participants=len(rooms))
         sent = {(p.question_key, p.room_id) for p in self.evaluations.polls(evaluation.id)}
         for room in rooms:
             await self._send_questionnaire(evaluation, view, questionnaire, room, sent)
@@ -239,7 +240,7 @@ class EvaluationEngine:
                 prefix=self.config.bot.prefix,
             )
             await self._notice(evaluation, self.config.rooms.koordination, message, "auto")
-        self.evaluations.mark_open(evaluation.id)
+        await asyncio.to_thread(self.evaluations.mark_open, evaluation.id)
         log.info("evaluation %s open in %d rooms", evaluation.id, len(rooms))
 
     async def _audience(self, evaluation: Evaluation, view: ThemeView) -> tuple[bool, list[str]]:
@@ -305,13 +306,15 @@ class EvaluationEngine:
                 Priority.reminder,
             )
             if event_id is not None:
-                self.evaluations.add_poll(evaluation.id, question.key, room, event_id)
+                await asyncio.to_thread(
+                    self.evaluations.add_poll, evaluation.id, question.key, room, event_id
+                )
         first = next_open_question(questionnaire, None)
         # In a direct chat the open question is answered by a plain reply, no command.
         if (
             evaluation.mode == "anonym"
             and first is not None
-            and self.evaluations.ask_open(evaluation.id, room, first)
+            and await asyncio.to_thread(self.evaluations.ask_open, evaluation.id, room, first)
         ):
             question = questionnaire.question(first)
             assert question is not None
@@ -333,7 +336,7 @@ class EvaluationEngine:
         for room, polls in by_room.items():
             if not await self._answered_any(room, polls):
                 await self._notice(evaluation, room, message, "reminder")
-        self.evaluations.update(evaluation.id, reminded=True)
+        await asyncio.to_thread(self.evaluations.update, evaluation.id, reminded=True)
 
     async def _answered_any(self, room: str, polls: Sequence[EvaluationPoll]) -> bool:
         for poll in polls:
@@ -369,7 +372,7 @@ class EvaluationEngine:
             given = await asyncio.to_thread(self.evaluations.open_answers, evaluation.id)
             answers = open_answers(questionnaire, given, evaluation.min_answers)
             await self._announce(evaluation, view, summary, answers)
-            self.evaluations.complete_evaluation_step(view.id, now)
+            await asyncio.to_thread(self.evaluations.complete_evaluation_step, view.id, now)
         log.info("evaluation %s closed", evaluation.id)
 
     async def _tallies(

@@ -26,6 +26,9 @@ DATABASE_FILE = "zukunftstische.sqlite3"
 DATABASE_DUMP = "zukunftstische.pgdump"
 KEYS_DIR = "store"
 DEVICE_FILE = "device.json"
+# Reading a SQLite file in WAL mode waits only in rare moments (another connection
+# recovering the log); this patient, a backup never fails on a lock.
+LOCK_WAIT_SECONDS = 120.0
 
 
 class BackupError(RuntimeError):
@@ -65,8 +68,11 @@ def _private_dir(path: Path) -> None:
 def _copy_sqlite(source: Path, target: Path) -> None:
     """A consistent copy of a SQLite file, even while another process writes to it."""
     target.touch(mode=0o600)
-    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
+    with (
+        sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=LOCK_WAIT_SECONDS) as src,
+        sqlite3.connect(target) as dst,
+    ):
+        src.backup(dst)  # one step, one read transaction: a snapshot; busy steps are retried
     target.chmod(0o600)
 
 

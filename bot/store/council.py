@@ -109,7 +109,7 @@ class CouncilStore:
     # Reading -----------------------------------------------------------------------------
 
     def read_meetings(self) -> list[ReadMeeting]:
-        with self._store.session() as session:
+        with self._store.reading() as session:
             return self._read(session)
 
     @staticmethod
@@ -123,17 +123,17 @@ class CouncilStore:
 
     def days(self, configured: Iterable[date]) -> list[date]:
         """Every council meeting day: configured, entered in chat, read from OParl."""
-        with self._store.session() as session:
+        with self._store.reading() as session:
             return meeting_days(configured, self._entered(session), self._read(session))
 
     def entries(self, configured: Iterable[date]) -> list[MeetingEntry]:
         """Every council meeting day with where it is known from (`!zt ratssitzung`)."""
-        with self._store.session() as session:
+        with self._store.reading() as session:
             return meeting_entries(configured, self._entered(session), self._read(session))
 
     def sync_state(self) -> SyncState | None:
         """None until the council information system was first asked."""
-        with self._store.session() as session:
+        with self._store.reading() as session:
             row = session.get(CouncilSync, SYNC_ROW)
             if row is None:
                 return None
@@ -147,7 +147,7 @@ class CouncilStore:
 
     def papers_to_read(self) -> dict[int, str]:
         """Theme id → paper id of the linked papers whose decision is still to come."""
-        with self._store.session() as session:
+        with self._store.reading() as session:
             rows = session.exec(
                 select(ThemePaper.theme_id, ThemePaper.key)
                 .join(Theme, Theme.id == ThemePaper.theme_id)  # type: ignore[arg-type]

@@ -37,7 +37,7 @@ class CrossSigningKeys:
 
     def load(self, user_id: str) -> dict[str, StoredKey] | None:
         """The account's keys by usage; None unless the whole set is stored."""
-        with self._store.session() as session:
+        with self._store.reading() as session:
             rows = session.exec(select(CrossSigningKey).where(CrossSigningKey.user_id == user_id))
             found = {row.usage: StoredKey(row.public_key, row.private_key) for row in rows}
         return found if set(found) == set(USAGES) else None

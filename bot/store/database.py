@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from importlib import resources
@@ -22,14 +22,21 @@ from alembic.migration import MigrationContext
 from sqlmodel import Session
 
 from bot.failpoints import Failpoints, FailpointUnavailable
+from bot.store.writers import WriterTimeout, WriterTurns
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Waiting for the database: 1 s, then doubling up to this.
 MAX_WAIT_SECONDS = 30.0
-# Execution option read by the SQLite BEGIN hook ("IMMEDIATE" for units of work).
-SQLITE_BEGIN = "zukunftstische_sqlite_begin"
+# Execution option of the connections of `Database.reading`: read-only, begun deferred.
+READ_ONLY = "zukunftstische_read_only"
+# SQLite: how long a writer waits for the ones before it (its turn in this process, then
+# the file's lock). Longer than any write transaction lasts (a command's unit of work,
+# `!zt vorlage` waiting up to 60 s for the council information system included, or an
+# annual plan imported by `zt-bot import` in another process), so that a writer never
+# gives up with "database is locked".
+SQLITE_WRITE_WAIT_SECONDS = 120
 
 
 class StoreUnavailable(RuntimeError):
@@ -38,7 +45,7 @@ class StoreUnavailable(RuntimeError):
 
 def is_unavailable(error: BaseException) -> bool:
     """A database error that goes away by itself (connection lost, server restarting)."""
-    if isinstance(error, StoreUnavailable | FailpointUnavailable):
+    if isinstance(error, StoreUnavailable | FailpointUnavailable | WriterTimeout):
         return True
     if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
         return True
@@ -50,23 +57,41 @@ def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+# SQLite (issue 23): a transaction that may write takes the write lock at its start
+# (BEGIN IMMEDIATE), so it waits for the writer before it instead of failing: a deferred
+# one that reads and then writes gets SQLITE_BUSY ("database is locked") at once when
+# another connection committed in between (its WAL snapshot is stale; busy_timeout does
+# not help). Only the sessions of `Database.reading` begin deferred: WAL readers never
+# wait for a writer, so feeds and status reads do not queue behind engine ticks, and
+# PRAGMA query_only makes such a session fail loudly should it ever write. In-process
+# writers also take turns in arrival order (store/writers.py), fairer than SQLite's
+# polling. Not chosen: retrying whole transactions (store calls interleave with sends and
+# lookups that must not repeat); one writer connection (the same serialisation, with a
+# connection's state to manage besides); IMMEDIATE for reads too (readers would wait).
 def _sqlite_begin(connection: sa.Connection) -> None:
-    # A unit of work takes the write lock at once: a command that reads and then writes
-    # waits for another writer (busy_timeout) instead of failing on the lock upgrade.
-    mode = connection.get_execution_options().get(SQLITE_BEGIN, "")
-    connection.exec_driver_sql(f"BEGIN {mode}".strip())
+    read_only = bool(connection.get_execution_options().get(READ_ONLY, False))
+    _query_only(connection, read_only)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _query_only(connection: sa.Connection, on: bool) -> None:
+    """PRAGMA query_only as the transaction needs it; said only when it changes (the
+    setting stays with the pooled SQLite connection, and so does the note of it)."""
+    if connection.info.get(READ_ONLY, False) != on:
+        connection.exec_driver_sql(f"PRAGMA query_only={int(on)}")
+        connection.info[READ_ONLY] = on
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    # WAL: readers do not block the writer; busy_timeout rides out a concurrent writer.
+    # WAL: readers do not block the writer, nor the writer the readers.
     cursor.execute("PRAGMA journal_mode=WAL")
     # In WAL mode NORMAL stays consistent after a crash of the bot (only a power cut may
     # lose the last commits) and spares an fsync on every commit of a command.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_WRITE_WAIT_SECONDS * 1000}")
     cursor.close()
 
 
@@ -126,6 +151,13 @@ class Database:
         max_overflow: int = MAX_OVERFLOW,
     ) -> None:
         self.engine = make_engine(url, pool_size, max_overflow)
+        # The same pool; its connections begin deferred and read-only on SQLite.
+        self._reader = self.engine.execution_options(**{READ_ONLY: True})
+        # SQLite: this process's writers take turns (store/writers.py); PostgreSQL locks
+        # rows, and its writers go on side by side as before.
+        self._turns = (
+            WriterTurns(SQLITE_WRITE_WAIT_SECONDS) if self.engine.dialect.name == "sqlite" else None
+        )
         self.failpoints = failpoints or Failpoints()
         # The unit of work open in this thread (its connection): every session joins it.
         self._unit: ContextVar[sa.Connection | None] = ContextVar(
@@ -134,19 +166,36 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to `revision` (Alembic); applied at every start."""
-        with self.engine.begin() as connection:
+        with self._writing(), self.engine.begin() as connection:
             command.upgrade(alembic_config(connection), revision)
 
     def close(self) -> None:
         self.engine.dispose()
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session; inside a unit of work it joins it (its commit ends a savepoint, the
+    def session(self) -> AbstractContextManager[Session]:
+        """A session that may write (on SQLite its transactions take the write lock at
+        their start); inside a unit of work it joins it (its commit ends a savepoint, the
         unit commits everything at its end)."""
+        return self._session(self.engine, writes=True)
+
+    def reading(self) -> AbstractContextManager[Session]:
+        """A session that only reads: it never waits for a writer (SQLite: a deferred,
+        read-only transaction in WAL mode). Inside a unit of work it joins it, and so sees
+        what the unit wrote."""
+        return self._session(self._reader, writes=False)
+
+    def _writing(self) -> AbstractContextManager[None]:
+        """This process's turn to write (SQLite), for as long as the block runs."""
+        return nullcontext() if self._turns is None else self._turns.turn()
+
+    @contextmanager
+    def _session(self, bind: sa.Engine, *, writes: bool) -> Iterator[Session]:
         unit = self._unit.get()
         if unit is None:
-            with Session(self.engine, expire_on_commit=False) as session:
+            with (
+                self._writing() if writes else nullcontext(),
+                Session(bind, expire_on_commit=False) as session,
+            ):
                 yield session
             return
         with Session(
@@ -161,8 +210,7 @@ class Database:
         if self._unit.get() is not None:
             yield  # already inside one: join it
             return
-        unit = self.engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-        with unit, unit.begin():
+        with self._writing(), self.engine.connect() as unit, unit.begin():
             token = self._unit.set(unit)
             try:
                 yield

@@ -110,13 +110,13 @@ class EvaluationStore:
             return evaluation
 
     def with_status(self, *statuses: str) -> list[Evaluation]:
-        with self._store.session() as session:
+        with self._store.reading() as session:
             query = select(Evaluation).where(Evaluation.status.in_(statuses))  # type: ignore[attr-defined]
             return list(session.exec(query.order_by(Evaluation.id)))
 
     def for_theme(self, theme_id: int) -> list[Evaluation]:
         """Newest first."""
-        with self._store.session() as session:
+        with self._store.reading() as session:
             query = select(Evaluation).where(Evaluation.theme_id == theme_id)
             return list(session.exec(query.order_by(Evaluation.id.desc())))  # type: ignore[union-attr]
 
@@ -172,7 +172,7 @@ class EvaluationStore:
             session.commit()
 
     def polls(self, evaluation_id: int) -> list[EvaluationPoll]:
-        with self._store.session() as session:
+        with self._store.reading() as session:
             query = select(EvaluationPoll).where(EvaluationPoll.evaluation_id == evaluation_id)
             return list(session.exec(query.order_by(EvaluationPoll.id)))
 
@@ -207,7 +207,7 @@ class EvaluationStore:
             session.commit()
 
     def results(self, evaluation_id: int) -> list[ResultRow]:
-        with self._store.session() as session:
+        with self._store.reading() as session:
             rows = session.exec(
                 select(EvaluationResult).where(EvaluationResult.evaluation_id == evaluation_id)
             )
@@ -215,7 +215,7 @@ class EvaluationStore:
 
     def closed(self) -> list[tuple[Evaluation, str]]:
         """Every closed evaluation with its theme's name, oldest first."""
-        with self._store.session() as session:
+        with self._store.reading() as session:
             rows = session.exec(
                 select(Evaluation, Theme.name)
                 .join(Theme, Theme.id == Evaluation.theme_id)  # type: ignore[arg-type]
@@ -248,7 +248,7 @@ class EvaluationStore:
 
     def pending_open(self, room_id: str) -> tuple[Evaluation, str] | None:
         """The open evaluation and the open question a plain reply in `room_id` answers."""
-        with self._store.session() as session:
+        with self._store.reading() as session:
             found = session.exec(
                 select(Evaluation, EvaluationOpenPrompt.question_key)
                 .join(
@@ -292,7 +292,7 @@ class EvaluationStore:
 
     def open_answers(self, evaluation_id: int) -> list[tuple[str, str]]:
         """(question key, text) of every open answer, in the order given."""
-        with self._store.session() as session:
+        with self._store.reading() as session:
             rows = session.exec(
                 select(EvaluationOpenAnswer)
                 .where(EvaluationOpenAnswer.evaluation_id == evaluation_id)
@@ -345,7 +345,7 @@ class EvaluationStore:
             return idea
 
     def ideas(self, theme_id: int | None = None, status: str | None = "open") -> list[Idea]:
-        with self._store.session() as session:
+        with self._store.reading() as session:
             query = select(Idea)
             if theme_id is not None:
                 query = query.where(Idea.theme_id == theme_id)
@@ -354,7 +354,7 @@ class EvaluationStore:
             return list(session.exec(query.order_by(Idea.id)))
 
     def idea(self, idea_id: int) -> Idea | None:
-        with self._store.session() as session:
+        with self._store.reading() as session:
             return session.get(Idea, idea_id)
 
     def decide_idea(

@@ -43,14 +43,14 @@ class FeedTokens:
     def token(self, theme_id: int | None, *, actor: str, now: datetime) -> str:
         """The feed's token; made on first use, then the same one until renewed."""
         scope = scope_of(theme_id)
-        with self._store.session() as session:
+        with self._store.reading() as session:
             found = session.exec(select(FeedToken).where(FeedToken.scope == scope)).first()
             if found is not None:
                 return found.token
         try:
             return self._insert(theme_id, actor, now)
         except IntegrityError:  # made at the same moment by another command: use that one
-            with self._store.session() as session:
+            with self._store.reading() as session:
                 row = session.exec(select(FeedToken).where(FeedToken.scope == scope)).one()
                 return row.token
 
@@ -82,7 +82,7 @@ class FeedTokens:
         """The feed a token opens; None for an unknown, revoked or malformed token."""
         if not token or len(token) > 64:
             return None
-        with self._store.session() as session:
+        with self._store.reading() as session:
             row = session.exec(select(FeedToken).where(FeedToken.token == token)).first()
             if row is None or not secrets.compare_digest(row.token, token):
                 return None
@@ -94,7 +94,7 @@ class FeedTokens:
         ids = list(theme_ids)
         if not ids:
             return {}
-        with self._store.session() as session:
+        with self._store.reading() as session:
             created = session.exec(
                 select(Theme.id, Theme.created_at).where(Theme.id.in_(ids))  # type: ignore[union-attr]
             ).all()

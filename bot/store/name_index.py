@@ -43,7 +43,7 @@ class StoredNames:
     def exact(self, key: str) -> str | None:
         if not storable(key):
             return None
-        with self.database.session() as session:
+        with self.database.reading() as session:
             return session.exec(select(Theme.name).where(Theme.name_key == key)).first()
 
     def starting_with(self, key: str) -> list[str]:
@@ -54,10 +54,10 @@ class StoredNames:
             condition = column.op("GLOB")(glob_prefix(key))
         else:
             condition = column.like(like_prefix(key), escape="\\")
-        with self.database.session() as session:
+        with self.database.reading() as session:
             query = select(Theme.name).where(condition).order_by(column)
             return list(session.exec(query))
 
     def everything(self) -> Sequence[str]:
-        with self.database.session() as session:
+        with self.database.reading() as session:
             return list(session.exec(select(Theme.name).order_by(Theme.name)))

@@ -24,7 +24,7 @@ class Outbox:
         return self._store.unit_of_work()
 
     def was_handled(self, event_id: str) -> bool:
-        with self._store.session() as session:
+        with self._store.reading() as session:
             found = session.exec(select(HandledEvent.id).where(HandledEvent.event_id == event_id))
             return found.first() is not None
 
@@ -57,7 +57,7 @@ class Outbox:
 
     def pending(self, newer_than: datetime) -> list[tuple[str, str, dict]]:
         """(command event id, room id, reply content) of replies not yet confirmed."""
-        with self._store.session() as session:
+        with self._store.reading() as session:
             rows = session.exec(
                 select(HandledEvent).where(
                     HandledEvent.reply_json.is_not(None),  # type: ignore[union-attr]

@@ -17,7 +17,7 @@ class SyncState:
         self._store = store
 
     def load(self, user_id: str) -> str | None:
-        with self._store.session() as session:
+        with self._store.reading() as session:
             row = session.exec(select(SyncToken).where(SyncToken.user_id == user_id)).first()
             return None if row is None else row.token
 

@@ -284,7 +284,7 @@ class Store(Database):
         return StoredNames(self)
 
     def theme_names(self) -> list[str]:
-        with self.session() as session:
+        with self.reading() as session:
             return list(session.exec(select(Theme.name).order_by(Theme.name)))
 
     def themes(self, *, include_archived: bool = False) -> list[ThemeView]:
@@ -297,13 +297,13 @@ class Store(Database):
         return self.views_where(_with_status(statuses), limit=limit)
 
     def theme_count(self, statuses: Collection[ThemeStatus] | None = None) -> int:
-        with self.session() as session:
+        with self.reading() as session:
             query = select(sa.func.count()).select_from(Theme).where(_with_status(statuses))
             return session.exec(query).one()
 
     def theme_names_by_id(self, ids: Collection[int]) -> dict[int, str]:
         found: dict[int, str] = {}
-        with self.session() as session:
+        with self.reading() as session:
             for chunk in _chunks(sorted(ids)):
                 query = select(Theme.id, Theme.name).where(Theme.id.in_(chunk))  # type: ignore[union-attr]
                 found.update({theme_id: name for theme_id, name in session.exec(query)})
@@ -351,7 +351,7 @@ class Store(Database):
         return self.views_where(condition)
 
     def theme(self, name: str) -> ThemeView | None:
-        with self.session() as session:
+        with self.reading() as session:
             theme = session.exec(select(Theme).where(Theme.name_key == fold(name))).first()
             return None if theme is None else views_of(session, [theme])[0]
 
@@ -364,7 +364,7 @@ class Store(Database):
     ) -> list[ThemeView]:
         """The views of the themes that meet `condition`, read in batches (the store's
         other modules ask through this too)."""
-        with self.session() as session:
+        with self.reading() as session:
             # Columns, not mapped objects (as for steps in _views): a year's plan reads
             # thousands.
             query = select(*_LISTED_COLUMNS).where(condition).order_by(*order)
@@ -380,7 +380,7 @@ class Store(Database):
         return views_of(session, [theme])[0]
 
     def theme_by_id(self, theme_id: int) -> ThemeView | None:
-        with self.session() as session:
+        with self.reading() as session:
             theme = session.get(Theme, theme_id)
             return None if theme is None else views_of(session, [theme])[0]
 
@@ -605,7 +605,7 @@ class Store(Database):
 
     def participants(self, theme_id: int) -> list[str]:
         """The Z2 participants a coordinator named (`!zt teilnehmende`), in that order."""
-        with self.session() as session:
+        with self.reading() as session:
             return list(
                 session.exec(
                     select(ThemeParticipant.user_id)
@@ -617,7 +617,7 @@ class Store(Database):
     def participants_of(self, theme_ids: Sequence[int]) -> dict[int, list[str]]:
         """The named Z2 participants of many themes (for the plan file)."""
         found: dict[int, list[str]] = defaultdict(list)
-        with self.session() as session:
+        with self.reading() as session:
             for chunk in _chunks(list(theme_ids)):
                 rows = session.exec(
                     select(ThemeParticipant.theme_id, ThemeParticipant.user_id)
@@ -680,7 +680,7 @@ class Store(Database):
         return removed
 
     def rename(self, theme_id: int, new_name: str, *, actor: str, now: datetime) -> None:
-        with self.session() as session:
+        with self.reading() as session:
             clash = session.exec(select(Theme).where(Theme.name_key == fold(new_name))).first()
             if clash is not None and clash.id != theme_id:
                 raise ThemeExists(clash.name)
@@ -706,7 +706,7 @@ class Store(Database):
             session.commit()
 
     def history(self, theme_id: int, limit: int = 50) -> list[History]:
-        with self.session() as session:
+        with self.reading() as session:
             rows = session.exec(
                 select(HistoryEntry)
                 .where(HistoryEntry.theme_id == theme_id)
@@ -718,7 +718,7 @@ class Store(Database):
     # Council meetings -------------------------------------------------------------------
 
     def council_meetings(self) -> list[date]:
-        with self.session() as session:
+        with self.reading() as session:
             return list(session.exec(select(CouncilMeeting.day).order_by(CouncilMeeting.day)))
 
     def add_council_meeting(self, day: date, actor: str) -> bool:
@@ -898,7 +898,7 @@ class Store(Database):
     def reminder_rows(self, keys: Sequence[str]) -> dict[str, ReminderLog]:
         if not keys:
             return {}
-        with self.session() as session:
+        with self.reading() as session:
             rows = session.exec(
                 select(ReminderLog).where(ReminderLog.key.in_(list(keys)))  # type: ignore[attr-defined]
             )
@@ -926,7 +926,7 @@ class Store(Database):
                 session.commit()
 
     def sent_reminders(self, theme_id: int | None = None) -> list[ReminderLog]:
-        with self.session() as session:
+        with self.reading() as session:
             query = select(ReminderLog).where(ReminderLog.status == "sent")
             if theme_id is not None:
                 query = query.where(ReminderLog.theme_id == theme_id)
