@@ -109,6 +109,8 @@ def _environment(directories: list[Path], autoescape: bool, language: str = "de"
     point = DECIMAL_POINT.get(language, ".")
     env.filters["zahl"] = lambda value, digits=1: f"{value:.{digits}f}".replace(".", point)
     # Shared words (leads, states, relative days) as macros every template can call as w.*.
+    # Macros that write links in HTML and plain names in text (`w.people`) ask this.
+    env.globals["markup"] = autoescape
     env.globals["w"] = env.get_template("_words.j2").module
     return env
 
@@ -121,6 +123,8 @@ class Renderer:
         self._text = _environment(directories, autoescape=False, language=language)
         self._html = _environment(directories, autoescape=True, language=language)
         self.language = language
+        # What a message cut to the event limit ends with ("(gekürzt)"), from _words.j2.
+        self._cut = str(self._text.globals["w"].cut()).strip()
 
     def _block(self, env: Environment, name: str, block: str, context: dict, /) -> str:
         template = env.get_template(f"{name}.j2")
@@ -130,12 +134,12 @@ class Renderer:
     def message(self, name: str, /, **context: object) -> Message:
         text = self._block(self._text, name, "text", context)
         html = self._block(self._html, name, "html", context)
-        return fit_to_limit(Message(text, html))
+        return fit_to_limit(Message(text, html), self._cut)
 
     def sentence(self, name: str, block: str, /, **context: object) -> Message:
         """One short sentence from a collection template (errors.j2, words.j2)."""
         text = self._block(self._text, name, block, context)
-        return fit_to_limit(Message(text, _as_html(text)))
+        return fit_to_limit(Message(text, _as_html(text)), self._cut)
 
     def document(self, name: str, block: str, /, *, html: bool, **context: object) -> str:
         """A whole document (the year report): one block of `name`, rendered with
@@ -166,14 +170,15 @@ def _as_html(text: str) -> str:
     return str(escape(text)).replace("\n", "<br>")
 
 
-def fit_to_limit(message: Message, limit: int = MAX_CONTENT_BYTES) -> Message:
-    """Never over the event limit: cut the text until body and escaped HTML fit."""
+def fit_to_limit(message: Message, cut: str, limit: int = MAX_CONTENT_BYTES) -> Message:
+    """Never over the event limit: cut the text until body and escaped HTML fit, saying so
+    with `cut` (the language's "(gekürzt)")."""
     if content_size(message) <= limit:
         return message
     body = message.body
     while body:
         body = body[: len(body) // 2]
-        shortened = Message(body + "\n… (gekürzt)", _as_html(body + "\n… (gekürzt)"))
+        shortened = Message(f"{body}\n… {cut}", _as_html(f"{body}\n… {cut}"))
         if content_size(shortened) <= limit:
             return Message(shortened.body, shortened.html, message.mentions)
-    return Message("… (gekürzt)", "… (gekürzt)", message.mentions)
+    return Message(f"… {cut}", f"… {cut}", message.mentions)

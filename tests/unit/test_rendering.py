@@ -10,21 +10,29 @@ from bot.rendering import (
     ECHO_LIMIT,
     MAX_CONTENT_BYTES,
     Message,
+    Renderer,
     content_size,
     fit_to_limit,
     shorten,
 )
 
+CUT = "(gekürzt)"
+
+
+def test_the_cut_is_said_in_the_bots_language() -> None:
+    assert Renderer("de")._cut == CUT
+    assert Renderer("en")._cut == "(shortened)"
+
 
 def test_small_message_is_unchanged() -> None:
     message = Message("Hallo", "<b>Hallo</b>", ("@anna:example.org",))
-    assert fit_to_limit(message) is message
+    assert fit_to_limit(message, CUT) is message
 
 
 def test_huge_body_of_angle_brackets_is_cut_and_escaped() -> None:
     body = "<" * 200_000
     message = Message(body, str(escape(body)), ("@anna:example.org",))
-    fitted = fit_to_limit(message)
+    fitted = fit_to_limit(message, CUT)
     assert content_size(fitted) <= MAX_CONTENT_BYTES
     assert fitted.body.startswith("<<<")
     assert fitted.body.endswith("(gekürzt)")
@@ -36,20 +44,20 @@ def test_huge_body_of_angle_brackets_is_cut_and_escaped() -> None:
 
 def test_huge_html_alone_is_cut() -> None:
     message = Message("kurz", "<p>" + "x" * 100_000 + "</p>")
-    fitted = fit_to_limit(message)
+    fitted = fit_to_limit(message, CUT)
     assert content_size(fitted) <= MAX_CONTENT_BYTES
 
 
 def test_multibyte_text_is_measured_in_bytes() -> None:
     body = "ü" * 40_000  # 80,000 bytes in UTF-8
-    fitted = fit_to_limit(Message(body, body))
+    fitted = fit_to_limit(Message(body, body), CUT)
     assert content_size(fitted) <= MAX_CONTENT_BYTES
 
 
 @given(st.text(max_size=3000), st.text(max_size=3000), st.integers(200, 20_000))
 def test_fit_to_limit_property(body: str, html: str, limit: int) -> None:
     message = Message(body, html)
-    fitted = fit_to_limit(message, limit)
+    fitted = fit_to_limit(message, CUT, limit)
     assert content_size(fitted) <= limit
     if content_size(message) <= limit:
         assert fitted == message
