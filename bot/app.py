@@ -147,6 +147,7 @@ class Bot:
             sync_lag=seconds_since(self.adapter.last_sync_ms),
             tick_seconds=dict(self.scheduler.tick_seconds),
             active=int(self.active),
+            **self.adapter.room_readings(),
         )
 
     def _after_command(self, outcome: Outcome) -> None:
@@ -177,6 +178,7 @@ class Bot:
             tick_every=self.scheduler.tick_every,
             role=self.role,
             standby_since=self.standby_since,
+            **self.adapter.room_notes(),
         )
 
     async def _take_lease(self) -> None:
@@ -353,7 +355,13 @@ def build_bot(config: Config, clock: Clock | None = None, *, prepare: bool = Tru
         in_room=adapter.in_room,
     )
     evaluation = EvaluationEngine(
-        config, store, services.evaluations, renderer, calendar, transport=adapter
+        config,
+        store,
+        services.evaluations,
+        renderer,
+        calendar,
+        transport=adapter,
+        limits=adapter.sendout_limits,
     )
     tick = timedelta(seconds=config.reminders.tick_seconds)
     engines = [engine, evaluation, *([council] if council is not None else [])]

@@ -36,6 +36,33 @@ STANDBY = "standby"
 
 
 @dataclass(frozen=True)
+class RoomNote:
+    """A room the bot is still trying to join (since when, how often, the last failure),
+    or a configured room it cannot join (why)."""
+
+    room_id: str
+    key: str | None = None  # rooms.koordination, … for a configured room
+    since: datetime | None = None
+    attempts: int = 0
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["since"] = self.since.astimezone(UTC).isoformat() if self.since else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RoomNote:
+        return cls(
+            room_id=str(data["room_id"]),
+            key=data.get("key"),
+            since=_moment(data.get("since")),
+            attempts=int(data.get("attempts", 0)),
+            reason=str(data.get("reason", "")),
+        )
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What the bot is doing, as written to health.json (all times aware, UTC)."""
 
@@ -49,6 +76,9 @@ class Snapshot:
     # "active", or "standby": another instance holds the lease, this one waits (since).
     role: str = ACTIVE
     standby_since: datetime | None = None
+    # Rooms the bot is still trying to join (429s waited out), configured rooms it cannot.
+    joining: tuple[RoomNote, ...] = ()
+    not_joined: tuple[RoomNote, ...] = ()
 
     def to_json(self) -> str:
         data: dict[str, Any] = asdict(self)
@@ -57,6 +87,8 @@ class Snapshot:
                 data[key] = value.astimezone(UTC).isoformat()
             elif isinstance(value, timedelta):
                 data[key] = value.total_seconds()
+        data["joining"] = [note.to_dict() for note in self.joining]
+        data["not_joined"] = [note.to_dict() for note in self.not_joined]
         data["pid"] = os.getpid()
         return json.dumps(data)
 
@@ -73,6 +105,8 @@ class Snapshot:
             queue_depth=int(data.get("queue_depth", 0)),
             role=STANDBY if data.get("role") == STANDBY else ACTIVE,
             tick_every=timedelta(seconds=float(every)) if every is not None else None,
+            joining=tuple(RoomNote.from_dict(d) for d in data.get("joining") or ()),
+            not_joined=tuple(RoomNote.from_dict(d) for d in data.get("not_joined") or ()),
         )
 
 
@@ -212,6 +246,34 @@ def _tick_problems(snapshot: Snapshot, now: datetime) -> list[str]:
     ]
 
 
+def room_notes(snapshot: Snapshot, now: datetime) -> list[str]:
+    """What the operator should know of the bot's rooms, German, one line each: rooms it is
+    still joining, configured rooms it cannot join. Not a failure of health (a restart
+    would not help); the bot keeps trying, or waits for a new invite."""
+    if snapshot.role == STANDBY:
+        return []
+    notes = []
+    if snapshot.joining:
+        rooms = ", ".join(_joining(note, now) for note in snapshot.joining)
+        count = len(snapshot.joining)
+        notes.append(f"tritt {'1 Raum' if count == 1 else f'{count} Räumen'} noch bei: {rooms}")
+    for note in snapshot.not_joined:
+        reason = "nicht eingeladen" if note.reason == "not invited" else note.reason
+        notes.append(f"{note.key}: kann Raum {note.room_id} nicht beitreten ({reason})")
+    return notes
+
+
+def _joining(note: RoomNote, now: datetime) -> str:
+    parts = [note.key] if note.key else []
+    if note.since is not None:
+        parts.append(f"seit {describe_age(now - note.since)}")
+    if note.attempts:
+        parts.append(f"{note.attempts} {'Versuch' if note.attempts == 1 else 'Versuche'}")
+    if note.reason:
+        parts.append(f"zuletzt: {note.reason}")
+    return f"{note.room_id} ({', '.join(parts)})" if parts else note.room_id
+
+
 def check_health(
     data_dir: Path,
     *,
@@ -228,12 +290,14 @@ def check_health(
     if snapshot is None:
         return False, f"Bot lief noch nie (keine {health_path(data_dir)})"
     found = problems(snapshot, now, limits)
+    notes = room_notes(snapshot, now)
     if found:
-        return False, "; ".join(found)
+        return False, "; ".join([*found, *notes])
     if snapshot.role == STANDBY:
         return True, standby_message(snapshot, now)
     assert snapshot.last_sync is not None
-    return True, f"Letzte Synchronisation vor {describe_age(now - snapshot.last_sync)}"
+    synced = f"Letzte Synchronisation vor {describe_age(now - snapshot.last_sync)}"
+    return True, "; ".join([synced, *notes])
 
 
 def standby_message(snapshot: Snapshot, now: datetime) -> str:

@@ -31,6 +31,11 @@ class Readings:
     # Seconds each engine's last tick took, by engine name.
     tick_seconds: Mapping[str, float] = field(default_factory=dict)
     active: int = 1  # 1 while holding the lease and working, 0 as standby
+    # Rooms the bot is still trying to join: seconds since it began, by room id.
+    joining: Mapping[str, float] = field(default_factory=dict)
+    join_rate_limited: int = 0  # 429 answers to joins, waited out
+    rooms_not_joined: int = 0  # configured rooms the bot cannot join
+    send_spacing: float = 0.0  # seconds per event the homeserver allows (0: not limited)
 
 
 class _Live(Collector):
@@ -43,6 +48,7 @@ class _Live(Collector):
             ("zt_replies_sent", "Answers to commands the homeserver took", now.replies_sent),
             ("zt_reminders_sent", "Reminders the homeserver took", now.reminders_sent),
             ("zt_rate_limited", "429 answers honoured (retry_after_ms)", now.rate_limited),
+            ("zt_join_rate_limited", "429 answers to joins waited out", now.join_rate_limited),
         )
         gauges = (
             ("zt_reminders_pending", "Reminders queued, not confirmed", now.reminders_pending),
@@ -54,6 +60,17 @@ class _Live(Collector):
             ),
             ("zt_sync_lag_seconds", "Seconds since the last sync returned", now.sync_lag),
             ("zt_active", "1: this instance holds the lease and works; 0: standby", now.active),
+            ("zt_rooms_joining", "Rooms the bot is still trying to join", len(now.joining)),
+            (
+                "zt_configured_rooms_not_joined",
+                "Configured rooms the bot cannot join (see zt-bot health)",
+                now.rooms_not_joined,
+            ),
+            (
+                "zt_send_spacing_seconds",
+                "Seconds per event the homeserver allows, learned from 429s (0: not limited)",
+                now.send_spacing,
+            ),
         )
         for name, help_text, value in counters:
             yield CounterMetricFamily(name, help_text, value=value)
@@ -65,6 +82,14 @@ class _Live(Collector):
         for engine, seconds in sorted(now.tick_seconds.items()):
             ticks.add_metric([engine], seconds)
         yield ticks
+        joining = GaugeMetricFamily(
+            "zt_room_join_pending_seconds",
+            "Seconds since the bot began joining each room it is not in yet",
+            labels=["room"],
+        )
+        for room, seconds in sorted(now.joining.items()):
+            joining.add_metric([room], seconds)
+        yield joining
 
 
 class BotMetrics:

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,10 +142,19 @@ class LocalSynapse:
 
 
 def create_synapse(
-    directory: Path, *, raised_rate_limits: bool = True, default_room_version: str | None = None
+    directory: Path,
+    *,
+    raised_rate_limits: bool = True,
+    default_room_version: str | None = None,
+    rate_limits: Mapping[str, object] | None = None,
 ) -> LocalSynapse:
     """Generate a Synapse config in `directory` (SQLite, loopback, a free port). Rooms get
-    Synapse's own default room version unless `default_room_version` names another."""
+    Synapse's own default room version unless `default_room_version` names another.
+
+    With `raised_rate_limits=False` every limit is Synapse's default (rc_message 0.2/s,
+    burst 10; rc_room_creation 0.016/s, burst 10; rc_joins_per_room 1/s, burst 10; …), as a
+    city's homeserver has them; `rate_limits` then sets single ones, e.g.
+    `{"rc_joins_per_room": {"per_second": 0.1, "burst_count": 10}}`."""
     import yaml  # comes with matrix-synapse
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -184,6 +194,7 @@ def create_synapse(
     )
     if raised_rate_limits:
         config.update(RAISED_RATE_LIMITS)
+    config.update(rate_limits or {})
     if default_room_version is not None:
         config["default_room_version"] = default_room_version
     config_path.write_text(yaml.safe_dump(config))

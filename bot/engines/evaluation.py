@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -37,6 +38,7 @@ from bot.domain.polls import (
     tally,
 )
 from bot.domain.questionnaire import Questionnaire
+from bot.domain.sendout import Estimate, SendLimits, estimate_sendout
 from bot.domain.themes import StepState, ThemeView
 from bot.domain.working_days import WorkingCalendar
 from bot.matrix import events
@@ -90,6 +92,9 @@ class EvaluationEngine:
     renderer: Renderer
     calendar: WorkingCalendar
     transport: PollTransport
+    # The homeserver's limits as the adapter knows them (for how long a send-out takes);
+    # None: Synapse's defaults.
+    limits: Callable[[], SendLimits] | None = None
 
     # Starting -----------------------------------------------------------------------------
 
@@ -216,32 +221,110 @@ class EvaluationEngine:
             return
         questionnaire = Questionnaire.from_json(evaluation.questionnaire_json)
         in_room, people = await self._audience(evaluation, view)
-        rooms = [evaluation.room_id] if in_room and evaluation.room_id else []
-        rooms += [room for person in people if (room := await self.transport.direct_room(person))]
-        if not in_room:
-            await asyncio.to_thread(self.evaluations.update, evaluation.id, participants=len(rooms))
         sent = {(p.question_key, p.room_id) for p in self.evaluations.polls(evaluation.id)}
-        for room in rooms:
-            await self._send_questionnaire(evaluation, view, questionnaire, room, sent)
-        # Told before it counts as open: after a crash in between, _open runs again and
+        # Told first, with how long the send-out takes: after a crash _open runs again and
         # the same transaction id makes the repeated notice a no-op on the homeserver.
-        if evaluation.auto_started and self.config.rooms.koordination:
+        await self._tell_sendout(evaluation, view, questionnaire, people)
+        if in_room and evaluation.room_id:
+            await self._send_questionnaire(
+                evaluation, view, questionnaire, evaluation.room_id, sent
+            )
+        asked = await self._ask_in_direct_chats(evaluation, view, questionnaire, people, sent)
+        if not in_room:
+            await asyncio.to_thread(self.evaluations.update, evaluation.id, participants=asked)
+        await asyncio.to_thread(self.evaluations.mark_open, evaluation.id)
+        log.info("evaluation %s open: %d asked in direct chats", evaluation.id, asked)
+
+    async def _ask_in_direct_chats(
+        self,
+        evaluation: Evaluation,
+        view: ThemeView,
+        questionnaire: Questionnaire,
+        people: Sequence[str],
+        sent: set[tuple[str, str]],
+    ) -> int:
+        """One person after another: their direct chat, then its questions, so that each
+        gets the evaluation as soon as their chat exists; the next person's chat is being
+        created meanwhile (the homeserver limits new rooms and events separately). The
+        number of people asked."""
+
+        def chat_of(index: int) -> asyncio.Future[str | None] | None:
+            if index >= len(people):
+                return None
+            return asyncio.ensure_future(self.transport.direct_room(people[index]))
+
+        asked = 0
+        ahead = chat_of(0)
+        try:
+            for index in range(len(people)):
+                assert ahead is not None
+                room = await ahead
+                ahead = chat_of(index + 1)
+                if room is not None:
+                    await self._send_questionnaire(evaluation, view, questionnaire, room, sent)
+                    asked += 1
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+        return asked
+
+    async def _tell_sendout(
+        self,
+        evaluation: Evaluation,
+        view: ThemeView,
+        questionnaire: Questionnaire,
+        people: Sequence[str],
+    ) -> None:
+        """The coordination room hears how long the send-out takes under the homeserver's
+        limits: with the notice of an automatic start, or on its own when people are asked
+        in direct chats and the wait is worth telling."""
+        room = self.config.rooms.koordination
+        if not room:
+            return
+        anonym = evaluation.mode == "anonym"
+        # Direct chats for everyone asked one by one (in a room poll: the named outside it).
+        estimate = self._estimate(questionnaire, len(people), direct=bool(people))
+        sendout = self._sendout_sentence(estimate) if estimate.limited else None
+        if evaluation.auto_started:
             # Nobody typed a command: the coordination office learns it from the bot.
             message = self.renderer.message(
                 "evaluation_auto_started",
                 theme=view.theme,
                 evaluation=evaluation,
-                anonym=evaluation.mode == "anonym",
-                asked=len(rooms) - (1 if in_room else 0),
+                anonym=anonym,
+                asked=len(people),
                 room=evaluation.room_id,
                 room_name=self.transport.room_name(evaluation.room_id)
                 if evaluation.room_id
                 else None,
+                sendout=sendout,
                 prefix=self.config.bot.prefix,
             )
-            await self._notice(evaluation, self.config.rooms.koordination, message, "auto")
-        await asyncio.to_thread(self.evaluations.mark_open, evaluation.id)
-        log.info("evaluation %s open in %d rooms", evaluation.id, len(rooms))
+            await self._notice(evaluation, room, message, "auto")
+        elif sendout is not None:
+            message = self.renderer.message(
+                "evaluation_sendout", theme=view.theme, asked=len(people), sendout=sendout
+            )
+            await self._notice(evaluation, room, message, "sendout")
+
+    def _estimate(self, questionnaire: Questionnaire, people: int, *, direct: bool) -> Estimate:
+        """How long sending takes: intro, polls and (in a direct chat) the first open
+        question for each of `people` in a new direct chat, or once in the room."""
+        has_open = next_open_question(questionnaire, None) is not None
+        events_each = 1 + len(questionnaire.polls) + (1 if direct and has_open else 0)
+        limits = self.limits() if self.limits is not None else SendLimits()
+        if not direct:
+            return estimate_sendout(1, events_each, limits, new_rooms=0)
+        return estimate_sendout(people, events_each, limits)
+
+    def _sendout_sentence(self, estimate: Estimate) -> str:
+        return self.renderer.sentence(
+            "evaluation_words",
+            "sendout",
+            minutes=_minutes(estimate.total.total_seconds()),
+            first_minutes=_minutes(estimate.first.total_seconds()),
+            assumed=estimate.assumed,
+        ).body
 
     async def _audience(self, evaluation: Evaluation, view: ThemeView) -> tuple[bool, list[str]]:
         """(polls in the evaluation's room, the people asked in direct chats).
@@ -431,3 +514,9 @@ class EvaluationEngine:
 
 def _txn(key: str, part: str) -> str:
     return txn_id_for(key, part)
+
+
+def _minutes(seconds: float) -> int:
+    """Whole minutes as one says them: from a quarter of an hour on, to five minutes."""
+    minutes = math.ceil(seconds / 60)
+    return minutes if minutes < 15 else 5 * round(minutes / 5)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote
 
+from aiohttp import ClientError
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -30,11 +31,9 @@ from nio import (
     DirectRoomsResponse,
     InviteMemberEvent,
     JoinedMembersResponse,
-    JoinError,
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
-    RoomCreateResponse,
     RoomMessagesResponse,
     RoomMessageText,
     RoomResolveAliasResponse,
@@ -47,24 +46,28 @@ from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.sendout import SYNAPSE_ROOM_CREATION, SendLimits
 from bot.failpoints import Failpoints
+from bot.health import RoomNote
 from bot.matrix import events
 from bot.matrix.cross_signing import (
     HomeserverError,
     ensure_cross_signing,
     query_own_keys,
 )
+from bot.matrix.joins import MAX_BACKOFF_SECONDS, JoinAnswer, Joiner, Refused
 from bot.matrix.power import RoomCreation, RoomPower, creation_from_event
 from bot.matrix.send_queue import (
     TXN_DEDUP_WINDOW,
     Delivery,
     Outgoing,
+    Pacer,
     Priority,
     SendQueue,
     SendResult,
     txn_id_for,
 )
-from bot.rendering import Attachment, Message
+from bot.rendering import Attachment, Message, Renderer
 from bot.store.cross_signing_keys import CrossSigningKeys
 from bot.store.database import retry_while_unavailable_async
 from bot.store.outbox import Outbox
@@ -84,6 +87,19 @@ UPLOAD_ATTEMPTS = 5
 # loading): whether someone may mark a step depends on them.
 SYNC_FILTER = {"presence": {"types": []}, "room": {"ephemeral": {"types": []}}}
 FIRST_SYNC_FILTER = {**SYNC_FILTER, "room": {"ephemeral": {"types": []}, "timeline": {"limit": 20}}}
+# An incremental sync shows only invites that are new since its token: the ones still open
+# from before a restart come from a sync without a token that carries next to nothing else.
+INVITES_FILTER = {
+    "presence": {"types": []},
+    "account_data": {"types": []},
+    "room": {
+        "timeline": {"limit": 1},
+        "state": {"types": [], "lazy_load_members": True},
+        "ephemeral": {"types": []},
+        "account_data": {"types": []},
+    },
+}
+ROOM_NAMES = {"rooms.koordination": "koordination", "rooms.buergerdialog": "buergerdialog"}
 MATRIX_TO_USER = re.compile(r"https://matrix\.to/#/(@[^\"'<>\s?]+)")
 
 
@@ -248,6 +264,18 @@ class MatrixAdapter:
         Path(config.matrix.store_path).mkdir(parents=True, exist_ok=True, mode=0o700)
         self.client = self._new_client(config.matrix.device_id)
         self.queue = SendQueue(self._transport, confirm=self._confirm)
+        # What the homeserver's 429 answers to room creation tell of its limit (for the
+        # send-out estimate; each creation also counts against the queue's limit).
+        self.room_creation = Pacer(default=SYNAPSE_ROOM_CREATION, what="new room")
+        self.joiner = Joiner(
+            self._join_request,
+            clock=self.clock.wall,
+            spawn=self.tasks.spawn,
+            configured=self._configured_rooms,
+        )
+        self.joiner.on_refused = self._tell_refused
+        self.renderer = Renderer(config.bot.language)
+        self._direct_lock = asyncio.Lock()  # m.direct is read, changed and written back
         self.devices = DeviceRecord(Path(config.bot.data_dir) / "device.json")
         self._answer: Answer | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -406,10 +434,16 @@ class MatrixAdapter:
         self._learn_creations(first)
         self.progress.synced(getattr(first, "next_batch", None))
         self.last_sync_ms = int(time.time() * 1000)
-        # Invites that arrived while the bot was down or starting fire no callback.
-        for room_id, room in list(self.client.invited_rooms.items()):
-            self._consider_invite(room_id, room.inviter)
-        self._check_configured_rooms()
+        # Invites that arrived while the bot was down or starting fire no callback; those
+        # from before its last sync token (a join still pending at a restart) are asked for.
+        invites = {
+            room_id: (room.inviter, False) for room_id, room in self.client.invited_rooms.items()
+        }
+        if since is not None:
+            invites = {**await self._open_invites(), **invites}
+        for room_id, (inviter, direct) in invites.items():
+            self._consider_invite(room_id, inviter, direct=direct)
+        self._check_configured_rooms(set(invites))
         self.client.add_event_callback(self._on_invite, (InviteMemberEvent,))
         self.client.add_event_callback(self._on_undecryptable, (MegolmEvent,))
         self.client.add_response_callback(self._on_sync, None)
@@ -434,15 +468,20 @@ class MatrixAdapter:
     async def _sync_forever(self) -> None:
         await self.client.sync_forever(timeout=30_000, sync_filter=SYNC_FILTER, full_state=False)
 
-    def _check_configured_rooms(self) -> None:
+    def _configured_rooms(self) -> dict[str, str]:
+        """Room id → config key of every configured room."""
+        return {room_id: key for key, room_id in self.config.rooms.named()}
+
+    def _check_configured_rooms(self, invited: set[str]) -> None:
         """One clear line for each configured room the bot cannot work in."""
         user = self.client.user_id
         for key, room_id in self.config.rooms.named():
-            if room_id in self.client.invited_rooms:
+            if room_id in invited:
                 log.info("%s: invited to %s, joining", key, room_id)
                 continue
             power = self.room_power(room_id)
             if power is None:
+                self.joiner.refuse(room_id, key, "not invited")
                 log.error(
                     "%s: the bot is neither in room %s nor invited to it: invite %s there "
                     "(Element: room info → People → Invite); it joins at once",
@@ -587,7 +626,10 @@ class MatrixAdapter:
         self.progress.synced(getattr(response, "next_batch", None))
         self._learn_creations(response)
         self._follow_device_changes(getattr(getattr(response, "device_list", None), "changed", []))
-        joined = getattr(getattr(response, "rooms", None), "join", {})
+        rooms = getattr(response, "rooms", None)
+        for room_id in getattr(rooms, "leave", None) or {}:
+            self.joiner.withdrawn(room_id)  # a pending invite taken back
+        joined = getattr(rooms, "join", {})
         # A room counts as joined once a sync says so; reminders waiting for it go now.
         if any(room_id not in self._known_rooms for room_id in joined):
             self._known_rooms |= set(joined)
@@ -613,18 +655,127 @@ class MatrixAdapter:
         if not self.may_invite(inviter):
             log.warning("ignoring invite to %s from %s (not allowed)", room_id, inviter)
             return
-        self.tasks.spawn(self._join(room_id, inviter if direct else None), f"join {room_id}")
+        then = None
+        if direct and inviter:  # as clients do: remember it as a direct chat
+            then = partial(self._remember_direct, inviter, room_id)
+        self.joiner.start(room_id, then)
 
-    async def _join(self, room_id: str, direct_with: str | None = None) -> None:
-        for attempt in range(5):
-            response = await self.client.join(room_id)
-            if not isinstance(response, JoinError):
-                log.info("joined %s", room_id)
-                if direct_with is not None:  # as clients do: remember it as a direct chat
-                    await self._remember_direct(direct_with, room_id)
-                return
-            log.warning("join %s failed (%s), attempt %d", room_id, response.message, attempt + 1)
-            await asyncio.sleep(2**attempt)
+    async def _join_request(self, room_id: str) -> JoinAnswer:
+        """One join, read by the bot itself (a 429 is waited out by the Joiner)."""
+        answer, _ = await self._request("POST", Api._build_path(["join", room_id]), {})
+        if answer.ok:
+            self.queue.pacer.spent()  # the join event counts against the sender's limit
+        return answer
+
+    async def _request(
+        self, method: str, path: str, body: dict | None
+    ) -> tuple[JoinAnswer, dict[str, Any]]:
+        """One request to the homeserver, its answer read here rather than by matrix-nio
+        (whose response classes complain about a 429 they cannot validate): the status,
+        the error and `retry_after_ms` (or the Retry-After header), and the JSON body."""
+        headers = {
+            "Authorization": f"Bearer {self.client.access_token}",
+            "Content-Type": "application/json",
+        }
+        data = None if body is None else json.dumps(body)
+        try:
+            response = await self.client.send(method, path, data, headers)
+            try:
+                parsed = await response.json(content_type=None)
+            except ValueError:
+                parsed = {}
+            finally:
+                response.release()
+        except (ClientError, OSError, TimeoutError) as err:
+            return JoinAnswer(0, error=f"{type(err).__name__}: {err}"), {}
+        parsed = parsed if isinstance(parsed, dict) else {}
+        retry = parsed.get("retry_after_ms")
+        if not isinstance(retry, int):
+            header = response.headers.get("Retry-After", "")
+            retry = int(header) * 1000 if header.isdigit() else None
+        errcode = parsed.get("errcode")
+        return (
+            JoinAnswer(
+                response.status,
+                errcode if isinstance(errcode, str) else None,
+                str(parsed.get("error", "")),
+                retry,
+            ),
+            parsed,
+        )
+
+    async def _open_invites(self) -> dict[str, tuple[str | None, bool]]:
+        """Every invite still open on the homeserver: room id → (inviter, is direct)."""
+        query = {"filter": json.dumps(INVITES_FILTER, separators=(",", ":")), "timeout": "0"}
+        answer, data = await self._request("GET", Api._build_path(["sync"], query), None)
+        if not answer.ok:
+            log.warning(
+                "open invites not read (%s): they are joined when sent again", answer.reason
+            )
+            return {}
+        found: dict[str, tuple[str | None, bool]] = {}
+        invites = (data.get("rooms") or {}).get("invite") or {}
+        for room_id, room in invites.items():
+            for event in (room.get("invite_state") or {}).get("events") or []:
+                content = event.get("content") or {}
+                if (
+                    event.get("type") == "m.room.member"
+                    and event.get("state_key") == self.client.user_id
+                    and content.get("membership") == "invite"
+                ):
+                    found[room_id] = (event.get("sender"), bool(content.get("is_direct")))
+        if found:
+            log.info("%d invites still open from before: joining them", len(found))
+        return found
+
+    def _tell_refused(self, refused: Refused, answer: JoinAnswer) -> None:
+        """A configured room the bot cannot join: the coordination room hears of it once
+        (the transaction id makes a repeat a no-op on the homeserver)."""
+        koordination = self.config.rooms.koordination
+        if not koordination or koordination == refused.room_id or not self.in_room(koordination):
+            return
+        message = self.renderer.message(
+            "room_not_joined",
+            room=ROOM_NAMES.get(refused.key, refused.key),
+            room_id=refused.room_id,
+            reason=refused.reason,
+            withdrawn=answer.error == "the invite was withdrawn",
+        )
+        self.queue.put(
+            Outgoing(
+                koordination,
+                events.notice(message),
+                txn_id_for("room-not-joined", refused.room_id, refused.reason),
+                priority=Priority.reminder,
+            )
+        )
+
+    def room_notes(self) -> dict[str, tuple[RoomNote, ...]]:
+        """For health: the rooms still being joined, the configured ones refused."""
+        joiner = self.joiner
+        joining = tuple(
+            RoomNote(j.room_id, j.key, j.since, j.attempts, j.last) for j in joiner.pending.values()
+        )
+        refused = tuple(
+            RoomNote(r.room_id, r.key, reason=r.reason) for r in joiner.refused.values()
+        )
+        return {"joining": joining, "not_joined": refused}
+
+    def room_readings(self) -> dict[str, Any]:
+        """For metrics: the same, and what the homeserver's limits are known to be."""
+        now = self.clock.wall()
+        return {
+            "joining": {
+                j.room_id: (now - j.since).total_seconds() for j in self.joiner.pending.values()
+            },
+            "join_rate_limited": self.joiner.rate_limited,
+            "rooms_not_joined": len(self.joiner.refused),
+            "send_spacing": self.queue.pacer.interval or 0.0,
+        }
+
+    def sendout_limits(self) -> SendLimits:
+        """The homeserver's limits on events and new rooms, as far as the bot knows them."""
+        return SendLimits(messages=self.queue.pacer.limit(), rooms=self.room_creation.limit())
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         log.warning("cannot decrypt event %s in %s (session unknown)", event.event_id, room.room_id)
@@ -796,25 +947,50 @@ class MatrixAdapter:
 
     async def _remember_direct(self, user_id: str, room_id: str) -> None:
         """Add a direct chat to the bot's m.direct account data."""
-        existing = await self.client.list_direct_rooms()
-        direct = dict(existing.rooms) if isinstance(existing, DirectRoomsResponse) else {}
-        if room_id not in direct.get(user_id, []):
-            direct[user_id] = [*direct.get(user_id, []), room_id]
-            await self._put_account_data("m.direct", direct)
+        async with self._direct_lock:  # one change at a time: none undoes another
+            existing = await self.client.list_direct_rooms()
+            direct = dict(existing.rooms) if isinstance(existing, DirectRoomsResponse) else {}
+            if room_id not in direct.get(user_id, []):
+                direct[user_id] = [*direct.get(user_id, []), room_id]
+                await self._put_account_data("m.direct", direct)
 
     async def _create_direct_room(self, user_id: str) -> str | None:
-        for _ in range(10):  # within the homeserver's room-creation limits
-            response = await self.client.room_create(
-                is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat
-            )
-            if isinstance(response, RoomCreateResponse):
-                await self._wait_for_room(response.room_id)
-                return response.room_id
-            if getattr(response, "status_code", None) != "M_LIMIT_EXCEEDED":
-                log.error("direct chat with %s not created: %s", user_id, response)
+        """A new direct chat with `user_id`, as soon as the homeserver's limits allow: a
+        429 is waited out as often as it comes (read here: matrix-nio cannot validate it),
+        an unreachable homeserver waited for; None when it refuses for good."""
+        body = {
+            "is_direct": True,
+            "invite": [user_id],
+            "preset": RoomPreset.trusted_private_chat.value,
+            "visibility": "private",
+        }
+        path = Api._build_path(["createRoom"])
+        backoff = 1.0
+        while True:
+            # A new room counts against the limit on events too: leave answers their room.
+            await asyncio.sleep(self.queue.pacer.bulk_delay())
+            answer, data = await self._request("POST", path, body)
+            room_id = data.get("room_id") if answer.ok else None
+            if isinstance(room_id, str):
+                self.room_creation.spent()
+                self.queue.pacer.spent()
+                await self._wait_for_room(room_id)
+                return room_id
+            if answer.rate_limited:
+                retry_ms = answer.retry_after_ms
+                wait = (retry_ms if retry_ms is not None else 1000) / 1000
+                # The limit on new rooms (rc_room_creation), unless the one on events
+                # (rc_message, which a new room counts against too) is what ran out.
+                pacer = self.queue.pacer
+                (self.room_creation if pacer.has_room() else pacer).limited(wait)
+                log.info("direct chat with %s: rate limited, waiting %.1f s", user_id, wait)
+            elif answer.transient:
+                wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
+                log.warning("direct chat with %s: %s; trying again", user_id, answer.reason)
+            else:
+                log.error("direct chat with %s not created: %s", user_id, answer.reason)
                 return None
-            await asyncio.sleep((response.retry_after_ms or 1000) / 1000)
-        return None
+            await asyncio.sleep(wait)
 
     async def _wait_for_room(self, room_id: str, timeout: float = 30) -> None:
         """A room the bot just created or joined is usable once a sync has shown it."""

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from aiohttp import web
 
-from bot.health import STANDBY, Limits, Snapshot, problems, standby_message
+from bot.health import STANDBY, Limits, Snapshot, problems, room_notes, standby_message
 from bot.metrics import BotMetrics
 
 
@@ -24,12 +24,13 @@ def health_routes(
     async def healthz(_request: web.Request) -> web.Response:
         current = snapshot()
         found = problems(current, now(), limits)
+        notes = room_notes(current, now())  # rooms still being joined: said, not failed
         if found:
-            return web.Response(status=503, text="\n".join(found) + "\n")
+            return web.Response(status=503, text="\n".join([*found, *notes]) + "\n")
         if current.role == STANDBY:
             # Healthy and ready: it waits, as it should (see deploy/kubernetes.yaml).
             return web.Response(text=f"standby\n{standby_message(current, now())}\n")
-        return web.Response(text="ok\n")
+        return web.Response(text="\n".join(["ok", *notes]) + "\n")
 
     async def prometheus(_request: web.Request) -> web.Response:
         body, content_type = metrics.exposition()
