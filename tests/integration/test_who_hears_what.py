@@ -259,9 +259,14 @@ async def test_the_evaluation_asks_the_z2_participants_and_only_them(
             ),
             timeout=90,
         )
-    (evaluation,) = [
-        e for e in bot.bot.router.services.evaluations.for_theme(bot.bot.store.theme(name).id)
-    ]
+    evaluations = bot.bot.router.services.evaluations
+    theme_id = bot.bot.store.theme(name).id
+
+    def opened() -> bool:  # the count is stored once every chat has its questions
+        return [e.status for e in evaluations.for_theme(theme_id)] == ["open"]
+
+    await coordinator.wait_until(opened, timeout=60)
+    (evaluation,) = evaluations.for_theme(theme_id)
     assert evaluation.participants == 4 and evaluation.room_id == z2_room
     # The department's member shares no direct chat with the bot and got no poll.
     assert not any(member.polls_in(room) for room in member.client.rooms)
