@@ -21,13 +21,13 @@ from bot.config import parse_config
 from bot.domain.themes import ThemeView
 from bot.engines.council import CouncilEngine
 from bot.store.council import CouncilStore
+from tests.conftest import COORDINATOR, config_text
 from tests.council.conftest import OParlTestServer, Reply
 from tests.council.test_client import _endless_pages
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # The test system is a snapshot as of 15 June 2027.
 NOW = datetime(2027, 6, 15, 9, 0, tzinfo=BERLIN)
-COORDINATOR = "@koordination:stadt.example"
 KOORDINATION = "!koordination:stadt.example"
 TEAM = "!sport:stadt.example"
 MEETINGS = "/oparl/v1/body/1/meetings"
@@ -67,24 +67,6 @@ class Council:
         return await asyncio.wait_for(self.engine.read(now), GUARD)
 
 
-def config_text(tmp_path: Path, database_url: str, entry: str) -> str:
-    return f"""
-[matrix]
-homeserver = "https://matrix.stadt.example"
-user_id = "@zt-bot:stadt.example"
-password = "not-used"
-[database]
-url = "{database_url}"
-[bot]
-coordinators = ["{COORDINATOR}"]
-data_dir = "{tmp_path}"
-[rooms]
-koordination = "{KOORDINATION}"
-[council]
-oparl = "{entry}"
-"""
-
-
 @pytest_asyncio.fixture
 async def council(
     tmp_path: Path, database_url: str, oparl_server: OParlTestServer, make_client
@@ -103,7 +85,9 @@ async def start(
 ) -> Council:
     """The bot's services as `zt-bot run` builds them (no homeserver needed), its engine
     with quick client limits, what it sends collected."""
-    config = parse_config(config_text(tmp_path, database_url, server.entry), tmp_path, environ={})
+    rest = f'[rooms]\nkoordination = "{KOORDINATION}"\n[council]\noparl = "{server.entry}"'
+    text = config_text(tmp_path, rest, database_url=database_url)
+    config = parse_config(text, tmp_path, environ={})
     bot = build_bot(config, Clock(config.bot.zone))
     engine = bot.council
     assert engine is not None
