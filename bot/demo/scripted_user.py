@@ -68,11 +68,7 @@ class ScriptedUser:
     def __init__(self, homeserver: str, account: Account, store_path: Path | None = None) -> None:
         """With `store_path` the user has end-to-end encryption (its keys live there)."""
         self.account = account
-        # Back on its feet within a few seconds of a homeserver that was away (a client's
-        # default waits up to a minute between retries): tests wait for the bot, not it.
-        config = AsyncClientConfig(
-            encryption_enabled=store_path is not None, max_timeout_retry_wait_time=2
-        )
+        config = AsyncClientConfig(encryption_enabled=store_path is not None)
         if store_path is not None:
             store_path.mkdir(parents=True, exist_ok=True)
         self.client = AsyncClient(
