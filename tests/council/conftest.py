@@ -272,7 +272,3 @@ async def make_client() -> AsyncIterator[Callable[..., OParlClient]]:
     yield make
     for client in clients:
         await client.aclose()
-
-
-# Both database backends for the tests that keep what they read (SQLite, PostgreSQL).
-from tests.store.conftest import database_url, postgres_reason  # noqa: E402, F401

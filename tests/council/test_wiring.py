@@ -10,19 +10,15 @@ import pytest
 from bot.cli import _council_finding
 from bot.config import Config, parse_config
 from bot.council.wiring import probe
+from tests.conftest import config_text
 from tests.council.conftest import FAST, OParlTestServer, Reply
 
 SNAPSHOT_DAY = date(2027, 6, 15)
 
 
 def config(tmp_path: Path, entry: str, extra: str = "") -> Config:
-    return parse_config(
-        '[matrix]\nhomeserver = "https://matrix.stadt.example"\n'
-        'user_id = "@zt-bot:stadt.example"\npassword = "x"\n'
-        f'[council]\noparl = "{entry}"\n{extra}',
-        tmp_path,
-        environ={},
-    )
+    text = config_text(tmp_path, f'[council]\noparl = "{entry}"\n{extra}')
+    return parse_config(text, tmp_path, environ={})
 
 
 async def test_body_council_and_meetings_of_the_coming_year(

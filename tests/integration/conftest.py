@@ -267,6 +267,31 @@ async def room(
     return room_id
 
 
+async def ticked(bot: Bot, times: int = 2) -> None:
+    """`times` whole ticks of the bot's engines, each begun after this call, and whatever
+    they queued sent: what was due by now has gone out (or was found not due)."""
+    scheduler = bot.scheduler
+    for _ in range(times):
+        # A tick under way began before: wait for it (a tick never waits for the lock, so
+        # once it is free the next `tick()` runs in full).
+        async with asyncio.timeout(60), scheduler._lock:
+            pass
+        await asyncio.wait_for(scheduler.tick(), 60)
+    await asyncio.wait_for(bot.adapter.queue.join(), 60)
+
+
+async def settled(
+    running: RunningBot, user: ScriptedUser, *rooms: str, ticks: int = 2, timeout: float = 60
+) -> None:
+    """The probe for "that did not happen": everything the bot was to send by now is in
+    `rooms`, as `user` sees them. Two whole engine ticks that began after this call, the
+    send queue emptied, then a command answered in each room: the user's sync brings a
+    room's events in order, so what the bot sent before that answer has arrived."""
+    await ticked(running.bot, ticks)
+    for room_id in rooms:
+        await user.ask(room_id, "!zt hilfe", timeout=timeout)
+
+
 def unique(name: str) -> str:
     """A theme name no other test uses (the shared bot keeps its database for the run)."""
     number = next(_names)

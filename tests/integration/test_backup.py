@@ -14,7 +14,13 @@ from bot.config import load_config
 from bot.demo.homeserver import LocalSynapse
 from bot.demo.scripted_user import ScriptedUser
 from bot.matrix.events import REMINDER_MARKER
-from tests.integration.conftest import PASSWORD, Databases, start_bot, write_plain_config
+from tests.integration.conftest import (
+    PASSWORD,
+    Databases,
+    settled,
+    start_bot,
+    write_plain_config,
+)
 from tests.integration.test_faults import seed_due_theme
 
 pytestmark = pytest.mark.integration
@@ -49,7 +55,7 @@ async def test_backup_while_running_and_restore_into_a_fresh_directory(
         seed_due_theme(first_config, room_id, running.bot.clock.now())
         running.bot.scheduler.poke()
         await user.wait_until(lambda: bool(reminder_keys(user, room_id, account.user_id)), 60)
-        await asyncio.sleep(6)  # the rest of what is due goes out (a tick is 5 s)
+        await settled(running, user, room_id)  # the rest of what is due is here
         device = running.bot.adapter.client.device_id
         # While the bot runs:
         assert (
@@ -71,13 +77,13 @@ async def test_backup_while_running_and_restore_into_a_fresh_directory(
         assert restored.bot.adapter.client.device_id == device  # the same device, same keys
         status = await user.ask(room_id, "!zt status Stadtgrün", timeout=60)
         assert "Zukunftstisch „Stadtgrün“" in status.body  # answered in the encrypted room
-        restored.bot.scheduler.poke()
-        await asyncio.sleep(8)  # more than a tick: a reminder sent twice would be here now
+        await settled(restored, user, room_id)  # a reminder sent twice would be here now
         after = reminder_keys(user, room_id, account.user_id)
         assert after[: len(sent_before)] == sent_before
         assert len(after) == len(set(after)), "no reminder twice"
-        # Nor sent again and dropped by the homeserver: only the answer and what is new.
-        assert restored.bot.adapter.queue.sent == 1 + len(after) - len(sent_before)
+        # Nor sent again and dropped by the homeserver: only the answers (the status and
+        # the probe's) and what is new.
+        assert restored.bot.adapter.queue.sent == 2 + len(after) - len(sent_before)
     finally:
         await restored.stop()
         await user.close()

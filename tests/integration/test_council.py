@@ -15,7 +15,7 @@ import pytest
 from bot.clock import Clock
 from bot.demo.scripted_user import ScriptedUser
 from tests.council.conftest import OParlTestServer, Reply
-from tests.integration.conftest import RunningBot
+from tests.integration.conftest import RunningBot, settled
 
 pytestmark = pytest.mark.integration
 
@@ -117,7 +117,7 @@ async def test_step_6_on_the_council_s_meeting_and_done_by_its_decision(
     # Told once: another read (the next day's, brought forward) tells nothing new.
     assert bot.bot.council is not None
     assert await bot.bot.council.read(bot.bot.clock.now())
-    await asyncio.sleep(1)
+    await settled(bot, coordinator, team, koordination)
     assert len(said(coordinator, team, bot, "🏛️ Entschieden")) == 1
     assert len(said(coordinator, koordination, bot, IMPORTED)) == 1
 
@@ -146,7 +146,7 @@ async def test_a_broken_interface_is_told_once_across_restarts(
         while bot.bot.council is None or bot.bot.council.next_wakeup(SNAPSHOT) is None:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
     assert len(oparl_server.seen_at("/oparl/v1/body/1/meetings")) > seen
-    await asyncio.sleep(1)
+    await settled(bot, coordinator, koordination)
     assert len(said(coordinator, koordination, bot, STALE)) == 1
 
     oparl_server.restore(page)
@@ -154,6 +154,6 @@ async def test_a_broken_interface_is_told_once_across_restarts(
     bot = await restart(bot_factory, directory, koordination, oparl_server)
     [back] = await wait_for(coordinator, koordination, bot, BACK)
     assert "nicht lesbar seit 15.06.2027" in back
-    await asyncio.sleep(1)
+    await settled(bot, coordinator, koordination)
     assert len(said(coordinator, koordination, bot, BACK)) == 1
     assert len(said(coordinator, koordination, bot, STALE)) == 1

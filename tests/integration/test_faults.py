@@ -20,7 +20,7 @@ from bot.domain.process import load_template
 from bot.domain.timeline import plan
 from bot.matrix.events import REMINDER_MARKER
 from bot.store.themes import Store
-from tests.databases import BACKEND
+from tests.databases import BACKEND, SERVER
 from tests.integration.conftest import (
     PASSWORD,
     Databases,
@@ -137,12 +137,16 @@ async def test_postgresql_restarts_and_no_command_is_lost(
     room_id = await coordinator.create_room([bot.user_id], name="Datenbank weg")
     await coordinator.wait_for_member(room_id, bot.user_id)
     await coordinator.ask(room_id, "!zt neu Mobilität KW 15/2027")
-    await asyncio.to_thread(subprocess.run, [*control, "stop"], check=True)
+    await asyncio.to_thread(SERVER.alone)  # once other test runs have left the server
     try:
-        waiting = await coordinator.send(room_id, "!zt erledigt Mobilität 1 trotz Neustart")
-        await asyncio.sleep(5)
+        await asyncio.to_thread(subprocess.run, [*control, "stop"], check=True)
+        try:
+            waiting = await coordinator.send(room_id, "!zt erledigt Mobilität 1 trotz Neustart")
+            await asyncio.sleep(5)
+        finally:
+            await asyncio.to_thread(subprocess.run, [*control, "start"], check=True)
     finally:
-        await asyncio.to_thread(subprocess.run, [*control, "start"], check=True)
+        SERVER.not_alone()
     # The restart ended the lease's session: the bot stops being active (LeaseLost, exit 6
     # from `zt-bot run`) and its supervisor starts it again; here the test is the supervisor.
     with pytest.raises(LeaseLost):

@@ -58,10 +58,12 @@ async def test_sigterm_secrets_permissions_and_health(
     finally:
         process.send_signal(signal.SIGTERM)
         started = time.monotonic()
-        code = process.wait(timeout=15)
+        # Ended, and cleanly, within the grace period deploy/ gives it (30 s) before a
+        # SIGKILL; how long it took is printed, not asserted (a busy machine is slower).
+        code = process.wait(timeout=30)
         stopped_after = time.monotonic() - started
     print(f"SIGTERM: exit {code} after {stopped_after:.1f} s")
-    assert code == 0 and stopped_after < 10
+    assert code == 0
 
     text = log.read_text("utf-8", errors="replace")
     assert "handled room=" in text and "verb=hilfe outcome=ok" in text  # one line per command

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from bot.config import load_config
 from bot.demo.homeserver import LocalSynapse
@@ -27,6 +28,7 @@ from tests.integration.conftest import (
     PASSWORD,
     Databases,
     new_synapse,
+    settled,
     start_bot,
     write_plain_config,
 )
@@ -109,15 +111,31 @@ def start_process(config_path: Path, log: Path) -> subprocess.Popen:
         )
 
 
-async def settle(user: ScriptedUser, room_id: str, sender: str, quiet: float = 4.0) -> int:
-    """Wait until no new reminder has arrived for `quiet` seconds; the count then."""
-    count = -1
-    while True:
-        await asyncio.sleep(quiet)
-        now = len(keys_in(user, room_id, sender))
-        if now == count:
-            return count
-        count = now
+def statuses(config_path: Path) -> dict[str, int]:
+    """The sent-log's rows by status ("pending" until the homeserver took it, "sent")."""
+    engine = sa.create_engine(load_config(config_path).database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT status, count(*) FROM reminder_log GROUP BY 1"))
+        found = {status: int(count) for status, count in rows}
+    engine.dispose()
+    return found
+
+
+async def settle(
+    user: ScriptedUser, room_id: str, sender: str, config_path: Path, timeout: float = 120
+) -> int:
+    """The number of reminders in the room once the bot (a process of its own) has sent
+    every reminder of its sent-log: none pending, each sent one in the room, and then a
+    command answered, before which any second copy would have come."""
+    async with asyncio.timeout(timeout):
+        while True:
+            found = await asyncio.to_thread(statuses, config_path)
+            arrived = len(set(keys_in(user, room_id, sender)))
+            if found.get("sent") and not found.get("pending") and arrived >= found["sent"]:
+                break
+            await asyncio.sleep(0.2)
+    await user.ask(room_id, "!zt hilfe", timeout=60)
+    return len(keys_in(user, room_id, sender))
 
 
 async def test_sigkill_in_the_middle_of_a_burst_loses_and_doubles_nothing(
@@ -142,7 +160,7 @@ async def test_sigkill_in_the_middle_of_a_burst_loses_and_doubles_nothing(
 
     second = start_process(config_path, log)
     try:
-        total = await settle(coordinator, room_id, account.user_id)
+        total = await settle(coordinator, room_id, account.user_id, config_path)
     finally:
         second.terminate()
         assert second.wait(timeout=15) == 0
@@ -182,9 +200,9 @@ async def test_a_burst_against_default_rate_limits_arrives_complete(
                 lambda: len(keys_in(user, room_id, bot_account.user_id)) >= reminders,
                 timeout=180,
             )
-            await asyncio.sleep(2)
+            rate_limited = running.bot.adapter.queue.rate_limited  # the burst's, not the probe's
+            await settled(running, user, room_id)  # and no more
             keys = keys_in(user, room_id, bot_account.user_id)
-            rate_limited = running.bot.adapter.queue.rate_limited
         finally:
             await running.stop()
     finally:

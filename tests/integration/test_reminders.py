@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from bot.clock import Clock
 from bot.demo.scripted_user import Received, ScriptedUser
 from bot.matrix.events import REMINDER_MARKER
+from tests.integration.conftest import settled
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ async def test_a_step_due_today_is_reminded_unasked_and_once(
     # More ticks (every answered change pokes the scheduler) send nothing new.
     for person in ("@anna:localhost", "@ben:localhost", "@cem:localhost"):
         await coordinator.ask(room_id, f"!zt zuständig Mobilität 4 {person}")
-    await asyncio.sleep(1)
+    await settled(bot, coordinator, room_id)
     assert len(reminders_in(coordinator, room_id, bot.user_id)) == 1
 
 
@@ -68,7 +68,7 @@ async def test_a_reminder_that_fell_due_while_down_is_sent_once_after_start(
     await coordinator.ask(
         room_id, f"!zt termin Klima 5 {today + timedelta(days=10):%d.%m.%Y} trotzdem"
     )
-    await asyncio.sleep(1)
+    await settled(bot, coordinator, room_id)
     before = reminders_in(coordinator, room_id, bot.user_id)
     await bot.stop()
     # Twelve days pass while the bot is down (the shifted clock stands in for waiting).
@@ -80,7 +80,7 @@ async def test_a_reminder_that_fell_due_while_down_is_sent_once_after_start(
     assert len(caught_up) == 1
     assert "Schritt 5 „Beschlussvorlage“ von Klima" in caught_up[0].body
     assert "(nachgeholt)" in caught_up[0].body
-    await asyncio.sleep(1)
+    await settled(restarted, coordinator, room_id)
     assert len(reminders_in(coordinator, room_id, restarted.user_id)) == len(before) + 1
 
 

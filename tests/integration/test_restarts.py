@@ -40,9 +40,8 @@ async def test_a_command_sent_while_down_is_answered_once_after_start(
     # A second restart does not answer it again.
     await restarted.stop()
     await bot_factory(directory=directory)
-    probe = await coordinator.ask(room_id, "!zt themen")
+    probe = await coordinator.ask(room_id, "!zt themen")  # answered after it would be
     assert probe.body
-    await asyncio.sleep(1)
     assert len(replies_to(coordinator, room_id, bot.user_id, waiting)) == 1
 
 
@@ -58,6 +57,5 @@ async def test_a_command_older_than_max_command_age_is_not_answered(
     await asyncio.sleep(3)
     await bot_factory(extra='max_command_age = "2s"', directory=directory)
     probe = await coordinator.ask(room_id, "!zt themen")  # a young one is answered
-    assert probe.sender == bot.user_id
-    await asyncio.sleep(1)
+    assert probe.sender == bot.user_id  # and after the old one, had it been answered
     assert replies_to(coordinator, room_id, bot.user_id, old) == []

@@ -5,7 +5,6 @@ Koordination and the team, and the digital participation window is a line of its
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from bot.clock import Clock
 from bot.demo.scripted_user import ScriptedUser
-from tests.integration.conftest import unique
+from tests.integration.conftest import settled, unique
 from tests.integration.test_reminders import reminders_in, wait_for_reminders
 
 pytestmark = pytest.mark.integration
@@ -58,8 +57,8 @@ async def test_a_running_theme_gets_no_catch_up_flood_and_is_told_what_lies_past
     assert "!zt erledigt Flut 1 2 3" in created.body
 
     # What is due today is told, once each, and nothing from before the theme existed.
-    found = await wait_for_reminders(coordinator, room_id, bot.user_id, 2)
-    await asyncio.sleep(2)
+    await wait_for_reminders(coordinator, room_id, bot.user_id, 2)
+    await settled(bot, coordinator, room_id)  # and nothing more
     found = reminders_in(coordinator, room_id, bot.user_id)
     bodies = [r.body for r in found]
     assert len(bodies) == 2, bodies
@@ -91,7 +90,7 @@ async def test_an_idea_that_gets_its_z2_late_is_not_flooded_either(
     assert "3 Schritte liegen schon in der Vergangenheit" in scheduled.body
     assert "!zt erledigt Dürre 1 2 3" in scheduled.body
     await wait_for_reminders(coordinator, room_id, bot.user_id, 2)
-    await asyncio.sleep(2)
+    await settled(bot, coordinator, room_id)  # and nothing more
     bodies = [r.body for r in reminders_in(coordinator, room_id, bot.user_id)]
     assert len(bodies) == 2, bodies
     assert not any("nachgeholt" in b or "Überfällig" in b for b in bodies)
@@ -118,7 +117,7 @@ async def test_step_7_starts_after_the_council_in_the_team_room(
     assert "🔄 Ab heute fortlaufend: Schritt 7 „Evaluation & KVP“ von Hitze" in start.body
     assert "Federführung: Koordination, Fachbereich" in start.body
     assert "☐ Umsetzung initiieren" in start.body
-    await asyncio.sleep(2)
+    await settled(bot, coordinator, koordination, room_id)  # and nothing more
     assert len(reminders_in(coordinator, koordination, bot.user_id)) == 0
     assert len(reminders_in(coordinator, room_id, bot.user_id)) == 1
 

@@ -4,13 +4,12 @@ Z2, a pin out of order is refused until confirmed, two-digit years are asked aga
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import pytest
 
 from bot.demo.scripted_user import ScriptedUser
-from tests.integration.conftest import unique
+from tests.integration.conftest import settled, unique
 from tests.integration.test_reminders import AT_MIDNIGHT, reminders_in, wait_for_reminders
 
 pytestmark = pytest.mark.integration
@@ -72,7 +71,7 @@ async def test_second_team_room_hears_the_fachbereich_and_the_kernteam_is_mentio
     await coordinator.ask(second, f"!zt termin Mobilität 5 {today:%d.%m.%Y} trotzdem")
     found = await wait_for_reminders(coordinator, second, bot.user_id, 2)
     assert "Schritt 5 „Beschlussvorlage“" in found[1].body
-    await asyncio.sleep(1.5)
+    await settled(bot, coordinator, first)  # none in the first room
     assert len(reminders_in(coordinator, first, bot.user_id)) == 1
     status = await coordinator.ask(second, "!zt status Mobilität")
     assert "Teamräume" not in status.body  # one left

@@ -19,7 +19,14 @@ from bot.demo.homeserver import LocalSynapse
 from bot.demo.scripted_user import ScriptedUser
 from bot.failpoints import ENV_FAILPOINTS
 from bot.matrix.events import REMINDER_MARKER
-from tests.integration.conftest import PASSWORD, Accounts, Databases, start_bot, write_plain_config
+from tests.integration.conftest import (
+    PASSWORD,
+    Accounts,
+    Databases,
+    settled,
+    start_bot,
+    write_plain_config,
+)
 from tests.integration.proxy import FaultyProxy
 from tests.integration.test_evaluation import join_all, people, poll_for, z2_theme
 from tests.integration.test_faults import seed_due_theme
@@ -46,7 +53,7 @@ async def wait_for(condition, timeout: float = 30) -> None:  # type: ignore[no-u
     """Poll a condition on the database (no event tells us when it changes)."""
     async with asyncio.timeout(timeout):
         while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.1)
 
 
 def unconfirmed_replies(database_url: str) -> int:
@@ -74,9 +81,9 @@ async def test_database_gone_when_a_reply_is_confirmed(
     assert "Befehle" in first.body
     url = bot.config.database_url
     await wait_for(lambda: unconfirmed_replies(url) == 0)  # confirmed once it is back
-    second = await coordinator.ask(room_id, "!zt themen")  # and the queue went on
+    # The queue went on; a second copy of the first answer would be here before this one.
+    second = await coordinator.ask(room_id, "!zt themen")
     assert second.body
-    await asyncio.sleep(1)
     assert len(replies(coordinator, reply_to(first))) == 1
     # Three failed attempts, one line when it went and one when it came back.
     assert caplog.text.count("database unavailable while confirming a reply") == 1
@@ -106,7 +113,7 @@ async def test_database_gone_when_a_reminder_is_logged(
         ]
 
     await coordinator.wait_until(lambda: bool(keys()), timeout=60)
-    await asyncio.sleep(8)  # more ticks: a reminder sent twice would show now
+    await settled(bot, coordinator, room_id)  # more ticks: a reminder sent twice is here
     assert len(keys()) == len(set(keys()))
     assert caplog.text.count("database unavailable while planning the reminders") == 1
     assert "ReminderEngine tick failed" not in caplog.text
@@ -138,7 +145,7 @@ async def test_database_gone_when_a_poll_is_closed(
         return [r.body for r in coordinator.received if "Auswertung „Abschluss“" in r.body]
 
     await coordinator.wait_until(lambda: bool(summaries()), timeout=60)
-    await asyncio.sleep(3)
+    await settled(bot, coordinator, room_id)  # a second summary would be here now
     assert len([s for s in summaries() if s.startswith("📊") or "Antworten" in s]) == 1
     assert f"1. {Q1} – 2 Antworten" in summaries()[0]
     assert caplog.text.count("database unavailable while closing an evaluation") == 1
@@ -171,7 +178,7 @@ async def test_homeserver_fails_mid_send(
         event_id = await coordinator.send(room_id, "!zt hilfe")
         second = await coordinator.ask(room_id, "!zt themen", timeout=60)
         await coordinator.wait_until(lambda: bool(replies(coordinator, event_id)), timeout=60)
-        await asyncio.sleep(2)
+        await coordinator.ask(room_id, "!zt hilfe", timeout=60)  # after any second copy
         assert len(replies(coordinator, event_id)) == 1  # retried, never doubled
         assert len(replies(coordinator, reply_to(second))) == 1
         assert proxy.sends_seen >= 4

@@ -26,17 +26,15 @@ ACTOR = "@koordination:stadt.example"
 
 
 @pytest.fixture
-def store(database_url: str):  # type: ignore[no-untyped-def]
-    store = Store(database_url)
-    store.upgrade()
+def store(store: Store) -> Store:
+    """The shared store, with two themes."""
     template = load_template()
     for name, z2 in (("Mobilität", date(2027, 4, 12)), ("Digitale Ethik", date(2027, 6, 7))):
         store.create_theme(
             name=name, z2=z2, planned_quarter=None, team_room=None, template=template,
             planned=plan(template, z2), created_by=ACTOR, now=NOW,
         )  # fmt: skip
-    yield store
-    store.close()
+    return store
 
 
 @pytest_asyncio.fixture

@@ -28,14 +28,6 @@ ANNA = "@anna:x"
 BEN = "@ben:x"
 
 
-@pytest.fixture
-def store(database_url: str):
-    store = Store(database_url)
-    store.upgrade()
-    yield store
-    store.close()
-
-
 def create(store: Store, *, by: str = ANNA, now: datetime = NOW, name: str = "Mobilität"):
     template = load_template()
     return store.create_theme(

@@ -21,9 +21,9 @@ from bot.config import parse_config
 from bot.engines.evaluation import EvaluationEngine
 from bot.router import Outcome
 from bot.store.evaluations import ResultRow
+from tests.conftest import COORDINATOR, config_text
 
 NOW = datetime(2027, 6, 1, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
-COORDINATOR = "@koordination:stadt.example"
 ROOM = "!koordination:stadt.example"
 TEAM = "!team:stadt.example"
 ANNA_DM, BEN_DM, CEM_DM = "!anna-dm:stadt.example", "!ben-dm:stadt.example", "!cem-dm:stadt.example"
@@ -32,24 +32,8 @@ ANNA_DM, BEN_DM, CEM_DM = "!anna-dm:stadt.example", "!ben-dm:stadt.example", "!c
 @pytest.fixture
 def config_file(tmp_path: Path, database_url: str) -> Path:
     path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[matrix]
-homeserver = "https://matrix.stadt.example"
-user_id = "@zt-bot:stadt.example"
-password = "not-used"
-[bot]
-coordinators = ["{COORDINATOR}"]
-data_dir = "{tmp_path / "data"}"
-[database]
-url = "{database_url}"
-[rooms]
-koordination = "{ROOM}"
-[evaluation]
-min_answers = 2
-""",
-        "utf-8",
-    )
+    rest = f'[rooms]\nkoordination = "{ROOM}"\n[evaluation]\nmin_answers = 2'
+    path.write_text(config_text(tmp_path / "data", rest, database_url=database_url), "utf-8")
     return path
 
 

@@ -8,7 +8,6 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 import sqlalchemy as sa
 
 from bot.domain.annual_plan import SchoolHolidays, build_annual_plan
@@ -47,14 +46,6 @@ LEADING = [
     "digitale ethik 3 Notiz", "mobil 2", "wasser 1 2", "wasser*land? 4", "[klammer] thema 1",
     "100% grün_fläche 2", "„wasser“ 15.04.2027", "digitale 3", "xyz 1", "strasse 4", "",
 ]  # fmt: skip
-
-
-@pytest.fixture
-def store(database_url: str):
-    store = Store(database_url)
-    store.upgrade()
-    yield store
-    store.close()
 
 
 def new_theme(name: str, z2: date | None, status_quarter: str | None = None) -> NewTheme:

@@ -16,14 +16,6 @@ NOW = datetime(2027, 3, 17, 10, 0, tzinfo=UTC)
 Z2 = date(2027, 4, 12)
 
 
-@pytest.fixture
-def store(database_url: str):
-    store = Store(database_url)
-    store.upgrade()
-    yield store
-    store.close()
-
-
 def create(store: Store, name: str = "Mobilität"):
     template = load_template()
     return store.create_theme(

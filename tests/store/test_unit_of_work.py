@@ -31,14 +31,6 @@ def create(store: Store, name: str) -> None:
     )
 
 
-@pytest.fixture
-def store(database_url: str):
-    store = Store(database_url)
-    store.upgrade()
-    yield store
-    store.close()
-
-
 def test_effect_and_reply_record_commit_together(store: Store) -> None:
     outbox = Outbox(store)
     with store.unit_of_work():

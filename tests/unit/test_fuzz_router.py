@@ -10,7 +10,8 @@ through the real router with real services: a SQLite store, the shipped process
 template, the German renderer and the working-day calendar. Before each example the
 store is reset to a seeded snapshot (themes running, an idea, hostile theme names, a
 done step, a responsible person, a council meeting), so a failure reproduces and
-shrinks. Over 10,000 generated examples in all.
+shrinks. Over 10,000 generated examples in all in CI's Hypothesis profile (`make test`),
+a twentieth of them by default (tests/conftest.py).
 
 For every input: no exception escapes `Router.handle`; the result is None exactly when
 `command_text` says the text is not for the bot; otherwise the outcome is "ok" or
@@ -48,11 +49,11 @@ from bot.rendering import MAX_CONTENT_BYTES, content_size
 from bot.router import Outcome, Router, command_text
 from bot.store.themes import Store
 from commands import COMMANDS
+from tests.conftest import COORDINATOR, config_text, examples
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SEED_TIME = datetime(2026, 3, 2, 10, 0, tzinfo=BERLIN)
 
-COORDINATOR = "@koordination:stadt.example"
 MEMBER = "@fachbereich:stadt.example"
 OUTSIDER = "@gast:andere.example"
 KOORD_ROOM = "!koordination:stadt.example"
@@ -184,25 +185,11 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     directory = tmp_path_factory.mktemp("fuzz")
     working = directory / "zt.sqlite3"
     config = parse_config(
-        f"""
-[matrix]
-homeserver = "https://matrix.stadt.example"
-user_id = "@zt-bot:stadt.example"
-password = "not-used"
-
-[database]
-url = "sqlite:///{working}"
-
-[bot]
-coordinators = ["{COORDINATOR}"]
-data_dir = "{directory}"
-
-[rooms]
-koordination = "{KOORD_ROOM}"
-
-[council]
-meetings = [2027-03-18]
-""",
+        config_text(
+            directory,
+            f'[rooms]\nkoordination = "{KOORD_ROOM}"\n[council]\nmeetings = [2027-03-18]',
+            database_url=f"sqlite:///{working}",
+        ),
         directory,
         environ={},
     )
@@ -662,7 +649,7 @@ FUZZ = settings(
 )
 
 
-@settings(FUZZ, max_examples=6_000)
+@settings(FUZZ, max_examples=examples(6_000))
 @given(
     text=st.one_of(shaped_command(), grammar_command()),
     sender=st.sampled_from((COORDINATOR, COORDINATOR, *SENDERS)),
@@ -684,7 +671,7 @@ def test_grammar_commands(
     run(harness, text, sender, room_id, now, mentions, is_direct)
 
 
-@settings(FUZZ, max_examples=2_500)
+@settings(FUZZ, max_examples=examples(2_500))
 @given(text=arbitrary, sender=senders, room_id=rooms, now=moments)
 def test_arbitrary_text(
     harness: Harness, text: str, sender: str, room_id: str, now: datetime
@@ -693,7 +680,7 @@ def test_arbitrary_text(
     run(harness, text, sender, room_id, now)
 
 
-@settings(FUZZ, max_examples=1_000)
+@settings(FUZZ, max_examples=examples(1_000))
 @given(text=hostile_message, sender=senders, room_id=rooms, now=moments)
 def test_hostile_messages(
     harness: Harness, text: str, sender: str, room_id: str, now: datetime
@@ -702,7 +689,7 @@ def test_hostile_messages(
     run(harness, text, sender, room_id, now)
 
 
-@settings(FUZZ, max_examples=1_000)
+@settings(FUZZ, max_examples=examples(1_000))
 @given(
     steps=st.lists(
         st.tuples(st.one_of(shaped_command(), grammar_command(), hostile_message), senders, rooms),

@@ -4,46 +4,28 @@ rest, the whole list comes as a CSV file on request, and the file reads back."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import build_bot
-from bot.clock import Clock
-from bot.config import parse_config
+from bot.app import Bot
 from bot.domain.plan_file import read_plan
 from bot.domain.process import load_template
 from bot.domain.timeline import plan
 from bot.router import Outcome, Router
 from bot.store.themes import NewTheme
 from commands import jahresplan, status, themen
+from tests.conftest import COORDINATOR
 
 NOW = datetime(2027, 3, 18, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
-COORDINATOR = "@koordination:stadt.example"
 ROOM = "!koordination:stadt.example"
 THEMES = 130  # more than every list shows
 IDEAS = 70
 
 
 @pytest.fixture
-def router(tmp_path: Path) -> Iterator[Router]:
-    config = parse_config(
-        f"""
-[matrix]
-homeserver = "https://matrix.stadt.example"
-user_id = "@zt-bot:stadt.example"
-password = "not-used"
-[bot]
-coordinators = ["{COORDINATOR}"]
-data_dir = "{tmp_path}"
-""",
-        tmp_path,
-        environ={},
-    )
-    bot = build_bot(config, Clock(config.bot.zone))
+def router(bot: Bot) -> Router:
     template = load_template()
     creates = []
     for n in range(THEMES):  # every other day of 2028
@@ -51,8 +33,7 @@ data_dir = "{tmp_path}"
         creates.append(NewTheme(f"Thema {n:03d}", z2, None, None, template, plan(template, z2)))
     creates += [NewTheme(f"Idee {n:03d}", None, "Q3/2028", None, template) for n in range(IDEAS)]
     bot.store.apply_plan(creates, [], actor=COORDINATOR, now=NOW)
-    yield bot.router
-    bot.store.close()
+    return bot.router
 
 
 def say(router: Router, text: str) -> Outcome:

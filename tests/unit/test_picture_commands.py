@@ -5,51 +5,25 @@ picture, and `kalender … abo [neu]` with and without `[web]`."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 
-from bot.app import build_bot
-from bot.clock import Clock
-from bot.config import parse_config
+from bot.app import Bot
 from bot.domain.questionnaire import VERSION_1, load_questionnaire
 from bot.router import Outcome, Router
 from bot.store.evaluations import ResultRow
+from tests.conftest import COORDINATOR
 
 NOW = datetime(2027, 3, 18, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
-COORDINATOR = "@koordination:stadt.example"
 ROOM = "!koordination:stadt.example"
 
 
-def make_router(tmp_path: Path, web: str = "") -> Iterator[Router]:
-    config = parse_config(
-        f"""
-[matrix]
-homeserver = "https://matrix.stadt.example"
-user_id = "@zt-bot:stadt.example"
-password = "not-used"
-[bot]
-coordinators = ["{COORDINATOR}"]
-data_dir = "{tmp_path}"
-{web}
-""",
-        tmp_path,
-        environ={},
-    )
-    bot = build_bot(config, Clock(config.bot.zone))
-    yield bot.router
-    bot.store.close()
-
-
 @pytest.fixture
-def router(tmp_path: Path) -> Iterator[Router]:
-    yield from make_router(
-        tmp_path, '[web]\nlisten = "127.0.0.1:0"\npublic_url = "https://zt.stadt.example"'
-    )
+def router(make_bot) -> Router:
+    return make_bot('[web]\nlisten = "127.0.0.1:0"\npublic_url = "https://zt.stadt.example"').router
 
 
 def say(router: Router, text: str, sender: str = COORDINATOR) -> Outcome:
@@ -144,9 +118,9 @@ def test_kalender_abo_answers_with_the_feed_url_and_abo_neu_replaces_it(router: 
         assert form in help_text
 
 
-def test_without_web_kalender_abo_says_how_to_switch_it_on(tmp_path: Path) -> None:
-    for router in make_router(tmp_path):
-        say(router, "neu Mobilität 12.04.2027")
-        outcome = say(router, "kalender Mobilität abo")
-        assert outcome.result == "refused"
-        assert "[web] listen" in outcome.reply.body
+def test_without_web_kalender_abo_says_how_to_switch_it_on(bot: Bot) -> None:
+    router = bot.router
+    say(router, "neu Mobilität 12.04.2027")
+    outcome = say(router, "kalender Mobilität abo")
+    assert outcome.result == "refused"
+    assert "[web] listen" in outcome.reply.body

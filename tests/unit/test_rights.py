@@ -6,21 +6,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
-from bot.app import build_bot
-from bot.clock import Clock
 from bot.command import Command, Right
-from bot.config import parse_config
 from bot.router import Router
 from commands import COMMANDS
+from tests.conftest import COORDINATOR
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
-COORDINATOR = "@koordination:stadt.example"
 MEMBER = "@fachbereich:stadt.example"  # in Mobilität's team room, no coordinator
 OUTSIDER = "@gast:andere.example"
 TEAM_ROOM = "!team:stadt.example"
@@ -83,32 +79,16 @@ class _Authority:
 
 
 @pytest.fixture
-def router(tmp_path: Path) -> Iterator[Router]:
-    config = parse_config(
-        f"""
-[matrix]
-homeserver = "https://matrix.stadt.example"
-user_id = "@zt-bot:stadt.example"
-password = "not-used"
-[bot]
-coordinators = ["{COORDINATOR}"]
-data_dir = "{tmp_path}"
-[council]
-meetings = [2027-06-03]
-[web]
-listen = "127.0.0.1:0"
-public_url = "https://zt.stadt.example"
-""",
-        tmp_path,
-        environ={},
+def router(make_bot) -> Router:
+    bot = make_bot(
+        "[council]\nmeetings = [2027-06-03]\n"
+        '[web]\nlisten = "127.0.0.1:0"\npublic_url = "https://zt.stadt.example"'
     )
-    bot = build_bot(config, Clock(config.bot.zone))
     router = Router(dataclasses.replace(bot.router.services, authority=_Authority()))
     for text in ("!zt neu Mobilität 15.04.2027", "!zt erledigt Mobilität 2 trotzdem"):
         outcome = router.handle(text, sender=COORDINATOR, room_id=TEAM_ROOM, now=NOW)
         assert outcome is not None and outcome.result == "ok", outcome
-    yield router
-    bot.store.close()
+    return router
 
 
 def snapshot(router: Router) -> list[tuple]:

@@ -155,11 +155,13 @@ async def test_a_lost_lease_ends_the_active_instance(bot: Bot) -> None:
     bot.lease = lease
     bot.active = True
     keeper = asyncio.create_task(bot._keep_lease())
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(30):  # a few checks of a held lease
+        while lease.calls.count("check") < 3:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
     assert not keeper.done() and bot.active
     lease.held = False
     with pytest.raises(LeaseLost):
-        await asyncio.wait_for(keeper, 2)
+        await asyncio.wait_for(keeper, 30)
     assert not bot.active
 
 
