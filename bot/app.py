@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import signal
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from bot.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
 from bot.command import Services
 from bot.config import Config, ConfigError
 from bot.council.wiring import client_for
+from bot.dispatcher import Dispatcher
 from bot.domain.annual_plan import SchoolHolidays
 from bot.domain.matrix_ids import is_room_alias
 from bot.domain.process import load_template
@@ -29,11 +29,11 @@ from bot.engines.reminders import ReminderEngine
 from bot.engines.scheduler import ReminderScheduler
 from bot.failpoints import Failpoints
 from bot.health import ACTIVE, STANDBY, HealthReporter, Limits, Snapshot
-from bot.matrix.adapter import Incoming, MatrixAdapter, resolve_aliases
-from bot.memory import release_free_memory
+from bot.matrix.adapter import MatrixAdapter, resolve_aliases
 from bot.metrics import BotMetrics, Readings, seconds_since
 from bot.rendering import Renderer
-from bot.router import Outcome, Router
+from bot.rights import Rights
+from bot.router import Router
 from bot.store.council import CouncilStore
 from bot.store.cross_signing_keys import CrossSigningKeys
 from bot.store.database import is_unavailable
@@ -52,16 +52,16 @@ from bot.store.privacy import prune_on_start
 from bot.store.sync_state import SyncState
 from bot.store.themes import Store
 from bot.tasks import Tasks
+from bot.wake import Wake
 from bot.web.feeds import CalendarFeeds
 from bot.web.health import health_routes
 from bot.web.server import WebServer
+from commands import COMMANDS, PLAIN
 
 log = logging.getLogger(__name__)
 
 # A lease check that takes longer than this counts as a lost lease (a hung connection).
 CHECK_TIMEOUT_SECONDS = 10.0
-# A command that ran this long read or drew a lot: what it freed is handed back after it.
-HEAVY_COMMAND_SECONDS = 0.05
 # The picture worker process ends this long after the last picture (see charts/worker.py).
 PICTURE_WORKER_IDLE_SECONDS = 300.0
 
@@ -87,9 +87,11 @@ class Bot:
     router: Router
     scheduler: ReminderScheduler
     reminders: ReminderEngine
+    # A command's way: the router in a unit of work with its reply's record, then after.
+    dispatcher: Dispatcher
+    metrics: BotMetrics
     # Reads the council information system; None without `[council] oparl`.
     council: CouncilEngine | None = None
-    metrics: BotMetrics = field(default_factory=BotMetrics)
     # The HTTP side: calendar feeds ([web] listen), /healthz and /metrics ([health] listen).
     servers: list[WebServer] = field(default_factory=list)
     # Never two active instances: nothing syncs, sends or migrates before this is held.
@@ -118,21 +120,6 @@ class Bot:
             )
         self.prepared = True
 
-    def answer(self, incoming: Incoming) -> Outcome | None:
-        started = time.perf_counter()
-        try:
-            return self.router.handle(
-                incoming.body,
-                sender=incoming.sender,
-                room_id=incoming.room_id,
-                now=self.clock.now(),
-                mentions=incoming.mentions,
-                is_direct=incoming.is_direct,
-            )
-        finally:
-            if time.perf_counter() - started > HEAVY_COMMAND_SECONDS:
-                release_free_memory()
-
     def readings(self) -> Readings:
         """What Prometheus reads at each scrape."""
         queue = self.adapter.queue
@@ -149,11 +136,6 @@ class Bot:
             active=int(self.active),
             **self.adapter.room_readings(),
         )
-
-    def _after_command(self, outcome: Outcome) -> None:
-        self.metrics.command(outcome.verb, outcome.result)
-        if outcome.changed:
-            self.scheduler.poke()  # a change may have made a reminder due
 
     async def _start_reminders(self) -> None:
         """Once the first sync is done: reminders, and the health snapshot (written at
@@ -239,8 +221,6 @@ class Bot:
                 raise LeaseLost(self.lease.describe())
 
     async def run(self) -> None:
-        self.adapter.after_command = self._after_command
-        self.adapter.after_join = self.scheduler.poke
         running: list[asyncio.Task] = []
         try:
             # Health answers at once ("standby" while waiting); feeds wait for the lease.
@@ -256,7 +236,7 @@ class Bot:
             running.append(tasks.spawn(self._start_reminders(), "start reminders"))
             # Awaited just below: their failure is raised here (the CLI says what to do),
             # so they are not spawned through `tasks`, which would log it once more.
-            adapter = asyncio.create_task(self.adapter.run(self.answer), name="adapter")
+            adapter = asyncio.create_task(self.adapter.run(self.dispatcher), name="adapter")
             keeper = asyncio.create_task(self._keep_lease(), name="keep lease")
             running += [adapter, keeper]
             done, _ = await asyncio.wait({adapter, keeper}, return_when=asyncio.FIRST_COMPLETED)
@@ -309,6 +289,8 @@ def build_bot(config: Config, clock: Clock | None = None, *, prepare: bool = Tru
     config.bot.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     failpoints = Failpoints.from_env()
     tasks = Tasks()
+    # Commands, joins and the council's data poke it; the scheduler ticks.
+    wake = Wake()
     database = config.database
     store = Store(
         config.database_url,
@@ -316,8 +298,9 @@ def build_bot(config: Config, clock: Clock | None = None, *, prepare: bool = Tru
         pool_size=database.pool_size,
         max_overflow=database.max_overflow,
     )
+    outbox = Outbox(store)
     adapter = MatrixAdapter(
-        config, clock, Outbox(store), CrossSigningKeys(store), failpoints, tasks, SyncState(store)
+        config, clock, outbox, CrossSigningKeys(store), failpoints, tasks, SyncState(store), wake
     )
     renderer = Renderer(config.bot.language)
     calendar = WorkingCalendar()
@@ -329,14 +312,15 @@ def build_bot(config: Config, clock: Clock | None = None, *, prepare: bool = Tru
             renderer,
             client_for(config),
             clock,
-            deliver=adapter.queue_recorded,
+            matrix=adapter,
+            wake=wake,
         )
     services = Services(
         config=config,
         store=store,
         template=load_template(config.process.file),
         renderer=renderer,
-        authority=adapter,
+        rights=Rights(config, adapter),
         calendar=calendar,
         school_holidays=SchoolHolidays(calendar.country, calendar.subdiv, calendar.language),
         evaluations=EvaluationStore(store),
@@ -345,30 +329,27 @@ def build_bot(config: Config, clock: Clock | None = None, *, prepare: bool = Tru
         papers=council,
         rooms=adapter,
     )
-    engine = ReminderEngine(
-        config,
-        store,
-        renderer,
-        calendar,
-        send=adapter.queue.put,
-        find_in_history=adapter.find_reminder_event,
-        in_room=adapter.in_room,
-    )
+    engine = ReminderEngine(config, store, renderer, calendar, matrix=adapter)
     evaluation = EvaluationEngine(
-        config,
-        store,
-        services.evaluations,
-        renderer,
-        calendar,
-        transport=adapter,
-        limits=adapter.sendout_limits,
+        config, store, services.evaluations, renderer, calendar, matrix=adapter
     )
     tick = timedelta(seconds=config.reminders.tick_seconds)
     engines = [engine, evaluation, *([council] if council is not None else [])]
-    scheduler = ReminderScheduler(engines, clock, tick, tasks)
-    if council is not None:
-        council.on_change = scheduler.poke  # re-planned themes may make reminders due
-    bot = Bot(config, clock, store, adapter, Router(services), scheduler, engine, council)
+    scheduler = ReminderScheduler(engines, clock, tick, tasks, wake)
+    router = Router(services, COMMANDS, PLAIN)
+    metrics = BotMetrics()
+    dispatcher = Dispatcher(
+        router,
+        outbox,
+        now=clock.now,
+        wall=clock.wall,
+        wake=wake,
+        count=metrics.command,
+        failpoints=failpoints,
+    )
+    bot = Bot(
+        config, clock, store, adapter, router, scheduler, engine, dispatcher, metrics, council
+    )
     bot.lease = lease_for(config.database_url)
     if prepare:
         bot.prepare()

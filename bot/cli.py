@@ -73,7 +73,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         resolve_configured_rooms,
         run_until_signalled,
     )
-    from bot.matrix.adapter import HomeserverUnreachable, LoginFailed
+    from bot.matrix.adapter import HomeserverUnreachable
+    from bot.matrix.login import LoginFailed
     from bot.tasks import TaskGaveUp
 
     config = _load(args.config)

@@ -43,8 +43,8 @@ from bot.store.feeds import FeedTokens
 from bot.store.themes import Store
 
 
-class Authority(Protocol):
-    """Who may do what; the Matrix adapter answers from the rooms' state."""
+class MayDo(Protocol):
+    """Who may do what (bot/rights.py answers from the rooms' state)."""
 
     def is_coordinator(self, user_id: str) -> bool: ...
 
@@ -113,7 +113,7 @@ class Services:
     store: Store
     template: ProcessTemplate
     renderer: Renderer
-    authority: Authority
+    rights: MayDo
     calendar: WorkingCalendar
     school_holidays: SchoolHolidays
     evaluations: EvaluationStore
@@ -161,6 +161,14 @@ class Reply:
 
 
 Handler = Callable[[Request, Services], Message | Reply]
+
+
+@dataclass(frozen=True)
+class PlainHandler:
+    """What answers a message without the prefix in a direct chat (or None: silence)."""
+
+    verb: str  # for the metrics
+    handler: Callable[..., Message | None]
 
 
 class Right(StrEnum):
@@ -248,15 +256,15 @@ def authorize(command: Command, request: Request, services: Services) -> Request
 
 
 def require_coordinator(request: Request, services: Services) -> None:
-    if not services.authority.is_coordinator(request.sender):
+    if not services.rights.is_coordinator(request.sender):
         raise UserError("not_coordinator", verb=request.verb)
 
 
 def may_mark(request: Request, services: Services, view: ThemeView) -> bool:
     """Coordinators, and members of any room bound to the theme."""
-    authority = services.authority
-    return authority.is_coordinator(request.sender) or any(
-        authority.is_member(room, request.sender) for room in view.rooms
+    rights = services.rights
+    return rights.is_coordinator(request.sender) or any(
+        rights.is_member(room, request.sender) for room in view.rooms
     )
 
 

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.command import Reply, Request, RoomNotice, Services, UserError, authorize
-from bot.domain.theme_names import first_word
+from bot.command import (
+    Command,
+    PlainHandler,
+    Reply,
+    Request,
+    RoomNotice,
+    Services,
+    UserError,
+    authorize,
+)
+from bot.domain.theme_names import first_word, fold
 from bot.rendering import Message, shorten
 from bot.store.database import StoreUnavailable, is_unavailable
-from commands import find_command
-from commands.antwort import VERB as ANSWER_VERB
-from commands.antwort import plain_reply
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +50,25 @@ def command_text(body: str, prefix: str) -> str | None:
 
 
 class Router:
-    def __init__(self, services: Services) -> None:
+    """Routes a message to the command it names, among `commands` (the chat verbs, which
+    only the wiring imports); a plain message in a direct chat to `plain` (the answer to an
+    evaluation's open question)."""
+
+    def __init__(
+        self, services: Services, commands: Sequence[Command], plain: PlainHandler
+    ) -> None:
         self.services = services
+        self.commands = tuple(commands)
+        self.plain = plain
+
+    def with_services(self, services: Services) -> Router:
+        """The same commands over other services (tests: another table of rights)."""
+        return Router(services, self.commands, self.plain)
+
+    def find_command(self, word: str) -> Command | None:
+        """The command for a verb as typed: German or English, any case, umlauts folded."""
+        folded = fold(word)
+        return next((c for c in self.commands if folded in (fold(w) for w in c.words)), None)
 
     def _plain(self, body: str, *, room_id: str, now: datetime) -> Outcome | None:
         """A message without the prefix in a direct chat: an answer to a pending open
@@ -53,13 +77,13 @@ class Router:
             return None
         try:
             with self.services.store.savepoint():
-                reply = plain_reply(body, room_id=room_id, now=now, services=self.services)
+                reply = self.plain.handler(body, room_id=room_id, now=now, services=self.services)
         except Exception as err:
             if is_unavailable(err):
                 raise StoreUnavailable(str(err)) from err
             log.exception("plain reply in %s failed", room_id)
-            return Outcome(ANSWER_VERB, self.services.renderer.error("internal"), "error")
-        return None if reply is None else Outcome(ANSWER_VERB, reply, "ok")
+            return Outcome(self.plain.verb, self.services.renderer.error("internal"), "error")
+        return None if reply is None else Outcome(self.plain.verb, reply, "ok")
 
     def handle(
         self,
@@ -79,7 +103,7 @@ class Router:
         if len(text) > MAX_COMMAND_LENGTH:
             return Outcome("?", renderer.error("too_long", limit=MAX_COMMAND_LENGTH), "refused")
         verb, args = first_word(text)
-        command = find_command(verb or "hilfe")
+        command = self.find_command(verb or "hilfe")
         if command is None:
             reply = renderer.error(
                 "unknown_verb", verb=shorten(verb, 30), prefix=self.services.config.bot.prefix

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bot.command import Command
+from bot.command import Command, PlainHandler
 from bot.domain.theme_names import fold
 from commands import (
+    antwort,
     archivieren,
     auswertung,
     erinnerungen,
@@ -72,6 +73,10 @@ COMMANDS: tuple[Command, ...] = (
     archivieren.COMMAND,
     loeschen.COMMAND,
 )
+
+
+# A message without the prefix in a direct chat: the answer to an evaluation's open question.
+PLAIN = PlainHandler(antwort.VERB, antwort.plain_reply)
 
 
 def find_command(word: str) -> Command | None:

@@ -21,7 +21,8 @@ from bot.clock import Clock
 from bot.config import parse_config
 from bot.engines.reminders import ReminderEngine
 from bot.matrix.send_queue import Outgoing
-from bot.router import Outcome, Router
+from bot.router import Outcome
+from tests.matrix_port import RecordingMatrix
 
 BERLIN = ZoneInfo("Europe/Berlin")
 COORDINATOR = "@koordination:stadt.example"
@@ -93,16 +94,10 @@ auto_start = false
             environ={},
         )
         self.bot = build_bot(config, Clock(config.bot.zone))
-        services = dataclasses.replace(self.bot.router.services, authority=_Authority())
-        self.router = Router(services)
+        services = dataclasses.replace(self.bot.router.services, rights=_Authority())
+        self.router = self.bot.router.with_services(services)
         self.engine = ReminderEngine(
-            config,
-            self.bot.store,
-            services.renderer,
-            services.calendar,
-            send=self._send,
-            find_in_history=_nowhere,
-            in_room=lambda _room: True,
+            config, self.bot.store, services.renderer, services.calendar, matrix=_Rooms(self)
         )
         self._confirmations: list[asyncio.Task] = []
 
@@ -179,5 +174,12 @@ auto_start = false
         return Counter(ROOM_NAMES.get(s.room_id, s.room_id) for s in self.sent)
 
 
-async def _nowhere(_room_id: str, _key: str) -> str | None:
-    return None
+class _Rooms(RecordingMatrix):
+    """Every reminder the engine sends is counted by the year (and confirmed at once)."""
+
+    def __init__(self, year: CityYear) -> None:
+        super().__init__()
+        self.year = year
+
+    def send_later(self, outgoing: Outgoing) -> None:
+        self.year._send(outgoing)

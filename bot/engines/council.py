@@ -17,7 +17,6 @@ import asyncio
 import concurrent.futures
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -32,9 +31,11 @@ from bot.domain.papers import LinkedPaper
 from bot.domain.process import StepRole
 from bot.domain.themes import ThemeView
 from bot.domain.working_days import WorkingCalendar
+from bot.engines.port import MatrixPort
 from bot.matrix import events
 from bot.rendering import Message, Renderer
 from bot.store.council import CouncilStore, Notice
+from bot.wake import Wake
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,6 @@ READ_EVERY = timedelta(days=1)
 RETRY_AFTER = timedelta(hours=1)
 # `!zt vorlage` waits at most this long for the council information system.
 LOOKUP_DEADLINE = 60.0
-
-# key, room id, event content: the adapter sends a notice recorded in the outbox.
-Deliver = Callable[[str, str, dict], None]
-
-
-def _nothing() -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -146,9 +140,10 @@ class CouncilEngine:
     renderer: Renderer
     client: OParlClient
     clock: Clock
-    deliver: Deliver
-    # Told after a read changed something (the scheduler then looks for due reminders).
-    on_change: Callable[[], None] = _nothing
+    # Sends the notices recorded with a change (the outbox's way, like replies).
+    matrix: MatrixPort
+    # Poked after a read changed something (the scheduler then looks for due reminders).
+    wake: Wake
     words: CouncilNotices = field(init=False)
     _next_read: datetime | None = field(default=None, init=False)
     _reading: asyncio.Task | None = field(default=None, init=False)
@@ -172,7 +167,7 @@ class CouncilEngine:
 
     def _send(self, notices: list[Notice]) -> None:
         for notice in notices:
-            self.deliver(notice.key, notice.room_id, notice.content)
+            self.matrix.queue_recorded(notice.key, notice.room_id, notice.content)
 
     # Woken by the scheduler ----------------------------------------------------------------
 
@@ -210,7 +205,7 @@ class CouncilEngine:
             self._next_read = now + RETRY_AFTER
             changed = False
         if changed:
-            self.on_change()
+            self.wake.poke()
 
     async def read(self, now: datetime) -> bool:
         """Read the council's meetings and the linked papers, and apply them; False when

@@ -12,10 +12,9 @@ import asyncio
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from bot.config import Config
 from bot.domain.evaluation import (
@@ -38,11 +37,11 @@ from bot.domain.polls import (
     tally,
 )
 from bot.domain.questionnaire import Questionnaire
-from bot.domain.sendout import Estimate, SendLimits, estimate_sendout
+from bot.domain.sendout import Estimate, estimate_sendout
 from bot.domain.themes import StepState, ThemeView
 from bot.domain.working_days import WorkingCalendar
+from bot.engines.port import MatrixPort
 from bot.matrix import events
-from bot.matrix.power import RoomPower
 from bot.matrix.send_queue import Priority, txn_id_for
 from bot.rendering import Message, Renderer
 from bot.store.database import retry_while_unavailable_async, utc
@@ -63,27 +62,6 @@ log = logging.getLogger(__name__)
 UNADDRESSED = "niemand"
 
 
-class PollTransport(Protocol):
-    """What the engine needs from Matrix (the adapter implements it)."""
-
-    @property
-    def user_id(self) -> str: ...
-
-    async def send_now(
-        self, room_id: str, event_type: str, content: dict, txn_id: str, priority: Priority
-    ) -> str | None: ...
-
-    async def members(self, room_id: str) -> list[str]: ...
-
-    async def direct_room(self, user_id: str) -> str | None: ...
-
-    async def poll_events(self, room_id: str, start_event_id: str) -> list[dict]: ...
-
-    def room_power(self, room_id: str) -> RoomPower | None: ...
-
-    def room_name(self, room_id: str) -> str | None: ...
-
-
 @dataclass
 class EvaluationEngine:
     config: Config
@@ -91,10 +69,7 @@ class EvaluationEngine:
     evaluations: EvaluationStore
     renderer: Renderer
     calendar: WorkingCalendar
-    transport: PollTransport
-    # The homeserver's limits as the adapter knows them (for how long a send-out takes);
-    # None: Synapse's defaults.
-    limits: Callable[[], SendLimits] | None = None
+    matrix: MatrixPort
 
     # Starting -----------------------------------------------------------------------------
 
@@ -146,7 +121,7 @@ class EvaluationEngine:
             message = self.renderer.message(
                 "evaluation_unaddressed", theme=view.theme, prefix=self.config.bot.prefix
             )
-            await self.transport.send_now(
+            await self.matrix.send_now(
                 room,
                 "m.room.message",
                 events.notice(message),
@@ -177,7 +152,7 @@ class EvaluationEngine:
                 room for room in (self.config.rooms.koordination, *view.theme.team_rooms) if room
             )
             for room in rooms:
-                await self.transport.send_now(
+                await self.matrix.send_now(
                     room,
                     "m.room.message",
                     events.notice(message),
@@ -251,7 +226,7 @@ class EvaluationEngine:
         def chat_of(index: int) -> asyncio.Future[str | None] | None:
             if index >= len(people):
                 return None
-            return asyncio.ensure_future(self.transport.direct_room(people[index]))
+            return asyncio.ensure_future(self.matrix.direct_room(people[index]))
 
         asked = 0
         ahead = chat_of(0)
@@ -294,9 +269,7 @@ class EvaluationEngine:
                 anonym=anonym,
                 asked=len(people),
                 room=evaluation.room_id,
-                room_name=self.transport.room_name(evaluation.room_id)
-                if evaluation.room_id
-                else None,
+                room_name=self.matrix.room_name(evaluation.room_id) if evaluation.room_id else None,
                 sendout=sendout,
                 prefix=self.config.bot.prefix,
             )
@@ -312,7 +285,7 @@ class EvaluationEngine:
         question for each of `people` in a new direct chat, or once in the room."""
         has_open = next_open_question(questionnaire, None) is not None
         events_each = 1 + len(questionnaire.polls) + (1 if direct and has_open else 0)
-        limits = self.limits() if self.limits is not None else SendLimits()
+        limits = self.matrix.sendout_limits()
         if not direct:
             return estimate_sendout(1, events_each, limits, new_rooms=0)
         return estimate_sendout(people, events_each, limits)
@@ -348,12 +321,10 @@ class EvaluationEngine:
         return False, self._askable([*members, *named])
 
     async def _participants(self, room_id: str) -> list[str]:
-        return self._askable(await self.transport.members(room_id))
+        return self._askable(await self.matrix.members(room_id))
 
     def _askable(self, people: Iterable[str]) -> list[str]:
-        return askable(
-            people, ignored=self.config.evaluation.ignore_users, bot=self.transport.user_id
-        )
+        return askable(people, ignored=self.config.evaluation.ignore_users, bot=self.matrix.user_id)
 
     async def _send_questionnaire(
         self,
@@ -381,7 +352,7 @@ class EvaluationEngine:
         for question in questionnaire.polls:
             if (question.key, room) in sent:
                 continue
-            event_id = await self.transport.send_now(
+            event_id = await self.matrix.send_now(
                 room,
                 "org.matrix.msc3381.poll.start",
                 events.poll_start(question, kind=kind),
@@ -423,8 +394,8 @@ class EvaluationEngine:
 
     async def _answered_any(self, room: str, polls: Sequence[EvaluationPoll]) -> bool:
         for poll in polls:
-            for event in await self.transport.poll_events(room, poll.start_event_id):
-                if event.get("sender") != self.transport.user_id:
+            for event in await self.matrix.poll_events(room, poll.start_event_id):
+                if event.get("sender") != self.matrix.user_id:
                     return True
         return False
 
@@ -436,7 +407,7 @@ class EvaluationEngine:
         polls = self.evaluations.polls(evaluation.id)
         end_text = self.renderer.sentence("evaluation_words", "poll_ended").body
         for poll in polls:  # end first: votes after the end are ignored by every client
-            await self.transport.send_now(
+            await self.matrix.send_now(
                 poll.room_id,
                 "org.matrix.msc3381.poll.end",
                 events.poll_end(poll.start_event_id, end_text),
@@ -469,11 +440,11 @@ class EvaluationEngine:
             if question is None:
                 continue
             definition = PollDefinition.from_question(
-                question, start_event_id=poll.start_event_id, creator=self.transport.user_id
+                question, start_event_id=poll.start_event_id, creator=self.matrix.user_id
             )
-            events = await self.transport.poll_events(poll.room_id, poll.start_event_id)
+            events = await self.matrix.poll_events(poll.room_id, poll.start_event_id)
             # Whoever may redact others' events may end the poll, as Element shows it.
-            power = self.transport.room_power(poll.room_id)
+            power = self.matrix.room_power(poll.room_id)
             may_end = power.may_redact_others if power is not None else None
             per_question[poll.question_key].append(tally(definition, events, may_end))
         return {key: merge_tallies(found) for key, found in per_question.items()}
@@ -503,7 +474,7 @@ class EvaluationEngine:
 
     async def _notice(self, evaluation: Evaluation, room: str, message: Message, part: str) -> None:
         """A notice of this evaluation; its transaction id makes a resend harmless."""
-        await self.transport.send_now(
+        await self.matrix.send_now(
             room,
             "m.room.message",
             events.notice(message),

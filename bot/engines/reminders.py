@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -35,6 +34,7 @@ from bot.domain.reminder_policy import (
 )
 from bot.domain.themes import StepState, ThemeView
 from bot.domain.working_days import WorkingCalendar
+from bot.engines.port import MatrixPort
 from bot.matrix import events
 from bot.matrix.send_queue import TXN_DEDUP_WINDOW, Outgoing, Priority
 from bot.rendering import Message, Renderer
@@ -48,19 +48,15 @@ log = logging.getLogger(__name__)
 WAKEUP_HORIZON_DAYS = 8
 
 
-HistoryLookup = Callable[[str, str], Awaitable[str | None]]
-
-
 @dataclass
 class ReminderEngine:
     config: Config
     store: Store
     renderer: Renderer
     calendar: WorkingCalendar
-    send: Callable[[Outgoing], None]
-    find_in_history: HistoryLookup
-    # Whether the bot is in a room: reminders for a room it has not joined (yet) wait.
-    in_room: Callable[[str], bool]
+    # Sends, finds a reminder in a room's history, knows whether the bot is in a room
+    # (reminders for a room it has not joined yet wait).
+    matrix: MatrixPort
     settings: ReminderSettings = field(init=False)
     _in_flight: set[str] = field(default_factory=set, init=False)
     sent: int = field(default=0, init=False)  # reminders the homeserver took (metrics)
@@ -105,7 +101,7 @@ class ReminderEngine:
             lambda: asyncio.to_thread(self._prepare, now), "planning the reminders"
         )
         for delivery in stale:  # pending for longer than the homeserver remembers
-            event_id = await self.find_in_history(delivery.room_id, delivery.key)
+            event_id = await self.matrix.find_reminder_event(delivery.room_id, delivery.key)
             if event_id is None:
                 ready.append(delivery)
             else:
@@ -138,7 +134,7 @@ class ReminderEngine:
                 row = known.get(delivery.txn_id)
                 if delivery.txn_id in self._in_flight or (row is not None and row.status == "sent"):
                     continue
-                if not self.in_room(delivery.room_id):
+                if not self.matrix.in_room(delivery.room_id):
                     waiting[delivery.room_id] += 1
                 elif row is None:
                     self.store.record_pending(self._pending_row(delivery, now))
@@ -216,7 +212,7 @@ class ReminderEngine:
         def rejected() -> None:  # stays pending; a later tick tries again
             self._in_flight.discard(delivery.txn_id)
 
-        self.send(
+        self.matrix.send_later(
             Outgoing(
                 room_id=delivery.room_id,
                 content=content,

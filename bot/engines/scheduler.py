@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
 from bot.tasks import Tasks
+from bot.wake import Wake
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,11 @@ class ReminderScheduler:
         clock: Clock,
         tick_every: timedelta = TICK_EVERY,
         tasks: Tasks | None = None,
+        wake: Wake | None = None,
     ) -> None:
         self.engines = tuple(engines)
+        # Poked by whatever changed something (commands, joins, the council engine).
+        self.wake = wake or Wake()
         self.clock = clock
         self.tick_every = tick_every
         self._scheduler = AsyncIOScheduler(timezone=UTC)
@@ -64,6 +68,12 @@ class ReminderScheduler:
             max_instances=1,
         )
         self._scheduler.start()
+        self.tasks.spawn(self.tasks.supervise("wake-ups", self._on_wake), "wake-ups")
+
+    async def _on_wake(self) -> None:
+        while True:
+            await self.wake.wait()
+            await self.tick()
 
     def stop(self) -> None:
         if self._scheduler.running:
@@ -71,7 +81,7 @@ class ReminderScheduler:
 
     def poke(self) -> None:
         """Tick now: something changed (a command, a join) that may make work due."""
-        self.tasks.spawn(self.tick(), "reminder tick")
+        self.wake.poke()
 
     async def tick(self) -> None:
         """Run every engine; a wake-up during a run makes the run go round once more."""

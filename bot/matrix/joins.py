@@ -85,6 +85,7 @@ class Joiner:
         clock: Callable[[], datetime],
         spawn: Spawn,
         configured: Callable[[], Mapping[str, str]] = dict,
+        on_refused: Callable[[Refused, JoinAnswer], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._request = request
@@ -97,7 +98,7 @@ class Joiner:
         self.rate_limited = 0  # 429 answers to joins, waited out (metrics)
         self._tasks: dict[str, asyncio.Task] = {}
         # Told when a configured room refused the bot (once per reason).
-        self.on_refused: Callable[[Refused, JoinAnswer], None] | None = None
+        self.on_refused = on_refused
 
     def start(self, room_id: str, then: Callable[[], Awaitable[None]] | None = None) -> None:
         """Join `room_id` in the background (once: a join under way is not started again);

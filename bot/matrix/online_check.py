@@ -30,14 +30,11 @@ from nio import (
 from bot.config import Config
 from bot.domain.matrix_ids import is_room_alias
 from bot.domain.polls import POLL_START
-from bot.matrix.adapter import (
-    COORDINATOR_POWER_LEVEL,
-    DeviceRecord,
-    HomeserverUnreachable,
-    resolve_aliases,
-)
+from bot.matrix.adapter import HomeserverUnreachable, resolve_aliases
 from bot.matrix.cross_signing import has_valid_signature, public_key_of
+from bot.matrix.login import DeviceRecord
 from bot.matrix.power import RoomPower, creation_from_event, power_from_content
+from bot.rights import COORDINATOR_POWER_LEVEL
 
 ENV_ADMIN_TOKEN = "ZT_ADMIN_TOKEN"
 ADMIN_RATELIMIT = "/_synapse/admin/v1/users/{user}/override_ratelimit"

@@ -1,6 +1,6 @@
 """The council engine with the real bot's services: the Musterstadt test system served on
 loopback, a real store (SQLite and PostgreSQL), the commands through the router. What the
-engine sends is taken from its delivery callback (in the bot: the send queue)."""
+engine sends is recorded by a stand-in for Matrix (in the bot: the send queue)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from bot.store.council import CouncilStore
 from tests.conftest import COORDINATOR, config_text
 from tests.council.conftest import OParlTestServer, Reply
 from tests.council.test_client import _endless_pages
+from tests.matrix_port import RecordingMatrix
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # The test system is a snapshot as of 15 June 2027.
@@ -94,7 +95,9 @@ async def start(
     await engine.client.aclose()
     engine.client = make_client(**limits)
     found = Council(bot, engine, server)
-    engine.deliver = lambda key, room, content: found.sent.append((key, room, content))
+    matrix = RecordingMatrix()
+    matrix.recorded = found.sent  # what the engine sends is what the test reads
+    engine.matrix = matrix
     await engine.start()
     return found
 
@@ -420,14 +423,13 @@ async def test_a_slow_read_never_holds_up_the_tick(
         tmp_path, database_url, oparl_server, make_client, read_timeout=10, request_deadline=10
     )
     try:
-        gate = asyncio.Event()
-        council.engine.on_change = gate.set
+        # The engine pokes the bot's scheduler once the read changed something.
         oparl_server.override(SYSTEM, Reply(body=oparl_server.document(SYSTEM), delay=2))
         await asyncio.wait_for(council.engine.tick(NOW), GUARD)
         # The tick came back while the server still sits on its answer.
         assert council.engine.reading and council.sent == []
         assert council.engine.next_wakeup(NOW) is None
-        await asyncio.wait_for(gate.wait(), GUARD)
+        await asyncio.wait_for(council.engine.wake.wait(), GUARD)
         assert not council.engine.reading
         assert council.engine.next_wakeup(NOW) == NOW + timedelta(days=1)
         assert len(CouncilStore(council.bot.store).read_meetings()) == 7

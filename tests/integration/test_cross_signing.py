@@ -231,7 +231,7 @@ async def test_a_failing_bootstrap_is_logged_and_the_bot_runs_on(
     async def unreachable(*_args: object, **_kwargs: object) -> None:
         raise OSError("connection reset by peer")
 
-    monkeypatch.setattr("bot.matrix.adapter.ensure_cross_signing", unreachable)
+    monkeypatch.setattr("bot.matrix.login.ensure_cross_signing", unreachable)
     bot = await bot_factory()
     assert not bot.task.done()
     assert "cross-signing not checked (OSError: connection reset by peer)" in cross_signing_log.text

@@ -66,7 +66,7 @@ async def test_lost_keys_mean_a_new_device_not_deafness(
     import logging
     import shutil
 
-    caplog.set_level(logging.INFO, logger="bot.matrix.adapter")
+    caplog.set_level(logging.INFO, logger="bot.matrix")
     account = synapse.register(f"schluessellos-{lost.split()[0]}", PASSWORD)
     user = ScriptedUser(synapse.url, account, store_path=tmp_path / "user-store")
     await user.start()

@@ -185,7 +185,7 @@ async def test_invites_from_other_servers_are_ignored(
     accounts: Accounts,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.matrix.adapter")
+    caplog.set_level(logging.WARNING, logger="bot.matrix")
     # Only example.org users (and the coordinators) may invite this bot.
     bot = await bot_factory(extra='allowed_servers = ["example.org"]')
     refused_room = await member.create_room([bot.user_id], name="Nicht erlaubt")

@@ -7,6 +7,7 @@ room; a meeting is not marked done before it took place without a second word.""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -262,10 +263,10 @@ async def test_the_evaluation_asks_the_z2_participants_and_only_them(
     evaluations = bot.bot.router.services.evaluations
     theme_id = bot.bot.store.theme(name).id
 
-    def opened() -> bool:  # the count is stored once every chat has its questions
-        return [e.status for e in evaluations.for_theme(theme_id)] == ["open"]
-
-    await coordinator.wait_until(opened, timeout=60)
+    # The count is stored once every chat has its questions (no event tells of it).
+    async with asyncio.timeout(60):
+        while [e.status for e in evaluations.for_theme(theme_id)] != ["open"]:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
     (evaluation,) = evaluations.for_theme(theme_id)
     assert evaluation.participants == 4 and evaluation.room_id == z2_room
     # The department's member shares no direct chat with the bot and got no poll.

@@ -45,6 +45,7 @@ from bot.store.sync_state import SyncState
 from bot.tasks import Tasks
 from bot.web.feeds import CalendarFeeds
 from tests.council.conftest import CONTACT, FAST, OParlTestServer
+from tests.matrix_port import RecordingMatrix
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # The council test system is a snapshot as of 15 June 2027.
@@ -121,34 +122,24 @@ def bot(tmp_path: Path, database_url: str, oparl: OParlTestServer) -> Iterator[B
     bot.store.close()
 
 
-class FakeTransport:
-    """What the evaluation engine needs from Matrix: every send recorded with its
-    transaction id (a repeated id would be an effect twice)."""
+class CrowdedRooms(RecordingMatrix):
+    """Every room has three people and the bot; every send's transaction id is kept (a
+    repeated id would be an effect twice); reminders and the council's notices go to
+    `to`, confirmed by the test."""
 
-    user_id = BOT_USER
+    def __init__(self, to: Sent) -> None:
+        super().__init__(user_id=BOT_USER)
+        self.to = to
 
-    def __init__(self) -> None:
-        self.txn_ids: list[str] = []
+    def send_later(self, outgoing: Outgoing) -> None:
+        self.to.reminders.append(outgoing)
 
-    async def send_now(self, room_id, event_type, content, txn_id, priority) -> str:
-        self.txn_ids.append(txn_id)
-        return f"$eval{len(self.txn_ids)}"
+    def queue_recorded(self, key: str, room_id: str, content: dict) -> None:
+        self.to.notice(key)
 
     async def members(self, room_id: str) -> list[str]:
         people = [f"@{room_id[1:].split(':')[0]}-{n}:stadt.example" for n in range(3)]
         return [*people, BOT_USER]
-
-    async def direct_room(self, user_id: str) -> str:
-        return f"!dm-{user_id[1:].split(':')[0]}:stadt.example"
-
-    async def poll_events(self, room_id: str, start_event_id: str) -> list[dict]:
-        return []
-
-    def room_name(self, room_id: str) -> str | None:
-        return None
-
-    def room_power(self, room_id: str) -> None:
-        return None
 
 
 @dataclass
@@ -241,8 +232,8 @@ class Workload:
         self.tmp_path = tmp_path
         self.tokens = tokens
         self.outbox = Outbox(bot.store)
-        self.transport = FakeTransport()
         self.sent = Sent()
+        self.transport = CrowdedRooms(self.sent)
         self.ticked = threading.Event()  # the engines are through the days
         self.said: dict[str, str] = {}  # command event id: text
         self.answers: dict[str, list[str]] = collections.defaultdict(list)
@@ -303,14 +294,9 @@ class Workload:
     def _scheduler(self) -> tuple[ReminderScheduler, Any]:
         """The engines as `build_bot` wires them, sending to fakes instead of Matrix."""
         bot, services = self.bot, self.bot.router.services
+        matrix = self.transport
         reminders = ReminderEngine(
-            bot.config,
-            bot.store,
-            services.renderer,
-            services.calendar,
-            send=self.sent.reminders.append,
-            find_in_history=_nowhere,
-            in_room=lambda _room: True,
+            bot.config, bot.store, services.renderer, services.calendar, matrix=matrix
         )
         evaluation = EvaluationEngine(
             bot.config,
@@ -318,16 +304,15 @@ class Workload:
             services.evaluations,
             services.renderer,
             services.calendar,
-            transport=self.transport,
+            matrix=matrix,
         )
         council = bot.council
         assert council is not None
         council.client = OParlClient(contact=CONTACT, limits=FAST, trust_env=False)
-        council.deliver = lambda key, _room, _content: self.sent.notice(key)
+        council.matrix = matrix
         engines = [reminders, evaluation, council]
+        # The bot's wake-ups after a council read: here the next tick comes anyway.
         scheduler = ReminderScheduler(engines, FixedClock(NOW), tasks=Tasks())  # type: ignore[arg-type]
-        # The bot pokes its scheduler after a council read; here the next tick comes anyway.
-        council.on_change = lambda: None
         return scheduler, council
 
     async def _confirm(self) -> None:
@@ -363,10 +348,6 @@ class Workload:
             target = self.tmp_path / f"backup{n}"
             backup(layout, target, now=NOW)
             self.backups.append(target)
-
-
-async def _nowhere(_room: str, _key: str) -> str | None:
-    return None
 
 
 def locked_in(records: list[logging.LogRecord], errors: list[str]) -> int:

@@ -22,6 +22,7 @@ from bot.engines.evaluation import EvaluationEngine
 from bot.router import Outcome
 from bot.store.evaluations import ResultRow
 from tests.conftest import COORDINATOR, config_text
+from tests.matrix_port import BOT_USER, RecordingMatrix
 
 NOW = datetime(2027, 6, 1, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 ROOM = "!koordination:stadt.example"
@@ -219,51 +220,24 @@ def test_jahresbericht_in_chat_and_zt_bot_report_in_three_formats(
         main(["report", "--config", str(config_file), "--year", "27"])
 
 
-class FakeTransport:
-    """What the evaluation engine needs from Matrix, recorded instead of sent."""
-
-    user_id = "@zt-bot:stadt.example"
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, dict]] = []
-        self.rooms = {
-            ROOM: [COORDINATOR, self.user_id],
-            TEAM: ["@rita:stadt.example", "@sven:stadt.example", self.user_id],
-            Z2_ROOM: ["@olga:stadt.example", "@paul:stadt.example", self.user_id],
-        }
-
-    async def send_now(self, room_id, event_type, content, txn_id, priority) -> str:
-        self.sent.append((room_id, event_type, content))
-        return f"$event{len(self.sent)}"
-
-    async def members(self, room_id: str) -> list[str]:
-        return self.rooms.get(room_id, [])
-
-    async def direct_room(self, user_id: str) -> str:
-        return f"!dm-{user_id[1:].split(':')[0]}:stadt.example"
-
-    async def poll_events(self, room_id: str, start_event_id: str) -> list[dict]:
-        return []
-
-    def room_power(self, room_id: str):
-        return None
-
-    def room_name(self, room_id: str) -> str | None:
-        return {Z2_ROOM: "Z2 Mobilität"}.get(room_id)
-
-    def notices(self, room_id: str) -> list[str]:
-        return [c["body"] for r, t, c in self.sent if r == room_id and t == "m.room.message"]
-
-
 Z2_ROOM = "!z2:stadt.example"
 
 
-def engine_of(bot: Bot) -> tuple[EvaluationEngine, FakeTransport]:
+def engine_of(bot: Bot) -> tuple[EvaluationEngine, RecordingMatrix]:
+    """The evaluation engine, its Matrix recorded; the rooms' members as the test needs."""
     services = bot.router.services
-    transport = FakeTransport()
+    user = BOT_USER
+    transport = RecordingMatrix(
+        rooms={
+            ROOM: [COORDINATOR, user],
+            TEAM: ["@rita:stadt.example", "@sven:stadt.example", user],
+            Z2_ROOM: ["@olga:stadt.example", "@paul:stadt.example", user],
+        },
+        names={Z2_ROOM: "Z2 Mobilität"},
+    )
     engine = EvaluationEngine(
         bot.config, bot.store, services.evaluations, services.renderer, services.calendar,
-        transport=transport,
+        matrix=transport,
     )  # fmt: skip
     return engine, transport
 

@@ -20,6 +20,7 @@ from bot.domain.timeline import plan
 from bot.domain.working_days import WorkingCalendar
 from bot.engines.reminders import ReminderEngine
 from bot.rendering import Renderer
+from tests.matrix_port import RecordingMatrix
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TEMPLATE = load_template()
@@ -37,11 +38,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> ReminderEngine:
         environ={},
     )
 
-    def nowhere(*_: object) -> None:
-        raise AssertionError("rendering sends nothing")
-
-    # Rendering needs no store, no Matrix: only the config, the words and the calendar.
-    return ReminderEngine(config, None, Renderer(), CALENDAR, nowhere, nowhere, bool)  # type: ignore[arg-type]
+    # Rendering needs no store and sends nothing: the config, the words and the calendar.
+    return ReminderEngine(config, None, Renderer(), CALENDAR, RecordingMatrix())  # type: ignore[arg-type]
 
 
 def theme_with(key: str, day: date) -> ThemeView:

@@ -26,6 +26,7 @@ from bot.router import Outcome, Router
 from bot.store.evaluations import EvaluationStore
 from bot.store.feeds import FeedTokens
 from bot.store.themes import Store
+from commands import COMMANDS, PLAIN
 
 GERMAN = templates_dir() / "de"
 ENGLISH = templates_dir() / "en"
@@ -109,14 +110,14 @@ def router(tmp_path: Path) -> Router:
         store=store,
         template=parse_template(default_template_text()),
         renderer=Renderer(config.bot.language),
-        authority=Everyone(),
+        rights=Everyone(),
         calendar=WorkingCalendar(),
         school_holidays=SchoolHolidays(),
         evaluations=EvaluationStore(store),
         feeds=FeedTokens(store),
         charts=Charts(),
     )
-    return Router(services)
+    return Router(services, COMMANDS, PLAIN)
 
 
 def ask(router: Router, text: str, result: str = "ok") -> Outcome:

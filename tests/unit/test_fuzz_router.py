@@ -195,9 +195,9 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     )
     # Assembled as the bot assembles them, but with a fixed table of who may do what.
     bot = build_bot(config, Clock(config.bot.zone))
-    services = dataclasses.replace(bot.router.services, authority=_Authority())
+    services = dataclasses.replace(bot.router.services, rights=_Authority())
     store = services.store
-    router = Router(services)
+    router = bot.router.with_services(services)
     for room_id, text in SEED_COMMANDS:
         outcome = router.handle(text, sender=COORDINATOR, room_id=room_id, now=SEED_TIME)
         assert outcome is not None and outcome.result == "ok", (text, outcome)

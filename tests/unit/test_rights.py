@@ -84,7 +84,7 @@ def router(make_bot) -> Router:
         "[council]\nmeetings = [2027-06-03]\n"
         '[web]\nlisten = "127.0.0.1:0"\npublic_url = "https://zt.stadt.example"'
     )
-    router = Router(dataclasses.replace(bot.router.services, authority=_Authority()))
+    router = bot.router.with_services(dataclasses.replace(bot.router.services, rights=_Authority()))
     for text in ("!zt neu Mobilität 15.04.2027", "!zt erledigt Mobilität 2 trotzdem"):
         outcome = router.handle(text, sender=COORDINATOR, room_id=TEAM_ROOM, now=NOW)
         assert outcome is not None and outcome.result == "ok", outcome

@@ -20,6 +20,7 @@ from bot.router import Router
 from bot.store.evaluations import EvaluationStore
 from bot.store.feeds import FeedTokens
 from bot.store.themes import Store
+from commands import COMMANDS, PLAIN
 
 NOW = datetime(2027, 1, 11, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 COORDINATOR = "@k:localhost"
@@ -47,14 +48,14 @@ def router(tmp_path: Path, template_text: str) -> Router:
         store=store,
         template=parse_template(template_text),
         renderer=Renderer(),
-        authority=Everyone(),
+        rights=Everyone(),
         calendar=WorkingCalendar(),
         school_holidays=SchoolHolidays(),
         evaluations=EvaluationStore(store),
         feeds=FeedTokens(store),
         charts=Charts(),
     )
-    return Router(services)
+    return Router(services, COMMANDS, PLAIN)
 
 
 def ask(router: Router, text: str) -> str:
