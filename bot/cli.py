@@ -318,7 +318,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from bot.domain.plan_file import read_plan, room_aliases, with_resolved_rooms
     from bot.matrix.adapter import HomeserverUnreachable, resolve_aliases
     from bot.store.plan_import import Action, import_plan, text_progress
-    from bot.store.themes import ThemeExists, ThemeGone
+    from bot.store.theme_records import ThemeExists, ThemeGone
 
     config = _load(args.config)
     try:

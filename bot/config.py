@@ -25,7 +25,9 @@ from pydantic import (
     model_validator,
 )
 
+from bot.domain.evaluation import INTERNAL_KIND
 from bot.domain.matrix_ids import USER_ID, parse_room_ref
+from bot.domain.questionnaire import INTERNAL, Questionnaire, load_questionnaire
 from bot.domain.reminder_policy import ReminderSettings
 
 ENV_PASSWORD = "ZT_MATRIX_PASSWORD"
@@ -209,6 +211,12 @@ class EvaluationConfig(_Section):
     internal_questionnaire: Path | None = None
     # People never asked (other bots, service accounts); the bot itself is never asked.
     ignore_users: tuple[UserId, ...] = ()
+
+    def questionnaire_for(self, kind: str) -> Questionnaire:
+        """The questionnaire an evaluation of `kind` asks (the city's file or the shipped one)."""
+        if kind == INTERNAL_KIND:
+            return load_questionnaire(self.internal_questionnaire, default=INTERNAL)
+        return load_questionnaire(self.questionnaire)
 
 
 class PrivacyConfig(_Section):

@@ -10,17 +10,12 @@ from bot.charts.results import (
     results_data,
 )
 from bot.command import Command, Request, Services, UserError, find_theme
+from bot.domain.evaluation import INTERNAL_KIND, PARTICIPANTS
 from bot.domain.polls import Summary, comparable_summary
 from bot.domain.theme_names import fold
 from bot.pictures import chart_words, picture, slug
 from bot.rendering import Message
-from bot.store.evaluations import (
-    INTERNAL_KIND,
-    PARTICIPANTS,
-    questionnaire_for,
-    stored_open_answers,
-    stored_summary,
-)
+from bot.store.evaluations import stored_open_answers, stored_summary
 
 INTERNAL_WORDS = ("intern", "internal")
 
@@ -30,7 +25,7 @@ def _overview(services: Services) -> Message:
     questions: dict[str, str] = {}
     # Compared by the current questionnaire's keys: a question of an older version that
     # asked the same thing (its `previous_keys`) shares the row, with today's text.
-    current = questionnaire_for(services.config, PARTICIPANTS)
+    current = services.config.evaluation.questionnaire_for(PARTICIPANTS)
     for question in current.polls:
         questions[question.key] = question.text
     for evaluation, name in services.evaluations.closed():

@@ -15,6 +15,7 @@ from bot.command import (
     find_theme,
 )
 from bot.domain.theme_names import first_word
+from bot.engines.evaluation import step_completed_note
 from bot.rendering import Message
 
 MAX_IDEA_LENGTH = 1000
@@ -32,7 +33,9 @@ def _decide(request: Request, services: Services, status: str) -> Message:
     services.evaluations.decide_idea(
         idea.id, status, by=request.sender, reason=check_note(reason), now=request.now
     )
-    completed = services.evaluations.complete_evaluation_step(idea.theme_id, request.now)
+    completed = services.evaluations.complete_evaluation_step(
+        idea.theme_id, request.now, note=step_completed_note(services.renderer)
+    )
     return services.renderer.sentence(
         "evaluation_words", status, number=number, completed=completed
     )

@@ -16,7 +16,7 @@ from bot.domain.step_states import steps_in_the_past
 from bot.domain.theme_names import MAX_NAME_LENGTH, clean_name, unquote
 from bot.domain.timeline import plan
 from bot.rendering import Message
-from bot.store.themes import ThemeExists
+from bot.store.theme_records import ThemeExists
 
 
 def handle(request: Request, services: Services) -> Message:

@@ -13,7 +13,7 @@ from bot.command import (
 )
 from bot.domain.theme_names import MAX_NAME_LENGTH, clean_name, unquote
 from bot.rendering import Message
-from bot.store.themes import ThemeExists
+from bot.store.theme_records import ThemeExists
 
 
 def handle(request: Request, services: Services) -> Message:

@@ -19,16 +19,19 @@ from bot.command import (
     find_theme,
     require_args,
 )
-from bot.domain.evaluation import Audience, askable, participants_audience, z2_taken_place
-from bot.domain.theme_names import fold
-from bot.domain.themes import ThemeView
-from bot.rendering import Message
-from bot.store.evaluations import (
+from bot.domain.evaluation import (
     INTERNAL_KIND,
     PARTICIPANTS,
-    EvaluationRunning,
-    start_evaluation,
+    Audience,
+    askable,
+    participants_audience,
+    z2_taken_place,
 )
+from bot.domain.theme_names import fold
+from bot.domain.themes import ThemeView
+from bot.engines.evaluation import start_evaluation
+from bot.rendering import Message
+from bot.store.evaluations import EvaluationRunning
 
 MODES = {"anonym": "anonym", "anonymous": "anonym", "raum": "raum", "room": "raum"}
 INTERNAL_WORDS = ("intern", "internal")

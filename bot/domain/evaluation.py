@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.domain.process import StepRole
 from bot.domain.questionnaire import Questionnaire
@@ -22,6 +22,36 @@ INTERNAL_KIND = "intern"
 AUTO_START_WINDOW = timedelta(days=14)
 # Localparts that look like bots ("zt-bot", "bot.mail", "reminder_bot") are not asked.
 BOT_NAME = re.compile(r"(^|[-_.])bot($|[-_.])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    """An evaluation as the store keeps it: starting → open → closing → closed."""
+
+    id: int
+    theme_id: int
+    mode: str  # "anonym" (direct chats) or "raum" (polls in the room)
+    status: str
+    room_id: str | None  # the Z2 room (None: the named participants only)
+    questionnaire_json: str
+    min_answers: int
+    opened_at: datetime
+    closes_at: datetime
+    closed_at: datetime | None = None
+    reminded: bool = False
+    participants: int = 0  # people asked in direct chats
+    kind: str = PARTICIPANTS
+    auto_started: bool = False
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    """A poll event while its evaluation is open (which room: forgotten at the close)."""
+
+    evaluation_id: int
+    question_key: str
+    room_id: str
+    start_event_id: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +95,19 @@ def internal_evaluation_room(view: ThemeView, coordination_room: str | None) -> 
     """Where the internal process evaluation reports: the theme's team room, else the
     coordination room."""
     return view.theme.team_room or coordination_room
+
+
+def evaluation_room_for(view: ThemeView, kind: str, coordination_room: str | None) -> str | None:
+    """The room an evaluation of `kind` belongs to. The participants' evaluation asks the
+    members of the Z2 room and the named participants (None: only the named ones, in
+    direct chats); the internal one reports to the team room, else the coordination room,
+    and raises LookupError when there is neither."""
+    if kind != INTERNAL_KIND:
+        return view.theme.z2_room
+    room = internal_evaluation_room(view, coordination_room)
+    if room is None:
+        raise LookupError("no room for the internal evaluation")
+    return room
 
 
 def council_decided(view: ThemeView) -> bool:

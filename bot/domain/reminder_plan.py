@@ -47,6 +47,17 @@ class Delivery:
     txn_id: str  # the sent-log's unique key and the Matrix transaction id
 
 
+@dataclass(frozen=True)
+class SentEntry:
+    """A delivery as the sent-log holds it: pending until the homeserver has it."""
+
+    key: str  # the delivery's txn_id
+    room_id: str
+    status: str  # "pending" or "sent"
+    created_at: datetime
+    event_id: str | None = None
+
+
 def deliveries(reminder: Reminder, rooms: RoomSetup) -> list[Delivery]:
     """One delivery per room that hears of this reminder."""
     targets = addressees(reminder.audience, rooms)

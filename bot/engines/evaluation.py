@@ -14,14 +14,19 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.config import Config
 from bot.domain.evaluation import (
     AUTO_START_WINDOW,
+    INTERNAL_KIND,
+    PARTICIPANTS,
+    EvaluationRecord,
     OpenAnswers,
+    PollRecord,
     askable,
     council_decided,
+    evaluation_room_for,
     evaluation_step,
     first_day_after_z2,
     next_open_question,
@@ -45,21 +50,43 @@ from bot.matrix import events
 from bot.matrix.send_queue import Priority, txn_id_for
 from bot.rendering import Message, Renderer
 from bot.store.database import retry_while_unavailable_async, utc
-from bot.store.evaluations import (
-    INTERNAL_KIND,
-    PARTICIPANTS,
-    EvaluationRunning,
-    EvaluationStore,
-    result_rows,
-    start_evaluation,
-)
-from bot.store.tables import Evaluation, EvaluationPoll
+from bot.store.evaluations import EvaluationRunning, EvaluationStore, result_rows
 from bot.store.themes import Store
 
 log = logging.getLogger(__name__)
 
 # The offer key under which "nobody to ask" is told once per theme.
 UNADDRESSED = "niemand"
+
+
+def start_evaluation(
+    evaluations: EvaluationStore,
+    config: Config,
+    view: ThemeView,
+    *,
+    actor: str,
+    now: datetime,
+    mode: str | None = None,
+    kind: str = PARTICIPANTS,
+    auto_started: bool = False,
+) -> EvaluationRecord:
+    """Record a new evaluation; the engine's next tick sends its polls. The caller checked
+    that the participants' evaluation has someone to ask. Raises LookupError when the
+    internal one has no room to report to, EvaluationRunning when one of the same kind is
+    open already."""
+    room = evaluation_room_for(view, kind, config.rooms.koordination)
+    return evaluations.create(
+        theme_id=view.id,
+        mode=mode or config.evaluation.mode,
+        room_id=room,
+        questionnaire_json=config.evaluation.questionnaire_for(kind).to_json(),
+        min_answers=config.evaluation.min_answers,
+        started_by=actor,
+        now=now,
+        closes_at=now + timedelta(days=config.evaluation.open_days),
+        kind=kind,
+        auto_started=auto_started,
+    )
 
 
 @dataclass
@@ -190,7 +217,7 @@ class EvaluationEngine:
 
     # Opening ------------------------------------------------------------------------------
 
-    async def _open(self, evaluation: Evaluation, now: datetime) -> None:
+    async def _open(self, evaluation: EvaluationRecord, now: datetime) -> None:
         view = self.store.theme_by_id(evaluation.theme_id)
         if view is None:
             return
@@ -212,7 +239,7 @@ class EvaluationEngine:
 
     async def _ask_in_direct_chats(
         self,
-        evaluation: Evaluation,
+        evaluation: EvaluationRecord,
         view: ThemeView,
         questionnaire: Questionnaire,
         people: Sequence[str],
@@ -245,7 +272,7 @@ class EvaluationEngine:
 
     async def _tell_sendout(
         self,
-        evaluation: Evaluation,
+        evaluation: EvaluationRecord,
         view: ThemeView,
         questionnaire: Questionnaire,
         people: Sequence[str],
@@ -299,7 +326,9 @@ class EvaluationEngine:
             assumed=estimate.assumed,
         ).body
 
-    async def _audience(self, evaluation: Evaluation, view: ThemeView) -> tuple[bool, list[str]]:
+    async def _audience(
+        self, evaluation: EvaluationRecord, view: ThemeView
+    ) -> tuple[bool, list[str]]:
         """(polls in the evaluation's room, the people asked in direct chats).
 
         The participants' evaluation asks the Z2 room's members and the named
@@ -328,7 +357,7 @@ class EvaluationEngine:
 
     async def _send_questionnaire(
         self,
-        evaluation: Evaluation,
+        evaluation: EvaluationRecord,
         view: ThemeView,
         questionnaire: Questionnaire,
         room: str,
@@ -377,11 +406,11 @@ class EvaluationEngine:
 
     # Reminding (anonym mode) --------------------------------------------------------------
 
-    async def _remind(self, evaluation: Evaluation) -> None:
+    async def _remind(self, evaluation: EvaluationRecord) -> None:
         view = self.store.theme_by_id(evaluation.theme_id)
         if view is None:
             return
-        by_room: dict[str, list[EvaluationPoll]] = defaultdict(list)
+        by_room: dict[str, list[PollRecord]] = defaultdict(list)
         for poll in self.evaluations.polls(evaluation.id):
             by_room[poll.room_id].append(poll)
         message = self.renderer.message(
@@ -392,7 +421,7 @@ class EvaluationEngine:
                 await self._notice(evaluation, room, message, "reminder")
         await asyncio.to_thread(self.evaluations.update, evaluation.id, reminded=True)
 
-    async def _answered_any(self, room: str, polls: Sequence[EvaluationPoll]) -> bool:
+    async def _answered_any(self, room: str, polls: Sequence[PollRecord]) -> bool:
         for poll in polls:
             for event in await self.matrix.poll_events(room, poll.start_event_id):
                 if event.get("sender") != self.matrix.user_id:
@@ -401,7 +430,7 @@ class EvaluationEngine:
 
     # Closing ------------------------------------------------------------------------------
 
-    async def _close(self, evaluation: Evaluation, now: datetime) -> None:
+    async def _close(self, evaluation: EvaluationRecord, now: datetime) -> None:
         view = self.store.theme_by_id(evaluation.theme_id)
         questionnaire = Questionnaire.from_json(evaluation.questionnaire_json)
         polls = self.evaluations.polls(evaluation.id)
@@ -426,11 +455,16 @@ class EvaluationEngine:
             given = await asyncio.to_thread(self.evaluations.open_answers, evaluation.id)
             answers = open_answers(questionnaire, given, evaluation.min_answers)
             await self._announce(evaluation, view, summary, answers)
-            await asyncio.to_thread(self.evaluations.complete_evaluation_step, view.id, now)
+            await asyncio.to_thread(
+                self.evaluations.complete_evaluation_step,
+                view.id,
+                now,
+                note=step_completed_note(self.renderer),
+            )
         log.info("evaluation %s closed", evaluation.id)
 
     async def _tallies(
-        self, questionnaire: Questionnaire, polls: Sequence[EvaluationPoll]
+        self, questionnaire: Questionnaire, polls: Sequence[PollRecord]
     ) -> dict[str, Tally]:
         """Every poll counted from the homeserver's relations (which also holds the votes
         a gappy sync missed), merged per question."""
@@ -451,7 +485,7 @@ class EvaluationEngine:
 
     async def _announce(
         self,
-        evaluation: Evaluation,
+        evaluation: EvaluationRecord,
         view: ThemeView,
         summary: Summary,
         answers: Sequence[OpenAnswers],
@@ -472,7 +506,9 @@ class EvaluationEngine:
         for room in rooms:
             await self._notice(evaluation, room, message, "summary")
 
-    async def _notice(self, evaluation: Evaluation, room: str, message: Message, part: str) -> None:
+    async def _notice(
+        self, evaluation: EvaluationRecord, room: str, message: Message, part: str
+    ) -> None:
         """A notice of this evaluation; its transaction id makes a resend harmless."""
         await self.matrix.send_now(
             room,
@@ -481,6 +517,11 @@ class EvaluationEngine:
             _txn(f"evaluation/{evaluation.id}/{room}", part),
             Priority.reminder,
         )
+
+
+def step_completed_note(renderer: Renderer) -> str:
+    """The history note when step 7 completes by itself (evaluation closed, ideas decided)."""
+    return renderer.sentence("evaluation_words", "step_completed_note").body
 
 
 def _txn(key: str, part: str) -> str:

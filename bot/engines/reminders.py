@@ -39,7 +39,6 @@ from bot.matrix import events
 from bot.matrix.send_queue import TXN_DEDUP_WINDOW, Outgoing, Priority
 from bot.rendering import Message, Renderer
 from bot.store.database import retry_while_unavailable_async, utc
-from bot.store.tables import ReminderLog
 from bot.store.themes import Store
 
 log = logging.getLogger(__name__)
@@ -137,7 +136,7 @@ class ReminderEngine:
                 if not self.matrix.in_room(delivery.room_id):
                     waiting[delivery.room_id] += 1
                 elif row is None:
-                    self.store.record_pending(self._pending_row(delivery, now))
+                    self.store.record_pending(delivery, now)
                     ready.append(delivery)
                 elif utc(now) - utc(row.created_at) > TXN_DEDUP_WINDOW:
                     stale.append(delivery)
@@ -180,20 +179,6 @@ class ReminderEngine:
             (d, self.render(d.reminder, views.get(d.reminder.theme_id or -1), views, now))
             for d in deliveries
         ]
-
-    def _pending_row(self, delivery: Delivery, now: datetime) -> ReminderLog:
-        reminder = delivery.reminder
-        return ReminderLog(
-            key=delivery.txn_id,
-            theme_id=reminder.theme_id,
-            step_key=reminder.step_key,
-            kind=str(reminder.kind),
-            n=reminder.n,
-            step_date=reminder.step_date,
-            room_id=delivery.room_id,
-            status="pending",
-            created_at=utc(now),
-        )
 
     def _queue(self, delivery: Delivery, message: Message, now: datetime) -> None:
         content = events.reminder(message, delivery.key)

@@ -46,14 +46,14 @@ from bot.store.tables import (
     Theme,
     ThemePaper,
 )
-from bot.store.themes import (
-    Store,
+from bot.store.theme_queries import views_of
+from bot.store.theme_records import (
     ThemeGone,
     consultations_json,
     paper_record,
     record_history,
-    views_of,
 )
+from bot.store.themes import Store
 
 SYNC_ROW = 1
 # Who changes a theme when the council information system says so.

@@ -11,24 +11,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, fields
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.config import Config
 from bot.domain.evaluation import (
     INTERNAL_KIND,
     PARTICIPANTS,
+    EvaluationRecord,
     OpenAnswers,
+    PollRecord,
     evaluation_step,
     evaluation_step_complete,
-    internal_evaluation_room,
     open_answers,
 )
 from bot.domain.polls import Summary, Tally, summarise
-from bot.domain.questionnaire import INTERNAL, Questionnaire, load_questionnaire
+from bot.domain.questionnaire import Questionnaire
 from bot.domain.themes import StepState, ThemeStatus, ThemeView
 from bot.store.database import utc
 from bot.store.tables import (
@@ -42,7 +42,8 @@ from bot.store.tables import (
     Step,
     Theme,
 )
-from bot.store.themes import Store, record_history
+from bot.store.theme_records import record_history
+from bot.store.themes import Store
 
 OPEN_STATES = ("starting", "open", "closing")
 KINDS = (PARTICIPANTS, INTERNAL_KIND)
@@ -60,6 +61,18 @@ class ResultRow:
     answer_id: str | None  # None: the voters of the question
     count: int
     spoiled: int = 0
+
+
+def _record(row: Evaluation) -> EvaluationRecord:
+    assert row.id is not None
+    return EvaluationRecord(**{name: getattr(row, name) for name in _RECORD_FIELDS})
+
+
+def _poll(row: EvaluationPoll) -> PollRecord:
+    return PollRecord(row.evaluation_id, row.question_key, row.room_id, row.start_event_id)
+
+
+_RECORD_FIELDS = tuple(field.name for field in fields(EvaluationRecord))
 
 
 class EvaluationStore:
@@ -81,7 +94,7 @@ class EvaluationStore:
         closes_at: datetime,
         kind: str = PARTICIPANTS,
         auto_started: bool = False,
-    ) -> Evaluation:
+    ) -> EvaluationRecord:
         with self._store.session() as session:
             running = session.exec(
                 select(Evaluation).where(
@@ -107,18 +120,19 @@ class EvaluationStore:
             # Who started it goes to the theme's history, not next to the answers.
             record_history(session, theme_id, started_by, now, "evaluation_started", mode=mode)
             session.commit()
-            return evaluation
+            return _record(evaluation)
 
-    def with_status(self, *statuses: str) -> list[Evaluation]:
+    def with_status(self, *statuses: str) -> list[EvaluationRecord]:
         with self._store.reading() as session:
             query = select(Evaluation).where(Evaluation.status.in_(statuses))  # type: ignore[attr-defined]
-            return list(session.exec(query.order_by(Evaluation.id)))
+            return [_record(row) for row in session.exec(query.order_by(Evaluation.id))]
 
-    def for_theme(self, theme_id: int) -> list[Evaluation]:
+    def for_theme(self, theme_id: int) -> list[EvaluationRecord]:
         """Newest first."""
         with self._store.reading() as session:
             query = select(Evaluation).where(Evaluation.theme_id == theme_id)
-            return list(session.exec(query.order_by(Evaluation.id.desc())))  # type: ignore[union-attr]
+            newest = query.order_by(Evaluation.id.desc())  # type: ignore[union-attr]
+            return [_record(row) for row in session.exec(newest)]
 
     def update(self, evaluation_id: int, **values: object) -> None:
         with self._store.session() as session:
@@ -139,7 +153,7 @@ class EvaluationStore:
                 session.add(evaluation)
                 session.commit()
 
-    def request_close(self, theme_id: int, kind: str | None = None) -> Evaluation | None:
+    def request_close(self, theme_id: int, kind: str | None = None) -> EvaluationRecord | None:
         """Mark the theme's open evaluation (of `kind`, else the oldest open one) for
         closing; None when none is open."""
         with self._store.session() as session:
@@ -155,7 +169,7 @@ class EvaluationStore:
             evaluation.status = "closing"
             session.add(evaluation)
             session.commit()
-            return evaluation
+            return _record(evaluation)
 
     # Polls while open -------------------------------------------------------------------
 
@@ -171,10 +185,10 @@ class EvaluationStore:
             )
             session.commit()
 
-    def polls(self, evaluation_id: int) -> list[EvaluationPoll]:
+    def polls(self, evaluation_id: int) -> list[PollRecord]:
         with self._store.reading() as session:
             query = select(EvaluationPoll).where(EvaluationPoll.evaluation_id == evaluation_id)
-            return list(session.exec(query.order_by(EvaluationPoll.id)))
+            return [_poll(row) for row in session.exec(query.order_by(EvaluationPoll.id))]
 
     def close(self, evaluation_id: int, results: Sequence[ResultRow], now: datetime) -> None:
         """Store the counts and forget which poll was in which room, in one transaction."""
@@ -213,7 +227,7 @@ class EvaluationStore:
             )
             return [ResultRow(r.question_key, r.answer_id, r.count, r.spoiled) for r in rows]
 
-    def closed(self) -> list[tuple[Evaluation, str]]:
+    def closed(self) -> list[tuple[EvaluationRecord, str]]:
         """Every closed evaluation with its theme's name, oldest first."""
         with self._store.reading() as session:
             rows = session.exec(
@@ -222,7 +236,7 @@ class EvaluationStore:
                 .where(Evaluation.status == "closed")
                 .order_by(Evaluation.closed_at, Evaluation.id)
             )
-            return [(evaluation, name) for evaluation, name in rows]
+            return [(_record(evaluation), name) for evaluation, name in rows]
 
     # Open questions answered by a plain reply in the direct chat ---------------------------
 
@@ -246,7 +260,7 @@ class EvaluationStore:
             session.commit()
             return True
 
-    def pending_open(self, room_id: str) -> tuple[Evaluation, str] | None:
+    def pending_open(self, room_id: str) -> tuple[EvaluationRecord, str] | None:
         """The open evaluation and the open question a plain reply in `room_id` answers."""
         with self._store.reading() as session:
             found = session.exec(
@@ -261,7 +275,7 @@ class EvaluationStore:
                 )
                 .order_by(EvaluationOpenPrompt.id)
             ).first()
-            return None if found is None else (found[0], found[1])
+            return None if found is None else (_record(found[0]), found[1])
 
     def answer_open(
         self, evaluation_id: int, room_id: str, question_key: str, text: str, next_key: str | None
@@ -371,7 +385,7 @@ class EvaluationStore:
             session.add(idea)
             session.commit()
 
-    def complete_evaluation_step(self, theme_id: int, now: datetime) -> bool:
+    def complete_evaluation_step(self, theme_id: int, now: datetime, *, note: str) -> bool:
         """Mark step 7 done once the council has decided (step 6 done), the theme's
         evaluation is closed, its ideas are triaged and step 7 has started; True when it
         did."""
@@ -392,7 +406,7 @@ class EvaluationStore:
             actor="Bot",
             now=now,
             action="done",
-            note="Umfrage ausgewertet, KVP-Ideen entschieden",
+            note=note,
         )
         return True
 
@@ -421,7 +435,7 @@ def stored_tallies(rows: Sequence[ResultRow]) -> dict[str, Tally]:
     }
 
 
-def stored_summary(evaluations: EvaluationStore, evaluation: Evaluation) -> Summary:
+def stored_summary(evaluations: EvaluationStore, evaluation: EvaluationRecord) -> Summary:
     """A closed evaluation's results again, from the stored counts."""
     assert evaluation.id is not None
     return summarise(
@@ -432,7 +446,7 @@ def stored_summary(evaluations: EvaluationStore, evaluation: Evaluation) -> Summ
 
 
 def stored_open_answers(
-    evaluations: EvaluationStore, evaluation: Evaluation
+    evaluations: EvaluationStore, evaluation: EvaluationRecord
 ) -> tuple[OpenAnswers, ...]:
     """A closed evaluation's open answers (without authors), under the same threshold."""
     assert evaluation.id is not None
@@ -440,51 +454,4 @@ def stored_open_answers(
         Questionnaire.from_json(evaluation.questionnaire_json),
         evaluations.open_answers(evaluation.id),
         evaluation.min_answers,
-    )
-
-
-def questionnaire_for(config: Config, kind: str) -> Questionnaire:
-    """The questionnaire an evaluation of `kind` asks (the city's file or the shipped one)."""
-    if kind == INTERNAL_KIND:
-        return load_questionnaire(config.evaluation.internal_questionnaire, default=INTERNAL)
-    return load_questionnaire(config.evaluation.questionnaire)
-
-
-def start_evaluation(
-    evaluations: EvaluationStore,
-    config: Config,
-    view: ThemeView,
-    *,
-    actor: str,
-    now: datetime,
-    mode: str | None = None,
-    kind: str = PARTICIPANTS,
-    auto_started: bool = False,
-) -> Evaluation:
-    """Record a new evaluation; the engine's next tick sends its polls.
-
-    The participants' evaluation asks the members of the Z2 room and the named
-    participants (the caller checked there are some); the internal one the team rooms,
-    the Kernteam and the coordination room (its results go to the team room, else the
-    coordination room). Raises LookupError when the internal one has no room to report
-    to, EvaluationRunning when one of the same kind is open already.
-    """
-    if kind == INTERNAL_KIND:
-        room = internal_evaluation_room(view, config.rooms.koordination)
-        if room is None:
-            raise LookupError("no room")
-    else:
-        room = view.theme.z2_room
-    questionnaire = questionnaire_for(config, kind)
-    return evaluations.create(
-        theme_id=view.id,
-        mode=mode or config.evaluation.mode,
-        room_id=room,
-        questionnaire_json=questionnaire.to_json(),
-        min_answers=config.evaluation.min_answers,
-        started_by=actor,
-        now=now,
-        closes_at=now + timedelta(days=config.evaluation.open_days),
-        kind=kind,
-        auto_started=auto_started,
     )

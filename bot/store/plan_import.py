@@ -21,7 +21,8 @@ from bot.domain.process import ProcessTemplate
 from bot.domain.theme_names import fold
 from bot.domain.themes import ThemeView
 from bot.domain.timeline import plan
-from bot.store.themes import NewTheme, Store, ThemeUpdate
+from bot.store.theme_records import NewTheme, ThemeUpdate
+from bot.store.themes import Store
 
 Progress = Callable[[int, int], None]
 

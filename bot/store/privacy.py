@@ -1,6 +1,6 @@
 """Data protection (DSGVO): forget a person, prune old history and raw notes.
 
-A store module: it speaks SQL like store/themes.py, each operation in one transaction.
+A store module: it speaks SQL like store/theme_changes.py, each operation in one transaction.
 Where a person's Matrix id is kept is listed once, in PLACES; a new table that holds
 user ids gets a line there and `forget_user` covers it. Places whose table or column
 is not in the database (an older schema) are skipped, so the list may run ahead of
@@ -139,7 +139,7 @@ def _replace_in_json_text(text: str, pattern: re.Pattern[str]) -> str:
         data = json.loads(text)
     except ValueError:  # not JSON after all: still no place to keep the person
         return pattern.sub(FORGOTTEN, text)
-    # Same encoding as store.themes.record_history, so unchanged entries stay byte-identical.
+    # Same encoding as store.theme_records.record_history, so unchanged entries stay byte-identical.
     return json.dumps(_replace_in_json(data, pattern), ensure_ascii=False)
 
 
@@ -279,7 +279,7 @@ def prune(store: Store, *, older_than: datetime) -> PruneReport:
     step = sa.table("step", sa.column("note"), sa.column("done_on"))
     with store.session() as session:
         deleted = session.execute(sa.delete(history).where(history.c.at < utc(older_than)))
-        # done_on is the local date the step was marked (store.themes.Store.set_step_state).
+        # done_on is the local date the step was marked (ThemeChanges.set_step_state).
         cleared = session.execute(
             sa.update(step)
             .where(step.c.done_on < older_than.date(), step.c.note.is_not(None))

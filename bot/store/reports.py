@@ -16,7 +16,6 @@ from bot.domain.year_report import (
 )
 from bot.store.evaluations import (
     EvaluationStore,
-    questionnaire_for,
     stored_open_answers,
     stored_summary,
 )
@@ -49,8 +48,8 @@ def load_year_report(store: Store, config: Config, year: int, today: date) -> Ye
         if idea.theme_id in ids
     ]
     questionnaires = {
-        PARTICIPANTS: questionnaire_for(config, PARTICIPANTS),
-        INTERNAL_KIND: questionnaire_for(config, INTERNAL_KIND),
+        PARTICIPANTS: config.evaluation.questionnaire_for(PARTICIPANTS),
+        INTERNAL_KIND: config.evaluation.questionnaire_for(INTERNAL_KIND),
     }
     return build_year_report(
         year,

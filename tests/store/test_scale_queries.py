@@ -18,7 +18,8 @@ from bot.domain.theme_names import NameList, fold, resolve, resolve_leading
 from bot.domain.themes import StepState, ThemeStatus
 from bot.domain.timeline import plan
 from bot.domain.working_days import WorkingCalendar
-from bot.store.themes import NewTheme, Store
+from bot.store.theme_records import NewTheme
+from bot.store.themes import Store
 
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")

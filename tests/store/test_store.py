@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from bot.domain.process import load_template
 from bot.domain.themes import StepState, ThemeStatus
 from bot.domain.timeline import plan
-from bot.store.themes import Store, ThemeExists
+from bot.store.theme_records import ThemeExists
+from bot.store.themes import Store
 
 NOW = datetime(2027, 3, 17, 10, 0, tzinfo=UTC)
 Z2 = date(2027, 4, 12)

@@ -14,7 +14,7 @@ from bot.domain.plan_file import read_plan
 from bot.domain.process import load_template
 from bot.domain.timeline import plan
 from bot.router import Outcome, Router
-from bot.store.themes import NewTheme
+from bot.store.theme_records import NewTheme
 from commands import jahresplan, status, themen
 from tests.conftest import COORDINATOR
 

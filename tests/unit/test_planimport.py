@@ -16,7 +16,8 @@ from bot.domain.plan_file import read_plan
 from bot.domain.process import load_template
 from bot.domain.themes import StepState
 from bot.store.plan_import import Action, decide, import_plan, text_progress
-from bot.store.themes import Store, ThemeExists
+from bot.store.theme_records import ThemeExists
+from bot.store.themes import Store
 
 TEMPLATE = load_template()
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
