@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Reply,
@@ -57,7 +58,7 @@ def _window_dates(text: str, usage: str) -> tuple[date, date | None]:
 
 def _move_window(request: Request, services: Services, rest: str) -> Reply:
     view = request.named_theme
-    usage = "termin <Thema> beteiligung <Start> [<Ende>]"
+    usage = WINDOW_FORM.usage(services.renderer.argument_labels)
     current = window(view)
     if current is None:
         raise UserError("no_participation_window", theme=view.theme.name)
@@ -150,7 +151,9 @@ COMMAND = Command(
     name="termin",
     aliases=("due", "datum"),
     handler=handle,
-    usage="termin <Thema> <Schritt> <Datum> [trotzdem]",
+    # Two shapes (a step's date, or the participation window's): the handler reads them.
+    arguments=(arg.theme(), arg.step(), arg.day(), arg.CONFIRM),
+    reads_arguments=False,
     right=Right.theme_members,
     examples=(
         "termin Mobilität 6 20.05.2027",
@@ -158,5 +161,18 @@ COMMAND = Command(
         "termin Mobilität beteiligung 01.03.2027 29.03.2027",
         "termin Mobilität 4 22.04.2027",
         "termin Mobilität 3 12.04.2027 trotzdem",
+    ),
+)
+
+# The participation window's shape, for its usage line.
+WINDOW_FORM = Command(
+    name="termin",
+    aliases=("due", "datum"),
+    handler=handle,
+    arguments=(
+        arg.theme(),
+        arg.word("window", WINDOW_WORDS, optional=False),
+        arg.day("start"),
+        arg.day("end", optional=True),
     ),
 )
