@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.command import UserError
-from bot.command import user_ids as people
+from bot.arguments import NotAUser, people_in
+
+
+def people(text: str, mentions: tuple[str, ...]) -> list[str]:
+    return list(people_in(text, mentions))
 
 
 def test_ids_links_and_pills() -> None:
@@ -18,11 +21,11 @@ def test_ids_links_and_pills() -> None:
 
 @pytest.mark.parametrize("text", ["@anna", "anna:stadt.de", "@an na:stadt.de", "Anna"])
 def test_anything_else_is_refused(text: str) -> None:
-    with pytest.raises(UserError) as refused:
+    with pytest.raises(NotAUser) as refused:
         people(text, ())
-    assert refused.value.code == "invalid_user_id"
+    assert refused.value.text == text.split()[0]
 
 
 def test_a_malformed_id_is_refused_even_beside_a_pill() -> None:
-    with pytest.raises(UserError):
+    with pytest.raises(NotAUser):
         people("@anna", ("@dora:stadt.de",))
