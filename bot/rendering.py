@@ -68,6 +68,16 @@ class Message:
         return Message(self.body, self.html, self.mentions, attachment)
 
 
+def join_messages(first: Message, second: Message) -> Message:
+    """Two answers to one command as one message (e.g. a moved date and a meeting's time)."""
+    return Message(
+        f"{first.body}\n{second.body}",
+        f"{first.html}\n{second.html}",
+        tuple(dict.fromkeys([*first.mentions, *second.mentions])),
+        first.attachment or second.attachment,
+    )
+
+
 def templates_dir() -> Path:
     """Inside the wheel the templates ship in the package; in a checkout they are top-level."""
     packaged = resources.files("bot") / "templates"

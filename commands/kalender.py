@@ -25,7 +25,12 @@ def handle(request: Request, services: Services) -> Message:
     view = find_theme(require_args(request), services)
     if not view.steps:
         raise UserError("idea_has_no_steps", theme=view.theme.name)
-    data = theme_calendar(view, lead_names=services.renderer.lead_names(), now=request.now)
+    data = theme_calendar(
+        view,
+        lead_names=services.renderer.lead_names(),
+        now=request.now,
+        zone=services.config.bot.zone,
+    )
     filename = f"zukunftstisch-{slug(view.theme.name)}.ics"
     reply = services.renderer.message(
         "calendar", theme=view.theme, steps=len(view.steps), window=window(view) is not None

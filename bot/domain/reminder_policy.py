@@ -12,6 +12,11 @@ Every step kind has a fixed schedule of stages:
   (its deadline) has passed;
 - continuous: a start notice only.
 
+A step may have its own advance notices (the process file's `lead_days`: Z1 and Z2 four
+weeks and one week ahead); the config's are the default. A notice counted from another
+step's date (step 3: the material to the participants two weeks before Z2) is a `task`,
+sent while that step is still to come, whatever became of its own step but skipping.
+
 Advance and day notices on a non-working day move to the working day before, overdue
 ones (counted in working days) land on working days after the date. A stage is due at
 `send_time` local time on its `send_on` day. The policy returns, per step, only the
@@ -35,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
-from bot.domain.process import Lead, StepDefinition, StepKind
+from bot.domain.process import MAX_LEAD_DAYS, Z2_ANCHOR, Lead, StepDefinition, StepKind, StepRole
 from bot.domain.themes import StepState
 from bot.domain.timeline import iso_week
 from bot.domain.working_days import WorkingCalendar
@@ -51,6 +56,9 @@ CALENDAR_SLACK = timedelta(days=14)
 # The milestones around Z2 (the participation window) lie within this of Z2 (the
 # concept's process spans 10 weeks before to 5 weeks after).
 MILESTONE_REACH = timedelta(weeks=12)
+# A step's own lead time that is not one of the config's is numbered from here, so that
+# the config's notices keep the sent-log keys (n) they had before steps had their own.
+OWN_LEAD_N = 1000
 
 
 class ReminderKind(StrEnum):
@@ -64,11 +72,13 @@ class ReminderKind(StrEnum):
     participation_advance = "participation_advance"
     participation_open = "participation_open"
     participation_close = "participation_close"
+    # A notice of a step counted from another step's date (step 3: two weeks before Z2).
+    task = "task"
     digest = "digest"
 
 
 # Notices before a date: never sent once the date has come (the day notice supersedes).
-ADVANCE_KINDS = (ReminderKind.advance, ReminderKind.participation_advance)
+ADVANCE_KINDS = (ReminderKind.advance, ReminderKind.participation_advance, ReminderKind.task)
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,11 @@ class StepFacts:
     state: str = StepState.open
     # An optional step lapses when nobody marks it ("entfallen"), instead of nagging.
     optional: bool = False
+    # Its own advance notices in days before `due` (None: the config's `lead_days`).
+    lead_days: tuple[int, ...] | None = None
+    # Notices counted from another step's date: (days before, that step's date), for
+    # steps still to come.
+    tasks: tuple[tuple[int, date], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +152,8 @@ class Reminder:
     late: bool = False
     to_coordination: bool = False
     leads: tuple[Lead, ...] = field(default=())
+    # An advance notice or task: how many days before `step_date` (its process text).
+    lead: int = 0
 
     @property
     def identity(self) -> tuple[int | None, str, str, int, date]:
@@ -170,6 +187,7 @@ def facts_for_steps(steps: Sequence[tuple[StepDefinition, date, str]]) -> tuple[
         deadline = due
         if definition.kind == StepKind.phase and position + 1 < len(steps):
             deadline = steps[position + 1][1]
+        own = definition.own_notices()
         facts.append(
             StepFacts(
                 definition.key,
@@ -179,9 +197,32 @@ def facts_for_steps(steps: Sequence[tuple[StepDefinition, date, str]]) -> tuple[
                 deadline,
                 state,
                 definition.optional,
+                lead_days=tuple(lead.days for lead in own) if own is not None else None,
+                tasks=_tasks(definition, steps),
             )
         )
     return tuple(facts)
+
+
+def _tasks(
+    definition: StepDefinition, steps: Sequence[tuple[StepDefinition, date, str]]
+) -> tuple[tuple[int, date], ...]:
+    """(days, date) of the step's notices before other steps that are still open."""
+    found = []
+    for lead in definition.notices_before_others():
+        wanted = lead.before or ""
+        target = next(
+            (
+                (due, state)
+                for other, due, state in steps
+                if other.named(wanted)
+                or (wanted.casefold() == Z2_ANCHOR and other.role == StepRole.z2)
+            ),
+            None,
+        )
+        if target is not None and target[1] == StepState.open:
+            found.append((lead.days, target[0]))
+    return tuple(found)
 
 
 # --- the schedule of one step -------------------------------------------------------------
@@ -209,17 +250,29 @@ def _stage(
     )
 
 
+def _lead_number(days: int, settings: ReminderSettings) -> int:
+    """n of the notice `days` ahead: its place among the config's lead times (as before
+    steps had their own), or OWN_LEAD_N + days for a step's own."""
+    ordered = sorted(set(settings.lead_days), reverse=True)
+    return ordered.index(days) + 1 if days in ordered else OWN_LEAD_N + days
+
+
 def _advance_days(
-    day: date, settings: ReminderSettings, calendar: WorkingCalendar
-) -> list[tuple[int, date]]:
-    """(n, send day) of the advance notices before `day`: earliest first, each on a working
-    day before the day notice; n numbers the lead times so several never share a key."""
+    day: date,
+    settings: ReminderSettings,
+    calendar: WorkingCalendar,
+    lead_days: tuple[int, ...] | None = None,
+) -> list[tuple[int, date, int]]:
+    """(n, send day, days ahead) of the advance notices before `day`: earliest first, each
+    on a working day before the day notice; n numbers the lead times so several never
+    share a key. `lead_days`: the step's own (None: the config's)."""
     due_on = calendar.on_or_before(day)
-    found: list[tuple[int, date]] = []
-    for n, days in enumerate(sorted(set(settings.lead_days), reverse=True), start=1):
+    found: list[tuple[int, date, int]] = []
+    chosen = settings.lead_days if lead_days is None else lead_days
+    for days in sorted(set(chosen), reverse=True):
         send_on = calendar.on_or_before(day - timedelta(days=days))
         if send_on < due_on and not (found and found[-1][1] == send_on):
-            found.append((n, send_on))
+            found.append((_lead_number(days, settings), send_on, days))
     return found
 
 
@@ -227,8 +280,8 @@ def _advance_and_due(
     theme: ThemeFacts, step: StepFacts, settings: ReminderSettings, calendar: WorkingCalendar
 ) -> list[Reminder]:
     stages = [
-        _stage(theme, step, ReminderKind.advance, send_on, n=n)
-        for n, send_on in _advance_days(step.due, settings, calendar)
+        replace(_stage(theme, step, ReminderKind.advance, send_on, n=n), lead=days)
+        for n, send_on, days in _advance_days(step.due, settings, calendar, step.lead_days)
     ]
     stages.append(_stage(theme, step, ReminderKind.due, calendar.on_or_before(step.due)))
     return stages
@@ -325,7 +378,7 @@ def _participation_stages(
         # The citizen dialogue office prepares the participation: told ahead, like a step.
         stages += [
             notice(ReminderKind.participation_advance, opens, send_on, n)
-            for n, send_on in _advance_days(opens, settings, calendar)
+            for n, send_on, _ in _advance_days(opens, settings, calendar)
         ]
         stages.append(notice(ReminderKind.participation_open, opens, calendar.on_or_before(opens)))
     if closes is not None:
@@ -333,6 +386,27 @@ def _participation_stages(
             notice(ReminderKind.participation_close, closes, calendar.on_or_before(closes))
         )
     return sorted(stages, key=lambda stage: stage.send_on)
+
+
+def task_stages(theme: ThemeFacts, step: StepFacts, calendar: WorkingCalendar) -> list[Reminder]:
+    """The step's notices before other steps' dates, each a schedule of its own (one
+    stage): none for a skipped or lapsed step."""
+    if step.state in (StepState.skipped, StepState.lapsed):
+        return []
+    return [
+        replace(
+            _stage(
+                theme,
+                step,
+                ReminderKind.task,
+                calendar.on_or_before(day - timedelta(days=days)),
+                n=days,
+                step_date=day,
+            ),
+            lead=days,
+        )
+        for days, day in step.tasks
+    ]
 
 
 def _participation_end(theme: ThemeFacts) -> date | None:
@@ -452,7 +526,9 @@ class Near:
 
 def near(settings: ReminderSettings, horizon_days: int = 0) -> Near:
     """Which themes matter for what is due now and within `horizon_days`."""
-    lead = timedelta(days=max(settings.lead_days, default=0) + horizon_days) + CALENDAR_SLACK
+    # A step's own notice may come up to MAX_LEAD_DAYS ahead (the process file's).
+    longest = max(*settings.lead_days, MAX_LEAD_DAYS)
+    lead = timedelta(days=longest + horizon_days) + CALENDAR_SLACK
     return Near(
         steps_ahead=lead,
         z2_behind=MILESTONE_REACH + PARTICIPATION_GRACE,
@@ -471,6 +547,8 @@ def _stages_due(
             yield schedule_for_step(theme, step, settings, calendar)
         elif step.state == StepState.lapsed and step.optional:
             yield [_lapse(theme, step, settings, calendar)]
+        for task in task_stages(theme, step, calendar):
+            yield [task]
 
 
 def due_reminders(
@@ -601,6 +679,8 @@ def upcoming(
     for theme in active:
         for step in _open_steps(theme):
             stages.extend(schedule_for_step(theme, step, settings, calendar))
+        for step in theme.steps:
+            stages.extend(task_stages(theme, step, calendar))
         stages.extend(_participation_stages(theme, settings, calendar))
     if settings.digest:
         digests = _digests_until(now.date(), last_day, settings, calendar)
