@@ -40,7 +40,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
-from bot.domain.process import MAX_LEAD_DAYS, Z2_ANCHOR, Lead, StepDefinition, StepKind, StepRole
+from bot.domain.digest import DigestItem as DigestItem
+from bot.domain.digest import DigestWhen as DigestWhen
+from bot.domain.digest import digest_items
+from bot.domain.process import MAX_LEAD_DAYS, Lead, StepKind
+
+# The facts the policy works on live beside it (imported from here as before).
+from bot.domain.reminder_facts import StepFacts, ThemeFacts
+from bot.domain.reminder_facts import facts_for_steps as facts_for_steps
 from bot.domain.themes import StepState
 from bot.domain.timeline import iso_week
 from bot.domain.working_days import WorkingCalendar
@@ -109,39 +116,6 @@ class ReminderSettings:
 
 
 @dataclass(frozen=True)
-class StepFacts:
-    key: str
-    kind: StepKind
-    leads: tuple[Lead, ...]
-    due: date
-    # For a phase: the next step's date, by which it must be done; otherwise `due`.
-    deadline: date
-    state: str = StepState.open
-    # An optional step lapses when nobody marks it ("entfallen"), instead of nagging.
-    optional: bool = False
-    # Its own advance notices in days before `due` (None: the config's `lead_days`).
-    lead_days: tuple[int, ...] | None = None
-    # Notices counted from another step's date: (days before, that step's date), for
-    # steps still to come.
-    tasks: tuple[tuple[int, date], ...] = ()
-
-
-@dataclass(frozen=True)
-class ThemeFacts:
-    theme_id: int
-    name: str
-    # False for paused, archived and idea themes: they get no reminders.
-    active: bool
-    steps: tuple[StepFacts, ...]
-    participation_opens: date | None = None
-    participation_closes: date | None = None
-    # The step whose milestones the participation window is (skipping it silences them).
-    participation_step: str | None = None
-    # When the theme was created or imported: nothing scheduled before it is caught up.
-    created_at: datetime | None = None
-
-
-@dataclass(frozen=True)
 class Reminder:
     theme_id: int | None  # None for the digest
     step_key: str
@@ -175,54 +149,6 @@ class Reminder:
     def txn_id(self, room_id: str) -> str:
         """Matrix transaction id from the key: URL-safe, same key → same id."""
         return "zt-" + hashlib.sha256(self.key(room_id).encode("utf-8")).hexdigest()[:40]
-
-
-def facts_for_steps(steps: Sequence[tuple[StepDefinition, date, str]]) -> tuple[StepFacts, ...]:
-    """StepFacts from (definition, date, state) in template order.
-
-    A phase runs until the next step's date; the last step's deadline is its own date.
-    """
-    facts = []
-    for position, (definition, due, state) in enumerate(steps):
-        deadline = due
-        if definition.kind == StepKind.phase and position + 1 < len(steps):
-            deadline = steps[position + 1][1]
-        own = definition.own_notices()
-        facts.append(
-            StepFacts(
-                definition.key,
-                definition.kind,
-                definition.leads,
-                due,
-                deadline,
-                state,
-                definition.optional,
-                lead_days=tuple(lead.days for lead in own) if own is not None else None,
-                tasks=_tasks(definition, steps),
-            )
-        )
-    return tuple(facts)
-
-
-def _tasks(
-    definition: StepDefinition, steps: Sequence[tuple[StepDefinition, date, str]]
-) -> tuple[tuple[int, date], ...]:
-    """(days, date) of the step's notices before other steps that are still open."""
-    found = []
-    for lead in definition.notices_before_others():
-        wanted = lead.before or ""
-        target = next(
-            (
-                (due, state)
-                for other, due, state in steps
-                if other.named(wanted)
-                or (wanted.casefold() == Z2_ANCHOR and other.role == StepRole.z2)
-            ),
-            None,
-        )
-        if target is not None and target[1] == StepState.open:
-            found.append((lead.days, target[0]))
-    return tuple(found)
 
 
 # --- the schedule of one step -------------------------------------------------------------
@@ -602,61 +528,6 @@ def _due_digest(
     if not digest_items(themes, now.date()):
         return None  # a week with nothing in it sends nothing
     return replace(digest, late=digest.send_on < now.date())
-
-
-# --- the weekly digest's content ----------------------------------------------------------
-
-
-class DigestWhen(StrEnum):
-    overdue = "overdue"
-    this_week = "this_week"
-    next_week = "next_week"
-
-
-@dataclass(frozen=True)
-class DigestItem:
-    """One line of the coordinator's weekly digest: a step that needs doing (or marking)
-    this week or next, or that is overdue since `day`."""
-
-    theme_id: int
-    step_key: str
-    when: DigestWhen
-    day: date  # the date it is due by (a phase: the next step's date); overdue: since
-    starts: bool = False  # a phase or continuous step that begins then
-
-
-def _digest_item(
-    theme: ThemeFacts, step: StepFacts, today: date, this_end: date, next_end: date
-) -> DigestItem | None:
-    if step.kind == StepKind.continuous or (step.kind == StepKind.phase and step.due > today):
-        # Something that begins: worth a line in the week it begins, never overdue.
-        if step.due < today or step.due > next_end:
-            return None
-        when = DigestWhen.this_week if step.due <= this_end else DigestWhen.next_week
-        return DigestItem(theme.theme_id, step.key, when, step.due, starts=True)
-    if step.deadline < today:
-        return DigestItem(theme.theme_id, step.key, DigestWhen.overdue, step.deadline)
-    if step.deadline <= this_end:
-        return DigestItem(theme.theme_id, step.key, DigestWhen.this_week, step.deadline)
-    if step.deadline <= next_end:
-        return DigestItem(theme.theme_id, step.key, DigestWhen.next_week, step.deadline)
-    return None
-
-
-def digest_items(themes: Iterable[ThemeFacts], today: date) -> list[DigestItem]:
-    """What the digest of the week of `today` lists, theme by theme in their order: open
-    steps overdue, due this week and due next week (a phase by the next step's date)."""
-    monday = today - timedelta(days=today.weekday())
-    this_end, next_end = monday + timedelta(days=6), monday + timedelta(days=13)
-    items = []
-    for theme in themes:
-        if not theme.active:
-            continue
-        for step in _open_steps(theme):
-            item = _digest_item(theme, step, today, this_end, next_end)
-            if item is not None:
-                items.append(item)
-    return items
 
 
 def upcoming(
