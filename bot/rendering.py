@@ -68,13 +68,14 @@ class Message:
         return Message(self.body, self.html, self.mentions, attachment)
 
 
-def join_messages(first: Message, second: Message) -> Message:
-    """Two answers to one command as one message (e.g. a moved date and a meeting's time)."""
+def join_messages(first: Message, *more: Message) -> Message:
+    """Answers to one command as one message (e.g. a moved date and a meeting's time)."""
+    parts = (first, *more)
     return Message(
-        f"{first.body}\n{second.body}",
-        f"{first.html}\n{second.html}",
-        tuple(dict.fromkeys([*first.mentions, *second.mentions])),
-        first.attachment or second.attachment,
+        "\n".join(part.body for part in parts),
+        "\n".join(part.html for part in parts),
+        tuple(dict.fromkeys(mention for part in parts for mention in part.mentions)),
+        next((part.attachment for part in parts if part.attachment is not None), None),
     )
 
 

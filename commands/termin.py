@@ -12,6 +12,7 @@ with the reason, unless confirmed with `trotzdem`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
@@ -154,24 +155,40 @@ def handle(request: Request, services: Services) -> Message | Reply:
     if day == ref.step.due:  # the day stays: only the time is new
         answer = _set_time(request, services, ref, when, day)
         return Reply(answer, moved_notices(request, services, ref.view, {}, cause="meeting"))
-    # The time first, so that a refusal of the date undoes it too (the command's
-    # savepoint) and the other rooms hear of both in one notice.
-    timed = _set_time(request, services, ref, when, day)
-    moved = _move(request, services, ref, day, sure, when=format_time(when))
-    return Reply(join_messages(moved.message, timed), moved.notices)
+    # The time is stored once the date is found good and before the date is, so that the
+    # other rooms hear of both in one notice.
+    timed: list[Message] = []
+    moved = _move(
+        request,
+        services,
+        ref,
+        day,
+        sure,
+        when=format_time(when),
+        first=lambda: timed.append(_set_time(request, services, ref, when, day)),
+    )
+    return Reply(join_messages(moved.message, *timed), moved.notices)
 
 
 def _move(
-    request: Request, services: Services, ref: StepRef, day: date, sure: bool, when: str = ""
+    request: Request,
+    services: Services,
+    ref: StepRef,
+    day: date,
+    sure: bool,
+    when: str = "",
+    first: Callable[[], object] = lambda: None,
 ) -> Reply:
+    """The step's new date; `first` runs once the date is found good, before it is stored."""
     view = ref.view
     if ref.definition.role == StepRole.z2:
-        return _move_z2(request, services, ref, day, sure, when)
+        return _move_z2(request, services, ref, day, sure, when, first)
     changes = replan_with_council(view, services, pins={ref.step.key: day})
     changes[ref.step.key] = day
     found = theme_conflicts(view, changes)
     if found and not sure:
         _refuse(found, request, ref, day, when)
+    first()
     services.store.set_step_dates(
         view.id,
         changes,
@@ -197,7 +214,13 @@ def _move(
 
 
 def _move_z2(
-    request: Request, services: Services, ref: StepRef, day: date, sure: bool, when: str
+    request: Request,
+    services: Services,
+    ref: StepRef,
+    day: date,
+    sure: bool,
+    when: str,
+    first: Callable[[], object],
 ) -> Reply:
     """Step 4 is Z2: its new date moves Z2, and every open, unpinned step follows."""
     require_coordinator(request, services)  # as for `verschieben`
@@ -207,6 +230,7 @@ def _move_z2(
     found = theme_conflicts(view, changes, z2=day)
     if found and not sure:
         _refuse(found, request, ref, day, when)
+    first()
     return move_z2(request, services, view, day, changes)
 
 
