@@ -426,12 +426,17 @@ def _before(
 ) -> bool:
     """Whether the reminder was due before `moment` (the theme's creation) and tells of a
     date before that day: nothing the bot could have missed. A step due on the day of
-    creation keeps its day notice, sent at once if its send time has passed."""
+    creation keeps its day notice, sent at once if its send time has passed. A notice
+    ahead of a date (Z2's invitation four weeks before) that fell on a day before the
+    theme existed was not missed either, though its date is still to come."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         moment = moment.replace(tzinfo=UTC)  # stored times are UTC
     zone = _zone(now)
+    created = moment.astimezone(zone).date()
+    if reminder.kind in ADVANCE_KINDS and reminder.send_on < created:
+        return True
     sent = send_at(reminder, settings, zone).astimezone(UTC)
-    return sent < moment.astimezone(UTC) and reminder.step_date < moment.astimezone(zone).date()
+    return sent < moment.astimezone(UTC) and reminder.step_date < created
 
 
 def _open_steps(theme: ThemeFacts) -> Iterable[StepFacts]:

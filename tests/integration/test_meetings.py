@@ -134,6 +134,7 @@ async def test_a_timed_z2_with_its_place_in_chat_in_the_ics_and_in_the_feed(
     # Z2 moves to four weeks from today: the invitation notice goes out, time and place in it.
     moved = await coordinator.ask(team, f"!zt verschieben Sitzungsthema {Z2:%d.%m.%Y}")
     assert "15.04.2027" in moved.body
+
     def invitations() -> list[Received]:
         found = reminders_in(coordinator, team, bot.user_id)
         return [r for r in found if "📅 Bald: Schritt 4" in r.body]

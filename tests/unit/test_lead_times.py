@@ -243,3 +243,18 @@ def test_the_follow_up_names_the_step_before_asking() -> None:
             prefix="!zt",
         )
         assert message.body.startswith(start), message.body
+
+
+def test_an_invitation_due_before_the_theme_existed_is_not_caught_up() -> None:
+    # Created on 17.03.2027 with Z2 on 31.03.: the four-week notice (03.03.) was never missed.
+    created = datetime(2027, 3, 17, 10, 0, tzinfo=BERLIN)
+    theme = replace(facts(z2=date(2027, 3, 31)), created_at=created)
+    due = due_reminders([theme], created, SETTINGS, CALENDAR)
+    assert not [r for r in due if r.kind == ReminderKind.advance and r.step_key == "4"]
+    # The material notice of the same day still goes out: it was due today.
+    assert [(r.step_key, r.step_date) for r in due if r.kind == ReminderKind.task] == [
+        ("3", date(2027, 3, 31))
+    ]
+    week_ahead = datetime(2027, 3, 24, 10, 0, tzinfo=BERLIN)
+    later = [r for r in due_reminders([theme], week_ahead, SETTINGS, CALENDAR) if r.step_key == "4"]
+    assert [(str(r.kind), r.lead) for r in later] == [("advance", 7)]
