@@ -193,3 +193,28 @@ def test_the_moved_notice_tells_the_new_time_and_place() -> None:
             prefix="!zt",
         )
         assert line in message.body.splitlines(), message.body
+
+
+def test_an_old_all_day_export_is_updated_by_a_new_timed_one_not_doubled() -> None:
+    """A calendar that imported the all-day file before issue 21 takes the new file as an
+    update: the same UIDs, a higher SEQUENCE, Z2 now at its time."""
+    old = events(theme_calendar(view(), lead_names={}, now=NOW))
+    new = events(
+        theme_calendar(view(starts_at=time(14)), lead_names={}, now=NOW + timedelta(minutes=5))
+    )
+    assert set(old) == set(new)
+    for uid, event in new.items():
+        assert int(event["sequence"]) > int(old[uid]["sequence"])
+    z2 = step_uid(7, CREATED, "4")
+    assert type(old[z2]["dtstart"].dt) is date
+    assert new[z2]["dtstart"].dt == datetime(2027, 4, 15, 14, 0, tzinfo=BERLIN)
+
+
+def test_the_timeline_picture_writes_time_and_place_beside_the_meeting() -> None:
+    from bot.charts.timeline import meeting_words
+
+    step = StepRecord(theme_id=7, key="4", position=5, due=Z2, starts_at=time(14))
+    assert meeting_words(step) == "14:00"
+    placed = replace(step, ends_at=time(16), place="Ratssaal im Rathaus, Marktplatz 1, 2. OG")
+    assert meeting_words(placed) == "14:00–16:00, Ratssaal im Rathaus, Marktpla…"
+    assert meeting_words(replace(step, starts_at=None)) == ""
