@@ -1,8 +1,9 @@
 """What every command handler sees: the request, the bot's services, and how to refuse.
 
-A command declares who may run it (`Right`); the router checks that before the handler
-runs, and for commands about one theme's steps it finds the theme first. Handlers parse
-the rest of their arguments, call the domain, persist through the store and return a
+A command declares who may run it (`Right`) and what it takes (its arguments, see
+bot/arguments.py); the router checks the right and reads the arguments before the handler
+runs (`request.values`), refusing a call that misses one with the usage line built from
+the declaration. Handlers call the domain, persist through the store and return a
 rendered reply. They never touch matrix-nio: the adapter sends.
 """
 
@@ -15,14 +16,28 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bot.arguments import (
+    CONFIRM,
+    Arg,
+    BadDate,
+    Kind,
+    Missing,
+    NotAUser,
+    StepRef,
+    Values,
+    head_words,
+    read_rest,
+    split_call,
+    theme_takes_all,
+    usage_line,
+)
 from bot.charts import Charts
 from bot.config import Config
 from bot.domain.annual_plan import SchoolHolidays
 from bot.domain.council import replan_theme
 from bot.domain.date_changes import date_change, rooms_to_tell
-from bot.domain.dates import DateError, DateSpec, parse_date_spec, split_trailing_date
+from bot.domain.dates import DateError, parse_date_spec
 from bot.domain.lead_rooms import RoomSetup, setup_for
-from bot.domain.matrix_ids import is_user_id, parse_user_link
 from bot.domain.papers import LinkedPaper
 from bot.domain.participation import window
 from bot.domain.process import ProcessTemplate, StepDefinition
@@ -96,6 +111,8 @@ class Request:
     # For commands about one theme (Right.theme_members): the theme, found by the router;
     # `args` then holds what follows its name.
     theme: ThemeView | None = None
+    # The declared arguments as the router read them.
+    values: Values = field(default_factory=Values)
 
     @property
     def today(self) -> date:
@@ -180,12 +197,24 @@ class Right(StrEnum):
     coordinators = "coordinators"
 
 
+class Placement(StrEnum):
+    """Where a form's own words stand in a call."""
+
+    top = "top"  # `erledigt …`
+    sub = "sub"  # after the parent's words: `kvp übernommen <Nr>`
+    tail = "tail"  # at the end: `kalender <Thema> abo neu`
+    bare = "bare"  # the parent's words alone: `ratssitzung`
+
+
 @dataclass(frozen=True)
 class Command:
     name: str  # the German verb (a subcommand: its first word)
     aliases: tuple[str, ...]
     handler: Handler
-    usage: str  # e.g. "neu <Thema> <Z2>": for `hilfe` and for every refusal of a wrong call
+    # What the call takes, in order: the router reads them, `hilfe` shows them.
+    arguments: tuple[Arg, ...] = ()
+    # False: the handler reads `request.args` itself (a call with two shapes, `termin`).
+    reads_arguments: bool = True
     right: Right = Right.everyone
     examples: tuple[str, ...] = ()
     # Reading commands (status, hilfe …) change nothing the reminders depend on.
@@ -198,9 +227,39 @@ class Command:
     # is the words the call ends with; the text before them is left as the arguments.
     tails: tuple[Command, ...] = ()
     words: tuple[str, ...] = field(init=False, default=())
+    # Set by the form this one belongs to, as it is made: the way to its usage line.
+    parent: Command | None = field(init=False, default=None, compare=False, repr=False)
+    placement: Placement = field(init=False, default=Placement.top, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "words", (self.name, *self.aliases))
+        for forms, placement in (
+            (self.subcommands, Placement.sub),
+            (self.tails, Placement.tail),
+            ((self.bare,) if self.bare else (), Placement.bare),
+        ):
+            for form in forms:
+                object.__setattr__(form, "parent", self)
+                object.__setattr__(form, "placement", placement)
+
+    @property
+    def label(self) -> str:
+        """The block in arguments.j2 that names this form's words (`verb_erledigt`)."""
+        return "verb_" + "_".join(fold(self.name).split())
+
+    def usage(self, labels: Mapping[str, str]) -> str:
+        """The usage line in the language of `labels` (Renderer.words("arguments"))."""
+        verbs: list[str] = []
+        after: list[str] = []
+        form: Command | None = self
+        while form is not None:
+            shown = labels.get(form.label, form.name)
+            if form.placement is Placement.tail:
+                after.insert(0, shown)
+            elif form.placement is not Placement.bare:
+                verbs.insert(0, shown)
+            form = form.parent
+        return usage_line(verbs, self.arguments, labels, after=after)
 
     def form(self, args: str) -> tuple[Command, str]:
         """The form a call takes, and the arguments left for it (a subcommand may have
@@ -255,6 +314,97 @@ def authorize(command: Command, request: Request, services: Services) -> Request
     return request
 
 
+def read_arguments(form: Command, request: Request, services: Services) -> Request:
+    """The request with the form's declared arguments read (`request.values`); a call
+    that misses one, or has a bad date or a word that is no user id, is refused."""
+    if not form.arguments or not form.reads_arguments:
+        return request
+    try:
+        return replace(request, values=_values(form.arguments, request, services))
+    except Missing as missing:
+        raise UserError(missing.code, usage=request.usage) from missing
+    except BadDate as bad:
+        raise date_error(bad.error, request.usage) from bad
+    except NotAUser as err:
+        raise UserError("invalid_user_id", text=err.text) from err
+
+
+def _values(arguments: tuple[Arg, ...], request: Request, services: Services) -> Values:
+    kinds = [a.kind for a in arguments]
+    found = request.theme  # a theme_members command: the router has found it
+    remaining = arguments
+    if found is not None and Kind.theme in kinds:
+        remaining = arguments[kinds.index(Kind.theme) + 1 :]
+    call = split_call(remaining, request.args)
+    # A reply to the bot mentions the bot: it is never one of the people a command names.
+    mentions = tuple(m for m in request.mentions if m != services.config.matrix.user_id)
+    head = call.head
+    view = found
+    if view is None and Kind.theme in kinds:
+        view, head = _theme_from(arguments, head, services)
+    steps: tuple[StepRef, ...] = ()
+    if Kind.step in kinds or Kind.steps in kinds:
+        assert view is not None, "steps follow a theme"
+        steps, head = _steps_from(view, head, request.usage, several=Kind.steps in kinds)
+    head = head_words(arguments, head, call.words)
+    try:
+        people, number, text = read_rest(arguments, head, mentions)
+    except Missing as missing:  # the refusal may name the theme ("Für „Mobilität“ fehlt …")
+        name = view.theme.name if view is not None else None
+        raise UserError(missing.code, usage=request.usage, theme=name) from missing
+    if text and not any(a.kind is Kind.text for a in arguments) and not steps:
+        raise UserError("too_many_args", usage=request.usage, rest=text)
+    return Values(
+        theme=view,
+        steps=steps,
+        date=call.date,
+        users=people,
+        number=number,
+        text=text if any(a.kind is Kind.text for a in arguments) else "",
+        words=call.words,
+    )
+
+
+def _theme_from(
+    arguments: tuple[Arg, ...], head: str, services: Services
+) -> tuple[ThemeView | None, str]:
+    """The theme named by the head: all of it, or its start (the rest is read on)."""
+    declared = next(a for a in arguments if a.kind is Kind.theme)
+    if not head.strip():
+        if declared.optional:
+            return None, head
+        raise Missing(declared.missing)
+    if theme_takes_all(arguments):
+        return find_theme(head, services), ""
+    return find_leading_theme(head, services)
+
+
+def _steps_from(
+    view: ThemeView, head: str, usage: str, *, several: bool
+) -> tuple[tuple[StepRef, ...], str]:
+    """The step named first (by key or a word of its name), then, for `steps`, more by
+    their exact keys, so that a note that starts with a word of a step's name stays a note."""
+    if not view.steps:
+        raise UserError("idea_has_no_steps", theme=view.theme.name)
+    first, rest = first_word(head)
+    if not first:
+        raise UserError("missing_step", usage=usage, keys=[s.key for s in view.steps])
+    found = find_step(view, first)
+    if found is None:
+        raise UserError("unknown_step", step=first, keys=[s.key for s in view.steps])
+    refs = [StepRef(view, found[0], found[1])]
+    while several and rest:
+        key, after = first_word(rest)
+        definition = view.template.step(key)
+        record = view.step(definition.key) if definition is not None else None
+        if definition is None or record is None:
+            break
+        if all(r.definition.key != definition.key for r in refs):
+            refs.append(StepRef(view, record, definition))
+        rest = after
+    return tuple(refs), rest
+
+
 def require_coordinator(request: Request, services: Services) -> None:
     if not services.rights.is_coordinator(request.sender):
         raise UserError("not_coordinator", verb=request.verb)
@@ -293,14 +443,12 @@ def require_text(text: str, usage: str) -> str:
 
 
 MAX_NOTE_LENGTH = 500
-# The last word that confirms what the bot would otherwise refuse (`termin … trotzdem`).
-CONFIRM_WORDS = ("trotzdem", "anyway")
 
 
 def confirmed(text: str) -> tuple[str, bool]:
     """(`text` without a confirming last word, whether it ended with one)."""
     words = text.split()
-    if not words or fold(words[-1]) not in CONFIRM_WORDS:
+    if not words or fold(words[-1]) not in CONFIRM.choices:
         return text, False
     return text.rstrip()[: -len(words[-1])].strip(), True
 
@@ -311,24 +459,6 @@ def check_note(text: str) -> str | None:
     if len(note) > MAX_NOTE_LENGTH:
         raise UserError("note_too_long", limit=MAX_NOTE_LENGTH, length=len(note))
     return note or None
-
-
-def user_ids(text: str, mentions: tuple[str, ...]) -> list[str]:
-    """Matrix user ids as typed (`@name:server`, a matrix.to link) and the people
-    mentioned with a pill (whose display name is in the text: its words are left alone).
-    A word that is no user id is refused, so a typo never adds nobody in silence."""
-    found: list[str] = []
-    for word in text.split():
-        word = word.strip(",;")
-        if not word:
-            continue
-        user = word if is_user_id(word) else parse_user_link(word)
-        if user is not None:
-            found.append(user)
-        elif word.startswith("@") or not mentions:
-            raise UserError("invalid_user_id", text=word)
-    found += [m for m in mentions if is_user_id(m)]
-    return list(dict.fromkeys(found))
 
 
 def _theme_or_error(match: Match, query: str, services: Services) -> ThemeView:
@@ -420,28 +550,8 @@ def parse_day(text: str, usage: str) -> date:
         raise date_error(err, usage) from err
 
 
-def name_and_date(request: Request) -> tuple[str, DateSpec]:
-    """`<Thema> <Datum>`: the date is read from the right, the rest is the name."""
-    args = require_args(request)
-    try:
-        rest, spec = split_trailing_date(args, allow_quarter=True)
-    except DateError as err:
-        raise date_error(err, request.usage) from err
-    if not rest:
-        raise UserError("missing_name", usage=request.usage)
-    return rest, spec
-
-
 def date_error(err: DateError, usage: str) -> UserError:
     return UserError(f"date_{err.code}", text=err.text, usage=usage, **err.details)
-
-
-@dataclass(frozen=True)
-class StepRef:
-    view: ThemeView
-    step: StepRecord
-    definition: StepDefinition
-    rest: str  # what follows the step in the command (a note, a reason, a date …)
 
 
 def find_step(view: ThemeView, word: str) -> tuple[StepRecord, StepDefinition] | None:
@@ -481,7 +591,8 @@ def change_status(
     action: str,
 ) -> Message:
     """Pause, resume or archive: a coordinator moves a theme between states."""
-    view = find_theme(require_args(request), services)
+    view = request.values.theme
+    assert view is not None, "declared: arg.theme()"
     if view.theme.status not in allowed_from:
         raise UserError(f"cannot_{action}", theme=view.theme.name, status=view.theme.status)
     services.store.set_status(view.id, to, actor=request.sender, now=request.now, action=action)

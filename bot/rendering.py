@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -161,6 +162,11 @@ class Renderer:
         """The leads as people call them (`_words.j2`), for texts built outside templates."""
         words = self._text.globals["w"]
         return {lead.value: str(words.lead(lead.value)).strip() for lead in Lead}
+
+    @cached_property
+    def argument_labels(self) -> dict[str, str]:
+        """How usage lines name arguments and verbs (`arguments.j2`), read once."""
+        return self.words("arguments")
 
     def words(self, name: str, /) -> dict[str, str]:
         """Every block of a word list (e.g. `chart_words.j2`) by name, for texts drawn

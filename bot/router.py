@@ -16,6 +16,7 @@ from bot.command import (
     Services,
     UserError,
     authorize,
+    read_arguments,
 )
 from bot.domain.theme_names import first_word, fold
 from bot.rendering import Message, shorten
@@ -118,12 +119,13 @@ class Router:
             now=now,
             mentions=mentions,
             is_direct=is_direct,
-            usage=form.usage,
+            usage=form.usage(renderer.argument_labels),
         )
         try:
             # The declared right is enforced here, before the handler runs; a handler that
             # fails leaves nothing half done (its writes roll back, its reply is recorded).
             request = authorize(form, request, self.services)
+            request = read_arguments(form, request, self.services)
             with self.services.store.savepoint():
                 answer = form.handler(request, self.services)
             if isinstance(answer, Reply):

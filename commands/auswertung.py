@@ -3,16 +3,16 @@ side, so the coordination office sees whether the process gets better."""
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.charts.results import (
     comparison_data,
     draw_comparison,
     draw_results,
     results_data,
 )
-from bot.command import Command, Request, Services, UserError, find_theme
+from bot.command import Command, Request, Services, UserError
 from bot.domain.evaluation import INTERNAL_KIND, PARTICIPANTS
 from bot.domain.polls import Summary, comparable_summary
-from bot.domain.theme_names import fold
 from bot.pictures import chart_words, picture, slug
 from bot.rendering import Message
 from bot.store.evaluations import stored_open_answers, stored_summary
@@ -55,13 +55,10 @@ def _overview(services: Services) -> Message:
 
 
 def handle(request: Request, services: Services) -> Message:
-    if not request.args.strip():
+    view = request.values.theme
+    if view is None:
         return _overview(services)
-    args, kind = request.args.strip(), PARTICIPANTS
-    words = args.split()
-    if len(words) > 1 and fold(words[-1]) in INTERNAL_WORDS:
-        args, kind = " ".join(words[:-1]), INTERNAL_KIND
-    view = find_theme(args, services)
+    kind = request.values.words.get("internal", PARTICIPANTS)
     closed = [
         e
         for e in services.evaluations.for_theme(view.id)
@@ -92,6 +89,9 @@ COMMAND = Command(
     changes=False,
     aliases=("results",),
     handler=handle,
-    usage="auswertung [Thema] [intern]",
+    arguments=(
+        arg.theme(optional=True),
+        arg.word("internal", dict.fromkeys(INTERNAL_WORDS, INTERNAL_KIND)),
+    ),
     examples=("auswertung Mobilität", "auswertung Mobilität intern", "auswertung"),
 )

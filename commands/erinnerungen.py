@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.command import Command, Request, Services, find_theme, room_setup
+from bot import arguments as arg
+from bot.command import Command, Request, Services, room_setup
 from bot.domain.lead_rooms import room_role
 from bot.domain.reminder_plan import coming
 from bot.domain.reminder_policy import Reminder, ReminderKind, near
@@ -44,7 +45,7 @@ def _planned(reminder: Reminder, today: date) -> bool:
 
 
 def handle(request: Request, services: Services) -> Message:
-    theme = find_theme(request.args, services) if request.args.strip() else None
+    theme = request.values.theme
     config = services.config
     settings = config.reminders.policy()
     if theme is not None:
@@ -86,6 +87,6 @@ COMMAND = Command(
     changes=False,
     aliases=("reminders",),
     handler=handle,
-    usage="erinnerungen [Thema]",
+    arguments=(arg.theme(optional=True),),
     examples=("erinnerungen", "erinnerungen Mobilität"),
 )

@@ -4,6 +4,7 @@ are done. A meeting that has not taken place yet is refused unless confirmed wit
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Request,
@@ -12,33 +13,12 @@ from bot.command import (
     StepRef,
     UserError,
     check_note,
-    confirmed,
-    theme_and_step,
 )
 from bot.domain.evaluation import waits_for_council
 from bot.domain.process import StepDefinition, StepKind
 from bot.domain.step_states import next_step, theme_progress
-from bot.domain.theme_names import first_word
 from bot.domain.themes import StepState
 from bot.rendering import Message
-
-
-def _more_steps(ref: StepRef) -> tuple[list[StepDefinition], str]:
-    """Further step keys after the first (`erledigt Mobilität 1 2 3a`), and the note.
-
-    Only exact keys count here, so that a note that starts with a word of a step's name
-    stays a note."""
-    found = [ref.definition]
-    rest = ref.rest
-    while rest:
-        word, after = first_word(rest)
-        definition = ref.view.template.step(word)
-        if definition is None or ref.view.step(definition.key) is None:
-            break
-        if all(d.key != definition.key for d in found):
-            found.append(definition)
-        rest = after
-    return found, rest
 
 
 def _refuse_meetings_ahead(
@@ -61,11 +41,11 @@ def _refuse_meetings_ahead(
 
 
 def handle(request: Request, services: Services) -> Message:
-    ref = theme_and_step(request)
+    ref = request.values.step
     view = ref.view
-    definitions, rest = _more_steps(ref)
-    rest, sure = confirmed(rest)
-    note = check_note(rest)
+    definitions = [found.definition for found in request.values.steps]
+    sure = request.values.has("confirm")
+    note = check_note(request.values.text)
     open_ones = []
     already = []
     for definition in definitions:
@@ -118,7 +98,7 @@ COMMAND = Command(
     name="erledigt",
     aliases=("done",),
     handler=handle,
-    usage="erledigt <Thema> <Schritt> [<Schritt> …] [Notiz] [trotzdem]",
+    arguments=(arg.theme(), arg.steps(), arg.text("note", optional=True), arg.CONFIRM),
     right=Right.theme_members,
     examples=(
         "erledigt Mobilität 3 Thesenpapier verschickt",

@@ -3,6 +3,7 @@ clears it. `status` and `themen` show it."""
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import Command, Request, Right, Services, UserError
 from bot.domain.theme_names import clean_name, fold, unquote
 from bot.rendering import Message
@@ -13,7 +14,7 @@ CLEAR = {"entfernen", "keiner", "remove", "none"}
 
 def handle(request: Request, services: Services) -> Message:
     view = request.named_theme
-    name = clean_name(unquote(request.args))
+    name = clean_name(unquote(request.values.text))
     if not name:
         raise UserError("missing_department", usage=request.usage, theme=view.theme.name)
     if len(name) > MAX_DEPARTMENT_LENGTH:
@@ -29,7 +30,7 @@ COMMAND = Command(
     name="fachbereich",
     aliases=("department",),
     handler=handle,
-    usage="fachbereich <Thema> <Name>",
+    arguments=(arg.theme(), arg.text("department", missing="missing_department")),
     examples=("fachbereich Mobilität Amt für Verkehrsplanung", "fachbereich Mobilität entfernen"),
     right=Right.theme_members,
 )

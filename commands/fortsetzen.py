@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import Command, Request, Right, Services, change_status
 from bot.domain.themes import ThemeStatus
 from bot.rendering import Message
@@ -21,7 +22,7 @@ COMMAND = Command(
     name="fortsetzen",
     aliases=("resume",),
     handler=handle,
-    usage="fortsetzen <Thema>",
+    arguments=(arg.theme(),),
     examples=("fortsetzen Mobilität",),
     right=Right.coordinators,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import Command, Request, Services, UserError
 from bot.domain.theme_names import fold
 from bot.rendering import Message
@@ -12,12 +13,19 @@ def handle(request: Request, services: Services) -> Message:
     from commands import COMMANDS, find_command
 
     prefix = services.config.bot.prefix
-    topic = request.args.strip()
+    labels = services.renderer.argument_labels
+
+    def usage(form: Command) -> str:
+        return form.usage(labels)
+
+    topic = request.values.text
     if not topic:
-        return services.renderer.message("help", commands=COMMANDS, prefix=prefix)
+        return services.renderer.message("help", commands=COMMANDS, prefix=prefix, usage=usage)
     command = find_command(topic.split()[0])
     if command is not None:
-        return services.renderer.message("help_command", command=command, prefix=prefix)
+        return services.renderer.message(
+            "help_command", command=command, prefix=prefix, usage=usage
+        )
     step = services.template.step(topic.split()[0])
     if step is None:
         step = next((s for s in services.template.steps if fold(topic) in fold(s.name)), None)
@@ -31,6 +39,6 @@ COMMAND = Command(
     changes=False,
     aliases=("help", "?"),
     handler=handle,
-    usage="hilfe [Befehl|Schritt]",
+    arguments=(arg.text("topic", optional=True),),
     examples=("hilfe", "hilfe neu", "hilfe 3"),
 )

@@ -5,6 +5,7 @@ a coordinator (issue 21), as `zt-bot report --format html` writes it."""
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import Command, Request, Right, Services, UserError
 from bot.domain.year_report import YearReport
 from bot.rendering import Attachment, Message
@@ -14,7 +15,7 @@ from commands.jahresplan import parse_year
 
 def _report(request: Request, services: Services) -> YearReport:
     try:
-        year = parse_year(request.args, request.today.year, request.usage)
+        year = parse_year(request.values.text, request.today.year, request.usage)
     except UserError as refusal:  # the same rules as jahresplan, its own example
         raise UserError(refusal.code.replace("plan_", "report_"), **refusal.context) from None
     return load_year_report(services.store, services.config, year, request.today)
@@ -42,14 +43,14 @@ COMMAND = Command(
     changes=False,
     aliases=("annualreport", "report", "bericht"),
     handler=handle,
-    usage="jahresbericht [Jahr]",
+    arguments=(arg.text("year", optional=True),),
     examples=("jahresbericht", "jahresbericht 2027", "jahresbericht 2027 datei"),
     tails=(
         Command(
             name="datei",
             aliases=("file", "html"),
             handler=as_file,
-            usage="jahresbericht <Jahr> datei",
+            arguments=(arg.text("year"),),
             right=Right.coordinators,
             changes=False,
         ),

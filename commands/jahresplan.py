@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
+from bot import arguments as arg
 from bot.charts.year_plan import draw_year_plan, year_plan_data
 from bot.command import Command, Request, Services, UserError
 from bot.domain.annual_plan import AnnualPlan, build_annual_plan
 from bot.domain.dates import MAX_YEAR, MIN_YEAR
 from bot.domain.plan_file import write_plan
-from bot.domain.theme_names import fold
 from bot.domain.themes import ThemeView
 from bot.pictures import chart_words, picture
 from bot.rendering import Attachment, Message
@@ -53,14 +53,6 @@ def shown_of(plan: AnnualPlan, *, drawn: bool) -> dict[str, object]:
     }
 
 
-def _split_all(args: str) -> tuple[str, bool]:
-    """(the year as typed, whether the whole plan is wanted as a file)."""
-    words = args.split()
-    if words and fold(words[-1]) in ALL_WORDS:
-        return " ".join(words[:-1]), True
-    return args, False
-
-
 def _as_file(services: Services, plan: AnnualPlan, views: list[ThemeView]) -> Message:
     names = {entry.name for entry in plan.entries}
     chosen = [view for view in views if view.theme.name in names]
@@ -72,8 +64,8 @@ def _as_file(services: Services, plan: AnnualPlan, views: list[ThemeView]) -> Me
 
 
 def handle(request: Request, services: Services) -> Message:
-    year_text, whole = _split_all(request.args)
-    year = parse_year(year_text, request.today.year, request.usage)
+    year = parse_year(request.values.text, request.today.year, request.usage)
+    whole = request.values.has("all")
     views = services.store.themes_of_year(year)
     plan = build_annual_plan(views, year, services.calendar, services.school_holidays)
     if whole:
@@ -102,6 +94,6 @@ COMMAND = Command(
     changes=False,
     aliases=("plan", "annual"),
     handler=handle,
-    usage="jahresplan [Jahr] [alle]",
+    arguments=(arg.text("year", optional=True), arg.word("all", ALL_WORDS)),
     examples=("jahresplan", "jahresplan 2027", "jahresplan 2027 alle"),
 )

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Request,
     Right,
     Services,
     UserError,
-    find_theme,
-    require_args,
 )
 from bot.domain.ics import theme_calendar
 from bot.domain.meetings import takes_time
@@ -24,7 +23,8 @@ from bot.rendering import Attachment, Message
 
 
 def handle(request: Request, services: Services) -> Message:
-    view = find_theme(require_args(request), services)
+    view = request.values.theme
+    assert view is not None
     if not view.steps:
         raise UserError("idea_has_no_steps", theme=view.theme.name)
     data = theme_calendar(
@@ -72,7 +72,8 @@ def _feed_reply(
 
 
 def subscribe(request: Request, services: Services) -> Message:
-    view = find_theme(require_args(request), services)
+    view = request.values.theme
+    assert view is not None
     return _feed_reply(request, services, view.id, view.theme.name, renew=False)
 
 
@@ -82,7 +83,7 @@ def renew(request: Request, services: Services) -> Message:
 
 
 def _all_themes(request: Request, services: Services, *, renew: bool) -> Message:
-    if request.args.strip():
+    if request.args.strip():  # no arguments declared: nothing may follow
         raise UserError("too_many_args", usage=request.usage, rest=request.args.strip())
     return _feed_reply(request, services, None, None, renew=renew)
 
@@ -100,21 +101,21 @@ COMMAND = Command(
     changes=False,
     aliases=("calendar", "ics"),
     handler=handle,
-    usage="kalender <Thema>",
+    arguments=(arg.theme(),),
     examples=("kalender Mobilität", "kalender Mobilität abo", "kalender abo"),
     tails=(
         Command(
             name="abo neu",
             aliases=("subscribe new",),
             handler=renew,
-            usage="kalender <Thema> abo neu",
+            arguments=(arg.theme(),),
             right=Right.theme_members,
         ),
         Command(
             name="abo",
             aliases=("subscribe",),
             handler=subscribe,
-            usage="kalender <Thema> abo",
+            arguments=(arg.theme(),),
             changes=False,
         ),
     ),
@@ -123,14 +124,12 @@ COMMAND = Command(
             name="abo",
             aliases=("subscribe",),
             handler=subscribe_all,
-            usage="kalender abo",
             changes=False,
             subcommands=(
                 Command(
                     name="neu",
                     aliases=("new",),
                     handler=renew_all,
-                    usage="kalender abo neu",
                     right=Right.coordinators,
                 ),
             ),

@@ -3,8 +3,8 @@ Fachbereich's reminders mention them); `kernteam <Thema> entfernen @x:server` re
 
 from __future__ import annotations
 
-from bot.command import Command, Request, Right, Services, UserError, user_ids
-from bot.domain.theme_names import first_word, fold
+from bot import arguments as arg
+from bot.command import Command, Request, Right, Services, UserError
 from bot.rendering import Message
 
 MAX_CORE_TEAM = 20
@@ -13,12 +13,9 @@ REMOVE = {"entfernen", "remove", "losen"}
 
 def handle(request: Request, services: Services) -> Message:
     view = request.named_theme
-    word, rest = first_word(request.args)
-    remove = fold(word) in REMOVE
-    text = rest if remove else request.args
+    remove = request.values.has("remove")
     # A reply to the bot mentions the bot: it is never part of a Kernteam.
-    mentions = tuple(m for m in request.mentions if m != services.config.matrix.user_id)
-    users = user_ids(text, mentions)
+    users = list(request.values.users)
     if not users:
         raise UserError("missing_core_team", usage=request.usage, core_team=view.theme.core_team)
     store, name = services.store, view.theme.name
@@ -44,7 +41,7 @@ COMMAND = Command(
     name="kernteam",
     aliases=("coreteam", "core-team"),
     handler=handle,
-    usage="kernteam <Thema> [entfernen] @person:server …",
+    arguments=(arg.theme(), arg.REMOVE, arg.users(optional=True)),
     examples=(
         "kernteam Mobilität @anna:stadt.de @ben:stadt.de",
         "kernteam Mobilität entfernen @ben:stadt.de",

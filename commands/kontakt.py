@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import Command, Request, Right, Services, UserError
 from bot.domain.theme_names import clean_name, fold, unquote
 from bot.rendering import Message
@@ -13,7 +14,7 @@ CLEAR = {"entfernen", "keiner", "niemand", "remove", "none"}
 
 def handle(request: Request, services: Services) -> Message:
     view = request.named_theme
-    text = clean_name(unquote(request.args))
+    text = clean_name(unquote(request.values.text))
     if not text:
         raise UserError("missing_contact", usage=request.usage, theme=view.theme.name)
     if len(text) > MAX_CONTACT_LENGTH:
@@ -27,7 +28,7 @@ COMMAND = Command(
     name="kontakt",
     aliases=("contact",),
     handler=handle,
-    usage="kontakt <Thema> <Text>",
+    arguments=(arg.theme(), arg.text("contact", missing="missing_contact")),
     examples=("kontakt Mobilität Anna Beispiel, Tel. 0123 456-78",),
     right=Right.theme_members,
 )

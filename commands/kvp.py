@@ -4,6 +4,7 @@ In a direct chat an idea is stored without its author."""
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Request,
@@ -11,10 +12,8 @@ from bot.command import (
     Services,
     UserError,
     check_note,
-    find_leading_theme,
-    find_theme,
 )
-from bot.domain.theme_names import first_word
+from bot.domain.themes import ThemeView
 from bot.engines.evaluation import step_completed_note
 from bot.rendering import Message
 
@@ -22,10 +21,9 @@ MAX_IDEA_LENGTH = 1000
 
 
 def _decide(request: Request, services: Services, status: str) -> Message:
-    number, reason = first_word(request.args)
-    if not (number.isascii() and number.isdigit()) or len(number) > 9:
-        raise UserError("idea_number", usage=request.usage)
-    idea = services.evaluations.idea(int(number))
+    number, reason = request.values.number, request.values.text
+    assert number is not None
+    idea = services.evaluations.idea(number)
     if idea is None:
         raise UserError("unknown_idea", number=number)
     if idea.status != "open":
@@ -49,8 +47,7 @@ def reject(request: Request, services: Services) -> Message:
     return _decide(request, services, "rejected")
 
 
-def _list(services: Services, theme_text: str) -> Message:
-    view = find_theme(theme_text, services) if theme_text else None
+def _list(services: Services, view: ThemeView | None) -> Message:
     ideas = services.evaluations.ideas(view.id if view else None)
     names = services.store.theme_names_by_id({idea.theme_id for idea in ideas})
     rows = [(idea, names.get(idea.theme_id, "")) for idea in ideas]
@@ -60,10 +57,10 @@ def _list(services: Services, theme_text: str) -> Message:
 
 
 def handle(request: Request, services: Services) -> Message:
-    args = request.args.strip()
-    view, text = find_leading_theme(args, services)
+    view, text = request.values.theme, request.values.text
+    assert view is not None
     if not text.strip():
-        return _list(services, args)
+        return _list(services, view)
     idea_text = " ".join(text.split())
     if len(idea_text) > MAX_IDEA_LENGTH:
         raise UserError("note_too_long", limit=MAX_IDEA_LENGTH, length=len(idea_text))
@@ -79,14 +76,14 @@ def handle(request: Request, services: Services) -> Message:
 
 
 def list_all(request: Request, services: Services) -> Message:
-    return _list(services, "")
+    return _list(services, None)
 
 
 COMMAND = Command(
     name="kvp",
     aliases=("idee", "idea"),
     handler=handle,
-    usage="kvp <Thema> <Idee> | kvp [Thema] | kvp übernommen <Nr> | kvp verworfen <Nr> [Grund]",
+    arguments=(arg.theme(), arg.text("idea", optional=True)),
     examples=(
         "kvp Mobilität Einladungen früher verschicken",
         "kvp",
@@ -98,16 +95,16 @@ COMMAND = Command(
             name="übernommen",
             aliases=("uebernommen", "adopted"),
             handler=adopt,
-            usage="kvp übernommen <Nr>",
+            arguments=(arg.number(missing="idea_number"),),
             right=Right.coordinators,
         ),
         Command(
             name="verworfen",
             aliases=("abgelehnt", "rejected"),
             handler=reject,
-            usage="kvp verworfen <Nr> [Grund]",
+            arguments=(arg.number(missing="idea_number"), arg.text("reason", optional=True)),
             right=Right.coordinators,
         ),
     ),
-    bare=Command(name="kvp", aliases=(), handler=list_all, usage="kvp [Thema]", changes=False),
+    bare=Command(name="kvp", aliases=(), handler=list_all, changes=False),
 )

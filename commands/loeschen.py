@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Request,
     Right,
     Services,
-    find_theme,
-    require_args,
 )
-from bot.domain.theme_names import fold
 from bot.rendering import Message
 
 CONFIRM = {"bestatigen", "bestaetigen", "confirm"}
 
 
 def handle(request: Request, services: Services) -> Message:
-    words = require_args(request).split()
-    confirmed = len(words) > 1 and fold(words[-1]) in CONFIRM
-    view = find_theme(" ".join(words[:-1] if confirmed else words), services)
-    if not confirmed:
+    view = request.values.theme
+    assert view is not None
+    if not request.values.has("sure"):
         return services.renderer.sentence(
             "changes", "delete_ask", theme=view.theme.name, prefix=services.config.bot.prefix
         )
@@ -32,7 +29,7 @@ COMMAND = Command(
     name="löschen",
     aliases=("loeschen", "delete"),
     handler=handle,
-    usage="löschen <Thema> bestätigen",
+    arguments=(arg.theme(), arg.word("sure", CONFIRM)),
     examples=("löschen Testthema bestätigen",),
     right=Right.coordinators,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Request,
@@ -9,7 +10,6 @@ from bot.command import (
     Services,
     UserError,
     council_dates,
-    name_and_date,
 )
 from bot.domain.dates import Quarter
 from bot.domain.step_states import steps_in_the_past
@@ -20,8 +20,9 @@ from bot.store.theme_records import ThemeExists
 
 
 def handle(request: Request, services: Services) -> Message:
-    rest, spec = name_and_date(request)
-    name = clean_name(unquote(rest))
+    spec = request.values.date
+    assert spec is not None
+    name = clean_name(unquote(request.values.text))
     if not name:
         raise UserError("missing_name", usage=request.usage)
     if len(name) > MAX_NAME_LENGTH:
@@ -58,7 +59,7 @@ COMMAND = Command(
     name="neu",
     aliases=("new",),
     handler=handle,
-    usage="neu <Thema> <Z2>",
+    arguments=(arg.text("name", missing="missing_name"), arg.day("z2", quarter=True)),
     examples=(
         "neu Digitale Ethik KW 15/2027",
         "neu Mobilität 15.04.2027",

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Request,
     Right,
     Services,
     UserError,
-    theme_and_step,
 )
 from bot.domain.themes import StepState
 from bot.rendering import Message
 
 
 def handle(request: Request, services: Services) -> Message:
-    ref = theme_and_step(request)
+    ref = request.values.step
     if ref.step.state == StepState.open:
         raise UserError("already_open", theme=ref.view.theme.name, step=ref.step.key)
     services.store.set_step_state(
@@ -35,7 +35,7 @@ COMMAND = Command(
     name="offen",
     aliases=("reopen",),
     handler=handle,
-    usage="offen <Thema> <Schritt>",
+    arguments=(arg.theme(), arg.step()),
     right=Right.theme_members,
     examples=("offen Mobilität 3",),
 )

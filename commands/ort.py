@@ -6,17 +6,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot import arguments as arg
+from bot.arguments import StepRef
 from bot.command import (
     Command,
     Reply,
     Request,
     Right,
     Services,
-    StepRef,
     UserError,
     moved_notices,
-    require_text,
-    theme_and_step,
 )
 from bot.domain.meetings import MeetingError, check_place, takes_time
 from bot.domain.theme_names import fold
@@ -25,8 +24,7 @@ from bot.domain.theme_names import fold
 REMOVE_WORDS = ("entfernen", "remove", "loeschen")
 
 
-def _place(ref: StepRef, usage: str) -> str | None:
-    text = require_text(ref.rest, usage)
+def _place(text: str, usage: str) -> str | None:
     if fold(text) in REMOVE_WORDS:
         return None
     try:
@@ -36,7 +34,7 @@ def _place(ref: StepRef, usage: str) -> str | None:
 
 
 def handle(request: Request, services: Services) -> Reply:
-    ref = theme_and_step(request)
+    ref: StepRef = request.values.step
     if not takes_time(ref.definition):
         raise UserError(
             "place_only_for_meetings",
@@ -44,7 +42,7 @@ def handle(request: Request, services: Services) -> Reply:
             label=ref.definition.label,
             theme=ref.view.theme.name,
         )
-    place = _place(ref, request.usage)
+    place = _place(request.values.text, request.usage)
     if place is None and ref.step.place is None:
         raise UserError("no_place", step=ref.step.key, theme=ref.view.theme.name)
     services.store.set_meeting_place(
@@ -65,7 +63,7 @@ COMMAND = Command(
     name="ort",
     aliases=("place", "location"),
     handler=handle,
-    usage="ort <Thema> <Schritt> <Text|entfernen>",
+    arguments=(arg.theme(), arg.step(), arg.text("place")),
     right=Right.theme_members,
     examples=(
         "ort Mobilität Z2 Ratssaal, Rathaus, Marktplatz 1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Reply,
@@ -14,7 +15,6 @@ from bot.command import (
     UserError,
     council_dates,
     moved_notices,
-    parse_day,
 )
 from bot.domain.council import MeetingSource, Moved
 from bot.rendering import Message
@@ -46,7 +46,7 @@ def show(request: Request, services: Services) -> Message:
 
 
 def add(request: Request, services: Services) -> Reply:
-    day = parse_day(request.args, request.usage)
+    day = _day(request)
     if day in council_dates(services) or not services.store.add_council_meeting(
         day, request.sender
     ):
@@ -54,8 +54,13 @@ def add(request: Request, services: Services) -> Reply:
     return _changed(request, services, "council_added", day)
 
 
+def _day(request: Request) -> date:
+    assert request.values.date is not None
+    return request.values.date.first_day
+
+
 def remove(request: Request, services: Services) -> Reply:
-    day = parse_day(request.args, request.usage)
+    day = _day(request)
     if day in services.config.council.meetings:
         raise UserError("council_in_config", day=day)
     if not services.store.remove_council_meeting(day):
@@ -87,7 +92,7 @@ COMMAND = Command(
     name="ratssitzung",
     aliases=("council",),
     handler=add,
-    usage="ratssitzung [entfernen] <Datum>",
+    arguments=(arg.day(),),
     right=Right.coordinators,
     examples=("ratssitzung", "ratssitzung 20.05.2027", "ratssitzung entfernen 20.05.2027"),
     subcommands=(
@@ -95,9 +100,9 @@ COMMAND = Command(
             name="entfernen",
             aliases=("remove", "löschen"),
             handler=remove,
-            usage="ratssitzung entfernen <Datum>",
+            arguments=(arg.day(),),
             right=Right.coordinators,
         ),
     ),
-    bare=Command(name="ratssitzung", aliases=(), handler=show, usage="ratssitzung", changes=False),
+    bare=Command(name="ratssitzung", aliases=(), handler=show, changes=False),
 )

@@ -4,16 +4,14 @@ only."""
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Request,
     Right,
     Services,
     UserError,
-    find_theme,
-    require_args,
 )
-from bot.domain.theme_names import fold
 from bot.rendering import Message
 
 ROLES = {"team": "team", "buergerdialog": "buergerdialog", "burgerdialog": "buergerdialog"}
@@ -21,20 +19,10 @@ ROLES |= {"z2": "z2", "fachbereich": "team"}
 REMOVE = {"entfernen", "remove", "losen"}
 
 
-def _split_role(args: str) -> tuple[str, str]:
-    """(theme text, role or 'remove'); the role is the last word, team by default."""
-    words = args.split()
-    last = fold(words[-1]) if words else ""
-    if len(words) > 1 and last in REMOVE:
-        return " ".join(words[:-1]), "remove"
-    if len(words) > 1 and last in ROLES:
-        return " ".join(words[:-1]), ROLES[last]
-    return args, "team"
-
-
 def handle(request: Request, services: Services) -> Message:
-    theme_text, role = _split_role(require_args(request))
-    view = find_theme(theme_text, services)
+    view = request.values.theme
+    assert view is not None
+    role = request.values.words.get("role", "team")
     store, renderer = services.store, services.renderer
     if request.room_id == services.config.rooms.koordination and role == "team":
         raise UserError("coordination_room_is_not_a_team_room", theme=view.theme.name)
@@ -70,7 +58,7 @@ COMMAND = Command(
     name="raum",
     aliases=("room",),
     handler=handle,
-    usage="raum <Thema> [team|buergerdialog|z2|entfernen]",
+    arguments=(arg.theme(), arg.word("role", ROLES | dict.fromkeys(REMOVE, "remove"))),
     examples=("raum Mobilität", "raum Mobilität buergerdialog", "raum Mobilität entfernen"),
     right=Right.coordinators,
 )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Request,
     Services,
     council_dates,
-    find_theme,
     room_setup,
 )
 from bot.domain.lead_rooms import addressees, citizen_dialogue_unbound, room_role
@@ -64,9 +64,9 @@ def _overview(request: Request, services: Services) -> Message:
 
 
 def handle(request: Request, services: Services) -> Message:
-    if not request.args.strip():
+    view = request.values.theme
+    if view is None:
         return _overview(request, services)
-    view = find_theme(request.args, services)
     setup = room_setup(services, view)
     meetings = council_dates(services)
     rows = []
@@ -115,6 +115,6 @@ COMMAND = Command(
     changes=False,
     aliases=("stand",),
     handler=handle,
-    usage="status [Thema]",
+    arguments=(arg.theme(optional=True),),
     examples=("status Mobilität", "status"),
 )

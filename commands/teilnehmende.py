@@ -5,17 +5,14 @@ the members of the Z2 room. `teilnehmende <Thema> entfernen @x:server` removes, 
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Request,
     Right,
     Services,
     UserError,
-    find_leading_theme,
-    require_args,
-    user_ids,
 )
-from bot.domain.theme_names import first_word, fold
 from bot.rendering import Message
 
 # A Z2 has politicians, administration and experts: a few dozen people at most.
@@ -24,15 +21,13 @@ REMOVE = {"entfernen", "remove", "losen"}
 
 
 def handle(request: Request, services: Services) -> Message:
-    view, rest = find_leading_theme(require_args(request), services)
+    view = request.values.theme
+    assert view is not None
     store, renderer, name = services.store, services.renderer, view.theme.name
     known = store.participants(view.id)
-    word, after = first_word(rest)
-    remove = fold(word) in REMOVE
-    text = after if remove else rest
+    remove = request.values.has("remove")
     # A reply to the bot mentions the bot: it is never a participant.
-    mentions = tuple(m for m in request.mentions if m != services.config.matrix.user_id)
-    users = user_ids(text, mentions)
+    users = list(request.values.users)
     room = view.theme.z2_room
     context = {
         "theme": name,
@@ -64,7 +59,7 @@ COMMAND = Command(
     name="teilnehmende",
     aliases=("participants", "teilnehmer"),
     handler=handle,
-    usage="teilnehmende <Thema> [entfernen] [@person:server …]",
+    arguments=(arg.theme(), arg.REMOVE, arg.users(optional=True)),
     examples=(
         "teilnehmende Mobilität @ratsfrau.meyer:stadt.de @prof.schulz:uni.de",
         "teilnehmende Mobilität entfernen @prof.schulz:uni.de",

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Reply,
@@ -68,7 +69,7 @@ def _window_dates(text: str, usage: str) -> tuple[date, date | None]:
 
 def _move_window(request: Request, services: Services, rest: str) -> Reply:
     view = request.named_theme
-    usage = "termin <Thema> beteiligung <Start> [<Ende>]"
+    usage = WINDOW_FORM.usage(services.renderer.argument_labels)
     current = window(view)
     if current is None:
         raise UserError("no_participation_window", theme=view.theme.name)
@@ -238,7 +239,10 @@ COMMAND = Command(
     name="termin",
     aliases=("due", "datum"),
     handler=handle,
-    usage="termin <Thema> <Schritt> <Datum> [<HH:MM>[–<HH:MM>]] [trotzdem]",
+    # Two shapes (a step's date, or the participation window's): the handler reads them.
+    # A meeting may get a time after the date (issue 21).
+    arguments=(arg.theme(), arg.step(), arg.day(), arg.text("time", optional=True), arg.CONFIRM),
+    reads_arguments=False,
     right=Right.theme_members,
     examples=(
         "termin Mobilität 6 20.05.2027",
@@ -247,5 +251,18 @@ COMMAND = Command(
         "termin Mobilität 4 22.04.2027",
         "termin Mobilität Z2 22.04.2027 14:00–16:00",
         "termin Mobilität 3 12.04.2027 trotzdem",
+    ),
+)
+
+# The participation window's shape, for its usage line.
+WINDOW_FORM = Command(
+    name="termin",
+    aliases=("due", "datum"),
+    handler=handle,
+    arguments=(
+        arg.theme(),
+        arg.word("window", WINDOW_WORDS, optional=False),
+        arg.day("start"),
+        arg.day("end", optional=True),
     ),
 )

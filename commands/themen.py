@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.command import Command, Request, Services, UserError
+from bot import arguments as arg
+from bot.command import Command, Request, Services
 from bot.domain.plan_file import write_plan
-from bot.domain.theme_names import fold
 from bot.rendering import Attachment, Message
 
 # Lines in the answer; the rest is counted and comes as a file on request (64 KiB limit).
@@ -14,11 +14,8 @@ FILENAME = "zukunftstische-themen.csv"
 
 
 def handle(request: Request, services: Services) -> Message:
-    args = fold(request.args)
-    if args and args not in ALL_WORDS:
-        raise UserError("too_many_args", usage=request.usage, rest=request.args.strip())
     store = services.store
-    if args:
+    if request.values.has("all"):
         views = store.themes(include_archived=True)
         # utf-8-sig: Excel opens it with the umlauts intact; read_plan reads it back.
         named = services.store.participants_of([view.id for view in views])
@@ -43,6 +40,6 @@ COMMAND = Command(
     changes=False,
     aliases=("list", "liste"),
     handler=handle,
-    usage="themen [alle]",
+    arguments=(arg.word("all", ALL_WORDS),),
     examples=("themen", "themen alle"),
 )

@@ -6,6 +6,7 @@ coordinator, and only with a reason, so the history says why.
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Request,
@@ -14,23 +15,22 @@ from bot.command import (
     UserError,
     check_note,
     require_coordinator,
-    theme_and_step,
 )
 from bot.domain.themes import StepState
 from bot.rendering import Message
 
 
 def handle(request: Request, services: Services) -> Message:
-    ref = theme_and_step(request)
+    ref = request.values.step
     # The process's own rule on top of the declared right: an optional step may be skipped
     # by anyone who may mark it; any other step only by a coordinator, with a reason.
     if not ref.definition.optional:
         require_coordinator(request, services)
-        if not ref.rest.strip():
+        if not request.values.text:
             raise UserError("skip_needs_reason", step=ref.step.key, usage=request.usage)
     if ref.step.state == StepState.skipped:
         raise UserError("already_skipped", theme=ref.view.theme.name, step=ref.step.key)
-    reason = check_note(ref.rest)
+    reason = check_note(request.values.text)
     services.store.set_step_state(
         ref.view.id,
         ref.step.key,
@@ -49,7 +49,7 @@ COMMAND = Command(
     name="überspringen",
     aliases=("ueberspringen", "skip"),
     handler=handle,
-    usage="überspringen <Thema> <Schritt> [Grund]",
+    arguments=(arg.theme(), arg.step(), arg.text("reason", optional=True)),
     right=Right.theme_members,
     examples=("überspringen Mobilität 3a", "überspringen Mobilität 2 Expertise liegt schon vor"),
 )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Request,
     Right,
     Services,
     UserError,
-    find_leading_theme,
-    require_args,
 )
 from bot.domain.theme_names import MAX_NAME_LENGTH, clean_name, unquote
 from bot.rendering import Message
@@ -17,8 +16,9 @@ from bot.store.theme_records import ThemeExists
 
 
 def handle(request: Request, services: Services) -> Message:
-    view, rest = find_leading_theme(require_args(request), services)
-    new_name = clean_name(unquote(rest))
+    view = request.values.theme
+    assert view is not None
+    new_name = clean_name(unquote(request.values.text))
     if not new_name:
         raise UserError("missing_new_name", usage=request.usage)
     if len(new_name) > MAX_NAME_LENGTH:
@@ -34,7 +34,7 @@ COMMAND = Command(
     name="umbenennen",
     aliases=("rename",),
     handler=handle,
-    usage="umbenennen <Thema> <neuer Name>",
+    arguments=(arg.theme(), arg.text("new_name", missing="missing_new_name")),
     examples=('umbenennen "Mobilitat" Mobilität',),
     right=Right.coordinators,
 )

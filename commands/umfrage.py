@@ -9,15 +9,13 @@ the start is refused unless confirmed with `trotzdem`."""
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Request,
     Right,
     Services,
     UserError,
-    confirmed,
-    find_theme,
-    require_args,
 )
 from bot.domain.evaluation import (
     INTERNAL_KIND,
@@ -27,7 +25,6 @@ from bot.domain.evaluation import (
     participants_audience,
     z2_taken_place,
 )
-from bot.domain.theme_names import fold
 from bot.domain.themes import ThemeView
 from bot.engines.evaluation import start_evaluation
 from bot.rendering import Message
@@ -35,28 +32,13 @@ from bot.store.evaluations import EvaluationRunning
 
 MODES = {"anonym": "anonym", "anonymous": "anonym", "raum": "raum", "room": "raum"}
 INTERNAL_WORDS = ("intern", "internal")
-
-
-def _options(args: str, default_mode: str) -> tuple[str, str, str]:
-    """(theme text, kind, mode) from `<Thema> [intern] [anonym|raum]`, the options in any
-    order after the theme."""
-    words = args.split()
-    kind, mode = PARTICIPANTS, default_mode
-    while len(words) > 1:
-        word = fold(words[-1])
-        if word in INTERNAL_WORDS and kind == PARTICIPANTS:
-            kind = INTERNAL_KIND
-        elif word in MODES:
-            mode = MODES[word]
-        else:
-            break
-        words.pop()
-    return " ".join(words), kind, mode
+INTERNAL = arg.word("internal", dict.fromkeys(INTERNAL_WORDS, INTERNAL_KIND))
 
 
 def close(request: Request, services: Services) -> Message:
-    args, kind, _ = _options(require_args(request), services.config.evaluation.mode)
-    view = find_theme(args, services)
+    view = request.values.theme
+    assert view is not None
+    kind = request.values.words.get("internal", PARTICIPANTS)
     evaluation = services.evaluations.request_close(view.id, kind)
     if evaluation is None:
         raise UserError("no_open_evaluation", theme=view.theme.name, internal=kind == INTERNAL_KIND)
@@ -94,9 +76,11 @@ def _asked(services: Services, audience: Audience, mode: str) -> int:
 
 
 def start(request: Request, services: Services) -> Message:
-    text, sure = confirmed(require_args(request))
-    args, kind, mode = _options(text, services.config.evaluation.mode)
-    view = find_theme(args, services)
+    view, words = request.values.theme, request.values.words
+    assert view is not None
+    sure = "confirm" in words
+    kind = words.get("internal", PARTICIPANTS)
+    mode = words.get("mode", services.config.evaluation.mode)
     if view.theme.z2 is None:
         raise UserError("idea_has_no_steps", theme=view.theme.name)
     audience = None
@@ -137,7 +121,7 @@ COMMAND = Command(
     name="umfrage",
     aliases=("poll", "evaluation"),
     handler=start,
-    usage="umfrage <Thema> [intern] [anonym|raum] [trotzdem]",
+    arguments=(arg.theme(), INTERNAL, arg.word("mode", MODES), arg.CONFIRM),
     right=Right.coordinators,
     examples=(
         "umfrage Mobilität",
@@ -150,7 +134,7 @@ COMMAND = Command(
             name="beenden",
             aliases=("schliessen", "schließen", "close", "end"),
             handler=close,
-            usage="umfrage beenden <Thema> [intern]",
+            arguments=(arg.theme(), INTERNAL),
             right=Right.coordinators,
         ),
     ),

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from bot.command import Command, Request, Services, find_theme, require_args
+from bot import arguments as arg
+from bot.command import Command, Request, Services
 from bot.rendering import Message
 
 SHOWN = 30
 
 
 def handle(request: Request, services: Services) -> Message:
-    view = find_theme(require_args(request), services)
+    view = request.values.theme
+    assert view is not None
     entries = services.store.history(view.id, limit=SHOWN + 1)
     return services.renderer.message(
         "history",
@@ -25,6 +27,6 @@ COMMAND = Command(
     changes=False,
     aliases=("history",),
     handler=handle,
-    usage="verlauf <Thema>",
+    arguments=(arg.theme(),),
     examples=("verlauf Mobilität",),
 )

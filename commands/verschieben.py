@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Reply,
@@ -15,9 +16,7 @@ from bot.command import (
     Services,
     UserError,
     council_dates,
-    find_theme,
     moved_notices,
-    name_and_date,
     replan_with_council,
 )
 from bot.domain.dates import Quarter
@@ -29,8 +28,8 @@ from bot.rendering import Message
 
 
 def handle(request: Request, services: Services) -> Message | Reply:
-    rest, spec = name_and_date(request)
-    view = find_theme(rest, services)
+    view, spec = request.values.theme, request.values.date
+    assert view is not None and spec is not None
     store, renderer = services.store, services.renderer
     is_idea = view.theme.status == ThemeStatus.idea
     if isinstance(spec, Quarter):
@@ -105,7 +104,7 @@ COMMAND = Command(
     name="verschieben",
     aliases=("move",),
     handler=handle,
-    usage="verschieben <Thema> <Z2>",
+    arguments=(arg.theme(missing="missing_name"), arg.day("z2", quarter=True)),
     examples=("verschieben Mobilität KW 20/2027", "verschieben Regenwasser 14.10.2027"),
     right=Right.coordinators,
 )

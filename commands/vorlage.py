@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot import arguments as arg
 from bot.command import (
     Command,
     Reply,
@@ -17,9 +18,7 @@ from bot.command import (
     Right,
     Services,
     UserError,
-    find_leading_theme,
     moved_notices,
-    require_args,
 )
 from bot.council.client import OParlUnavailable
 from bot.domain.council import decision_step
@@ -34,7 +33,8 @@ PAPERS_BEFORE_Z2 = timedelta(days=365)
 
 
 def handle(request: Request, services: Services) -> Reply:
-    view, rest = find_leading_theme(require_args(request), services)
+    view, rest = request.values.theme, request.values.text
+    assert view is not None
     reference = clean_name(unquote(rest))
     if not reference:
         raise UserError("missing_reference", usage=request.usage)
@@ -77,7 +77,7 @@ COMMAND = Command(
     name="vorlage",
     aliases=("paper",),
     handler=handle,
-    usage="vorlage <Thema> <Nummer>",
+    arguments=(arg.theme(), arg.text("reference", missing="missing_reference")),
     examples=("vorlage Mobilität BV/2027/0012",),
     right=Right.coordinators,
 )

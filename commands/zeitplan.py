@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import arguments as arg
 from bot.charts.timeline import draw_timeline, timeline_data
 from bot.command import (
     Command,
@@ -9,15 +10,14 @@ from bot.command import (
     Services,
     UserError,
     council_dates,
-    find_theme,
-    require_args,
 )
 from bot.pictures import chart_words, picture, slug
 from bot.rendering import Message
 
 
 def handle(request: Request, services: Services) -> Message:
-    view = find_theme(require_args(request), services)
+    view = request.values.theme
+    assert view is not None
     if not view.steps:
         raise UserError("idea_has_no_steps", theme=view.theme.name)
     data = timeline_data(
@@ -42,6 +42,6 @@ COMMAND = Command(
     changes=False,
     aliases=("timeline",),
     handler=handle,
-    usage="zeitplan <Thema>",
+    arguments=(arg.theme(),),
     examples=("zeitplan Mobilität",),
 )
