@@ -383,6 +383,7 @@ def web_servers(services: Services, bot: Bot) -> list[WebServer]:
             services.feeds,
             lead_names=services.renderer.lead_names(),
             all_themes_name=services.renderer.words("calendar_words")["all_themes"],
+            zone=services.config.bot.zone,
         )
         served = while_active(feeds.routes(), bot)
         routes.setdefault((config.web.host, config.web.port), []).extend(served)

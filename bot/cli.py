@@ -302,7 +302,12 @@ def cmd_export_ics(args: argparse.Namespace) -> int:
             hint = f" Meinten Sie: {', '.join(others)}?" if others else ""
             print(f"Thema „{args.theme}“ nicht gefunden.{hint}", file=sys.stderr)
             return 1
-        ics = theme_calendar(view, lead_names=_lead_names(config.bot.language), now=_now(config))
+        ics = theme_calendar(
+            view,
+            lead_names=_lead_names(config.bot.language),
+            now=_now(config),
+            zone=config.bot.zone,
+        )
     finally:
         store.close()
     _write_output(ics, args.output)

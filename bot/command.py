@@ -519,7 +519,11 @@ def moved_notices(
     is stored); none where nothing moved."""
     after = services.store.theme_by_id(before.id)
     change = date_change(
-        before, changes, z2=z2, after_window=window(after) if after is not None else None
+        before,
+        changes,
+        z2=z2,
+        after_window=window(after) if after is not None else None,
+        after=after,
     )
     if change is None:
         return ()

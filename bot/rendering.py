@@ -69,6 +69,17 @@ class Message:
         return Message(self.body, self.html, self.mentions, attachment)
 
 
+def join_messages(first: Message, *more: Message) -> Message:
+    """Answers to one command as one message (e.g. a moved date and a meeting's time)."""
+    parts = (first, *more)
+    return Message(
+        "\n".join(part.body for part in parts),
+        "\n".join(part.html for part in parts),
+        tuple(dict.fromkeys(mention for part in parts for mention in part.mentions)),
+        next((part.attachment for part in parts if part.attachment is not None), None),
+    )
+
+
 def templates_dir() -> Path:
     """Inside the wheel the templates ship in the package; in a checkout they are top-level."""
     packaged = resources.files("bot") / "templates"

@@ -1,6 +1,7 @@
-"""`!zt kalender <Thema>`: every step as an all-day event in an .ics file; `!zt kalender
-<Thema> abo` (or `!zt kalender abo` for every theme): the URL of a calendar feed that
-Outlook and Thunderbird subscribe to; `… abo neu` replaces its secret token."""
+"""`!zt kalender <Thema>`: every step as an all-day event in an .ics file (a meeting with a
+time as a timed one); `!zt kalender <Thema> abo` (or `!zt kalender abo` for every
+theme): the URL of a calendar feed that Outlook and Thunderbird subscribe to; `… abo
+neu` replaces its secret token."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bot.command import (
     UserError,
 )
 from bot.domain.ics import theme_calendar
+from bot.domain.meetings import takes_time
 from bot.domain.participation import window
 from bot.pictures import slug
 from bot.rendering import Attachment, Message
@@ -25,10 +27,25 @@ def handle(request: Request, services: Services) -> Message:
     assert view is not None
     if not view.steps:
         raise UserError("idea_has_no_steps", theme=view.theme.name)
-    data = theme_calendar(view, lead_names=services.renderer.lead_names(), now=request.now)
+    data = theme_calendar(
+        view,
+        lead_names=services.renderer.lead_names(),
+        now=request.now,
+        zone=services.config.bot.zone,
+    )
     filename = f"zukunftstisch-{slug(view.theme.name)}.ics"
     reply = services.renderer.message(
-        "calendar", theme=view.theme, steps=len(view.steps), window=window(view) is not None
+        "calendar",
+        theme=view.theme,
+        steps=len(view.steps),
+        timed=sum(
+            1
+            for step in view.steps
+            if step.starts_at is not None
+            and (definition := view.template.step(step.key)) is not None
+            and takes_time(definition)
+        ),
+        window=window(view) is not None,
     )
     return reply.with_attachment(Attachment(filename, "text/calendar", data))
 

@@ -32,10 +32,11 @@ from bot.charts.drawing import (
     school_bands,
 )
 from bot.domain.annual_plan import SchoolHolidays
+from bot.domain.meetings import format_time, meeting_time
 from bot.domain.participation import window as participation_window
 from bot.domain.process import StepKind
 from bot.domain.step_states import StepStatus, theme_progress
-from bot.domain.themes import ThemeView
+from bot.domain.themes import StepRecord, ThemeView
 from bot.domain.timeline import first_council_on_or_after
 from bot.domain.working_days import WorkingCalendar
 
@@ -73,6 +74,8 @@ class StepMark:
     at_council: bool
     holiday: str | None
     is_current: bool
+    # A meeting's time and place as written beside it ("14:00–16:00, Ratssaal"), or "".
+    meeting: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,20 @@ class TimelineData:
     def after_today(self) -> StepMark | None:
         """The first step after today (today's line is drawn before it)."""
         return next((s for s in self.steps if s.due > self.today), None)
+
+
+# A place longer than this is cut beside the step (the picture has room for a few words).
+PLACE_LIMIT = 30
+
+
+def meeting_words(step: StepRecord) -> str:
+    """A meeting's time and place, short enough to stand beside its mark."""
+    when = meeting_time(step)
+    parts = [format_time(when)] if when is not None else []
+    if step.place:
+        place = step.place
+        parts.append(place if len(place) <= PLACE_LIMIT else place[: PLACE_LIMIT - 1] + "…")
+    return ", ".join(parts)
 
 
 def _end_of(position: int, progress: Sequence[StepStatus]) -> date | None:
@@ -136,6 +153,7 @@ def timeline_data(
             and first_council_on_or_after(status.due, meetings) == status.due,
             holiday=calendar.holiday_name(status.due),
             is_current=status.is_current,
+            meeting=meeting_words(status.step),
         )
         for position, status in enumerate(progress)
     )
@@ -298,6 +316,8 @@ def _steps(axes: Axes, data: TimelineData, rows: int) -> None:
             gid=f"step-{step.key}",
         )
         parts = [words.short_day(step.due), words(STATE_WORDS[step.state])]
+        if step.meeting:
+            parts.insert(1, step.meeting)
         if step.pinned:
             parts.append(words("pinned"))
         if step.at_council:

@@ -1,4 +1,5 @@
-"""Parsing the dates people write in chat: 15.04.2027, 2027-04-15, KW 15/2027, Q4/2027.
+"""Parsing the dates people write in chat: 15.04.2027, 2027-04-15, 15. April 2027,
+KW 15/2027, Q4/2027.
 
 A two-digit year (15.04.27) is not guessed: the answer asks for it with four digits and
 names the date it would be ("bitte vierstellig: 15.04.2027").
@@ -21,6 +22,26 @@ _DAY_FIRST = re.compile(r"(?P<d>\d{1,6})\.(?P<m>\d{1,6})\.(?P<y>\d{1,6})")
 _ISO = re.compile(r"(?P<y>\d{1,6})-(?P<m>\d{1,6})-(?P<d>\d{1,6})")
 _WEEK = re.compile(r"KW\s*(?P<w>\d{1,6})(?:\s*/\s*|\s+)(?P<y>\d{1,6})", re.IGNORECASE)
 _QUARTER = re.compile(r"Q\s*(?P<q>\d{1,6})(?:\s*/\s*|\s+)(?P<y>\d{1,6})", re.IGNORECASE)
+
+# Month names as people write them in German (and English), full or short, with the
+# umlaut or without: "15. April 2027", "3. März 2027", "1. Okt. 2027", "15 April 2027".
+MONTHS = {
+    "januar": 1, "jan": 1, "january": 1, "jänner": 1,
+    "februar": 2, "feb": 2, "february": 2,
+    "märz": 3, "maerz": 3, "marz": 3, "mär": 3, "mar": 3, "march": 3,
+    "april": 4, "apr": 4,
+    "mai": 5, "may": 5,
+    "juni": 6, "jun": 6, "june": 6,
+    "juli": 7, "jul": 7, "july": 7,
+    "august": 8, "aug": 8,
+    "september": 9, "sep": 9, "sept": 9,
+    "oktober": 10, "okt": 10, "october": 10, "oct": 10,
+    "november": 11, "nov": 11,
+    "dezember": 12, "dez": 12, "december": 12, "dec": 12,
+}  # fmt: skip
+_MONTH_NAME = re.compile(
+    r"(?P<d>\d{1,6})\.?\s*(?P<name>[A-Za-zÄÖÜäöü]{3,9})\.?\s+(?P<y>\d{1,6})", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -131,8 +152,16 @@ def _quarter(q: str, y: str, text: str) -> Quarter:
     return Quarter(year, quarter)
 
 
+def _named_month(d: str, name: str, y: str, text: str) -> ExactDate:
+    month = MONTHS.get(name.casefold())
+    if month is None:
+        raise DateError("unrecognized", text)
+    return _calendar_date(y, str(month), d, text)
+
+
 _PATTERNS = (
     (_DAY_FIRST, lambda m, t: _calendar_date(m["y"], m["m"], m["d"], t)),
+    (_MONTH_NAME, lambda m, t: _named_month(m["d"], m["name"], m["y"], t)),
     (_ISO, lambda m, t: _calendar_date(m["y"], m["m"], m["d"], t)),
     (_WEEK, lambda m, t: _week(m["w"], m["y"], t)),
     (_QUARTER, lambda m, t: _quarter(m["q"], m["y"], t)),

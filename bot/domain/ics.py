@@ -1,20 +1,23 @@
 """A theme's steps as an iCalendar file (.ics). Pure: a ThemeView and `now` in, bytes out.
 
-Every step is an all-day event; the digital participation window is one more, spanning
-its days, after the steps. The UID is derived from the theme id and
-the step key, so importing a newer export updates the events instead of adding a second
-set. The only words in here are labels passed in by the caller (German defaults); the step names,
-leads and goals come from the theme's own process template.
-"""
+Every step is an all-day event, but a meeting with a time (`!zt termin … 14:00–16:00`):
+that one is a timed event in the city's zone (Europe/Berlin, with its VTIMEZONE; two
+hours when no end is given), with its place as LOCATION. The digital participation
+window is one more event, spanning its days, after the steps. The UID is derived from
+the theme id and the step key, so importing a newer export updates the events instead of
+adding a second set. The only words in here are labels passed in by the caller (German
+defaults); the step names, leads and goals come from the theme's own process template."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vDuration
 
+from bot.domain.meetings import meeting_time, starts_and_ends, takes_time
 from bot.domain.participation import Window, window
 from bot.domain.process import Lead, StepDefinition
 from bot.domain.themes import StepRecord, StepState, ThemeView
@@ -27,6 +30,8 @@ UID_DOMAIN = "zukunftstische"
 _SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 # The UID part of the participation window's event: longer than any step key may be.
 WINDOW_UID_KEY = "beteiligung"
+# Meetings with a time are in this zone unless the caller names the configured one.
+BERLIN = ZoneInfo("Europe/Berlin")
 _OPEN_BOX = "☐"
 _CHECKED_BOX = "☑"
 
@@ -63,13 +68,16 @@ def theme_calendar(
     goals_label: str = "Ziele",
     done_label: str = "erledigt",
     skipped_label: str = "übersprungen",
+    zone: tzinfo = BERLIN,
 ) -> bytes:
-    """The .ics file of one theme: one all-day VEVENT per step, in step order."""
+    """The .ics file of one theme: one VEVENT per step, in step order (all-day, or timed
+    in `zone` for a meeting with a time)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     calendar = _calendar(view.theme.name)
     labels = _Labels(lead_label, goals_label, done_label, skipped_label)
-    _add_events(calendar, view, lead_names=lead_names, now=now, labels=labels)
+    _add_events(calendar, view, lead_names=lead_names, now=now, labels=labels, zone=zone)
+    calendar.add_missing_timezones()
     return calendar.to_ical()
 
 
@@ -85,6 +93,7 @@ def feed_calendar(
     name: str,
     lead_names: Mapping[str, str],
     refresh: timedelta = FEED_REFRESH,
+    zone: tzinfo = BERLIN,
 ) -> bytes:
     """A subscribed calendar feed: every step of each theme, stamped with the time the
     theme last changed (not the time of the request) and its `change_sequence`. The same
@@ -99,8 +108,15 @@ def feed_calendar(
         if changed.tzinfo is None:
             raise ValueError("changed must be timezone-aware")
         _add_events(
-            calendar, view, lead_names=lead_names, now=changed, labels=labels, sequence=sequence
+            calendar,
+            view,
+            lead_names=lead_names,
+            now=changed,
+            labels=labels,
+            sequence=sequence,
+            zone=zone,
         )
+    calendar.add_missing_timezones()  # the VTIMEZONE of the timed meetings' zone
     return calendar.to_ical()
 
 
@@ -122,10 +138,19 @@ def _add_events(
     now: datetime,
     labels: _Labels,
     sequence: int | None = None,
+    zone: tzinfo = BERLIN,
 ) -> None:
     template = view.template
     events = [
-        _event(view, step, template.step(step.key), lead_names=lead_names, now=now, labels=labels)
+        _event(
+            view,
+            step,
+            template.step(step.key),
+            lead_names=lead_names,
+            now=now,
+            labels=labels,
+            zone=zone,
+        )
         for step in view.steps
     ]
     participation = window(view)
@@ -159,6 +184,7 @@ def _event(
     lead_names: Mapping[str, str],
     now: datetime,
     labels: _Labels,
+    zone: tzinfo = BERLIN,
 ) -> Event:
     stamp = now.astimezone(UTC)
     event = Event()
@@ -166,14 +192,24 @@ def _event(
     event.add("dtstamp", stamp)
     event.add("last-modified", stamp)
     event.add("sequence", sequence_at(now))
-    event.add("dtstart", step.due)
-    event.add("dtend", _next_day(step.due))
+    when = meeting_time(step)
+    if when is not None and definition is not None and takes_time(definition):
+        start, end = starts_and_ends(step.due, when, zone)
+        event.add("dtstart", start)  # DTSTART;TZID=Europe/Berlin:…
+        event.add("dtend", end)
+        # A meeting at a time is busy time for those invited.
+        event.add("transp", "OPAQUE")
+    else:
+        event.add("dtstart", step.due)
+        event.add("dtend", _next_day(step.due))
+        # All-day markers for a process step should not block anyone's working day.
+        event.add("transp", "TRANSPARENT")
     event.add("summary", _summary(view.theme.name, step, definition, labels))
+    if step.place:
+        event.add("location", step.place)
     event.add("description", _description(step, definition, lead_names, labels))
     # A skipped or lapsed step is called off; everything else stands as planned.
     event.add("status", "CANCELLED" if step.state in CALLED_OFF else "CONFIRMED")
-    # All-day markers for a process step should not block anyone's working day.
-    event.add("transp", "TRANSPARENT")
     return event
 
 

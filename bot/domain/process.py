@@ -13,9 +13,19 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 Z2_ANCHOR = "z2"
+# The longest advance notice a step may ask for (calendar days): the reminder engine
+# looks this far ahead for the themes that can have one due.
+MAX_LEAD_DAYS = 91
 
 
 class StepKind(StrEnum):
@@ -60,6 +70,16 @@ class Milestone(_Frozen):
     role: MilestoneRole | None = None
 
 
+class LeadTime(_Frozen):
+    """An advance notice of a step (issue 21): `days` calendar days before its date, or
+    before the date of step `before` (step 3: the material to the participants two weeks
+    before Z2), saying what to do then (`text`, e.g. "Einladung verschicken")."""
+
+    days: int = Field(ge=1, le=MAX_LEAD_DAYS)
+    text: str = Field(default="", max_length=200)
+    before: str | None = Field(default=None, min_length=1, max_length=10)
+
+
 class StepDefinition(_Frozen):
     key: str = Field(min_length=1, max_length=10, pattern=r"^[0-9A-Za-z]+$")
     name: str = Field(min_length=1, max_length=200)
@@ -85,6 +105,35 @@ class StepDefinition(_Frozen):
     gap_to: str = Z2_ANCHOR
     # Other names people use for the step wherever a step is named (`Z1`, `Z2`).
     aliases: tuple[str, ...] = Field(default=(), max_length=5)
+    # The step's own advance notices (days, or tables with days, text and before); None:
+    # the config's `[reminders] lead_days`.
+    lead_days: tuple[LeadTime, ...] | None = Field(default=None, max_length=6)
+
+    @field_validator("lead_days", mode="before")
+    @classmethod
+    def _days_as_tables(cls, value: object) -> object:
+        """`lead_days = [28, 7]` is short for tables with only `days`."""
+        if isinstance(value, list | tuple):
+            return [{"days": item} if isinstance(item, int) else item for item in value]
+        return value
+
+    def own_notices(self) -> tuple[LeadTime, ...] | None:
+        """The step's advance notices before its own date (None: the config's, also for a
+        step whose own list only counts from other steps' dates)."""
+        own = tuple(lead for lead in self.lead_days or () if lead.before is None)
+        return own or None
+
+    def notices_before_others(self) -> tuple[LeadTime, ...]:
+        """The notices counted from another step's date (e.g. Z2's)."""
+        return tuple(lead for lead in self.lead_days or () if lead.before is not None)
+
+    def notice_text(self, days: int, *, task: bool = False) -> str:
+        """What the notice `days` ahead asks to do (`task`: one counted from another
+        step's date); empty when the process says nothing."""
+        for lead in self.lead_days or ():
+            if lead.days == days and (lead.before is not None) == task:
+                return lead.text
+        return ""
 
     @property
     def label(self) -> str:
@@ -131,7 +180,19 @@ class ProcessTemplate(_Frozen):
                 )
         self._roles_once()
         self._aliases_unique()
+        self._notices_name_steps()
         return self
+
+    def _notices_name_steps(self) -> None:
+        for position, step in enumerate(self.steps):
+            for lead in step.lead_days or ():
+                if lead.before is None or lead.before.casefold() == Z2_ANCHOR:
+                    continue
+                if self.step(lead.before) is None:
+                    raise ValueError(
+                        f"steps[{position}] ({step.key}): lead_days before {lead.before!r} "
+                        "muss ein Schritt oder 'z2' sein"
+                    )
 
     def _aliases_unique(self) -> None:
         names = [s.key.casefold() for s in self.steps]

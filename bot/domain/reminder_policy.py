@@ -12,6 +12,11 @@ Every step kind has a fixed schedule of stages:
   (its deadline) has passed;
 - continuous: a start notice only.
 
+A step may have its own advance notices (the process file's `lead_days`: Z1 and Z2 four
+weeks and one week ahead); the config's are the default. A notice counted from another
+step's date (step 3: the material to the participants two weeks before Z2) is a `task`,
+sent while that step is still to come, whatever became of its own step but skipping.
+
 Advance and day notices on a non-working day move to the working day before, overdue
 ones (counted in working days) land on working days after the date. A stage is due at
 `send_time` local time on its `send_on` day. The policy returns, per step, only the
@@ -35,7 +40,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
-from bot.domain.process import Lead, StepDefinition, StepKind
+from bot.domain.digest import DigestItem as DigestItem
+from bot.domain.digest import DigestWhen as DigestWhen
+from bot.domain.digest import digest_items
+from bot.domain.process import MAX_LEAD_DAYS, Lead, StepKind
+
+# The facts the policy works on live beside it (imported from here as before).
+from bot.domain.reminder_facts import StepFacts, ThemeFacts
+from bot.domain.reminder_facts import facts_for_steps as facts_for_steps
 from bot.domain.themes import StepState
 from bot.domain.timeline import iso_week
 from bot.domain.working_days import WorkingCalendar
@@ -51,6 +63,9 @@ CALENDAR_SLACK = timedelta(days=14)
 # The milestones around Z2 (the participation window) lie within this of Z2 (the
 # concept's process spans 10 weeks before to 5 weeks after).
 MILESTONE_REACH = timedelta(weeks=12)
+# A step's own lead time that is not one of the config's is numbered from here, so that
+# the config's notices keep the sent-log keys (n) they had before steps had their own.
+OWN_LEAD_N = 1000
 
 
 class ReminderKind(StrEnum):
@@ -64,11 +79,13 @@ class ReminderKind(StrEnum):
     participation_advance = "participation_advance"
     participation_open = "participation_open"
     participation_close = "participation_close"
+    # A notice of a step counted from another step's date (step 3: two weeks before Z2).
+    task = "task"
     digest = "digest"
 
 
 # Notices before a date: never sent once the date has come (the day notice supersedes).
-ADVANCE_KINDS = (ReminderKind.advance, ReminderKind.participation_advance)
+ADVANCE_KINDS = (ReminderKind.advance, ReminderKind.participation_advance, ReminderKind.task)
 
 
 @dataclass(frozen=True)
@@ -99,34 +116,6 @@ class ReminderSettings:
 
 
 @dataclass(frozen=True)
-class StepFacts:
-    key: str
-    kind: StepKind
-    leads: tuple[Lead, ...]
-    due: date
-    # For a phase: the next step's date, by which it must be done; otherwise `due`.
-    deadline: date
-    state: str = StepState.open
-    # An optional step lapses when nobody marks it ("entfallen"), instead of nagging.
-    optional: bool = False
-
-
-@dataclass(frozen=True)
-class ThemeFacts:
-    theme_id: int
-    name: str
-    # False for paused, archived and idea themes: they get no reminders.
-    active: bool
-    steps: tuple[StepFacts, ...]
-    participation_opens: date | None = None
-    participation_closes: date | None = None
-    # The step whose milestones the participation window is (skipping it silences them).
-    participation_step: str | None = None
-    # When the theme was created or imported: nothing scheduled before it is caught up.
-    created_at: datetime | None = None
-
-
-@dataclass(frozen=True)
 class Reminder:
     theme_id: int | None  # None for the digest
     step_key: str
@@ -137,6 +126,8 @@ class Reminder:
     late: bool = False
     to_coordination: bool = False
     leads: tuple[Lead, ...] = field(default=())
+    # An advance notice or task: how many days before `step_date` (its process text).
+    lead: int = 0
 
     @property
     def identity(self) -> tuple[int | None, str, str, int, date]:
@@ -158,30 +149,6 @@ class Reminder:
     def txn_id(self, room_id: str) -> str:
         """Matrix transaction id from the key: URL-safe, same key → same id."""
         return "zt-" + hashlib.sha256(self.key(room_id).encode("utf-8")).hexdigest()[:40]
-
-
-def facts_for_steps(steps: Sequence[tuple[StepDefinition, date, str]]) -> tuple[StepFacts, ...]:
-    """StepFacts from (definition, date, state) in template order.
-
-    A phase runs until the next step's date; the last step's deadline is its own date.
-    """
-    facts = []
-    for position, (definition, due, state) in enumerate(steps):
-        deadline = due
-        if definition.kind == StepKind.phase and position + 1 < len(steps):
-            deadline = steps[position + 1][1]
-        facts.append(
-            StepFacts(
-                definition.key,
-                definition.kind,
-                definition.leads,
-                due,
-                deadline,
-                state,
-                definition.optional,
-            )
-        )
-    return tuple(facts)
 
 
 # --- the schedule of one step -------------------------------------------------------------
@@ -209,17 +176,29 @@ def _stage(
     )
 
 
+def _lead_number(days: int, settings: ReminderSettings) -> int:
+    """n of the notice `days` ahead: its place among the config's lead times (as before
+    steps had their own), or OWN_LEAD_N + days for a step's own."""
+    ordered = sorted(set(settings.lead_days), reverse=True)
+    return ordered.index(days) + 1 if days in ordered else OWN_LEAD_N + days
+
+
 def _advance_days(
-    day: date, settings: ReminderSettings, calendar: WorkingCalendar
-) -> list[tuple[int, date]]:
-    """(n, send day) of the advance notices before `day`: earliest first, each on a working
-    day before the day notice; n numbers the lead times so several never share a key."""
+    day: date,
+    settings: ReminderSettings,
+    calendar: WorkingCalendar,
+    lead_days: tuple[int, ...] | None = None,
+) -> list[tuple[int, date, int]]:
+    """(n, send day, days ahead) of the advance notices before `day`: earliest first, each
+    on a working day before the day notice; n numbers the lead times so several never
+    share a key. `lead_days`: the step's own (None: the config's)."""
     due_on = calendar.on_or_before(day)
-    found: list[tuple[int, date]] = []
-    for n, days in enumerate(sorted(set(settings.lead_days), reverse=True), start=1):
+    found: list[tuple[int, date, int]] = []
+    chosen = settings.lead_days if lead_days is None else lead_days
+    for days in sorted(set(chosen), reverse=True):
         send_on = calendar.on_or_before(day - timedelta(days=days))
         if send_on < due_on and not (found and found[-1][1] == send_on):
-            found.append((n, send_on))
+            found.append((_lead_number(days, settings), send_on, days))
     return found
 
 
@@ -227,8 +206,8 @@ def _advance_and_due(
     theme: ThemeFacts, step: StepFacts, settings: ReminderSettings, calendar: WorkingCalendar
 ) -> list[Reminder]:
     stages = [
-        _stage(theme, step, ReminderKind.advance, send_on, n=n)
-        for n, send_on in _advance_days(step.due, settings, calendar)
+        replace(_stage(theme, step, ReminderKind.advance, send_on, n=n), lead=days)
+        for n, send_on, days in _advance_days(step.due, settings, calendar, step.lead_days)
     ]
     stages.append(_stage(theme, step, ReminderKind.due, calendar.on_or_before(step.due)))
     return stages
@@ -325,7 +304,7 @@ def _participation_stages(
         # The citizen dialogue office prepares the participation: told ahead, like a step.
         stages += [
             notice(ReminderKind.participation_advance, opens, send_on, n)
-            for n, send_on in _advance_days(opens, settings, calendar)
+            for n, send_on, _ in _advance_days(opens, settings, calendar)
         ]
         stages.append(notice(ReminderKind.participation_open, opens, calendar.on_or_before(opens)))
     if closes is not None:
@@ -333,6 +312,27 @@ def _participation_stages(
             notice(ReminderKind.participation_close, closes, calendar.on_or_before(closes))
         )
     return sorted(stages, key=lambda stage: stage.send_on)
+
+
+def task_stages(theme: ThemeFacts, step: StepFacts, calendar: WorkingCalendar) -> list[Reminder]:
+    """The step's notices before other steps' dates, each a schedule of its own (one
+    stage): none for a skipped or lapsed step."""
+    if step.state in (StepState.skipped, StepState.lapsed):
+        return []
+    return [
+        replace(
+            _stage(
+                theme,
+                step,
+                ReminderKind.task,
+                calendar.on_or_before(day - timedelta(days=days)),
+                n=days,
+                step_date=day,
+            ),
+            lead=days,
+        )
+        for days, day in step.tasks
+    ]
 
 
 def _participation_end(theme: ThemeFacts) -> date | None:
@@ -426,12 +426,17 @@ def _before(
 ) -> bool:
     """Whether the reminder was due before `moment` (the theme's creation) and tells of a
     date before that day: nothing the bot could have missed. A step due on the day of
-    creation keeps its day notice, sent at once if its send time has passed."""
+    creation keeps its day notice, sent at once if its send time has passed. A notice
+    ahead of a date (Z2's invitation four weeks before) that fell on a day before the
+    theme existed was not missed either, though its date is still to come."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         moment = moment.replace(tzinfo=UTC)  # stored times are UTC
     zone = _zone(now)
+    created = moment.astimezone(zone).date()
+    if reminder.kind in ADVANCE_KINDS and reminder.send_on < created:
+        return True
     sent = send_at(reminder, settings, zone).astimezone(UTC)
-    return sent < moment.astimezone(UTC) and reminder.step_date < moment.astimezone(zone).date()
+    return sent < moment.astimezone(UTC) and reminder.step_date < created
 
 
 def _open_steps(theme: ThemeFacts) -> Iterable[StepFacts]:
@@ -452,7 +457,9 @@ class Near:
 
 def near(settings: ReminderSettings, horizon_days: int = 0) -> Near:
     """Which themes matter for what is due now and within `horizon_days`."""
-    lead = timedelta(days=max(settings.lead_days, default=0) + horizon_days) + CALENDAR_SLACK
+    # A step's own notice may come up to MAX_LEAD_DAYS ahead (the process file's).
+    longest = max(*settings.lead_days, MAX_LEAD_DAYS)
+    lead = timedelta(days=longest + horizon_days) + CALENDAR_SLACK
     return Near(
         steps_ahead=lead,
         z2_behind=MILESTONE_REACH + PARTICIPATION_GRACE,
@@ -471,6 +478,8 @@ def _stages_due(
             yield schedule_for_step(theme, step, settings, calendar)
         elif step.state == StepState.lapsed and step.optional:
             yield [_lapse(theme, step, settings, calendar)]
+        for task in task_stages(theme, step, calendar):
+            yield [task]
 
 
 def due_reminders(
@@ -526,61 +535,6 @@ def _due_digest(
     return replace(digest, late=digest.send_on < now.date())
 
 
-# --- the weekly digest's content ----------------------------------------------------------
-
-
-class DigestWhen(StrEnum):
-    overdue = "overdue"
-    this_week = "this_week"
-    next_week = "next_week"
-
-
-@dataclass(frozen=True)
-class DigestItem:
-    """One line of the coordinator's weekly digest: a step that needs doing (or marking)
-    this week or next, or that is overdue since `day`."""
-
-    theme_id: int
-    step_key: str
-    when: DigestWhen
-    day: date  # the date it is due by (a phase: the next step's date); overdue: since
-    starts: bool = False  # a phase or continuous step that begins then
-
-
-def _digest_item(
-    theme: ThemeFacts, step: StepFacts, today: date, this_end: date, next_end: date
-) -> DigestItem | None:
-    if step.kind == StepKind.continuous or (step.kind == StepKind.phase and step.due > today):
-        # Something that begins: worth a line in the week it begins, never overdue.
-        if step.due < today or step.due > next_end:
-            return None
-        when = DigestWhen.this_week if step.due <= this_end else DigestWhen.next_week
-        return DigestItem(theme.theme_id, step.key, when, step.due, starts=True)
-    if step.deadline < today:
-        return DigestItem(theme.theme_id, step.key, DigestWhen.overdue, step.deadline)
-    if step.deadline <= this_end:
-        return DigestItem(theme.theme_id, step.key, DigestWhen.this_week, step.deadline)
-    if step.deadline <= next_end:
-        return DigestItem(theme.theme_id, step.key, DigestWhen.next_week, step.deadline)
-    return None
-
-
-def digest_items(themes: Iterable[ThemeFacts], today: date) -> list[DigestItem]:
-    """What the digest of the week of `today` lists, theme by theme in their order: open
-    steps overdue, due this week and due next week (a phase by the next step's date)."""
-    monday = today - timedelta(days=today.weekday())
-    this_end, next_end = monday + timedelta(days=6), monday + timedelta(days=13)
-    items = []
-    for theme in themes:
-        if not theme.active:
-            continue
-        for step in _open_steps(theme):
-            item = _digest_item(theme, step, today, this_end, next_end)
-            if item is not None:
-                items.append(item)
-    return items
-
-
 def upcoming(
     themes: Iterable[ThemeFacts],
     now: datetime,
@@ -601,6 +555,8 @@ def upcoming(
     for theme in active:
         for step in _open_steps(theme):
             stages.extend(schedule_for_step(theme, step, settings, calendar))
+        for step in theme.steps:
+            stages.extend(task_stages(theme, step, calendar))
         stages.extend(_participation_stages(theme, settings, calendar))
     if settings.digest:
         digests = _digests_until(now.date(), last_day, settings, calendar)

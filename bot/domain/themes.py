@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 from functools import lru_cache
 
@@ -86,6 +86,11 @@ class StepRecord:
     done_on: date | None = None
     done_by: str | None = None
     note: str | None = None
+    # A meeting's time (wall clock in the city's zone) and place (issue 21): None for a
+    # day-long step, as every step was before.
+    starts_at: time | None = None
+    ends_at: time | None = None
+    place: str | None = None
 
 
 @lru_cache(maxsize=512)

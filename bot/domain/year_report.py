@@ -192,17 +192,31 @@ def step_line(view: ThemeView, key: str, today: date) -> StepLine | None:
     return StepLine(key, definition.label, step.due, StepTiming.planned)
 
 
+def _deciding_day(view: ThemeView) -> date | None:
+    """The day of the paper's deciding consultation (its meeting), where one is known."""
+    paper = view.paper
+    if paper is None:
+        return None
+    if paper.decided and paper.result_day is not None:
+        return paper.result_day
+    days = [c.day for c in paper.consultations if c.authoritative and c.day and not c.cancelled]
+    return max(days) if days else None
+
+
 def council_decision(view: ThemeView) -> CouncilDecision:
-    """The council's decision: the linked paper's result if the council information system
-    knows it, else step 6 done by hand (its day), else open (its planned day)."""
+    """The council's decision on the day of its meeting (issue 21): the linked paper's
+    result if the council information system knows it, else step 6 done by hand, on the
+    deciding consultation's day or step 6's date (not the day it was marked), else open
+    (its planned day)."""
     paper = view.paper
     definition = view.template.step_with_role(StepRole.council_decision)
     step = view.step(definition.key) if definition is not None else None
     reference = paper.reference if paper is not None else None
     if paper is not None and paper.decided:
-        return CouncilDecision(True, paper.result_day, paper.result, reference)
+        day = _deciding_day(view) or (step.due if step is not None else None)
+        return CouncilDecision(True, day, paper.result, reference)
     if step is not None and step.state == StepState.done:
-        return CouncilDecision(True, step.done_on or step.due, step.note, reference)
+        return CouncilDecision(True, _deciding_day(view) or step.due, step.note, reference)
     day = paper.pending_day if paper is not None and paper.pending_day else None
     return CouncilDecision(False, day or (step.due if step is not None else None), None, reference)
 

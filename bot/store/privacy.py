@@ -53,6 +53,8 @@ PLACES: tuple[Place, ...] = (
     Place("theme", "created_by", How.whole, "Themen: angelegt von"),
     Place("step", "done_by", How.whole, "Schritte: erledigt von"),
     Place("step", "note", How.text, "Schritte: Notizen"),
+    # A meeting's place is free text: a video link may carry a person's id.
+    Place("step", "place", How.text, "Schritte: Ort einer Sitzung"),
     Place("responsibility", "user_id", How.row, "Zuständigkeiten (entfernt)"),
     Place("core_team_member", "user_id", How.row, "Kernteams (entfernt)"),
     Place("theme_participant", "user_id", How.row, "Z2-Teilnehmende (entfernt)"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -69,6 +69,10 @@ class Step(SQLModel, table=True):
     done_on: date | None = None
     done_by: str | None = Field(default=None, max_length=255)
     note: str | None = Field(default=None, max_length=500)
+    # A meeting's time in the city's zone and its place (migration 0019).
+    starts_at: time | None = None
+    ends_at: time | None = None
+    place: str | None = Field(default=None, max_length=200)
 
 
 class TeamRoom(SQLModel, table=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -108,6 +108,36 @@ class ThemeChanges(Database):
             if z2 is not None:
                 theme.z2 = z2
                 session.add(theme)
+
+    def set_meeting_time(
+        self,
+        theme_id: int,
+        key: str,
+        starts: time | None,
+        ends: time | None,
+        *,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """A meeting's time on its day (None: the whole day again); its history entry
+        raises the feeds' SEQUENCE."""
+        detail = {"step": key, "starts": starts, "ends": ends}
+        with self._change(theme_id, actor, "meeting_time", now, **detail) as (session, _):
+            step = self._steps(session, theme_id)[key]
+            step.starts_at, step.ends_at = starts, ends
+            session.add(step)
+
+    def set_meeting_place(
+        self, theme_id: int, key: str, place: str | None, *, actor: str, now: datetime
+    ) -> None:
+        """A meeting's place (a room, an address, a video link; None: none)."""
+        with self._change(theme_id, actor, "meeting_place", now, step=key, place=place) as (
+            session,
+            _,
+        ):
+            step = self._steps(session, theme_id)[key]
+            step.place = place
+            session.add(step)
 
     def set_participation(
         self,

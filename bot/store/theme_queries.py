@@ -168,6 +168,10 @@ _STEP_COLUMNS = tuple(getattr(Step, name) for name in _STEP_FIELDS)  # in StepRe
 
 _UNARCHIVED = frozenset(ThemeStatus) - {ThemeStatus.archived}
 
+# Themes with a Z2 by date, then the ideas (no Z2) by name: the same on SQLite (which
+# sorts NULL first) and PostgreSQL (last).
+_BY_Z2 = (Theme.z2.is_(None), Theme.z2, Theme.name)  # type: ignore[union-attr]
+
 
 def _with_status(statuses: Collection[ThemeStatus] | None) -> sa.ColumnElement[bool]:
     if statuses is None:
@@ -259,7 +263,7 @@ class ThemeQueries(Database):
         self,
         condition: sa.ColumnElement[bool],
         *,
-        order: Sequence = (Theme.z2, Theme.name),
+        order: Sequence | None = None,
         limit: int | None = None,
     ) -> list[ThemeView]:
         """The views of the themes that meet `condition`, read in batches (the store's
@@ -267,7 +271,7 @@ class ThemeQueries(Database):
         with self.reading() as session:
             # Columns, not mapped objects (as for steps in _views): a year's plan reads
             # thousands.
-            query = select(*_LISTED_COLUMNS).where(condition).order_by(*order)
+            query = select(*_LISTED_COLUMNS).where(condition).order_by(*(order or _BY_Z2))
             if limit is not None:
                 query = query.limit(limit)
             themes = [dict(zip(_LISTED_FIELDS, row, strict=True)) for row in session.exec(query)]

@@ -1,12 +1,12 @@
 """Calendar feeds (iCalendar) that Outlook and Thunderbird subscribe to.
 
-`GET /kalender/<token>.ics`: one theme's steps, or every theme's, as all-day events with
-stable UIDs; each event is stamped with the time its theme last changed, so the same
-data gives the same bytes, the ETag is their hash, and a moved step comes with a higher
-SEQUENCE under the same UID (the subscriber's event moves instead of a second appearing).
-A conditional request (If-None-Match, If-Modified-Since) for an unchanged feed gets 304.
-Only a known token opens a feed; anything else is 404, revealing nothing.
-"""
+`GET /kalender/<token>.ics`: one theme's steps, or every theme's, as all-day events (a
+meeting with a time: a timed one in the city's zone) with stable UIDs; each event is
+stamped with the time its theme last changed, so the same data gives the same bytes, the
+ETag is their hash, and a moved step comes with a higher SEQUENCE under the same UID
+(the subscriber's event moves instead of a second appearing). A conditional request
+(If-None-Match, If-Modified-Since) for an unchanged feed gets 304. Only a known token
+opens a feed; anything else is 404, revealing nothing."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from aiohttp import web
 
 from bot.config import FEED_PATH
-from bot.domain.ics import change_sequence, feed_calendar
+from bot.domain.ics import BERLIN, change_sequence, feed_calendar
 from bot.domain.themes import ThemeView
 from bot.store.database import is_unavailable
 from bot.store.feeds import FeedTokens
@@ -49,11 +49,13 @@ class CalendarFeeds:
         *,
         lead_names: Mapping[str, str],
         all_themes_name: str,
+        zone: tzinfo = BERLIN,
     ) -> None:
         self._store = store
         self._tokens = tokens
         self._lead_names = dict(lead_names)
         self._all_themes_name = all_themes_name
+        self._zone = zone
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get(FEED_PATH + "/{token:[A-Za-z0-9_-]{1,64}}.ics", self.serve)]
@@ -76,7 +78,7 @@ class CalendarFeeds:
         for view in views:
             moments = changes.get(view.id) or [EPOCH]
             themes.append((view, max(moments), change_sequence(moments)))
-        body = feed_calendar(themes, name=name, lead_names=self._lead_names)
+        body = feed_calendar(themes, name=name, lead_names=self._lead_names, zone=self._zone)
         # Whole seconds: Last-Modified has no finer grain, and If-Modified-Since is compared.
         newest = max((at for _, at, _ in themes), default=EPOCH).replace(microsecond=0)
         return FeedBody(body, hashlib.sha256(body).hexdigest()[:32], newest)

@@ -250,7 +250,8 @@ async def test_a_decided_paper_marks_step_6_done_and_starts_step_7(council: Coun
     status = await council.ask("!zt status Sporthalle")
     assert "erledigt am 15.04.2027 von Bot" in line_of(status, "6")
     assert "Unverändert beschlossen am 15.04.2027" in line_of(status, "6")
-    assert line_of(status, "7").startswith("▶ 7") and "fällig" in line_of(status, "7")
+    seven = line_of(status, "7")
+    assert seven.startswith("▶ 7") and "läuft seit 22.04.2027" in seven
     file_url = council.server.url("/files/BV-2027-0012.pdf")
     assert f"Vorlage BV/2027/0012: {file_url}" in line_of(status, "5")
     assert "Beschlussvorlage BV/2027/0012 „Neubau einer Dreifeldsporthalle" in status

@@ -166,7 +166,7 @@ async def test_internal_evaluation_offered_after_step_6_started_answered_and_in_
     assert report.body.startswith("Jahresbericht 2027: 1 Thema mit Z2")
     assert "• Quartier (Z2 12.04.2027):" in report.body
     assert "Rat entschieden" in report.body
-    assert "zt-bot report --config <Datei> --year 2027" in report.body
+    assert "!zt jahresbericht 2027 datei" in report.body
     for person in (rita, sven):
         await person.close()
 

@@ -96,7 +96,12 @@ async def test_erinnerungen_lists_the_next_reminders_with_date_and_room(
         room_id, f"!zt termin Wasser 5 {today + timedelta(days=14):%d.%m.%Y} trotzdem"
     )
     listing = await coordinator.ask(room_id, "!zt erinnerungen Wasser")
-    assert "Nächste Erinnerungen für „Wasser“ (jeweils 00:00 Uhr" in listing.body
+    # One theme's list runs to the end of its process (issue 21), not four weeks.
+    assert (
+        "Erinnerungen für „Wasser“ bis zum Ende des Prozesses (17.06.2030), jeweils 00:00 Uhr"
+        in (listing.body)
+    )
+    assert "Beginn, Wasser Schritt 7 → Teamraum" in listing.body
     lines = [line for line in listing.body.splitlines() if line.startswith("•")]
     assert any("Vorankündigung, Wasser Schritt 5 → Teamraum" in line for line in lines)
     assert any("am Tag, Wasser Schritt 5 → Teamraum" in line for line in lines)

@@ -56,16 +56,23 @@ async def test_a_running_theme_gets_no_catch_up_flood_and_is_told_what_lies_past
     assert "3a Fraktionssitzungen" not in created.body  # today: not past
     assert "!zt erledigt Flut 1 2 3" in created.body
 
-    # What is due today is told, once each, and nothing from before the theme existed.
-    await wait_for_reminders(coordinator, room_id, bot.user_id, 2)
+    # What is due today is told, once each, and nothing from before the theme existed
+    # (not Z2's invitation four weeks ahead, which fell before it): two weeks before Z2,
+    # the material goes to the participants today (issue 21).
+    await wait_for_reminders(coordinator, room_id, bot.user_id, 3)
     await settled(bot, coordinator, room_id)  # and nothing more
     found = reminders_in(coordinator, room_id, bot.user_id)
     bodies = [r.body for r in found]
-    assert len(bodies) == 2, bodies
+    assert len(bodies) == 3, bodies
     assert any("Heute: Schritt 3a „Fraktionssitzungen (optional)“ von Flut" in b for b in bodies)
     assert any("Die digitale Beteiligung zu Flut endet heute" in b for b in bodies)
+    assert any(
+        b.startswith("📨 Schritt 3 „Aufbereitung für Z2“ von Flut: Unterlagen an die Teilnehmenden")
+        for b in bodies
+    )
     assert not any("nachgeholt" in b or "Überfällig" in b for b in bodies)
-    assert not any(re.search(r"Schritt [123] ", b) for b in bodies)
+    assert not any(re.search(r"Schritt [12] ", b) for b in bodies)
+    assert not any("Bald" in b for b in bodies)
 
     # Several steps marked at once, as the answer said.
     done = await coordinator.ask(room_id, "!zt erledigt Flut 1 2 3 Unterlagen liegen vor")
@@ -89,11 +96,11 @@ async def test_an_idea_that_gets_its_z2_late_is_not_flooded_either(
     assert "hat jetzt einen Z2-Termin: 31.03.2027" in scheduled.body
     assert "3 Schritte liegen schon in der Vergangenheit" in scheduled.body
     assert "!zt erledigt Dürre 1 2 3" in scheduled.body
-    await wait_for_reminders(coordinator, room_id, bot.user_id, 2)
+    await wait_for_reminders(coordinator, room_id, bot.user_id, 3)
     await settled(bot, coordinator, room_id)  # and nothing more
     bodies = [r.body for r in reminders_in(coordinator, room_id, bot.user_id)]
-    assert len(bodies) == 2, bodies
-    assert not any("nachgeholt" in b or "Überfällig" in b for b in bodies)
+    assert len(bodies) == 3, bodies  # 3a and the participation today, the material
+    assert not any("nachgeholt" in b or "Überfällig" in b or "Bald" in b for b in bodies)
 
 
 async def test_step_7_starts_after_the_council_in_the_team_room(

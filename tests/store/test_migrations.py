@@ -73,9 +73,17 @@ def test_upgrade_twice_is_harmless(database_url: str) -> None:
 GAP_FIELDS = ("min_weeks_before", "min_weeks_after", "gap_to")
 
 
+def before_0019() -> dict:
+    """The shipped process as themes stored it before 0019: no lead times of its own."""
+    process = json.loads(load_template().to_json())
+    for step in process["steps"]:
+        step.pop("lead_days")
+    return process
+
+
 def before_0018() -> dict:
     """The shipped process as themes stored it before 0018: no step aliases (Z1, Z2)."""
-    process = json.loads(load_template().to_json())
+    process = before_0019()
     for step in process["steps"]:
         step.pop("aliases")
     return process
@@ -416,3 +424,84 @@ def test_0018_names_z1_and_z2_in_stored_copies_and_lets_evaluations_go_without_a
     store.close()
     assert json.loads(process_json) == before_0018()
     assert room == ""
+
+
+def test_0019_gives_stored_copies_the_shipped_lead_times_and_meetings_a_time_and_place(
+    database_url: str,
+) -> None:
+    import hashlib
+
+    store = Store(database_url)
+    store.upgrade("0018")
+    shipped = json.dumps(before_0019(), ensure_ascii=False)
+    own = before_0019()
+    for step in own["steps"]:  # a city's own keys and no Z2 role: nothing to match
+        step["key"] = f"S{step['key']}"
+        step["anchor"] = step["anchor"] if step["anchor"] == "z2" else f"S{step['anchor']}"
+        step["role"] = None
+        step["gap_to"] = "z2"
+        step["after_step"] = None
+        step["aliases"] = []
+    own_text = json.dumps(own, ensure_ascii=False)
+    with store.engine.begin() as connection:
+        for number, (name, process) in enumerate(
+            (("Mobilität", shipped), ("Eigen", own_text)), start=1
+        ):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO theme (id, name, name_key, z2, status, process_json,"
+                    " process_digest, created_by, created_at) VALUES (:id, :name, :key, :z2,"
+                    " 'active', :process, :digest, '@k:localhost', :now)"
+                ),
+                {
+                    "id": number,
+                    "name": name,
+                    "key": name.casefold(),
+                    "z2": date(2027, 4, 12),
+                    "process": process,
+                    "digest": hashlib.sha256(process.encode("utf-8")).hexdigest(),
+                    "now": NOW,
+                },
+            )
+        connection.execute(
+            sa.text(
+                "INSERT INTO step (theme_id, key, position, due, pinned, state)"
+                " VALUES (1, '4', 4, :due, false, 'open')"
+            ),
+            {"due": date(2027, 4, 12)},
+        )
+    store.upgrade()
+    migrated, unchanged = store.theme_by_id(1), store.theme_by_id(2)
+    assert migrated is not None and unchanged is not None
+    # The stored copy now reads as the shipped process does, lead times and all.
+    assert migrated.template == load_template()
+    z1, material, z2 = (migrated.template.step(key) for key in ("Z1", "3", "Z2"))
+    assert z1 is not None and material is not None and z2 is not None
+    assert [(lead.days, lead.text) for lead in z2.lead_days or ()] == [
+        (28, "Einladung verschicken"),
+        (7, ""),
+    ]
+    assert z1.lead_days == z2.lead_days
+    assert [(lead.days, lead.before) for lead in material.lead_days or ()] == [(14, "z2")]
+    assert unchanged.theme.process_json == own_text  # byte for byte
+    # A step's time and place start empty: every stored meeting stays a day.
+    step = migrated.step("4")
+    assert step is not None and (step.starts_at, step.ends_at, step.place) == (None, None, None)
+    with store.engine.connect() as connection:
+        digest = connection.execute(
+            sa.text("SELECT process_json, process_digest FROM theme WHERE id = 1")
+        ).one()
+    assert digest[1] == hashlib.sha256(digest[0].encode("utf-8")).hexdigest()
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE step SET starts_at = :at, place = 'Ratssaal' WHERE theme_id = 1"),
+            {"at": "14:00:00"},
+        )
+        command.downgrade(alembic_config(connection), "0018")
+        process_json = connection.execute(
+            sa.text("SELECT process_json FROM theme WHERE id = 1")
+        ).scalar_one()
+        columns = {c["name"] for c in sa.inspect(connection).get_columns("step")}
+    store.close()
+    assert json.loads(process_json) == before_0019()
+    assert not {"starts_at", "ends_at", "place"} & columns

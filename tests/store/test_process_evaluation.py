@@ -181,8 +181,18 @@ def test_jahresbericht_in_chat_and_zt_bot_report_in_three_formats(
     assert "Evaluation: 1 von 9 Fragen mit genug Antworten" in short
     assert "Wie zufrieden sind Sie insgesamt mit dem Zukunftstisch?: 4,7 (–)" in short
     assert "Das Ziel des Zukunftstischs" not in short  # one answer: never shown
-    assert "zt-bot report" in short
+    assert "!zt jahresbericht 2027 datei" in short
     assert say(bot, "jahresbericht").reply.body == short  # without a year: the current one
+    # The whole report as a file, for a coordinator (issue 21): the same HTML as the CLI's.
+    whole = say(bot, "jahresbericht 2027 datei").reply
+    assert whole.body.startswith("📄 Jahresbericht 2027 als HTML-Datei: 2 Themen mit Z2")
+    assert whole.attachment is not None and whole.attachment.mimetype == "text/html"
+    assert whole.attachment.filename == "jahresbericht-2027.html"
+    page = whole.attachment.data.decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page
+    assert "<h2>Mobilität – Z2 am 12.04.2027 (KW 15)</h2>" in page and "Klima" in page
+    refused = say(bot, "jahresbericht 2027 datei", sender="@gast:stadt.example").reply.body
+    assert "Koordinator" in refused
     assert say(bot, "jahresbericht 2026").reply.body.startswith("Jahresbericht 2026: 1 Thema")
     refused = say(bot, "jahresbericht 27").reply.body
     assert refused == (

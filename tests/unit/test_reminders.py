@@ -6,6 +6,7 @@ policy what is due and "sends" what its sent set does not hold yet.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,13 +28,23 @@ from bot.domain.reminder_policy import (
     facts_for_steps,
     schedule_for_step,
     send_at,
+    task_stages,
     upcoming,
 )
 from bot.domain.timeline import milestone_dates, plan
 from bot.domain.working_days import WorkingCalendar
 
 BERLIN = ZoneInfo("Europe/Berlin")
-TEMPLATE = load_template()
+# The config's lead times for every step, as before steps had their own: the process's
+# own lead times (Z1 and Z2 four weeks ahead, step 3's material before Z2) are tested in
+# tests/unit/test_lead_times.py.
+TEMPLATE = load_template().model_copy(
+    update={
+        "steps": tuple(
+            step.model_copy(update={"lead_days": None}) for step in load_template().steps
+        )
+    }
+)
 CALENDAR = WorkingCalendar()
 DEFAULTS = ReminderSettings()
 START, END = date(2026, 11, 30), date(2027, 12, 31)
@@ -181,11 +192,22 @@ def expected_identities(themes: Sequence[SimTheme], cfg: ReminderSettings = DEFA
         active = [theme for theme in facts if theme.active]
         for theme in active:
             for step in theme.steps:
+                # A notice before another step's date (step 3: two weeks before Z2), sent
+                # whatever became of its own step but skipping, while that date is ahead.
+                for task in task_stages(theme, step, CALENDAR):
+                    if task.send_on <= day < task.step_date and task.identity not in expected:
+                        expected[task.identity] = day
                 if step.state != "open":
                     continue
-                for stage in schedule_for_step(theme, step, cfg, CALENDAR):
-                    if stage.send_on == day:
-                        expected[stage.identity] = day
+                stages = schedule_for_step(theme, step, cfg, CALENDAR)
+                for stage, following in itertools.pairwise(stages):
+                    # An advance notice whose day a move left behind comes at the next tick
+                    # (Z1's invitation four weeks ahead, when Z2 moves three weeks later).
+                    catch_up = stage.kind == "advance" and stage.send_on <= day < following.send_on
+                    if stage.send_on == day or (catch_up and stage.identity not in expected):
+                        expected.setdefault(stage.identity, day)
+                if stages[-1].send_on == day:
+                    expected[stages[-1].identity] = day
             step2 = next(step for step in theme.steps if step.key == "2")
             if step2.state != "skipped":
                 opens = theme.participation_opens

@@ -30,7 +30,10 @@ CALLS = {
     "erledigt <Thema> <Schritt> [<Schritt> …] [Notiz] [trotzdem]": "erledigt Mobilität 1",
     "offen <Thema> <Schritt>": "offen Mobilität 2",
     "überspringen <Thema> <Schritt> [Grund]": "überspringen Mobilität 3a",
-    "termin <Thema> <Schritt> <Datum> [trotzdem]": "termin Mobilität 5 30.04.2027 trotzdem",
+    "termin <Thema> <Schritt> <Datum> [HH:MM[–HH:MM]] [trotzdem]": (
+        "termin Mobilität 5 30.04.2027 trotzdem"
+    ),
+    "ort <Thema> <Schritt> <Ort|entfernen>": "ort Mobilität Z2 Ratssaal",
     "zuständig <Thema> <Schritt> [niemand] [@person:server …]": (
         "zuständig Mobilität 3 @anna:stadt.example"
     ),

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date
 
 from bot.domain.evaluation import OpenAnswers, open_answers
-from bot.domain.papers import LinkedPaper
+from bot.domain.papers import LinkedPaper, PaperConsultation
 from bot.domain.polls import Tally, summarise
 from bot.domain.process import load_template
 from bot.domain.questionnaire import INTERNAL, VERSION_1, load_questionnaire
@@ -128,9 +128,25 @@ def test_council_decision_from_the_paper_else_step_6_else_open() -> None:
         councils["Mobilität"].decided and councils["Mobilität"].result == "einstimmig beschlossen"
     )
     assert councils["Mobilität"].reference == "BV/2027/0012"
-    assert councils["Klima"].decided and councils["Klima"].day == date(2027, 6, 24)
+    # Marked on 24.06., decided at the meeting on step 6's date (Z2 + 4 weeks).
+    assert councils["Klima"].decided and councils["Klima"].day == date(2027, 6, 17)
     assert not councils["Wasser"].decided and councils["Wasser"].day == date(2027, 10, 4)
     assert report.decided == 2
+
+
+def test_the_decision_is_dated_on_the_council_meeting_not_the_day_it_was_marked() -> None:
+    # The issue's case: the council met on 20.05.2027, step 6 was marked on 10.06.2027.
+    consultations = (
+        PaperConsultation("Ausschuss", "Vorberatung", False, date(2027, 5, 6), None, None),
+        PaperConsultation("Rat", "Entscheidung", True, date(2027, 5, 20), None, None),
+    )
+    paper = LinkedPaper(key="k", reference="BV/2027/0012", consultations=consultations)
+    marked = view("Mobilität", date(2027, 4, 12), 1, done={"6": date(2027, 6, 10)}, paper=paper)
+    report = build_year_report(2027, [marked], [], [], today=TODAY, min_answers=3)
+    (line,) = report.themes
+    assert line.council.decided and line.council.day == date(2027, 5, 20)
+    text = Renderer().message("jahresbericht", report=report, prefix="!zt").body
+    assert "entschieden am 20.05.2027" in text and "10.06.2027" not in text
 
 
 def test_evaluations_show_only_what_has_enough_answers_and_ideas_by_decision() -> None:
