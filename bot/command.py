@@ -422,14 +422,18 @@ def name_and_date(request: Request) -> tuple[str, DateSpec]:
     try:
         rest, spec = split_trailing_date(args, allow_quarter=True)
     except DateError as err:
-        raise date_error(err, request.usage) from err
+        raise date_error(err, request.usage, quarters=True) from err
     if not rest:
         raise UserError("missing_name", usage=request.usage)
     return rest, spec
 
 
-def date_error(err: DateError, usage: str) -> UserError:
-    return UserError(f"date_{err.code}", text=err.text, usage=usage, **err.details)
+def date_error(err: DateError, usage: str, *, quarters: bool = False) -> UserError:
+    """The refusal of an unreadable date; `quarters`: where a quarter is taken too (an
+    idea's, a milestone's), the answer lists the quarter forms."""
+    return UserError(
+        f"date_{err.code}", text=err.text, usage=usage, quarters=quarters, **err.details
+    )
 
 
 @dataclass(frozen=True)

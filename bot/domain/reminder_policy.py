@@ -65,6 +65,8 @@ class ReminderKind(StrEnum):
     participation_open = "participation_open"
     participation_close = "participation_close"
     digest = "digest"
+    # An adopted improvement idea's day (domain.idea_follow_up): its owner is reminded.
+    idea_follow_up = "idea_follow_up"
 
 
 # Notices before a date: never sent once the date has come (the day notice supersedes).

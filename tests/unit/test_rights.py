@@ -22,6 +22,10 @@ OUTSIDER = "@gast:andere.example"
 TEAM_ROOM = "!team:stadt.example"
 OTHER_ROOM = "!fremd:stadt.example"
 
+KVP_USAGE = (
+    "kvp <Thema> <Idee> | kvp [Thema] | kvp übernommen <Nr> [@person] [bis <Datum>]"
+    " | kvp umgesetzt <Nr> | kvp verworfen <Nr> [Grund]"
+)
 # One valid call of every form that changes something, by the form's usage line.
 CALLS = {
     "neu <Thema> <Z2>": "neu Klima 15.06.2027",
@@ -43,10 +47,14 @@ CALLS = {
     "vorlage <Thema> <Nummer>": "vorlage Mobilität BV/2027/0012",
     "umfrage <Thema> [intern] [anonym|raum] [trotzdem]": "umfrage Mobilität intern",
     "umfrage beenden <Thema> [intern]": "umfrage beenden Mobilität",
-    "kvp <Thema> <Idee> | kvp [Thema] | kvp übernommen <Nr> | kvp verworfen <Nr> [Grund]": (
-        "kvp Mobilität Einladungen früher verschicken"
+    KVP_USAGE: "kvp Mobilität Einladungen früher verschicken",
+    "kvp übernommen <Nr> [@person] [bis <Datum>]": (
+        "kvp übernommen 1 @anna:stadt.example bis 01.06.2030"
     ),
-    "kvp übernommen <Nr>": "kvp übernommen 1",
+    "kvp umgesetzt <Nr>": "kvp umgesetzt 1",
+    "dokument <Thema> <Schritt> <URL> [Titel] | dokument <Thema> <Schritt> entfernen <URL|Nr>": (
+        "dokument Mobilität 3 https://cloud.stadt.example/s/thesen Thesenpapier"
+    ),
     "kvp verworfen <Nr> [Grund]": "kvp verworfen 1 passt nicht",
     "umbenennen <Thema> <neuer Name>": "umbenennen Mobilität Mobilität und Verkehr",
     "pausieren <Thema>": "pausieren Mobilität",
@@ -57,7 +65,7 @@ CALLS = {
     "kalender abo neu": "kalender abo neu",
 }
 # Mutating forms open to everyone, on purpose: an improvement idea may come from anyone.
-PUBLIC = {"kvp <Thema> <Idee> | kvp [Thema] | kvp übernommen <Nr> | kvp verworfen <Nr> [Grund]"}
+PUBLIC = {KVP_USAGE}
 
 
 def forms(command: Command) -> Iterator[Command]:
@@ -104,6 +112,8 @@ def snapshot(router: Router) -> list[tuple]:
             "theme_paper",
             "idea",
             "feed_token",
+            "step_document",
+            "strategy_milestone",
         )
         return [
             tuple(row)
