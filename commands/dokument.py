@@ -112,7 +112,9 @@ COMMAND = Command(
     name="dokument",
     aliases=("dokumente", "document", "documents"),
     handler=handle,
-    usage="dokument <Thema> <Schritt> <URL> [Titel] | dokument <Thema> <Schritt> entfernen <URL|Nr>",
+    usage=(
+        "dokument <Thema> <Schritt> <URL> [Titel] | dokument <Thema> <Schritt> entfernen <URL|Nr>"
+    ),
     right=Right.theme_members,
     examples=(
         "dokument Mobilität 3 https://cloud.stadt.de/s/thesen Thesenpapier",

@@ -132,7 +132,8 @@ def _keep_links(
     if not links:
         return []
     pairs = [(link, None) for link in links]
-    services.store.add_documents(view.id, definition.key, pairs, actor=request.sender, now=request.now)
+    store = services.store
+    store.add_documents(view.id, definition.key, pairs, actor=request.sender, now=request.now)
     return links
 
 

@@ -78,8 +78,13 @@ def adopt(request: Request, services: Services) -> Message:
         raise UserError("idea_decided", number=number)
     owner, day = _follow_up(request, rest)
     services.evaluations.decide_idea(
-        idea.id, "adopted", by=request.sender, reason=None, now=request.now,
-        owner=owner, follow_up=day,
+        idea.id,
+        "adopted",
+        by=request.sender,
+        reason=None,
+        now=request.now,
+        owner=owner,
+        follow_up=day,
     )
     completed = services.evaluations.complete_evaluation_step(
         idea.theme_id, request.now, note=step_completed_note(services.renderer)

@@ -18,8 +18,8 @@ from icalendar import Calendar, Event, vDuration
 from bot.domain.documents import StepDocument
 from bot.domain.milestones import Milestone
 from bot.domain.participation import Window, window
-from bot.domain.theme_names import fold
 from bot.domain.process import Lead, StepDefinition
+from bot.domain.theme_names import fold
 from bot.domain.themes import StepRecord, StepState, ThemeView
 
 PRODID = "-//Zukunftstische-Bot//DE"
@@ -128,16 +128,12 @@ def milestone_event(milestone: Milestone, word: str = "Meilenstein") -> Event:
     return event
 
 
-def _with_documents(
-    description: str, documents: Sequence[StepDocument], labels: _Labels
-) -> str:
+def _with_documents(description: str, documents: Sequence[StepDocument], labels: _Labels) -> str:
     """The step's documents below its description (iCalendar text escapes them)."""
     if not documents:
         return description
     lines = [f"{labels.documents}:"]
-    lines.extend(
-        f"- {d.title}: {d.url}" if d.title else f"- {d.url}" for d in documents
-    )
+    lines.extend(f"- {d.title}: {d.url}" if d.title else f"- {d.url}" for d in documents)
     return "\n".join([description, "", *lines]) if description else "\n".join(lines)
 
 

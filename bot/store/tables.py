@@ -372,9 +372,7 @@ class StepDocumentRow(SQLModel, table=True):
     Thesenpapier, the Fotoprotokoll of Z2, the Beschlussvorlage draft."""
 
     __tablename__ = "step_document"
-    __table_args__ = (
-        sa.UniqueConstraint("theme_id", "step_key", "url", name="uq_step_document"),
-    )
+    __table_args__ = (sa.UniqueConstraint("theme_id", "step_key", "url", name="uq_step_document"),)
 
     id: int | None = Field(default=None, primary_key=True)
     theme_id: int = Field(

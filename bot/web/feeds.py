@@ -79,9 +79,7 @@ class CalendarFeeds:
         for view in views:
             moments = changes.get(view.id) or [EPOCH]
             themes.append((view, max(moments), change_sequence(moments)))
-        body = feed_calendar(
-            themes, name=name, lead_names=self._lead_names, milestones=milestones
-        )
+        body = feed_calendar(themes, name=name, lead_names=self._lead_names, milestones=milestones)
         moved = [m.changed_at for m in milestones if m.changed_at is not None]
         # Whole seconds: Last-Modified has no finer grain, and If-Modified-Since is compared.
         newest = max([at for _, at, _ in themes] + moved, default=EPOCH).replace(microsecond=0)

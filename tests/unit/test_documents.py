@@ -151,3 +151,26 @@ def test_a_link_in_an_erledigt_note_is_kept_as_the_steps_document(router: Router
     say(router, "!zt erledigt Mobilität 3 Thesenpapier verschickt: https://x.de/thesen.pdf.")
     listed = say(router, "!zt dokument Mobilität")
     assert "Schritt 3" in listed and "https://x.de/thesen.pdf" in listed
+
+
+def test_the_year_report_and_the_calendar_list_a_steps_documents(router: Router) -> None:
+    from icalendar import Calendar
+
+    from bot.domain.ics import theme_calendar
+    from bot.store.reports import load_year_report
+
+    say(router, "!zt dokument Mobilität Z2 https://cloud.stadt.de/s/foto Foto<b>protokoll</b>")
+    services = router.services
+    report = load_year_report(services.store, services.config, 2027, NOW.date())
+    html = services.renderer.document("year_report", "document", html=True, report=report)
+    assert '<a href="https://cloud.stadt.de/s/foto">https://cloud.stadt.de/s/foto</a>' in html
+    assert "Foto&lt;b&gt;protokoll&lt;/b&gt;" in html and "Foto<b>" not in html
+    markdown = services.renderer.document("year_report", "markdown", html=False, report=report)
+    assert "<https://cloud.stadt.de/s/foto>" in markdown
+    view = services.store.theme("Mobilität")
+    assert view is not None
+    calendar = Calendar.from_ical(theme_calendar(view, lead_names={}, now=NOW))
+    [z2] = [e for e in calendar.walk("VEVENT") if str(e["uid"]).endswith("-4@zukunftstische")]
+    assert "Dokumente:\n- Foto<b>protokoll</b>: https://cloud.stadt.de/s/foto" in str(
+        z2["description"]
+    )
