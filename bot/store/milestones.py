@@ -29,7 +29,8 @@ class Milestones(Database):
     """Milestones beside the themes (a part of Store)."""
 
     def set_milestone(self, milestone: Milestone, *, actor: str, now: datetime) -> bool:
-        """Adds it, or moves the one of that name (spelled alike); True when it is new."""
+        """Adds it, or moves the one of that name (spelled alike, whatever the case and
+        umlauts); True when it is new."""
         key = fold(milestone.name)
         with self.session() as session:
             row = session.exec(
@@ -48,8 +49,7 @@ class Milestones(Database):
                     added_at=utc(now),
                     changed_at=utc(now),
                 )
-            else:
-                row.name = milestone.name
+            else:  # moved: the name keeps the spelling it was first given
                 row.first_day = milestone.first_day
                 row.last_day = milestone.last_day
                 row.written = milestone.written

@@ -63,6 +63,10 @@ CALLS = {
     "löschen <Thema> bestätigen": "löschen Mobilität bestätigen",
     "kalender <Thema> abo neu": "kalender Mobilität abo neu",
     "kalender abo neu": "kalender abo neu",
+    "meilenstein <Name> <Datum|KW|Quartal> | meilenstein <Name> entfernen": (
+        "meilenstein Masterplan Mobilität Q3/2027"
+    ),
+    "meilenstein <Name> entfernen": "meilenstein Masterplan Mobilität entfernen",
 }
 # Mutating forms open to everyone, on purpose: an improvement idea may come from anyone.
 PUBLIC = {KVP_USAGE}
