@@ -184,7 +184,8 @@ def test_every_bad_row_is_reported_with_its_line() -> None:
         (6, "„KW 54/2027“ gibt es nicht (2027 hat 52 Kalenderwochen)"),
         (
             7,
-            "Datum „irgendwann“ nicht erkannt (z. B. 15.04.2027, KW 15/2027, Q4/2027 oder Q2/Q3 2027)",
+            "Datum „irgendwann“ nicht erkannt"
+            " (z. B. 15.04.2027, KW 15/2027, Q4/2027 oder Q2/Q3 2027)",
         ),
         (8, "Z2 oder Quartal fehlt"),
         (9, "Quartal „Q5/2027“ gibt es nicht (Q1 bis Q4)"),
