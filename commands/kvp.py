@@ -77,6 +77,8 @@ def adopt(request: Request, services: Services) -> Message:
     if idea.status == "rejected" or idea.implemented_at is not None:
         raise UserError("idea_decided", number=number)
     owner, day = _follow_up(request, rest)
+    if idea.status == "adopted":  # asked again: what is not said again stays
+        owner, day = owner or idea.owner, day or idea.follow_up
     services.evaluations.decide_idea(
         idea.id,
         "adopted",
