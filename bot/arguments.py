@@ -137,9 +137,10 @@ class Missing(Exception):
 
 
 class BadDate(Exception):
-    def __init__(self, error: DateError) -> None:
+    def __init__(self, error: DateError, *, quarters: bool) -> None:
         super().__init__(error.code)
         self.error = error
+        self.quarters = quarters  # a quarter is taken too: the refusal lists its forms
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def _trailing_date(wanted: Arg, head: str) -> tuple[str, DateSpec | None]:
     except DateError as err:
         if wanted.optional:
             return head, None
-        raise BadDate(err) from err
+        raise BadDate(err, quarters=wanted.quarter) from err
 
 
 def head_words(arguments: Sequence[Arg], text: str, words: dict[str, str]) -> str:

@@ -26,6 +26,7 @@ from bot.arguments import (
     StepRef,
     Values,
     head_words,
+    people_in,
     read_rest,
     split_call,
     theme_takes_all,
@@ -324,7 +325,7 @@ def read_arguments(form: Command, request: Request, services: Services) -> Reque
     except Missing as missing:
         raise UserError(missing.code, usage=request.usage) from missing
     except BadDate as bad:
-        raise date_error(bad.error, request.usage) from bad
+        raise date_error(bad.error, request.usage, quarters=bad.quarters) from bad
     except NotAUser as err:
         raise UserError("invalid_user_id", text=err.text) from err
 
@@ -461,6 +462,15 @@ def check_note(text: str) -> str | None:
     return note or None
 
 
+def user_ids(text: str, mentions: tuple[str, ...]) -> list[str]:
+    """Matrix user ids in `text` and the people mentioned, for a handler that reads a
+    part of its call itself (`kvp übernommen <Nr> [@person] [bis <Datum>]`)."""
+    try:
+        return list(people_in(text, mentions))
+    except NotAUser as err:
+        raise UserError("invalid_user_id", text=err.text) from err
+
+
 def _theme_or_error(match: Match, query: str, services: Services) -> ThemeView:
     if match.name is not None:
         theme = services.store.theme(match.name)
@@ -550,8 +560,12 @@ def parse_day(text: str, usage: str) -> date:
         raise date_error(err, usage) from err
 
 
-def date_error(err: DateError, usage: str) -> UserError:
-    return UserError(f"date_{err.code}", text=err.text, usage=usage, **err.details)
+def date_error(err: DateError, usage: str, *, quarters: bool = False) -> UserError:
+    """The refusal of an unreadable date; `quarters`: where a quarter is taken too (an
+    idea's, a milestone's), the answer lists the quarter forms."""
+    return UserError(
+        f"date_{err.code}", text=err.text, usage=usage, quarters=quarters, **err.details
+    )
 
 
 def find_step(view: ThemeView, word: str) -> tuple[StepRecord, StepDefinition] | None:

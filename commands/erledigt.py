@@ -14,10 +14,11 @@ from bot.command import (
     UserError,
     check_note,
 )
+from bot.domain.documents import MAX_PER_STEP, links_in
 from bot.domain.evaluation import waits_for_council
 from bot.domain.process import StepDefinition, StepKind
 from bot.domain.step_states import next_step, theme_progress
-from bot.domain.themes import StepState
+from bot.domain.themes import StepState, ThemeView
 from bot.rendering import Message
 
 
@@ -81,6 +82,7 @@ def handle(request: Request, services: Services) -> Message:
             note=note,
             action="done",
         )
+    kept = _keep_links(request, services, view, open_ones[-1], note)
     changed = services.store.theme_by_id(view.id) or view
     following = next_step(theme_progress(changed.template, changed.steps, request.today))
     return services.renderer.message(
@@ -91,7 +93,28 @@ def handle(request: Request, services: Services) -> Message:
         already=already,
         note=note,
         next=following,
+        kept=kept,
+        kept_on=open_ones[-1],
     )
+
+
+def _keep_links(
+    request: Request,
+    services: Services,
+    view: ThemeView,
+    definition: StepDefinition,
+    note: str | None,
+) -> list[str]:
+    """The links of the note become documents of the (last) step marked: what the step
+    produced, for the next step's reminders. Links beyond the step's limit stay note."""
+    room = MAX_PER_STEP - len(view.documents_of(definition.key))
+    links = links_in(note)[: max(0, room)]
+    if not links:
+        return []
+    pairs = [(link, None) for link in links]
+    store = services.store
+    store.add_documents(view.id, definition.key, pairs, actor=request.sender, now=request.now)
+    return links
 
 
 COMMAND = Command(

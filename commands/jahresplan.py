@@ -46,6 +46,8 @@ def shown_of(plan: AnnualPlan, *, drawn: bool) -> dict[str, object]:
         "hidden_conflicts": max(0, len(plan.conflicts) - WARNINGS_SHOWN),
         "step_warnings": plan.step_warnings[:WARNINGS_SHOWN],
         "hidden_warnings": max(0, len(plan.step_warnings) - WARNINGS_SHOWN),
+        "milestone_clashes": plan.milestone_clashes[:WARNINGS_SHOWN],
+        "hidden_clashes": max(0, len(plan.milestone_clashes) - WARNINGS_SHOWN),
         "shortened": (not drawn and not plan.is_empty)
         or any(len(q.entries) > ENTRIES_SHOWN for q in plan.quarters),
         "drawn": drawn,
@@ -67,10 +69,17 @@ def handle(request: Request, services: Services) -> Message:
     year = parse_year(request.values.text, request.today.year, request.usage)
     whole = request.values.has("all")
     views = services.store.themes_of_year(year)
-    plan = build_annual_plan(views, year, services.calendar, services.school_holidays)
+    plan = build_annual_plan(
+        views,
+        year,
+        services.calendar,
+        services.school_holidays,
+        milestones=services.store.milestones_of_year(year),
+        today=request.today,
+    )
     if whole:
         return _as_file(services, plan, views)
-    drawn = not plan.is_empty and len(plan.entries) <= PICTURE_ROWS
+    drawn = not plan.is_empty and len(plan.entries) + len(plan.milestones) <= PICTURE_ROWS
     reply = services.renderer.message(
         "annual_plan", plan=plan, prefix=services.config.bot.prefix, **shown_of(plan, drawn=drawn)
     )

@@ -104,6 +104,7 @@ def handle(request: Request, services: Services) -> Message:
         council_key=council.key if council else None,
         draft_key=draft.key if draft else None,
         participation=participation,
+        documents=view.documents,
         # Where the Koordination hears steps the Fachbereich leads with it: the digest.
         coordination_in_digest=bool(setup.teams) and not setup.coordination_copies,
         citizen_dialogue_unbound=citizen_dialogue_unbound(setup),

@@ -1,7 +1,9 @@
 """The year plan as a picture (`!zt jahresplan [Jahr]`).
 
 Every theme of the year on one line: its steps as a thin bar, its Z2 as a star, by
-quarter; ideas apart, over the quarter they are planned for; weeks with two Z2 and
+quarter; ideas apart, over the quarter they are planned for; the milestones of the
+city's other strategies apart below them (a diamond on a day, a bar over a week or a
+quarter, a dotted line across the themes for a day or a week); weeks with two Z2 and
 the school holidays shaded across all lines.
 """
 
@@ -41,6 +43,7 @@ STATUS_COLOURS = {"active": "#0072B2", "paused": "#999933", "archived": "#7F7F7F
 STATUS_MARKERS = {"active": "*", "paused": "P", "archived": "X"}
 STATUS_WORDS = {"paused": "theme_paused", "archived": "theme_archived"}
 IDEA_COLOUR = "#CC79A7"
+MILESTONE_COLOUR = "#009E73"
 MARGINS = Margins(left=290, right=30, top=100, bottom=95, row=26)
 NAME_LIMIT = 34
 
@@ -58,6 +61,15 @@ class PlanRow:
 
 
 @dataclass(frozen=True)
+class MilestoneRow:
+    name: str
+    first: date
+    last: date
+    written: str  # "Q3/2027", "KW 19/2027", "03.05.2027"
+    precision: str  # "day", "week", "quarter"
+
+
+@dataclass(frozen=True)
 class YearPlanData:
     year: int
     today: date
@@ -68,6 +80,7 @@ class YearPlanData:
     school_breaks: tuple[tuple[date, date, str], ...]
     school_unknown_from: date | None
     words: ChartWords
+    milestones: tuple[MilestoneRow, ...] = ()
 
     @property
     def by_quarter(self) -> tuple[tuple[int, tuple[str, ...]], ...]:
@@ -120,12 +133,23 @@ def year_plan_data(
         school_breaks=school_breaks(school, start, end),
         school_unknown_from=plan.school_holidays_unknown_from,
         words=words,
+        milestones=tuple(
+            MilestoneRow(m.name, m.first_day, m.last_day, m.written, m.precision)
+            for m in plan.milestones
+        ),
     )
 
 
 def draw_year_plan(data: YearPlanData) -> Figure:
     words = data.words
-    rows = max(1, len(data.themes) + len(data.ideas) + (1 if data.ideas else 0))
+    rows = max(
+        1,
+        len(data.themes)
+        + len(data.ideas)
+        + (1 if data.ideas else 0)
+        + len(data.milestones)
+        + (1 if data.milestones else 0),
+    )
     figure, axes = rows_figure(MARGINS, rows)
     start, end = date(data.year, 1, 1), date(data.year + 1, 1, 1)
     axes.set_xlim(day_number(start), day_number(end))
@@ -133,13 +157,15 @@ def draw_year_plan(data: YearPlanData) -> Figure:
     _quarters(axes, data)
     _shading(axes, data)
     labels = _themes(axes, data) + _ideas(axes, data, first_row=len(data.themes))
+    after_ideas = len(data.themes) + len(data.ideas) + (1 if data.ideas else 0)
+    labels += _milestones(axes, data, first_row=after_ideas)
     axes.set_yticks([row for row, _ in labels], [text for _, text in labels], fontsize=9)
     _month_axis(axes, data.year)
     if start <= data.today < end:
         axes.axvline(
             day_number(data.today), color=TODAY_COLOUR, linewidth=1.5, zorder=6, gid="today"
         )
-    if not data.themes and not data.ideas:
+    if not data.themes and not data.ideas and not data.milestones:
         axes.text(
             0.5, 0.5, words("year_empty", year=data.year), transform=axes.transAxes,
             ha="center", va="center", fontsize=11, gid="empty",
@@ -314,6 +340,56 @@ def _ideas(axes: Axes, data: YearPlanData, first_row: int) -> list[tuple[int, st
     return labels
 
 
+def _milestones(axes: Axes, data: YearPlanData, first_row: int) -> list[tuple[int, str]]:
+    """The other strategies' milestones in rows of their own; a day or a week also as a
+    dotted line across the themes above, where a Z2 beside it is easy to see."""
+    if not data.milestones:
+        return []
+    header = first_row
+    axes.axhline(header - 0.5, color="#444444", linewidth=1)
+    axes.text(
+        0.005,
+        header,
+        data.words("milestones"),
+        transform=axes.get_yaxis_transform(),
+        fontsize=10,
+        fontweight="bold",
+        va="center",
+        gid="milestones-header",
+    )
+    start, after = date(data.year, 1, 1), date(data.year + 1, 1, 1)
+    labels = []
+    for offset, milestone in enumerate(data.milestones, start=1):
+        row = header + offset
+        first = max(start, milestone.first)
+        last = min(after - timedelta(days=1), milestone.last)
+        if milestone.precision == "day":
+            axes.plot(
+                [day_number(first)], [row], marker="D", markersize=9, color=MILESTONE_COLOUR,
+                markeredgecolor="black", markeredgewidth=0.6, linestyle="none", zorder=5,
+                gid=f"milestone-{offset - 1}",
+            )  # fmt: skip
+        else:
+            axes.barh(
+                row, day_number(last + timedelta(days=1)) - day_number(first),
+                left=day_number(first), height=0.55, color=MILESTONE_COLOUR, alpha=0.45,
+                edgecolor=MILESTONE_COLOUR, zorder=2, gid=f"milestone-{offset - 1}",
+            )  # fmt: skip
+        if milestone.precision != "quarter":
+            axes.axvline(
+                day_number(first), ymax=1.0, color=MILESTONE_COLOUR, linewidth=1,
+                linestyle=":", zorder=1,
+            )  # fmt: skip
+        middle = (day_number(first) + day_number(last + timedelta(days=1))) / 2
+        near_right = (middle - day_number(start)) / (day_number(after) - day_number(start)) > 0.8
+        axes.text(
+            middle + (-6 if near_right else 6), row, milestone.written,
+            ha="right" if near_right else "left", va="center", fontsize=8, zorder=6,
+        )  # fmt: skip
+        labels.append((row, _short(milestone.name)))
+    return labels
+
+
 def _month_axis(axes: Axes, year: int) -> None:
     months = [date(year, month, 1) for month in range(1, 13)]
     axes.set_xticks(
@@ -338,6 +414,8 @@ def _legend(figure: Figure, data: YearPlanData) -> None:
         Line2D([], [], color=STATUS_COLOURS["active"], linewidth=3, alpha=0.35,
                label=words("z2_span")),
         Patch(facecolor=IDEA_COLOUR, alpha=0.35, hatch="//", label=words("ideas")),
+        Line2D([], [], marker="D", color=MILESTONE_COLOUR, linestyle="none", markersize=8,
+               label=words("milestones")),
         Patch(facecolor=CONFLICT_COLOUR, alpha=0.3, hatch="xx",
               label=words("two_z2", week="…")),
         Patch(facecolor=SCHOOL_COLOUR, alpha=0.4, hatch="..", label=words("school_break")),

@@ -4,8 +4,14 @@ Pure: ThemeViews, a year and two holiday tables in, an AnnualPlan out. The table
 from the `holidays` package, which computes them (no I/O, no clock reads). Warnings:
 
 - two or more themes whose Z2 fall into the same ISO week;
+- a Z2 in the week of a milestone of another strategy (a day or a week; a quarter-long
+  one is context, not a clash);
 - an open step of a running or paused theme whose date lies in the year and falls on a
-  public holiday, a weekend or into the school holidays.
+  public holiday or a weekend, and a meeting in the school holidays (a deadline or the
+  continuous step 7 does not need anyone to come).
+
+Milestones of the city's other strategies (domain.milestones) are listed in the quarter
+they begin in. A running theme is "geplant" until its first step begins.
 
 School holidays are decided year by year (the KMK publishes them a few years ahead), so
 the package knows them only up to some date. Beyond it the plan says "Ferien unbekannt"
@@ -23,6 +29,8 @@ from functools import cached_property
 import holidays
 
 from bot.domain.dates import DateError, Quarter, parse_date_spec
+from bot.domain.milestones import Milestone
+from bot.domain.process import StepKind
 from bot.domain.themes import StepState, ThemeStatus, ThemeView
 from bot.domain.working_days import WorkingCalendar
 
@@ -88,7 +96,9 @@ class PlanEntry:
     """One theme in a quarter: its Z2, or as an idea its planned quarter."""
 
     name: str
-    status: str  # ThemeStatus value: active (läuft), paused, archived, idea
+    # ThemeStatus value: active (läuft), paused, archived, idea; or "planned" (geplant):
+    # active, but its first step has not begun.
+    status: str
     z2: date | None
     planned_quarter: str | None
     warnings: int  # how many warnings below name this theme
@@ -102,6 +112,17 @@ class PlanEntry:
 class QuarterPlan:
     quarter: int
     entries: tuple[PlanEntry, ...]
+    # Milestones of other strategies that begin in the quarter, by date.
+    milestones: tuple[Milestone, ...] = ()
+
+
+@dataclass(frozen=True)
+class MilestoneClash:
+    """A Z2 in the week of another strategy's milestone."""
+
+    theme: str
+    z2: date
+    milestone: Milestone
 
 
 @dataclass(frozen=True)
@@ -137,6 +158,11 @@ class AnnualPlan:
     step_warnings: tuple[StepWarning, ...]
     # The first day of the year whose school holidays are not known (None: all known).
     school_holidays_unknown_from: date | None
+    milestone_clashes: tuple[MilestoneClash, ...] = ()
+
+    @property
+    def milestones(self) -> tuple[Milestone, ...]:
+        return tuple(m for quarter in self.quarters for m in quarter.milestones)
 
     @property
     def entries(self) -> tuple[PlanEntry, ...]:
@@ -144,7 +170,7 @@ class AnnualPlan:
 
     @property
     def is_empty(self) -> bool:
-        return not self.entries
+        return not self.entries and not self.milestones
 
     @property
     def ideas(self) -> int:
@@ -161,12 +187,13 @@ class AnnualPlan:
 
     @property
     def warning_count(self) -> int:
-        return len(self.conflicts) + len(self.step_warnings)
+        return len(self.conflicts) + len(self.step_warnings) + len(self.milestone_clashes)
 
     @cached_property  # asked once per line of the plain text
     def name_width(self) -> int:
         """For the plain text: names padded to the longest one, within reason."""
-        return min(max((len(entry.name) for entry in self.entries), default=0), 40)
+        names = [entry.name for entry in self.entries] + [m.name for m in self.milestones]
+        return min(max((len(name) for name in names), default=0), 40)
 
 
 def quarter_of(day: date) -> int:
@@ -208,22 +235,28 @@ def _step_warnings(
     views: Iterable[ThemeView], year: int, calendar: WorkingCalendar, school: SchoolHolidays
 ) -> list[StepWarning]:
     warnings = []
-    labels: dict[tuple[int, str], str] = {}  # themes share their template's copies
+    # Themes share their template's copies: each step's definition looked up once.
+    known: dict[tuple[int, str], tuple[str, bool]] = {}
     for view in views:
         steps = [s for s in view.steps if s.state == StepState.open and s.due.year == year]
         if not steps:
             continue
         template = view.template
         for step in steps:
+            found = known.get((id(template), step.key))
+            if found is None:
+                definition = template.step(step.key)
+                found = (
+                    definition.label if definition else step.key,
+                    definition is not None and definition.kind == StepKind.meeting,
+                )
+                known[(id(template), step.key)] = found
+            label, meeting = found
             holiday = calendar.holiday_name(step.due)
             weekend = step.due.weekday() in _WEEKEND
-            school_break = school.name(step.due)
+            # Only a meeting needs people to come: a deadline in the holidays is no clash.
+            school_break = school.name(step.due) if meeting else None
             if holiday or weekend or school_break:
-                label = labels.get((id(template), step.key))
-                if label is None:
-                    definition = template.step(step.key)
-                    label = definition.label if definition else step.key
-                    labels[(id(template), step.key)] = label
                 warnings.append(
                     StepWarning(
                         theme=view.theme.name,
@@ -238,11 +271,36 @@ def _step_warnings(
     return sorted(warnings, key=lambda w: (w.day, w.theme.casefold(), w.key))
 
 
+def _milestone_clashes(
+    views: Iterable[ThemeView], milestones: Iterable[Milestone], year: int
+) -> list[MilestoneClash]:
+    with_week = [m for m in milestones if m.has_week]
+    clashes = [
+        MilestoneClash(view.theme.name, view.theme.z2, milestone)
+        for view in views
+        if view.theme.z2 is not None and view.theme.z2.year == year
+        for milestone in with_week
+        if milestone.touches_week_of(view.theme.z2)
+    ]
+    return sorted(clashes, key=lambda c: (c.z2, c.theme.casefold(), c.milestone.name))
+
+
+def _shown_status(view: ThemeView, today: date | None) -> str:
+    """läuft once the first step has begun; before that, geplant."""
+    status = str(view.theme.status)
+    if status != ThemeStatus.active or today is None or not view.steps:
+        return status
+    return "planned" if min(step.due for step in view.steps) > today else status
+
+
 def build_annual_plan(
     views: Iterable[ThemeView],
     year: int,
     calendar: WorkingCalendar,
     school: SchoolHolidays,
+    *,
+    milestones: Iterable[Milestone] = (),
+    today: date | None = None,
 ) -> AnnualPlan:
     """The year's themes by quarter (Z2, or an idea's planned quarter), and its warnings.
 
@@ -253,6 +311,11 @@ def build_annual_plan(
     current = [v for v in views if v.theme.status != ThemeStatus.archived]
     conflicts = _same_week(current, year)
     step_warnings = _step_warnings(current, year, calendar, school)
+    of_year = sorted(
+        (m for m in milestones if m.first_day.year == year),
+        key=lambda m: (m.first_day, m.name.casefold()),
+    )
+    clashes = _milestone_clashes(current, of_year, year)
 
     per_theme: dict[str, int] = defaultdict(int)
     for conflict in conflicts:
@@ -260,6 +323,8 @@ def build_annual_plan(
             per_theme[name] += 1
     for warning in step_warnings:
         per_theme[warning.theme] += 1
+    for clash in clashes:
+        per_theme[clash.theme] += 1
 
     by_quarter: dict[int, list[tuple[tuple, PlanEntry]]] = defaultdict(list)
     for view in views:
@@ -277,7 +342,7 @@ def build_annual_plan(
             order = (1, date.min, theme.name.casefold())
         entry = PlanEntry(
             name=theme.name,
-            status=str(theme.status),
+            status=_shown_status(view, today),
             z2=theme.z2,
             planned_quarter=theme.planned_quarter if theme.z2 is None else None,
             warnings=per_theme.get(theme.name, 0),
@@ -285,7 +350,11 @@ def build_annual_plan(
         by_quarter[quarter].append((order, entry))
 
     quarters = tuple(
-        QuarterPlan(q, tuple(entry for _, entry in sorted(by_quarter[q], key=lambda i: i[0])))
+        QuarterPlan(
+            q,
+            tuple(entry for _, entry in sorted(by_quarter[q], key=lambda i: i[0])),
+            tuple(m for m in of_year if m.quarter == q),
+        )
         for q in QUARTERS
     )
     known_until = school.known_until(year)
@@ -301,4 +370,5 @@ def build_annual_plan(
         conflicts=tuple(conflicts),
         step_warnings=tuple(step_warnings),
         school_holidays_unknown_from=unknown_from,
+        milestone_clashes=tuple(clashes),
     )

@@ -1,5 +1,6 @@
 """Parsing the dates people write in chat: 15.04.2027, 2027-04-15, 15. April 2027,
-KW 15/2027, Q4/2027.
+KW 15/2027, Q4/2027, and quarter ranges as the concept writes them (Q2/Q3 2027,
+Q2–Q3/2027).
 
 A two-digit year (15.04.27) is not guessed: the answer asks for it with four digits and
 names the date it would be ("bitte vierstellig: 15.04.2027").
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 MIN_YEAR = 2000
 MAX_YEAR = 2100
@@ -22,6 +23,11 @@ _DAY_FIRST = re.compile(r"(?P<d>\d{1,6})\.(?P<m>\d{1,6})\.(?P<y>\d{1,6})")
 _ISO = re.compile(r"(?P<y>\d{1,6})-(?P<m>\d{1,6})-(?P<d>\d{1,6})")
 _WEEK = re.compile(r"KW\s*(?P<w>\d{1,6})(?:\s*/\s*|\s+)(?P<y>\d{1,6})", re.IGNORECASE)
 _QUARTER = re.compile(r"Q\s*(?P<q>\d{1,6})(?:\s*/\s*|\s+)(?P<y>\d{1,6})", re.IGNORECASE)
+# The concept's "Mobilität: Q2/Q3": two quarters of one year, joined by / - – or "bis".
+_QUARTER_RANGE = re.compile(
+    r"Q\s*(?P<q>\d{1,6})\s*(?:/|-|–|bis)\s*Q\s*(?P<q2>\d{1,6})(?:\s*/\s*|\s+)(?P<y>\d{1,6})",
+    re.IGNORECASE,
+)
 
 # Month names as people write them in German (and English), full or short, with the
 # umlaut or without: "15. April 2027", "3. März 2027", "1. Okt. 2027", "15 April 2027".
@@ -74,8 +80,34 @@ class Quarter:
     def first_day(self) -> date:
         return date(self.year, 3 * self.quarter - 2, 1)
 
+    @property
+    def last_day(self) -> date:
+        return quarter_last_day(self.year, self.quarter)
+
     def __str__(self) -> str:
         return f"Q{self.quarter}/{self.year}"
+
+
+@dataclass(frozen=True)
+class QuarterRange(Quarter):
+    """Quarters `quarter` to `last` of one year (`Q2–Q3/2027`). A Quarter for everything
+    that asks for one (an idea's place in the year plan is its first quarter)."""
+
+    last: int
+
+    @property
+    def last_day(self) -> date:
+        return quarter_last_day(self.year, self.last)
+
+    def __str__(self) -> str:
+        # Ten characters, the length stored for an idea's quarter.
+        return f"Q{self.quarter}–Q{self.last}/{self.year}"
+
+
+def quarter_last_day(year: int, quarter: int) -> date:
+    if quarter == 4:
+        return date(year, 12, 31)
+    return date(year, 3 * quarter + 1, 1) - timedelta(days=1)
 
 
 DateSpec = ExactDate | CalendarWeek | Quarter
@@ -159,7 +191,22 @@ def _named_month(d: str, name: str, y: str, text: str) -> ExactDate:
     return _calendar_date(y, str(month), d, text)
 
 
+def _quarter_range(q: str, q2: str, y: str, text: str) -> Quarter:
+    meant = _two_digits(y)
+    if meant is not None:
+        raise _ask_four_digits(text, f"Q{int(q)}–Q{int(q2)}/{meant}")
+    year = _year(y, text)
+    first, last = int(q), int(q2)
+    if not 1 <= first <= 4 or not 1 <= last <= 4 or last < first:
+        raise DateError("impossible_quarter", text)
+    if first == last:
+        return Quarter(year, first)
+    return QuarterRange(year, first, last)
+
+
 _PATTERNS = (
+    # Before the single quarter: "Q2 – Q3 2027" would otherwise read as "Q3 2027".
+    (_QUARTER_RANGE, lambda m, t: _quarter_range(m["q"], m["q2"], m["y"], t)),
     (_DAY_FIRST, lambda m, t: _calendar_date(m["y"], m["m"], m["d"], t)),
     (_MONTH_NAME, lambda m, t: _named_month(m["d"], m["name"], m["y"], t)),
     (_ISO, lambda m, t: _calendar_date(m["y"], m["m"], m["d"], t)),
@@ -184,7 +231,7 @@ def split_trailing_date(text: str, *, allow_quarter: bool = False) -> tuple[str,
         if match is None:
             continue
         found = match.group(0).strip()
-        if pattern is _QUARTER and not allow_quarter:
+        if pattern in (_QUARTER, _QUARTER_RANGE) and not allow_quarter:
             raise DateError("quarter_not_allowed", found)
         return stripped[: match.start()].strip(), build(match, found)
     raise DateError("unrecognized", _last_word(stripped))

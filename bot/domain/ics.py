@@ -17,9 +17,12 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vDuration
 
+from bot.domain.documents import StepDocument
 from bot.domain.meetings import meeting_time, starts_and_ends, takes_time
+from bot.domain.milestones import Milestone
 from bot.domain.participation import Window, window
 from bot.domain.process import Lead, StepDefinition
+from bot.domain.theme_names import fold
 from bot.domain.themes import StepRecord, StepState, ThemeView
 
 PRODID = "-//Zukunftstische-Bot//DE"
@@ -94,6 +97,7 @@ def feed_calendar(
     lead_names: Mapping[str, str],
     refresh: timedelta = FEED_REFRESH,
     zone: tzinfo = BERLIN,
+    milestones: Sequence[Milestone] = (),
 ) -> bytes:
     """A subscribed calendar feed: every step of each theme, stamped with the time the
     theme last changed (not the time of the request) and its `change_sequence`. The same
@@ -116,8 +120,37 @@ def feed_calendar(
             sequence=sequence,
             zone=zone,
         )
+    for milestone in milestones:
+        calendar.add_component(milestone_event(milestone, labels.milestone))
     calendar.add_missing_timezones()  # the VTIMEZONE of the timed meetings' zone
     return calendar.to_ical()
+
+
+def milestone_event(milestone: Milestone, word: str = "Meilenstein") -> Event:
+    """A milestone of another strategy: all-day over its days; the UID from its folded
+    name (one per name, as stored), SEQUENCE from its last move."""
+    changed = milestone.changed_at or _SEQUENCE_EPOCH
+    stamp = changed.astimezone(UTC)
+    event = Event()
+    event.add("uid", f"zt-meilenstein-{fold(milestone.name).replace(' ', '-')}@{UID_DOMAIN}")
+    event.add("dtstamp", stamp)
+    event.add("last-modified", stamp)
+    event.add("sequence", sequence_at(changed))
+    event.add("dtstart", milestone.first_day)
+    event.add("dtend", _next_day(milestone.last_day))
+    event.add("summary", f"◆ {word}: {milestone.name}")
+    event.add("description", f"{word}: {milestone.name} ({milestone.written})")
+    event.add("transp", "TRANSPARENT")
+    return event
+
+
+def _with_documents(description: str, documents: Sequence[StepDocument], labels: _Labels) -> str:
+    """The step's documents below its description (iCalendar text escapes them)."""
+    if not documents:
+        return description
+    lines = [f"{labels.documents}:"]
+    lines.extend(f"- {d.title}: {d.url}" if d.title else f"- {d.url}" for d in documents)
+    return "\n".join([description, "", *lines]) if description else "\n".join(lines)
 
 
 def _calendar(name: str) -> Calendar:
@@ -174,6 +207,8 @@ class _Labels:
     participation: str = "Digitale Beteiligung"
     step: str = "Schritt"
     lapsed: str = "entfallen"
+    documents: str = "Dokumente"
+    milestone: str = "Meilenstein"
 
 
 def _event(
@@ -207,7 +242,8 @@ def _event(
     event.add("summary", _summary(view.theme.name, step, definition, labels))
     if step.place:
         event.add("location", step.place)
-    event.add("description", _description(step, definition, lead_names, labels))
+    description = _description(step, definition, lead_names, labels)
+    event.add("description", _with_documents(description, view.documents_of(step.key), labels))
     # A skipped or lapsed step is called off; everything else stands as planned.
     event.add("status", "CANCELLED" if step.state in CALLED_OFF else "CONFIRMED")
     return event

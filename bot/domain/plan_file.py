@@ -2,7 +2,10 @@
 
 Columns: Thema; Z2 or Quartal; Teamraum, Fachbereich, Kernteam and Teilnehmende (Matrix
 ids separated by spaces or commas; the Teilnehmende are the people at Z2, whom the
-evaluation asks), Kontakt (all optional: older files without them still import).
+evaluation asks), Kontakt, Art (all optional: older files without them still import).
+A row whose Art is "Meilenstein" is a milestone of another strategy (Masterplan
+Mobilität Q3/2027), not a theme: its date, week or quarter stands in the Z2 or Quartal
+column, and the theme's columns stay empty.
 German Excel writes semicolon-separated Windows-1252; other tools write UTF-8 (with or
 without BOM) and commas. Both are read. Every problem is reported with its line number,
 so that a long file can be fixed in one pass instead of one error per attempt.
@@ -47,6 +50,16 @@ CONTACT_HEADERS = frozenset({"kontakt", "ansprechperson", "ansprechpartner in", 
 PARTICIPANT_HEADERS = frozenset(
     {"teilnehmende", "teilnehmer", "teilnehmer innen", "z2 teilnehmende", "participants"}
 )
+KIND_HEADERS = frozenset({"art", "typ", "kind", "zeilenart"})
+THEME_KIND = "theme"
+MILESTONE_KIND = "milestone"
+KIND_WORDS = {
+    "": THEME_KIND,
+    "thema": THEME_KIND,
+    "theme": THEME_KIND,
+    "meilenstein": MILESTONE_KIND,
+    "milestone": MILESTONE_KIND,
+}
 # As the chat commands allow (commands/fachbereich.py, kontakt.py, kernteam.py).
 MAX_DEPARTMENT_LENGTH = 200
 MAX_CONTACT_LENGTH = 500
@@ -86,6 +99,11 @@ class PlanRow:
     core_team: tuple[str, ...] = ()
     contact: str | None = None
     participants: tuple[str, ...] = ()
+    kind: str = THEME_KIND  # or MILESTONE_KIND
+
+    @property
+    def is_milestone(self) -> bool:
+        return self.kind == MILESTONE_KIND
 
 
 @dataclass(frozen=True)
@@ -107,6 +125,14 @@ class ParsedPlan:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def themes(self) -> tuple[PlanRow, ...]:
+        return tuple(row for row in self.rows if not row.is_milestone)
+
+    @property
+    def milestones(self) -> tuple[PlanRow, ...]:
+        return tuple(row for row in self.rows if row.is_milestone)
 
 
 # Reading ------------------------------------------------------------------------------
@@ -176,6 +202,7 @@ class _Columns:
     core_team: int | None = None
     contact: int | None = None
     participants: int | None = None
+    kind: int | None = None
 
 
 def _columns(header: Sequence[str]) -> _Columns | str:
@@ -197,6 +224,7 @@ def _columns(header: Sequence[str]) -> _Columns | str:
         find(CONTACT_HEADERS),
         find(PARTICIPANT_HEADERS),
     )
+    kind = find(KIND_HEADERS)
     if not name:
         return "Kopfzeile ohne Spalte „Thema“ (erwartet: Thema; Z2 oder Quartal; Teamraum)"
     if not dates and not quarter:
@@ -209,6 +237,7 @@ def _columns(header: Sequence[str]) -> _Columns | str:
         ("Kernteam", core_team),
         ("Kontakt", contact),
         ("Teilnehmende", participants),
+        ("Art", kind),
     )
     for label, found in single:
         if len(found) > 1:
@@ -222,6 +251,7 @@ def _columns(header: Sequence[str]) -> _Columns | str:
         core_team[0] if core_team else None,
         contact[0] if contact else None,
         participants[0] if participants else None,
+        kind[0] if kind else None,
     )
 
 
@@ -242,7 +272,7 @@ def _validate(records: Sequence[tuple[int, list[str]]], columns: _Columns) -> Pa
     for line, cells in records:
         problems, row = _row(line, cells, columns)
         if row is not None:
-            key = fold(row.name)
+            key = f"{row.kind}:{fold(row.name)}"
             if key in first_seen:
                 problems.append(f"„{row.name}“ steht schon in Zeile {first_seen[key]}")
             else:
@@ -267,9 +297,25 @@ def _row(line: int, cells: Sequence[str], columns: _Columns) -> tuple[list[str],
     participants = _people(
         _cell(cells, columns.participants), "Teilnehmende", MAX_PARTICIPANTS, problems
     )
+    kind = _kind(_cell(cells, columns.kind), problems)
+    if kind == MILESTONE_KIND and (room or department or contact or core_team or participants):
+        problems.append(
+            "Meilenstein: Teamraum, Fachbereich, Kernteam, Teilnehmende und Kontakt bleiben leer"
+        )
     if name is None or spec is None:
         return problems, None
-    return problems, PlanRow(name, spec, room, line, department, core_team, contact, participants)
+    return problems, PlanRow(
+        name, spec, room, line, department, core_team, contact, participants, kind
+    )
+
+
+def _kind(raw: str, problems: list[str]) -> str:
+    kind = KIND_WORDS.get(fold(raw.strip()))
+    if kind is None:
+        shown = raw if len(raw) <= 30 else raw[:29] + "…"
+        problems.append(f"Art „{shown}“: erwartet Thema oder Meilenstein")
+        return THEME_KIND
+    return kind
 
 
 def _text(raw: str, label: str, limit: int, problems: list[str]) -> str | None:
@@ -340,7 +386,7 @@ def quarter_of(day: date) -> Quarter:
 def _in_quarter(spec: DateSpec, quarter: Quarter) -> bool:
     if isinstance(spec, Quarter):
         return spec == quarter
-    return quarter_of(spec.first_day) == quarter
+    return quarter.first_day <= spec.first_day <= quarter.last_day
 
 
 def _room(raw: str, problems: list[str]) -> str | None:
@@ -394,7 +440,7 @@ def date_reason(err: DateError) -> str:
     if err.code == "year_out_of_range":
         low, high = err.details.get("min"), err.details.get("max")
         return f"Jahr in „{text}“ liegt nicht zwischen {low} und {high}"
-    return f"Datum „{text}“ nicht erkannt (z. B. 15.04.2027, KW 15/2027 oder Q4/2027)"
+    return f"Datum „{text}“ nicht erkannt (z. B. 15.04.2027, KW 15/2027, Q4/2027 oder Q2/Q3 2027)"
 
 
 # Writing ------------------------------------------------------------------------------

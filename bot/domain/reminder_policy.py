@@ -82,6 +82,8 @@ class ReminderKind(StrEnum):
     # A notice of a step counted from another step's date (step 3: two weeks before Z2).
     task = "task"
     digest = "digest"
+    # An adopted improvement idea's day (domain.idea_follow_up): its owner is reminded.
+    idea_follow_up = "idea_follow_up"
 
 
 # Notices before a date: never sent once the date has come (the day notice supersedes).

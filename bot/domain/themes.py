@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from functools import lru_cache
 
+from bot.domain.documents import StepDocument
 from bot.domain.papers import LinkedPaper
 from bot.domain.process import ProcessTemplate
 
@@ -108,6 +109,8 @@ class ThemeView:
     responsible: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # The Beschlussvorlage linked with `!zt vorlage`, as last read.
     paper: LinkedPaper | None = None
+    # Links on the steps (`!zt dokument`), by step key, in the order they were added.
+    documents: Mapping[str, tuple[StepDocument, ...]] = field(default_factory=dict)
 
     @property
     def template(self) -> ProcessTemplate:
@@ -121,6 +124,9 @@ class ThemeView:
     def step(self, key: str) -> StepRecord | None:
         folded = key.casefold()
         return next((step for step in self.steps if step.key.casefold() == folded), None)
+
+    def documents_of(self, key: str) -> tuple[StepDocument, ...]:
+        return self.documents.get(key, ())
 
     def room(self, role: str) -> str | None:
         return getattr(self.theme, ROOM_FIELDS[role])

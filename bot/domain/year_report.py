@@ -70,6 +70,29 @@ class IdeaInput:
     text: str
     status: str  # "open", "adopted", "rejected"
     reason: str | None = None
+    # An adopted idea's follow-up (`kvp übernommen … bis`) and whether it is in practice.
+    owner: str | None = None
+    follow_up: date | None = None
+    implemented: bool = False
+
+
+@dataclass(frozen=True)
+class PendingIdea:
+    """Adopted and not yet in practice: who, and by when."""
+
+    text: str
+    owner: str | None
+    follow_up: date | None
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    """A link on a step, as the report lists it."""
+
+    key: str
+    label: str
+    url: str
+    title: str | None
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,11 @@ class ThemeLine:
     adopted: tuple[str, ...]
     rejected: tuple[tuple[str, str | None], ...]
     archived: bool = False
+    pending: tuple[PendingIdea, ...] = ()
+    documents: tuple[DocumentLine, ...] = ()
+
+    def pending_of(self, text: str) -> PendingIdea | None:
+        return next((p for p in self.pending if p.text == text), None)
 
     @property
     def late_steps(self) -> int:
@@ -158,6 +186,11 @@ class YearReport:
     @property
     def rejected(self) -> int:
         return sum(len(t.rejected) for t in self.themes)
+
+    @property
+    def pending(self) -> tuple[tuple[str, PendingIdea], ...]:
+        """(theme, idea) for every adopted idea not yet in practice."""
+        return tuple((t.name, p) for t in self.themes for p in t.pending)
 
     def trends_of(self, kind: str) -> tuple[QuestionTrend, ...]:
         return tuple(t for t in self.trends if t.kind == kind)
@@ -284,9 +317,23 @@ def build_year_report(
                 adopted=tuple(i.text for i in own if i.status == "adopted"),
                 rejected=tuple((i.text, i.reason) for i in own if i.status == "rejected"),
                 archived=view.theme.status == "archived",
+                pending=tuple(
+                    PendingIdea(i.text, i.owner, i.follow_up)
+                    for i in own
+                    if i.status == "adopted" and not i.implemented
+                ),
+                documents=_documents(view),
             )
         )
     return YearReport(year, today, min_answers, tuple(lines), _trends(lines, current))
+
+
+def _documents(view: ThemeView) -> tuple[DocumentLine, ...]:
+    return tuple(
+        DocumentLine(definition.key, definition.label, d.url, d.title)
+        for definition in view.template.steps
+        for d in view.documents_of(definition.key)
+    )
 
 
 def _trends(

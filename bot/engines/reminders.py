@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
+from bot.domain.documents import documents_before
+from bot.domain.idea_follow_up import FollowUp, due_follow_ups, idea_of, next_follow_up
 from bot.domain.lead_rooms import RoomSetup, citizen_dialogue_unbound, setup_for
 from bot.domain.participation import window as participation_window
 from bot.domain.process import Lead
@@ -39,6 +41,7 @@ from bot.matrix import events
 from bot.matrix.send_queue import TXN_DEDUP_WINDOW, Outgoing, Priority
 from bot.rendering import Message, Renderer
 from bot.store.database import retry_while_unavailable_async, utc
+from bot.store.evaluations import EvaluationStore
 from bot.store.themes import Store
 
 log = logging.getLogger(__name__)
@@ -57,12 +60,14 @@ class ReminderEngine:
     # (reminders for a room it has not joined yet wait).
     matrix: MatrixPort
     settings: ReminderSettings = field(init=False)
+    evaluations: EvaluationStore = field(init=False)
     _in_flight: set[str] = field(default_factory=set, init=False)
     sent: int = field(default=0, init=False)  # reminders the homeserver took (metrics)
     _wakeup: datetime | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.settings = self.config.reminders.policy()
+        self.evaluations = EvaluationStore(self.store)
 
     @property
     def pending(self) -> int:
@@ -119,7 +124,10 @@ class ReminderEngine:
         views = self._views(now)
         facts = [theme_facts(v) for v in views.values()]
         due = due_reminders(facts, now, self.settings, self.calendar)
-        self._plan_wakeup(facts, now)
+        # Adopted ideas whose day has come: their owners, through the same sent-log.
+        follow_ups = self.evaluations.follow_ups(now.date() + timedelta(WAKEUP_HORIZON_DAYS))
+        due += due_follow_ups(follow_ups, now, self.settings, self.calendar)
+        self._plan_wakeup(facts, now, follow_ups)
         deliveries = [d for r in due for d in self.deliveries(r, views.get(r.theme_id or -1))]
         known = self.store.reminder_rows([d.txn_id for d in deliveries])
         ready: list[Delivery] = []
@@ -218,6 +226,8 @@ class ReminderEngine:
         prefix = self.config.bot.prefix
         if reminder.kind == ReminderKind.digest:
             return self._digest(views, now, prefix)
+        if reminder.kind == ReminderKind.idea_follow_up:
+            return self._follow_up(reminder, prefix)
         assert view is not None
         rooms = self.rooms(view)
         definition = view.template.step(reminder.step_key)
@@ -226,6 +236,10 @@ class ReminderEngine:
         # Where the Fachbereich leads, its Kernteam is mentioned too.
         leads = definition.leads if definition else ()
         core_team = view.theme.core_team if Lead.fachbereich in leads else ()
+        # What the step before produced (the Fotoprotokoll of Z2 for step 5 …).
+        earlier_key, earlier = documents_before(
+            [s.key for s in view.steps], view.documents, reminder.step_key
+        )
         message = self.renderer.message(
             "reminder",
             kind=str(reminder.kind),
@@ -241,8 +255,27 @@ class ReminderEngine:
             today=now.date(),
             citizen_dialogue_unbound=citizen_dialogue_unbound(rooms),
             prefix=prefix,
+            earlier=view.template.step(earlier_key) if earlier_key else None,
+            earlier_documents=earlier,
         )
         return Message(message.body, message.html, tuple(dict.fromkeys([*people, *core_team])))
+
+    def _follow_up(self, reminder: Reminder, prefix: str) -> Message:
+        """An adopted idea's day: its owner (mentioned) is asked to put it into practice."""
+        number = idea_of(reminder.step_key)
+        idea = self.evaluations.idea(number) if number is not None else None
+        names = self.store.theme_names_by_id({reminder.theme_id or -1})
+        owner = idea.owner if idea is not None else None
+        message = self.renderer.message(
+            "idea_follow_up",
+            number=number,
+            idea=idea,
+            theme=names.get(reminder.theme_id or -1, ""),
+            day=reminder.step_date,
+            late=reminder.late,
+            prefix=prefix,
+        )
+        return Message(message.body, message.html, (owner,) if owner else ())
 
     def _digest(self, views: dict[int, ThemeView], now: datetime, prefix: str) -> Message:
         """Per theme what is overdue, due this week and next: what a coordinator acts on."""
@@ -268,7 +301,11 @@ class ReminderEngine:
         the last tick from the themes it loaded anyway."""
         return self._wakeup
 
-    def _plan_wakeup(self, facts: list[ThemeFacts], now: datetime) -> None:
+    def _plan_wakeup(
+        self, facts: list[ThemeFacts], now: datetime, follow_ups: list[FollowUp]
+    ) -> None:
         stages = upcoming(facts, now, self.settings, self.calendar, WAKEUP_HORIZON_DAYS)
         times = [send_at(stage, self.settings, self.zone) for stage in stages]
+        follow_up = next_follow_up(follow_ups, now, self.settings, self.calendar)
+        times += [follow_up] if follow_up is not None else []
         self._wakeup = min(times) if times else None

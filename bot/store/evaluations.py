@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import select
@@ -27,6 +27,7 @@ from bot.domain.evaluation import (
     evaluation_step_complete,
     open_answers,
 )
+from bot.domain.idea_follow_up import FollowUp
 from bot.domain.polls import Summary, Tally, summarise
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.themes import StepState, ThemeStatus, ThemeView
@@ -372,18 +373,79 @@ class EvaluationStore:
             return session.get(Idea, idea_id)
 
     def decide_idea(
-        self, idea_id: int, status: str, *, by: str, reason: str | None, now: datetime
+        self,
+        idea_id: int,
+        status: str,
+        *,
+        by: str,
+        reason: str | None,
+        now: datetime,
+        owner: str | None = None,
+        follow_up: date | None = None,
     ) -> None:
+        """Adopt or reject; an adopted idea may get an owner and a follow-up day (asked
+        again, `kvp übernommen` changes them and keeps the first decision's time)."""
         with self._store.session() as session:
             idea = session.get(Idea, idea_id)
             if idea is None:
                 return
+            if idea.status != status:
+                idea.decided_by = by
+                idea.decided_at = utc(now)
             idea.status = status
-            idea.reason = reason
-            idea.decided_by = by
-            idea.decided_at = utc(now)
+            if reason is not None or status != "adopted":
+                idea.reason = reason
+            idea.owner = owner
+            idea.follow_up = follow_up
             session.add(idea)
             session.commit()
+
+    def implement_idea(self, idea_id: int, *, by: str, now: datetime) -> None:
+        """`kvp umgesetzt`: done; its follow-up reminder is no longer due."""
+        with self._store.session() as session:
+            idea = session.get(Idea, idea_id)
+            if idea is None:
+                return
+            idea.implemented_at = utc(now)
+            idea.implemented_by = by
+            session.add(idea)
+            session.commit()
+
+    def adopted_open(self, theme_id: int | None = None) -> list[Idea]:
+        """Adopted and not yet put into practice, by follow-up day (none last)."""
+        with self._store.reading() as session:
+            query = select(Idea).where(Idea.status == "adopted", Idea.implemented_at.is_(None))  # type: ignore[union-attr]
+            if theme_id is not None:
+                query = query.where(Idea.theme_id == theme_id)
+            rows = list(session.exec(query.order_by(Idea.id)))
+        return sorted(rows, key=lambda idea: (idea.follow_up is None, idea.follow_up, idea.id))
+
+    def follow_ups(self, until: date) -> list[FollowUp]:
+        """The open follow-ups due on or before `until`, of themes that still run."""
+        with self._store.reading() as session:
+            rows = session.exec(
+                select(Idea)
+                .join(Theme, Theme.id == Idea.theme_id)  # type: ignore[arg-type]
+                .where(
+                    Idea.status == "adopted",
+                    Idea.implemented_at.is_(None),  # type: ignore[union-attr]
+                    Idea.follow_up.is_not(None),  # type: ignore[union-attr]
+                    Idea.follow_up <= until,  # type: ignore[operator]
+                    Theme.status != ThemeStatus.archived,
+                )
+                .order_by(Idea.id)  # type: ignore[arg-type]
+            )
+            return [
+                FollowUp(
+                    idea_id=row.id,
+                    theme_id=row.theme_id,
+                    day=row.follow_up,
+                    owner=row.owner,
+                    adopted_on=utc(row.decided_at or row.created_at).date(),
+                )
+                for row in rows
+                if row.id is not None and row.follow_up is not None
+            ]
 
     def complete_evaluation_step(self, theme_id: int, now: datetime, *, note: str) -> bool:
         """Mark step 7 done once the council has decided (step 6 done), the theme's

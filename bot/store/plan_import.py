@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TextIO
 
 from bot.domain.dates import Quarter, format_date
+from bot.domain.milestones import Milestone, milestone_span
 from bot.domain.plan_file import ParsedPlan, PlanError, PlanRow, spec_matches
 from bot.domain.process import ProcessTemplate
 from bot.domain.theme_names import fold
@@ -147,22 +148,53 @@ def import_plan(
     if parsed.errors:
         return ImportReport(errors=parsed.errors)
     existing = store.themes(include_archived=True)
-    results = tuple(decide(parsed.rows, existing, store.participants_of([v.id for v in existing])))
+    named = store.participants_of([v.id for v in existing])
+    themes = decide(parsed.themes, existing, named)
+    milestones = decide_milestones(parsed.milestones, store.milestones())
+    results = tuple(sorted([*themes, *milestones], key=lambda r: r.row.line))
     report = ImportReport(results)
     if dry_run or not report.changes:
         return report
     templates = {view.id: view.template for view in existing}
-    _apply(
-        store,
-        report.changes,
-        template=template,
-        templates=templates,
-        council_meetings=tuple(council_meetings),
-        actor=actor,
-        now=now,
-        progress=progress or _no_progress,
-    )
+    # Themes and milestones commit together: a clash half-way leaves neither behind.
+    with store.unit_of_work():
+        theme_changes = [c for c in report.changes if not c.row.is_milestone]
+        if theme_changes:
+            _apply(
+                store,
+                theme_changes,
+                template=template,
+                templates=templates,
+                council_meetings=tuple(council_meetings),
+                actor=actor,
+                now=now,
+                progress=progress or _no_progress,
+            )
+        for change in report.changes:
+            if change.row.is_milestone:
+                store.set_milestone(milestone_of(change.row), actor=actor, now=now)
     return ImportReport(results, applied=True)
+
+
+def milestone_of(row: PlanRow) -> Milestone:
+    first, last, written, precision = milestone_span(row.spec)
+    return Milestone(row.name, first, last, written, precision)
+
+
+def decide_milestones(rows: Iterable[PlanRow], existing: Iterable[Milestone]) -> list[RowResult]:
+    """A milestone row adds its milestone, moves the one of that name, or matches it."""
+    by_key = {fold(m.name): m for m in existing}
+    results = []
+    for row in rows:
+        found = by_key.get(fold(row.name))
+        wanted = milestone_of(row)
+        if found is None:
+            results.append(RowResult(row, Action.create))
+        elif (found.first_day, found.last_day) == (wanted.first_day, wanted.last_day):
+            results.append(RowResult(row, Action.unchanged))
+        else:
+            results.append(RowResult(row, Action.update, reason=f"bisher {found.written}"))
+    return results
 
 
 def _no_progress(_done: int, _total: int) -> None:

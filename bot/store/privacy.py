@@ -66,6 +66,13 @@ PLACES: tuple[Place, ...] = (
     Place("idea", "text", How.text, "KVP-Ideen: Text"),
     Place("idea", "reason", How.text, "KVP-Ideen: Begründung"),
     Place("idea", "decided_by", How.whole, "KVP-Ideen: entschieden von"),
+    Place("idea", "owner", How.whole, "KVP-Ideen: setzt um"),
+    Place("idea", "implemented_by", How.whole, "KVP-Ideen: als umgesetzt markiert von"),
+    Place("step_document", "added_by", How.whole, "Dokumente: abgelegt von"),
+    Place("step_document", "title", How.text, "Dokumente: Titel"),
+    Place("step_document", "url", How.text, "Dokumente: Link"),
+    Place("strategy_milestone", "added_by", How.whole, "Meilensteine: eingetragen von"),
+    Place("strategy_milestone", "name", How.text, "Meilensteine: Name"),
     # Kept without author, but the text itself may name someone.
     Place("evaluation_open_answer", "text", How.text, "Offene Antworten der Evaluation: Text"),
 )

@@ -43,7 +43,15 @@ def load_year_report(store: Store, config: Config, year: int, today: date) -> Ye
         if evaluation.theme_id in ids
     ]
     ideas = [
-        IdeaInput(idea.theme_id, idea.text, idea.status, idea.reason)
+        IdeaInput(
+            idea.theme_id,
+            idea.text,
+            idea.status,
+            idea.reason,
+            owner=idea.owner,
+            follow_up=idea.follow_up,
+            implemented=idea.implemented_at is not None,
+        )
         for idea in evaluations.ideas(status=None)
         if idea.theme_id in ids
     ]

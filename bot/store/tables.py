@@ -363,6 +363,53 @@ class Idea(SQLModel, table=True):
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     decided_by: str | None = Field(default=None, max_length=255)
     decided_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    # An adopted idea's follow-up (`kvp übernommen 3 @anna bis 01.06.2027`): who puts it
+    # into practice, the day they are reminded, and when it was done (`kvp umgesetzt`).
+    owner: str | None = Field(default=None, max_length=255)
+    follow_up: date | None = None
+    implemented_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    implemented_by: str | None = Field(default=None, max_length=255)
+
+
+class StepDocumentRow(SQLModel, table=True):
+    """A link on a theme's step (`!zt dokument`, or a link in an `erledigt` note): the
+    Thesenpapier, the Fotoprotokoll of Z2, the Beschlussvorlage draft."""
+
+    __tablename__ = "step_document"
+    __table_args__ = (sa.UniqueConstraint("theme_id", "step_key", "url", name="uq_step_document"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("theme.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    step_key: str = Field(max_length=10)
+    url: str = Field(max_length=1000)
+    title: str | None = Field(default=None, max_length=200)
+    added_by: str = Field(max_length=255)
+    added_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class StrategyMilestone(SQLModel, table=True):
+    """A milestone of one of the city's other strategies (Masterplan Mobilität Q3,
+    Reallabor ab Mai), shown beside the themes in the year plan and the feeds."""
+
+    __tablename__ = "strategy_milestone"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    name_key: str = Field(max_length=120, sa_column_kwargs={"unique": True})
+    first_day: date = Field(index=True)
+    last_day: date
+    # As written and shown: "15.05.2027", "KW 20/2027", "Q3/2027", "Q2–Q3/2027".
+    written: str = Field(max_length=20)
+    # "day", "week" or "quarter": a Z2 in the week of a day or week milestone is warned of.
+    precision: str = Field(max_length=10)
+    added_by: str = Field(max_length=255)
+    added_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    # The last move: a subscribed calendar updates its event (SEQUENCE from it).
+    changed_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
 class HandledEvent(SQLModel, table=True):

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot.domain.documents import StepDocument
 from bot.domain.reminder_policy import Near
 from bot.domain.theme_names import fold
 from bot.domain.themes import (
@@ -31,12 +32,13 @@ from bot.store.tables import (
     HistoryEntry,
     Responsibility,
     Step,
+    StepDocumentRow,
     TeamRoom,
     Theme,
     ThemePaper,
     ThemeParticipant,
 )
-from bot.store.theme_records import History, chunks, paper_record
+from bot.store.theme_records import History, chunks, document_record, paper_record
 
 # Z2 dates within this distance of a year can put a theme into that year's plan (an ISO
 # week at the turn of the year belongs to both).
@@ -57,6 +59,7 @@ def _views(session: Session, themes: Sequence[dict[str, Any]]) -> list[ThemeView
     papers: dict[int, ThemePaper] = {}
     core_team: dict[int, list[str]] = defaultdict(list)
     team_rooms: dict[int, list[str]] = defaultdict(list)
+    documents: dict[int, dict[str, list[StepDocument]]] = defaultdict(dict)
     for chunk in chunks(ids):
         in_chunk = Step.theme_id.in_(chunk)  # type: ignore[attr-defined]
         # Columns, not ORM objects: building ~9 mapped objects per theme was most of the
@@ -88,6 +91,14 @@ def _views(session: Session, themes: Sequence[dict[str, Any]]) -> list[ThemeView
             .order_by(TeamRoom.id)  # type: ignore[arg-type]
         ):
             team_rooms[theme_id].append(room_id)
+        for document in session.exec(
+            select(StepDocumentRow)
+            .where(StepDocumentRow.theme_id.in_(chunk))  # type: ignore[attr-defined]
+            .order_by(StepDocumentRow.id)  # type: ignore[arg-type]
+        ):
+            documents[document.theme_id].setdefault(document.step_key, []).append(
+                document_record(document)
+            )
     return [
         _view(
             ThemeRecord(
@@ -98,6 +109,7 @@ def _views(session: Session, themes: Sequence[dict[str, Any]]) -> list[ThemeView
             steps[theme["id"]],
             people[theme["id"]],
             papers.get(theme["id"]),
+            {key: tuple(found) for key, found in documents[theme["id"]].items()},
         )
         for theme in themes
     ]
@@ -130,6 +142,7 @@ def _view(
     steps: Sequence[StepRecord],
     responsible: Sequence[Responsibility],
     paper: ThemePaper | None,
+    documents: dict[str, tuple[StepDocument, ...]],
 ) -> ThemeView:
     keys = {step.id: step.key for step in steps}
     people: dict[str, list[str]] = {}
@@ -140,6 +153,7 @@ def _view(
         tuple(steps),
         {k: tuple(v) for k, v in people.items()},
         paper_record(paper) if paper is not None else None,
+        documents,
     )
 
 

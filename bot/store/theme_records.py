@@ -10,12 +10,14 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
+from bot.domain.documents import StepDocument
 from bot.domain.papers import LinkedPaper, PaperConsultation
 from bot.domain.process import ProcessTemplate
 from bot.domain.timeline import PlannedStep
 from bot.store.database import utc
 from bot.store.tables import (
     HistoryEntry,
+    StepDocumentRow,
     ThemePaper,
 )
 
@@ -120,4 +122,16 @@ def paper_record(row: ThemePaper) -> LinkedPaper:
         pending_day=row.pending_day,
         checked_at=utc(row.checked_at),
         applied=row.applied,
+    )
+
+
+def document_record(row: StepDocumentRow) -> StepDocument:
+    return StepDocument(
+        theme_id=row.theme_id,
+        step_key=row.step_key,
+        url=row.url,
+        title=row.title,
+        added_by=row.added_by,
+        added_at=utc(row.added_at),
+        id=row.id,
     )

@@ -6,10 +6,13 @@ stores of their own, over the same database)."""
 
 from __future__ import annotations
 
+from bot.store.milestones import Milestones
 from bot.store.sent_log import SentLog
+from bot.store.step_documents import StepDocuments
 from bot.store.theme_changes import ThemeChanges
 from bot.store.theme_queries import ThemeQueries
 
 
-class Store(ThemeQueries, ThemeChanges, SentLog):
-    """Themes, their steps and people, and the reminders' sent-log."""
+class Store(ThemeQueries, ThemeChanges, SentLog, StepDocuments, Milestones):
+    """Themes, their steps, people and documents, the reminders' sent-log, and the
+    milestones of the city's other strategies."""

@@ -65,9 +65,12 @@ class CalendarFeeds:
         feed = self._tokens.find(token)
         if feed is None:
             return None
+        milestones = []
         if feed.theme_id is None:
             views = self._store.themes(include_archived=True)
             name = self._all_themes_name
+            # The city's other strategies' milestones belong to no theme: the feed of all.
+            milestones = self._store.milestones()
         else:
             view = self._store.theme_by_id(feed.theme_id)
             if view is None:
@@ -78,9 +81,12 @@ class CalendarFeeds:
         for view in views:
             moments = changes.get(view.id) or [EPOCH]
             themes.append((view, max(moments), change_sequence(moments)))
-        body = feed_calendar(themes, name=name, lead_names=self._lead_names, zone=self._zone)
+        body = feed_calendar(
+            themes, name=name, lead_names=self._lead_names, zone=self._zone, milestones=milestones
+        )
+        moved = [m.changed_at for m in milestones if m.changed_at is not None]
         # Whole seconds: Last-Modified has no finer grain, and If-Modified-Since is compared.
-        newest = max((at for _, at, _ in themes), default=EPOCH).replace(microsecond=0)
+        newest = max([at for _, at, _ in themes] + moved, default=EPOCH).replace(microsecond=0)
         return FeedBody(body, hashlib.sha256(body).hexdigest()[:32], newest)
 
     async def serve(self, request: web.Request) -> web.StreamResponse:

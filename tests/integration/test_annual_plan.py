@@ -43,7 +43,8 @@ async def test_annual_plan_by_quarter_with_warnings(
     assert section(body, "Q1 · Januar bis März") == ["  – noch nichts geplant"]
     q2 = section(body, "Q2 · April bis Juni")
     assert [line.split("  ")[1].strip() for line in q2] == ["Digitale Ethik", "Mobilität"]
-    assert "Z2 12.04.2027 (KW 15)" in q2[0] and "läuft" in q2[0]
+    # Its first step (01.02.2027) has not begun: planned, not running (issue 21).
+    assert "Z2 12.04.2027 (KW 15)" in q2[0] and "geplant" in q2[0] and "läuft" not in q2[0]
     assert "Z2 15.04.2027 (KW 15)" in q2[1]
     assert section(body, "Q3 · Juli bis September") == ["  – noch nichts geplant"]
     [idea] = section(body, "Q4 · Oktober bis Dezember")

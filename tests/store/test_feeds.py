@@ -175,3 +175,33 @@ async def test_a_moved_step_keeps_its_uid_with_a_higher_sequence(
             assert event["sequence"] > old[uid]["sequence"]
         else:  # the other theme did not change
             assert event == old[uid]
+
+
+async def test_the_feed_of_every_theme_follows_a_moved_milestone(
+    store: Store, server: WebServer
+) -> None:
+    """Milestones of the other strategies (issue 21): in the feed of every theme, not in a
+    theme's; a moved one keeps its UID with a higher SEQUENCE."""
+    from bot.domain.milestones import Milestone
+
+    def reallabor(first: date) -> Milestone:
+        return Milestone("Reallabor", first, first, f"{first:%d.%m.%Y}", "day")
+
+    store.set_milestone(reallabor(date(2027, 5, 3)), actor=ACTOR, now=NOW)
+    view = store.theme("Mobilität")
+    assert view is not None
+    tokens = FeedTokens(store)
+    every, one = (
+        tokens.token(None, actor=ACTOR, now=NOW),
+        tokens.token(view.id, actor=ACTOR, now=NOW),
+    )
+    uid = "zt-meilenstein-reallabor@zukunftstische"
+    async with httpx.AsyncClient() as client:
+        before = events((await client.get(url(server, f"/kalender/{every}.ics"))).content)
+        assert before[uid]["start"] == date(2027, 5, 3)
+        assert before[uid]["summary"] == "◆ Meilenstein: Reallabor"
+        assert uid not in events((await client.get(url(server, f"/kalender/{one}.ics"))).content)
+        store.set_milestone(reallabor(date(2027, 5, 10)), actor=ACTOR, now=NOW + timedelta(hours=1))
+        after = events((await client.get(url(server, f"/kalender/{every}.ics"))).content)
+    assert after[uid]["start"] == date(2027, 5, 10)
+    assert after[uid]["sequence"] > before[uid]["sequence"]

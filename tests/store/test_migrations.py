@@ -505,3 +505,56 @@ def test_0019_gives_stored_copies_the_shipped_lead_times_and_meetings_a_time_and
     store.close()
     assert json.loads(process_json) == before_0019()
     assert not {"starts_at", "ends_at", "place"} & columns
+
+
+def test_0020_keeps_ideas_and_themes_and_adds_documents_milestones_and_follow_ups(
+    database_url: str,
+) -> None:
+    """Stored ideas keep their decision and get no owner or day; documents, milestones and
+    follow-ups work after it, and going back keeps the ideas."""
+    from bot.domain.milestones import Milestone
+    from bot.store.evaluations import EvaluationStore
+
+    store = Store(database_url)
+    store.upgrade("0018")
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO theme (id, name, name_key, z2, status, process_json, created_by,"
+                " created_at) VALUES (1, 'Mobilität', 'mobilitat', :z2, 'active', :process,"
+                " '@k:localhost', :now)"
+            ),
+            {"z2": date(2027, 4, 12), "process": load_template().to_json(), "now": NOW},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO idea (theme_id, text, status, created_at, decided_by, decided_at)"
+                " VALUES (1, 'Früher einladen', 'adopted', :now, '@k:localhost', :now)"
+            ),
+            {"now": NOW},
+        )
+    store.upgrade()
+    ideas = EvaluationStore(store)
+    [idea] = ideas.adopted_open()
+    assert (idea.text, idea.owner, idea.follow_up, idea.implemented_at) == (
+        "Früher einladen", None, None, None,
+    )  # fmt: skip
+    store.add_documents(1, "4", [("https://x.example/f", "Foto")], actor="@k:localhost", now=NOW)
+    store.set_milestone(
+        Milestone("Masterplan", date(2027, 7, 1), date(2027, 9, 30), "Q3/2027", "quarter"),
+        actor="@k:localhost",
+        now=NOW,
+    )
+    ideas.decide_idea(
+        idea.id, "adopted", by="@k:localhost", reason=None, now=NOW,
+        owner="@a:localhost", follow_up=date(2027, 6, 1),
+    )  # fmt: skip
+    view = store.theme_by_id(1)
+    assert view is not None and [d.url for d in view.documents_of("4")] == ["https://x.example/f"]
+    assert [m.name for m in store.milestones()] == ["Masterplan"]
+    assert [f.day for f in ideas.follow_ups(date(2027, 6, 1))] == [date(2027, 6, 1)]
+    with store.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0018")
+        rows = connection.execute(sa.text("SELECT text, status FROM idea")).all()
+    store.close()
+    assert [tuple(row) for row in rows] == [("Früher einladen", "adopted")]

@@ -275,3 +275,33 @@ def test_retention_cutoff() -> None:
     assert retention_cutoff(NOW, 30) == NOW - timedelta(days=30)
     with pytest.raises(ValueError):
         retention_cutoff(NOW, 0)
+
+
+def test_documents_milestones_and_an_ideas_owner_are_forgotten_too(store: Store) -> None:
+    """Issue 21's places: who put a document on a step or a milestone in the plan, and
+    who puts an adopted idea into practice."""
+    from bot.domain.milestones import Milestone
+    from bot.store.evaluations import EvaluationStore
+
+    view = create(store, by=BEN)
+    store.add_documents(view.id, "4", [("https://x.example/f", "Foto")], actor=ANNA, now=NOW)
+    store.set_milestone(
+        Milestone("Reallabor", date(2027, 5, 3), date(2027, 5, 3), "03.05.2027", "day"),
+        actor=ANNA,
+        now=NOW,
+    )
+    ideas = EvaluationStore(store)
+    idea = ideas.add_idea(view.id, "Früher einladen", None, NOW)
+    ideas.decide_idea(
+        idea.id, "adopted", by=BEN, reason=None, now=NOW, owner=ANNA, follow_up=date(2027, 6, 1)
+    )
+    ideas.implement_idea(idea.id, by=ANNA, now=NOW)
+    report = forget_user(store, ANNA, now=NOW)
+    assert places_holding(store.engine, ANNA) == set() and report.leftovers == ()
+    counts = {place: n for place, n in report.changed.items() if n}
+    assert {
+        "step_document.added_by": 1,
+        "strategy_milestone.added_by": 1,
+        "idea.owner": 1,
+        "idea.implemented_by": 1,
+    }.items() <= counts.items()

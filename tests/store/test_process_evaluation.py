@@ -175,7 +175,7 @@ def test_jahresbericht_in_chat_and_zt_bot_report_in_three_formats(
 
     short = say(bot, "jahresbericht 2027").reply.body
     assert short.startswith("Jahresbericht 2027: 2 Themen mit Z2")
-    assert "KVP: 1 übernommen, 1 verworfen" in short
+    assert "KVP: 1 übernommen (davon 1 noch nicht umgesetzt), 1 verworfen" in short
     assert "• Mobilität (Z2 12.04.2027):" in short and "• Klima (Z2 20.05.2027):" in short
     assert "Vorjahr" not in short
     assert "Evaluation: 1 von 9 Fragen mit genug Antworten" in short
@@ -214,7 +214,7 @@ def test_jahresbericht_in_chat_and_zt_bot_report_in_three_formats(
     assert "| 1 Vorbereitung | 01.02.2027 | 120 Tage verspätet (erledigt 01.06.2027) |" in markdown
     assert "| Wie zufrieden sind Sie insgesamt mit dem Zukunftstisch? | 3 | 4,7 |" in markdown
     assert "| Das Ziel des Zukunftstischs war mir klar. | 1 | zu wenige Antworten |" in markdown
-    assert "- übernommen: Einladungen früher verschicken" in markdown
+    assert "- übernommen: Einladungen früher verschicken – noch nicht umgesetzt" in markdown
     assert "- verworfen: Mehr Kaffee (Grund: kein Budget)" in markdown
     assert "Vorjahr" not in markdown
     assert html.startswith("<!DOCTYPE html>") and "<style>" in html and "http" not in html

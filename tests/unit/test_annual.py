@@ -255,23 +255,26 @@ def test_z2_on_easter_monday_is_a_holiday_in_the_easter_break() -> None:
 
 def test_worked_example_warnings() -> None:
     # Z2 12.04.2027: 3 on 22.03. and 3a on 29.03. in the Easter break (3a on Easter
-    # Monday), 7 on 17.05. on Whit Monday; the rest on ordinary days.
+    # Monday), 7 on 17.05. on Whit Monday; the rest on ordinary days. Step 3 is a
+    # deadline: the school holidays do not matter for it (issue 21), only for meetings.
     result = annual([view("Digitale Ethik", date(2027, 4, 12))], 2027)
     assert warnings_of(result, "Digitale Ethik") == {
-        "3": (date(2027, 3, 22), None, False, "Oster-/Frühjahrsferien"),
         "3a": (date(2027, 3, 29), "Ostermontag", False, "Oster-/Frühjahrsferien"),
         "7": (date(2027, 5, 17), "Pfingstmontag", False, None),
     }
 
 
 def test_a_step_in_the_christmas_break_of_a_theme_whose_z2_is_next_year() -> None:
-    # Z2 06.03.2028: step 1 (−10 weeks) on Monday 27.12.2027, in the Christmas break.
-    theme = view("Winter", date(2028, 3, 6))
+    # Z2 24.01.2028: Z1 (step 2, −4 weeks) on Monday 27.12.2027, in the Christmas break.
+    theme = view("Winter", date(2028, 1, 24))
     result = annual([theme], 2027)
     assert result.is_empty  # its Z2 is in 2028 …
-    assert warnings_of(result, "Winter") == {  # … but its first step is in 2027
-        "1": (date(2027, 12, 27), None, False, "Weihnachtsferien")
+    assert warnings_of(result, "Winter") == {  # … but its Z1 is in 2027
+        "2": (date(2027, 12, 27), None, False, "Weihnachtsferien")
     }
+    # A phase (step 1) in the break is no clash: only a meeting needs people to come.
+    phase = annual([view("Phase", date(2028, 3, 6))], 2027)
+    assert warnings_of(phase, "Phase") == {}
 
 
 def test_weekend_and_public_holiday_of_a_pinned_step() -> None:

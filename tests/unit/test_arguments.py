@@ -79,7 +79,7 @@ def test_usage_lines_in_german_and_english() -> None:
     assert renew.usage(LABELS["en"]) == "calendar <theme> subscribe new"
     kvp = next(c for c in COMMANDS if c.name == "kvp")
     adopted = next(s for s in kvp.subcommands if s.name == "übernommen")
-    assert adopted.usage(LABELS["en"]) == "idea adopted <no.>"
+    assert adopted.usage(LABELS["en"]) == "idea adopted <no.> [@person, by date]"
     assert WINDOW_FORM.usage(LABELS["de"]) == "termin <Thema> beteiligung <Start> [Ende]"
 
 
@@ -91,7 +91,7 @@ def test_english_help_is_english_throughout(make_bot, now) -> None:
     for german in ("<Thema>", "<Schritt>", "[Notiz]", "trotzdem", "<Datum>"):
         assert german not in overview, german
     one = ask(router, "!zt help kvp", now)
-    assert "!zt idea adopted <no.>" in one and "!zt idea rejected <no.> [reason]" in one
+    assert "!zt idea adopted <no.> [@person, by date]" in one and "!zt idea rejected <no.> [reason]" in one
 
 
 def test_a_missing_argument_is_refused_with_the_declared_usage(make_bot, now) -> None:

@@ -182,7 +182,11 @@ def test_every_bad_row_is_reported_with_its_line() -> None:
         (4, "Name zu lang (81 Zeichen, höchstens 80)"),
         (5, "Datum „31.02.2027“ gibt es nicht"),
         (6, "„KW 54/2027“ gibt es nicht (2027 hat 52 Kalenderwochen)"),
-        (7, "Datum „irgendwann“ nicht erkannt (z. B. 15.04.2027, KW 15/2027 oder Q4/2027)"),
+        (
+            7,
+            "Datum „irgendwann“ nicht erkannt"
+            " (z. B. 15.04.2027, KW 15/2027, Q4/2027 oder Q2/Q3 2027)",
+        ),
         (8, "Z2 oder Quartal fehlt"),
         (9, "Quartal „Q5/2027“ gibt es nicht (Q1 bis Q4)"),
         (10, "Jahr in „15.06.1999“ liegt nicht zwischen 2000 und 2100"),

@@ -23,6 +23,7 @@ OUTSIDER = "@gast:andere.example"
 TEAM_ROOM = "!team:stadt.example"
 OTHER_ROOM = "!fremd:stadt.example"
 
+KVP_USAGE = "kvp <Thema> [Idee]"
 # One valid call of every form that changes something, by the form's usage line.
 CALLS = {
     "neu <Thema> <Z2>": "neu Klima 15.06.2027",
@@ -49,8 +50,14 @@ CALLS = {
     "vorlage <Thema> <Nummer>": "vorlage Mobilität BV/2027/0012",
     "umfrage <Thema> [intern] [anonym|raum] [trotzdem]": "umfrage Mobilität intern",
     "umfrage beenden <Thema> [intern]": "umfrage beenden Mobilität",
-    "kvp <Thema> [Idee]": "kvp Mobilität Einladungen früher verschicken",
-    "kvp übernommen <Nr>": "kvp übernommen 1",
+    KVP_USAGE: "kvp Mobilität Einladungen früher verschicken",
+    "kvp übernommen <Nr> [@person, bis Datum]": (
+        "kvp übernommen 1 @anna:stadt.example bis 01.06.2030"
+    ),
+    "kvp umgesetzt <Nr>": "kvp umgesetzt 1",
+    "dokument <Thema> <Schritt> <URL> [Titel]": (
+        "dokument Mobilität 3 https://cloud.stadt.example/s/thesen Thesenpapier"
+    ),
     "kvp verworfen <Nr> [Grund]": "kvp verworfen 1 passt nicht",
     "umbenennen <Thema> <neuer Name>": "umbenennen Mobilität Mobilität und Verkehr",
     "pausieren <Thema>": "pausieren Mobilität",
@@ -59,6 +66,8 @@ CALLS = {
     "löschen <Thema> [bestätigen]": "löschen Mobilität bestätigen",
     "kalender <Thema> abo neu": "kalender Mobilität abo neu",
     "kalender abo neu": "kalender abo neu",
+    "meilenstein <Name> <Datum|KW|Quartal>": ("meilenstein Masterplan Mobilität Q3/2027"),
+    "meilenstein <Name> entfernen": "meilenstein Masterplan Mobilität entfernen",
 }
 # Mutating forms open to everyone, on purpose: an improvement idea may come from anyone.
 PUBLIC = {"kvp <Thema> [Idee]"}
@@ -114,6 +123,8 @@ def snapshot(router: Router) -> list[tuple]:
             "theme_paper",
             "idea",
             "feed_token",
+            "step_document",
+            "strategy_milestone",
         )
         return [
             tuple(row)
