@@ -36,31 +36,6 @@ INVITES_FILTER = {
         "account_data": {"types": []},
     },
 }
-FIRST_SYNC_FILTER = {**SYNC_FILTER, "room": {"ephemeral": {"types": []}, "timeline": {"limit": 20}}}
-# An incremental sync shows only invites that are new since its token: the ones still open
-# from before a restart come from a sync without a token that carries next to nothing else.
-INVITES_FILTER = {
-    "presence": {"types": []},
-    "account_data": {"types": []},
-    "room": {
-        "timeline": {"limit": 1},
-        "state": {"types": [], "lazy_load_members": True},
-        "ephemeral": {"types": []},
-        "account_data": {"types": []},
-    },
-}
-# An incremental sync shows only invites that are new since its token: the ones still open
-# from before a restart come from a sync without a token that carries next to nothing else.
-INVITES_FILTER = {
-    "presence": {"types": []},
-    "account_data": {"types": []},
-    "room": {
-        "timeline": {"limit": 1},
-        "state": {"types": [], "lazy_load_members": True},
-        "ephemeral": {"types": []},
-        "account_data": {"types": []},
-    },
-}
 
 
 class SyncProgress:

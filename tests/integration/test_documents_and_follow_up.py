@@ -6,7 +6,6 @@ is reminded once, on its day, in the coordination room."""
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,12 @@ from bot.demo.scripted_user import ScriptedUser
 from tests.integration.conftest import unique
 from tests.integration.test_reminders import reminders_in, wait_for_reminders
 from tests.integration.test_running_themes import team_room
-from tests.integration.test_who_hears_what import _rows, city_bot
+
+# The day of test_who_hears_what (a Wednesday, every reminder due today goes out at once).
+from tests.integration.test_who_hears_what import DAY, _rows, city_bot
 
 pytestmark = pytest.mark.integration
 
-# The day of tests.integration.test_who_hears_what (a Wednesday, every reminder due today
-# goes out at once).
-TODAY = date(2027, 3, 10)
-DAY = f"{TODAY:%d.%m.%Y}"
 FOTO = "https://cloud.stadt.example/s/fotoprotokoll"
 
 

@@ -91,7 +91,10 @@ def test_english_help_is_english_throughout(make_bot, now) -> None:
     for german in ("<Thema>", "<Schritt>", "[Notiz]", "trotzdem", "<Datum>"):
         assert german not in overview, german
     one = ask(router, "!zt help kvp", now)
-    assert "!zt idea adopted <no.> [@person, by date]" in one and "!zt idea rejected <no.> [reason]" in one
+    assert (
+        "!zt idea adopted <no.> [@person, by date]" in one
+        and "!zt idea rejected <no.> [reason]" in one
+    )
 
 
 def test_a_missing_argument_is_refused_with_the_declared_usage(make_bot, now) -> None:
