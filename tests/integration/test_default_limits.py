@@ -32,6 +32,7 @@ from tests.integration.conftest import (
     ROOM_VERSION,
     Databases,
     RunningBot,
+    settled,
     start_bot,
     write_plain_config,
 )
@@ -156,7 +157,7 @@ async def test_joins_meet_429_survive_a_restart_and_a_withdrawn_invite_is_told_o
     again: RunningBot = await start_bot(load_config(config))
     try:
         await owner.wait_for_member(z2, bot.user_id, timeout=60)
-        await asyncio.sleep(1)  # time for a second notice, were there one
+        await settled(again, owner, koordination)  # a second notice would be in by now
         assert (
             len([m for m in told(owner, koordination, bot.user_id) if "Bürgerdialog" in m.body])
             == 1
