@@ -290,6 +290,9 @@ async def settled(
     await ticked(running.bot, ticks)
     for room_id in rooms:
         await user.ask(room_id, "!zt hilfe", timeout=timeout)
+    # The user can see an answer before the bot has read the homeserver's reply to its
+    # send: wait for that too, so the queue's counts include the probes.
+    await asyncio.wait_for(running.bot.adapter.queue.join(), timeout)
 
 
 def unique(name: str) -> str:

@@ -107,7 +107,7 @@ async def test_step_6_on_the_council_s_meeting_and_done_by_its_decision(
     six, seven = line_of(status.body, "6"), line_of(status.body, "7")
     assert "erledigt am 15.04.2027 von Bot" in six
     assert "Unverändert beschlossen am 15.04.2027" in six
-    assert seven.startswith("▶ 7") and "22.04.2027  fällig" in seven
+    assert seven.startswith("▶ 7") and "22.04.2027  läuft seit 22.04.2027 (fortlaufend)" in seven
     assert f"Vorlage BV/2027/0012: {oparl_server.url('/files/BV-2027-0012.pdf')}" in line_of(
         status.body, "5"
     )
