@@ -142,6 +142,8 @@ async def test_postgresql_restarts_and_no_command_is_lost(
         await asyncio.to_thread(subprocess.run, [*control, "stop"], check=True)
         try:
             waiting = await coordinator.send(room_id, "!zt erledigt Mobilität 1 trotz Neustart")
+            # The fault's length, not a wait for an outcome: the command meets a
+            # database that stays away for a while.
             await asyncio.sleep(5)
         finally:
             await asyncio.to_thread(subprocess.run, [*control, "start"], check=True)

@@ -4,6 +4,7 @@ enough, an older one never; nothing is answered twice."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -53,8 +54,11 @@ async def test_a_command_older_than_max_command_age_is_not_answered(
     room_id = await coordinator.create_room([bot.user_id], name="Lange Pause")
     await coordinator.wait_for_member(room_id, bot.user_id)
     await bot.stop()
+    sent_at = time.monotonic()
     old = await coordinator.send(room_id, "!zt hilfe")
-    await asyncio.sleep(3)
+    # Not a wait for something to (not) happen: the command must grow older than the
+    # limit while the bot is down, and only time does that.
+    await asyncio.sleep(max(0.0, sent_at + 2.5 - time.monotonic()))
     await bot_factory(extra='max_command_age = "2s"', directory=directory)
     probe = await coordinator.ask(room_id, "!zt themen")  # a young one is answered
     assert probe.sender == bot.user_id  # and after the old one, had it been answered
