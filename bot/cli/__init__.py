@@ -358,6 +358,17 @@ def _layout(config: Config) -> Layout:
     return Layout(config.database_url, config.bot.data_dir, config.matrix.store_path)
 
 
+def _backup_words(config: Config, block: str, /, **context: object) -> str:
+    """A sentence of templates/<lang>/backup.j2; a failure's own block follows its code."""
+    from bot.rendering import Renderer
+
+    renderer = Renderer(config.bot.language)
+    err = context.get("err")
+    if err is not None:
+        context["reason"] = renderer.sentence("backup", err.code, **err.values).body
+    return renderer.sentence("backup", block, **context).body
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from bot.store.backup import BackupError, backup
 
@@ -365,9 +376,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     try:
         report = backup(_layout(config), args.directory, now=_now(config))
     except BackupError as err:
-        print(f"Sicherung fehlgeschlagen: {err}", file=sys.stderr)
+        print(_backup_words(config, "failed", err=err), file=sys.stderr)
         return 1
-    print(f"Gesichert nach {args.directory}: {', '.join(report.written)}")
+    print(_backup_words(config, "saved", path=args.directory, written=report.written))
     return 0
 
 
@@ -378,9 +389,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     try:
         report = restore(_layout(config), args.directory)
     except BackupError as err:
-        print(f"Wiederherstellung abgelehnt: {err}", file=sys.stderr)
+        print(_backup_words(config, "refused", err=err), file=sys.stderr)
         return 1
-    print(f"Wiederhergestellt: {', '.join(report.written)}")
+    print(_backup_words(config, "restored", written=report.written))
     return 0
 
 
