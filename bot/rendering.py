@@ -100,6 +100,14 @@ def _as_date_text(value: date | str) -> str:
     return format_date(date.fromisoformat(value) if isinstance(value, str) else value)
 
 
+def _size(count: int, small: str, point: str) -> str:
+    """A byte count as people read it: "5 MB", "1,5 kB"; below a kilobyte "300 <small>"."""
+    for unit, factor in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if count >= factor:
+            return f"{count / factor:.3g} {unit}".replace(".", point)
+    return f"{count} {small}"
+
+
 # The decimal separator by language: German writes 4,2.
 DECIMAL_POINT = {"de": ",", "en": "."}
 
@@ -120,6 +128,8 @@ def _environment(directories: list[Path], autoescape: bool, language: str = "de"
     env.filters["pad"] = lambda value, width: str(value).ljust(width)
     point = DECIMAL_POINT.get(language, ".")
     env.filters["zahl"] = lambda value, digits=1: f"{value:.{digits}f}".replace(".", point)
+    env.filters["zahl_g"] = lambda value: f"{value:g}".replace(".", point)
+    env.filters["groesse"] = lambda count, small: _size(count, small, point)
     # Shared words (leads, states, relative days) as macros every template can call as w.*.
     # Macros that write links in HTML and plain names in text (`w.people`) ask this.
     env.globals["markup"] = autoescape

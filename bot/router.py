@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.calling import authorize, read_arguments
 from bot.command import (
     Command,
     PlainHandler,
@@ -15,8 +16,6 @@ from bot.command import (
     RoomNotice,
     Services,
     UserError,
-    authorize,
-    read_arguments,
 )
 from bot.domain.theme_names import first_word, fold
 from bot.rendering import Message, shorten

@@ -49,7 +49,8 @@ def handle(request: Request, services: Services) -> Reply:
             reference, created_since=view.theme.z2 - PAPERS_BEFORE_Z2, now=request.now
         )
     except OParlUnavailable as failure:
-        raise UserError("council_unavailable", reason=failure.reason) from failure
+        reason = failure.text(services.renderer)
+        raise UserError("council_unavailable", reason=reason) from failure
     if paper is None:
         raise UserError("paper_unknown", reference=reference)
     changes = services.council.link_paper(

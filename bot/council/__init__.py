@@ -8,8 +8,10 @@ Beschlussvorlage.
 - `models`: typed, validating models of the OParl objects the bot reads (1.0 and 1.1).
 - `reading`: pure functions over parsed models (which body, which organization, which
   meetings, a paper's consultations and decision); no I/O, no clock.
-- `client`: `OParlClient`, a polite HTTP client (timeouts, rate limit, caps, conditional
-  requests) that turns every failure into one `OParlUnavailable` with a German reason.
+- `client`: `OParlClient`, a polite HTTP client (conditional requests, redirects by hand)
+  that turns every failure into one `OParlUnavailable`; `politeness`: its limits, pacing,
+  byte budget and response cache; `failures`: the failures as codes with values, whose
+  sentences are `templates/<lang>/oparl.j2`.
 
 The package stands on its own: it imports nothing from the store, Matrix, the engines or
 the commands, so that the wiring decides what to keep and when to ask again.

@@ -7,8 +7,9 @@ pages and bytes, asks conditionally (`If-None-Match`/`If-Modified-Since` per URL
 http(s), and detects lists whose `links.next` runs in a circle.
 
 Every failure — unreachable, slow, an HTTP error, not JSON, data that does not validate,
-too many pages, too large — surfaces as one exception, `OParlUnavailable`, whose `reason`
-is a short German sentence for the coordination office. The client never changes what it
+too many pages, too large — surfaces as one exception, `OParlUnavailable` (failures.py),
+whose code and values make the sentence the coordination office reads (oparl.j2).
+The limits, the pacing and the cache live in politeness.py. The client never changes what it
 remembers from a read that failed, so the caller can keep showing the last good data.
 """
 
@@ -17,14 +18,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
-from enum import StrEnum
-from time import monotonic
 from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -32,6 +30,7 @@ import httpx
 from pydantic import ValidationError
 
 from bot import __version__
+from bot.council.failures import Failure, OParlLookupError, OParlUnavailable, invalid
 from bot.council.models import (
     AgendaItem,
     Body,
@@ -41,12 +40,11 @@ from bot.council.models import (
     Organization,
     Paper,
     System,
-    describe_validation_error,
 )
+from bot.council.politeness import Budget, Cached, ClientLimits, RateLimiter, ResponseCache
 from bot.council.reading import (
     BERLIN,
     CouncilData,
-    OParlLookupError,
     PaperState,
     choose_body,
     choose_organization,
@@ -54,6 +52,9 @@ from bot.council.reading import (
     paper_by_reference,
     paper_state,
 )
+
+# Re-exported: callers import the client's failures and limits from here.
+__all__ = ["ClientLimits", "Failure", "OParlClient", "OParlUnavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -65,65 +66,11 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SINCE_MARGIN = timedelta(minutes=5)
 
 
-class Failure(StrEnum):
-    """What went wrong, for callers that treat failures differently (e.g. retry or not)."""
-
-    UNREACHABLE = "unreachable"
-    TIMEOUT = "timeout"
-    HTTP = "http"
-    NOT_JSON = "not_json"
-    INVALID = "invalid"
-    TOO_MANY_PAGES = "too_many_pages"
-    LOOP = "loop"
-    TOO_LARGE = "too_large"
-    REDIRECT = "redirect"
-    CONFIG = "config"
-
-
-class OParlUnavailable(Exception):
-    """The council's data cannot be read now; `reason` is a short German sentence."""
-
-    def __init__(self, reason: str, kind: Failure = Failure.UNREACHABLE) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.kind = kind
-
-
-@dataclass(frozen=True)
-class ClientLimits:
-    """How patient and how modest the client is. Times in seconds, sizes in bytes."""
-
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    # One request from sending to the last byte: a server that trickles is cut off.
-    request_deadline: float = 60.0
-    # One public call (e.g. all meetings): all its requests together.
-    operation_deadline: float = 600.0
-    requests_per_second: float = 2.0
-    max_pages: int = 200  # per list
-    max_response_bytes: int = 10_000_000
-    max_total_bytes: int = 200_000_000  # per public call
-    max_redirects: int = 5
-    cache_bytes: int = 20_000_000  # bodies kept for conditional requests
-
-    def __post_init__(self) -> None:
-        if self.requests_per_second <= 0 or self.max_pages < 1 or self.max_redirects < 0:
-            raise ValueError("ClientLimits: requests_per_second > 0, max_pages >= 1 erwartet")
-
-
 def _host(url: str) -> str:
     try:
         return urlsplit(url).netloc or url
     except ValueError:
         return url
-
-
-def _size(count: int) -> str:
-    """German size: "5 MB", "1,5 kB", "300 Bytes"."""
-    for unit, factor in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if count >= factor:
-            return f"{count / factor:.3g} {unit}".replace(".", ",")
-    return f"{count} Bytes"
 
 
 def _with_query(url: str, **params: str) -> str:
@@ -132,10 +79,6 @@ def _with_query(url: str, **params: str) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
     query.extend(params.items())
     return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def _seconds(value: float) -> str:
-    return f"{value:g} s".replace(".", ",")
 
 
 def _date_time(moment: date | datetime) -> str:
@@ -149,75 +92,6 @@ def _date_time(moment: date | datetime) -> str:
 
 def _since(server_time: datetime) -> str:
     return (server_time - _SINCE_MARGIN).isoformat(timespec="seconds")
-
-
-class _RateLimiter:
-    """Spaces request starts at least 1/N seconds apart; waits by sleeping, never spinning."""
-
-    def __init__(self, per_second: float) -> None:
-        self._interval = 1.0 / per_second
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            delay = self._next - monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._next = max(monotonic(), self._next) + self._interval
-
-
-@dataclass
-class _Budget:
-    """Bytes one public call may still read."""
-
-    limit: int
-    used: int = 0
-
-    def spend(self, count: int) -> None:
-        self.used += count
-        if self.used > self.limit:
-            raise OParlUnavailable(
-                f"OParl-Abruf abgebrochen: mehr als {_size(self.limit)} Daten insgesamt",
-                Failure.TOO_LARGE,
-            )
-
-
-@dataclass(frozen=True)
-class _Cached:
-    body: bytes
-    etag: str | None
-    last_modified: str | None
-
-
-@dataclass
-class _ResponseCache:
-    """Bodies of earlier responses with their validators, least recently used out first."""
-
-    limit: int
-    entries: OrderedDict[str, _Cached] = field(default_factory=OrderedDict)
-    size: int = 0
-
-    def get(self, url: str) -> _Cached | None:
-        entry = self.entries.get(url)
-        if entry is not None:
-            self.entries.move_to_end(url)
-        return entry
-
-    def put(self, url: str, entry: _Cached) -> None:
-        self.drop(url)
-        if len(entry.body) > self.limit:
-            return
-        self.entries[url] = entry
-        self.size += len(entry.body)
-        while self.size > self.limit:
-            _, oldest = self.entries.popitem(last=False)
-            self.size -= len(oldest.body)
-
-    def drop(self, url: str) -> None:
-        old = self.entries.pop(url, None)
-        if old is not None:
-            self.size -= len(old.body)
 
 
 @dataclass(frozen=True)
@@ -266,8 +140,8 @@ class OParlClient:
         self.limits = limits or ClientLimits()
         self.user_agent = f"Zukunftstische-Bot/{version} (+{contact})"
         self._incremental = incremental
-        self._rate = _RateLimiter(self.limits.requests_per_second)
-        self._cache = _ResponseCache(self.limits.cache_bytes)
+        self._rate = RateLimiter(self.limits.requests_per_second)
+        self._cache = ResponseCache(self.limits.cache_bytes)
         self._snapshots: dict[tuple[str, str], _Snapshot] = {}
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout),
@@ -346,30 +220,25 @@ class OParlClient:
     # -- steps ---------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def _operation(self) -> AsyncIterator[_Budget]:
-        budget = _Budget(self.limits.max_total_bytes)
+    async def _operation(self) -> AsyncIterator[Budget]:
+        budget = Budget(self.limits.max_total_bytes)
         try:
             async with asyncio.timeout(self.limits.operation_deadline):
                 yield budget
         except TimeoutError:
             raise OParlUnavailable(
-                "OParl-Abruf abgebrochen: dauerte länger als "
-                + _seconds(self.limits.operation_deadline),
-                Failure.TIMEOUT,
+                Failure.TIMEOUT, "operation_deadline", seconds=self.limits.operation_deadline
             ) from None
         except OParlLookupError as error:
-            raise OParlUnavailable(str(error), Failure.CONFIG) from None
+            raise OParlUnavailable(Failure.CONFIG, error.code, **error.values) from None
 
-    async def _body(self, entry_url: str, wanted: str | None, budget: _Budget) -> Body:
+    async def _body(self, entry_url: str, wanted: str | None, budget: Budget) -> Body:
         if urlsplit(entry_url).scheme.lower() not in ("http", "https"):
-            raise OParlUnavailable(
-                f"OParl-Adresse muss mit http:// oder https:// beginnen: {entry_url!r}",
-                Failure.CONFIG,
-            )
+            raise OParlUnavailable(Failure.CONFIG, "entry_scheme", url=entry_url)
         system = await self._get_object(entry_url, System, budget)
         return choose_body(await self._read_list(system.body, Body, budget), wanted)
 
-    async def _organizations(self, body: Body, budget: _Budget) -> list[Organization]:
+    async def _organizations(self, body: Body, budget: Budget) -> list[Organization]:
         organizations = list(
             await self._read_list(self._list_url(body, body.organization), Organization, budget)
         )
@@ -381,12 +250,10 @@ class OParlClient:
     @staticmethod
     def _list_url(body: Body, url: str | None) -> str:
         if url is None:  # the model requires the lists of a body that is not deleted
-            raise OParlUnavailable(
-                f"OParl-Daten ungültig: Körperschaft {body.id} ohne Liste", Failure.INVALID
-            )
+            raise OParlUnavailable(Failure.INVALID, "body_without_list", body=body.id)
         return url
 
-    async def _resolve(self, paper: Paper, budget: _Budget) -> PaperState:
+    async def _resolve(self, paper: Paper, budget: Budget) -> PaperState:
         """Fetch what the paper's consultations refer to, then read its state."""
         consultations = [c for c in paper.consultation if not c.deleted]
         meetings = {}
@@ -414,7 +281,7 @@ class OParlClient:
     # -- lists ---------------------------------------------------------------------------
 
     async def _read_list(
-        self, url: str, model: type[ObjectT], budget: _Budget
+        self, url: str, model: type[ObjectT], budget: Budget
     ) -> tuple[ObjectT, ...]:
         """All live objects of an external list; after one full read, only what changed."""
         key = (url, model.oparl_type)
@@ -436,7 +303,7 @@ class OParlClient:
         self,
         first_url: str,
         model: type[ObjectT],
-        budget: _Budget,
+        budget: Budget,
         stop: Callable[[ObjectT], bool] | None = None,
     ) -> tuple[list[ObjectT], datetime | None]:
         """Follow `links.next` from the first page; with `stop`, end at the first match."""
@@ -447,17 +314,12 @@ class OParlClient:
         url: str | None = first_url
         while url is not None:
             if url in seen:
-                raise OParlUnavailable(
-                    f"OParl-Liste {first_url} verweist im Kreis (Seite {url} kommt zweimal); "
-                    "Abruf abgebrochen",
-                    Failure.LOOP,
-                )
+                raise OParlUnavailable(Failure.LOOP, "loop", url=first_url, page=url)
             if len(seen) >= self.limits.max_pages:
                 raise OParlUnavailable(
-                    f"OParl-Liste {first_url} hat mehr als {self.limits.max_pages} Seiten; "
-                    "Abruf abgebrochen",
-                    Failure.TOO_MANY_PAGES,
-                )
+                    Failure.TOO_MANY_PAGES, "too_many_pages", url=first_url,
+                    pages=self.limits.max_pages,
+                )  # fmt: skip
             seen.add(url)
             fetched = await self._fetch(url, budget)
             if len(seen) == 1:
@@ -470,14 +332,14 @@ class OParlClient:
         return items, server_time
 
     async def _find(
-        self, url: str, model: type[ObjectT], budget: _Budget, match: Callable[[ObjectT], bool]
+        self, url: str, model: type[ObjectT], budget: Budget, match: Callable[[ObjectT], bool]
     ) -> ObjectT | None:
         items, _ = await self._walk(url, model, budget, stop=match)
         return next((item for item in items if not item.deleted and match(item)), None)
 
     # -- single requests ---------------------------------------------------------------
 
-    async def _get_object(self, url: str, model: type[ObjectT], budget: _Budget) -> ObjectT:
+    async def _get_object(self, url: str, model: type[ObjectT], budget: Budget) -> ObjectT:
         return self._parse(await self._fetch(url, budget), model, url)
 
     @staticmethod
@@ -485,22 +347,15 @@ class OParlClient:
         try:
             data = json.loads(fetched.body)
         except (ValueError, RecursionError):
-            raise OParlUnavailable(
-                f"OParl-Antwort von {url} ist kein JSON", Failure.NOT_JSON
-            ) from None
+            raise OParlUnavailable(Failure.NOT_JSON, "not_json", url=url) from None
         try:
             return model.model_validate(data)
         except ValidationError as error:
-            raise OParlUnavailable(
-                f"OParl-Daten von {url} ungültig: {describe_validation_error(error)}",
-                Failure.INVALID,
-            ) from None
+            raise invalid(url, error) from None
         except RecursionError:
-            raise OParlUnavailable(
-                f"OParl-Daten von {url} ungültig: zu tief verschachtelt", Failure.INVALID
-            ) from None
+            raise OParlUnavailable(Failure.INVALID, "too_deep", url=url) from None
 
-    async def _fetch(self, url: str, budget: _Budget) -> _Fetched:
+    async def _fetch(self, url: str, budget: Budget) -> _Fetched:
         """GET with conditional headers and hand-followed redirects; 304 reuses the body."""
         cached = self._cache.get(url)
         headers = {}
@@ -518,21 +373,17 @@ class OParlClient:
             if status == 304 and cached is not None:
                 return _Fetched(cached.body, server_time)
             if status != 200:
-                raise OParlUnavailable(
-                    f"OParl-Server antwortet mit HTTP {status} für {target}", Failure.HTTP
-                )
+                raise OParlUnavailable(Failure.HTTP, "http", status=status, url=target)
             etag, modified = response_headers.get("ETag"), response_headers.get("Last-Modified")
             if etag or modified:
-                self._cache.put(url, _Cached(body, etag, modified))
+                self._cache.put(url, Cached(body, etag, modified))
             else:
                 self._cache.drop(url)
             return _Fetched(body, server_time)
-        raise OParlUnavailable(
-            f"OParl-Server leitet zu oft weiter ({url}); Abruf abgebrochen", Failure.REDIRECT
-        )
+        raise OParlUnavailable(Failure.REDIRECT, "too_many_redirects", url=url)
 
     async def _send(
-        self, url: str, headers: dict[str, str], budget: _Budget
+        self, url: str, headers: dict[str, str], budget: Budget
     ) -> tuple[int, httpx.Headers, bytes]:
         """One rate-limited request; the body is read (within the caps) only for a 200."""
         await self._rate.wait()
@@ -546,39 +397,27 @@ class OParlClient:
                     return response.status_code, response.headers, body
         except TimeoutError:
             raise OParlUnavailable(
-                f"OParl-Server {_host(url)} antwortet zu langsam "
-                f"(über {_seconds(self.limits.request_deadline)} für {url})",
-                Failure.TIMEOUT,
-            ) from None
+                Failure.TIMEOUT, "slow", host=_host(url), url=url,
+                seconds=self.limits.request_deadline,
+            ) from None  # fmt: skip
         except httpx.TimeoutException:
             raise OParlUnavailable(
-                f"OParl-Server {_host(url)} antwortet nicht "
-                f"(Zeitlimit {_seconds(self.limits.read_timeout)} überschritten)",
-                Failure.TIMEOUT,
+                Failure.TIMEOUT, "silent", host=_host(url), seconds=self.limits.read_timeout
             ) from None
         except httpx.ConnectError:
-            raise OParlUnavailable(
-                f"OParl-Server {_host(url)} nicht erreichbar", Failure.UNREACHABLE
-            ) from None
+            raise OParlUnavailable(Failure.UNREACHABLE, "unreachable", host=_host(url)) from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol):
-            raise OParlUnavailable(f"OParl-Adresse ungültig: {url}", Failure.CONFIG) from None
+            raise OParlUnavailable(Failure.CONFIG, "bad_url", url=url) from None
         except httpx.DecodingError:
-            raise OParlUnavailable(
-                f"OParl-Antwort von {url} nicht lesbar (Kodierung)", Failure.NOT_JSON
-            ) from None
+            raise OParlUnavailable(Failure.NOT_JSON, "encoding", url=url) from None
         except (httpx.HTTPError, httpx.StreamError):
-            raise OParlUnavailable(
-                f"Verbindung zum OParl-Server {_host(url)} abgebrochen", Failure.UNREACHABLE
-            ) from None
+            raise OParlUnavailable(Failure.UNREACHABLE, "dropped", host=_host(url)) from None
 
-    async def _read_body(self, response: httpx.Response, url: str, budget: _Budget) -> bytes:
+    async def _read_body(self, response: httpx.Response, url: str, budget: Budget) -> bytes:
         """The body, stopping as soon as it exceeds the per-response or the total cap."""
         limit = self.limits.max_response_bytes
         declared = response.headers.get("Content-Length", "")
-        too_large = OParlUnavailable(
-            f"OParl-Antwort von {url} ist größer als {_size(limit)}; Abruf abgebrochen",
-            Failure.TOO_LARGE,
-        )
+        too_large = OParlUnavailable(Failure.TOO_LARGE, "too_large", url=url, size=limit)
         if declared.isdigit() and int(declared) > limit:
             raise too_large
         chunks: list[bytes] = []
@@ -600,9 +439,7 @@ class OParlClient:
             target = ""
         if urlsplit(target).scheme.lower() not in ("http", "https"):
             raise OParlUnavailable(
-                f"OParl-Server leitet von {current} auf eine unzulässige Adresse um "
-                f"({(location or 'ohne Ziel')[:120]})",
-                Failure.REDIRECT,
+                Failure.REDIRECT, "bad_redirect", url=current, target=(location or "")[:120]
             )
         return target
 

@@ -36,11 +36,11 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 OPARL_VERSIONS = ("1.0", "1.1")
 SCHEMA_BASE = "https://schema.oparl.org/"
@@ -55,27 +55,29 @@ def _date_time(value: object) -> datetime:
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value
     if not isinstance(value, str) or not _DATE_TIME.fullmatch(value.upper()):
-        raise ValueError("kein Zeitpunkt mit Zeitzone (erwartet z. B. 2027-04-15T17:00:00+02:00)")
+        raise PydanticCustomError("oparl_date_time", "not a date-time with a time zone")
     try:
         return datetime.fromisoformat(value.upper())
     except ValueError:
-        raise ValueError(f"kein gültiger Zeitpunkt: {value!r}") from None
+        raise PydanticCustomError(
+            "oparl_bad_date_time", "no such moment", {"value": value}
+        ) from None
 
 
 def _date(value: object) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if not isinstance(value, str) or not _DATE.fullmatch(value):
-        raise ValueError("kein Datum (erwartet z. B. 2027-04-15)")
+        raise PydanticCustomError("oparl_date", "not a date")
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"kein gültiges Datum: {value!r}") from None
+        raise PydanticCustomError("oparl_bad_date", "no such day", {"value": value}) from None
 
 
 def _url(value: object) -> str:
     if not isinstance(value, str):
-        raise ValueError("keine URL (Text erwartet)")
+        raise PydanticCustomError("oparl_url_type", "not a URL")
     try:
         parts = urlsplit(value)
         host = parts.hostname
@@ -83,7 +85,7 @@ def _url(value: object) -> str:
         host = None
         parts = None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not host:
-        raise ValueError(f"keine http(s)-URL: {value[:120]!r}")
+        raise PydanticCustomError("oparl_url", "not an http(s) URL", {"value": value[:120]})
     return value
 
 
@@ -128,8 +130,10 @@ class OParlObject(OParlModel):
     @classmethod
     def _known_type(cls, value: str) -> str:
         if value not in {type_uri(cls.oparl_type, v) for v in OPARL_VERSIONS}:
-            raise ValueError(
-                f"erwartet {type_uri(cls.oparl_type)} (oder 1.0), nicht {value[:120]!r}"
+            raise PydanticCustomError(
+                "oparl_type",
+                "another type",
+                {"expected": type_uri(cls.oparl_type), "value": value[:120]},
             )
         return value
 
@@ -140,7 +144,7 @@ class OParlObject(OParlModel):
         names = self.required + (self.required_since_1_1 if self.version == "1.1" else ())
         missing = [type(self).model_fields[n].alias or n for n in names if getattr(self, n) is None]
         if missing:
-            raise ValueError("Pflichtfeld fehlt: " + ", ".join(missing))
+            raise PydanticCustomError("oparl_required", "required", {"fields": missing})
         return self
 
     @property
@@ -358,48 +362,3 @@ def model_for(data: Any) -> type[OParlObject] | None:
         return None
     version, _, name = data["type"].removeprefix(SCHEMA_BASE).partition("/")
     return OBJECT_MODELS.get(name) if version in OPARL_VERSIONS else None
-
-
-# German texts for pydantic's error types; the reasons end up in front of the coordination
-# office, which should learn which field of the council's data is broken.
-_ERROR_TEXTS: MappingProxyType[str, str] = MappingProxyType(
-    {
-        "missing": "fehlt",
-        "bool_type": "kein Wahrheitswert (true/false)",
-        "int_type": "keine ganze Zahl",
-        "string_type": "kein Text",
-        "list_type": "keine Liste",
-        "tuple_type": "keine Liste",
-        "model_type": "kein Objekt",
-        "model_attributes_type": "kein Objekt",
-        "dict_type": "kein Objekt",
-        "frozen_instance": "unveränderlich",
-    }
-)
-
-
-def _where(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def describe_validation_error(error: ValidationError, *, limit: int = 3) -> str:
-    """A short German description of a pydantic ValidationError that names the fields.
-
-    E.g. `data[1].start: kein Zeitpunkt mit Zeitzone (…)`; at most `limit` problems.
-    """
-    problems = error.errors(include_url=False)
-    parts = []
-    for problem in problems[:limit]:
-        where = _where(tuple(problem["loc"])) or "Objekt"
-        context = problem.get("ctx") or {}
-        if problem["type"] == "value_error" and "error" in context:
-            text = str(context["error"])
-        else:
-            text = _ERROR_TEXTS.get(problem["type"], problem["msg"])
-        parts.append(f"{where}: {text}")
-    if len(problems) > limit:
-        parts.append(f"und {len(problems) - limit} weitere")
-    return "; ".join(parts)

@@ -2,7 +2,7 @@
 which paper, and what has become of it.
 
 No I/O and no clock: whatever depends on "today" takes it as a parameter. Errors a person
-can fix in the configuration raise `OParlLookupError` with a German message.
+can fix in the configuration raise `OParlLookupError` (a code and values, failures.py).
 
 How a client finds things (OParl has no filter on meeting dates): System → bodies → Body →
 its organizations → the one with `classification` "Parlament" (or `Body.mainOrganization`)
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+from bot.council.failures import OParlLookupError
 from bot.council.models import (
     AgendaItem,
     Body,
@@ -32,10 +33,6 @@ PARLIAMENT = "Parlament"
 # Results that record an agenda item as handled without a decision on the paper.
 _NO_DECISION = ("vertagt", "zurückgestellt", "abgesetzt", "verschoben", "nicht behandelt")
 _LISTED_NAMES = 5
-
-
-class OParlLookupError(ValueError):
-    """The body or organization cannot be chosen as configured; the message is German."""
 
 
 @dataclass(frozen=True)
@@ -109,17 +106,6 @@ class PaperState:
     def pending_date(self) -> date | None:
         return local_date(self.pending_at) if self.pending_at else None
 
-    def summary(self) -> str:
-        """German one-liner: "Unverändert beschlossen am 15.04.2027", "beraten am 08.07.2027"."""
-        authoritative = self.authoritative
-        when = authoritative.meeting_date if authoritative else None
-        if self.result or self.decided:
-            text = self.result or "Beschlossen"
-            return f"{text} am {when:%d.%m.%Y}" if when else text
-        if self.pending_date:
-            return f"beraten am {self.pending_date:%d.%m.%Y}"
-        return "noch keine Beratung terminiert"
-
 
 def local_date(moment: datetime, zone: tzinfo = BERLIN) -> date:
     """The calendar day of an aware datetime in the city's time zone."""
@@ -134,11 +120,12 @@ def _label(item: Body | Organization) -> str:
     return item.name or item.short_name or item.id
 
 
-def _labels(items: Sequence[Body | Organization]) -> str:
+def _labels(items: Sequence[Body | Organization]) -> list[str]:
+    """The first few names, for a sentence that lists them (an ellipsis when cut)."""
     names = [_label(item) for item in items[:_LISTED_NAMES]]
     if len(items) > _LISTED_NAMES:
         names.append("…")
-    return ", ".join(names) or "keine"
+    return names
 
 
 def _matching(items: Sequence[Body | Organization], wanted: str) -> list:
@@ -162,21 +149,15 @@ def choose_body(bodies: Iterable[Body], wanted: str | None = None) -> Body:
         if len(found) == 1:
             return found[0]
         if not found:
-            raise OParlLookupError(
-                f"OParl: Körperschaft „{wanted}“ nicht gefunden (vorhanden: {_labels(live)}); "
-                "bitte [council] body prüfen"
-            )
+            raise OParlLookupError("body_not_found", wanted=wanted, names=_labels(live))
         raise OParlLookupError(
-            f"OParl: {len(found)} Körperschaften heißen „{wanted}“ ({_labels(found)}); "
-            "bitte die id in [council] body setzen"
+            "bodies_same_name", count=len(found), wanted=wanted, names=_labels(found)
         )
     if len(live) == 1:
         return live[0]
     if not live:
-        raise OParlLookupError("OParl: keine Körperschaft gefunden")
-    raise OParlLookupError(
-        f"OParl: {len(live)} Körperschaften gefunden ({_labels(live)}); bitte [council] body setzen"
-    )
+        raise OParlLookupError("no_body")
+    raise OParlLookupError("several_bodies", count=len(live), names=_labels(live))
 
 
 def choose_organization(
@@ -198,13 +179,9 @@ def choose_organization(
         if len(found) == 1:
             return found[0]
         if not found:
-            raise OParlLookupError(
-                f"OParl: Gremium „{wanted}“ in „{_label(body)}“ nicht gefunden; "
-                "bitte [council] organization prüfen"
-            )
+            raise OParlLookupError("organization_not_found", wanted=wanted, body=_label(body))
         raise OParlLookupError(
-            f"OParl: {len(found)} Gremien heißen „{wanted}“ ({_labels(found)}); "
-            "bitte die id in [council] organization setzen"
+            "organizations_same_name", count=len(found), wanted=wanted, names=_labels(found)
         )
     current = [o for o in live if today is None or o.end_date is None or o.end_date >= today]
     parliaments = [
@@ -217,13 +194,12 @@ def choose_organization(
             return org
     if parliaments:
         raise OParlLookupError(
-            f"OParl: {len(parliaments)} Gremien mit Klassifikation „{PARLIAMENT}“ "
-            f"({_labels(parliaments)}); bitte [council] organization setzen"
+            "several_parliaments",
+            count=len(parliaments),
+            classification=PARLIAMENT,
+            names=_labels(parliaments),
         )
-    raise OParlLookupError(
-        f"OParl: kein Gremium mit Klassifikation „{PARLIAMENT}“ und keine mainOrganization "
-        f"in „{_label(body)}“; bitte [council] organization setzen"
-    )
+    raise OParlLookupError("no_parliament", classification=PARLIAMENT, body=_label(body))
 
 
 def council_meetings(

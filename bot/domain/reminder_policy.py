@@ -108,13 +108,13 @@ class ReminderSettings:
         if any(days < 1 for days in self.lead_days):
             raise ValueError("lead_days: jede Vorlaufzeit muss mindestens 1 Tag sein")
         if self.overdue_every_days < 1:
-            raise ValueError("overdue_every_days muss mindestens 1 sein")
+            raise ValueError("overdue_every_days must be at least 1")
         if self.overdue_max < 0:
-            raise ValueError("overdue_max darf nicht negativ sein")
+            raise ValueError("overdue_max must not be negative")
         if not 0 <= self.digest_weekday <= 6:
-            raise ValueError("digest_weekday muss zwischen 0 (Montag) und 6 (Sonntag) liegen")
+            raise ValueError("digest_weekday must be 0 (Monday) to 6 (Sunday)")
         if self.send_time.tzinfo is not None:
-            raise ValueError("send_time ist eine Uhrzeit ohne Zeitzone (die Zone kommt von now)")
+            raise ValueError("send_time is a time without a zone (the zone comes from now)")
 
 
 @dataclass(frozen=True)
@@ -370,7 +370,7 @@ def _digest_for_week(
 
 def _zone(now: datetime) -> tzinfo:
     if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now muss eine Zeitzone tragen (zoneinfo), z. B. Europe/Berlin")
+        raise ValueError("now must carry a time zone (zoneinfo), e.g. Europe/Berlin")
     return now.tzinfo
 
 

@@ -221,10 +221,10 @@ class CouncilEngine:
                 state = await self.client.paper_by_url(key)
                 papers[theme_id] = linked_paper(state, checked_at=now, zone=zone)
         except OParlUnavailable as failure:
-            log.warning("council data not read (%s): %s", failure.kind, failure.reason)
+            log.warning("council data not read (%s): %s", failure.kind, failure.code)
             notices = await asyncio.to_thread(
                 self.council.record_failure,
-                failure.reason,
+                failure.text(self.renderer),
                 now=now,
                 words=self.words,
                 recorded_at=self.clock.wall(),
@@ -267,9 +267,7 @@ class CouncilEngine:
         (never the event loop) for at most LOOKUP_DEADLINE seconds."""
         loop = self._loop
         if loop is None or loop.is_closed():
-            raise OParlUnavailable(
-                "Der Bot ist noch nicht mit dem Ratsinformationssystem verbunden"
-            )
+            raise OParlUnavailable(Failure.UNREACHABLE, "not_connected")
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -285,9 +283,7 @@ class CouncilEngine:
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise OParlUnavailable(
-                "Das Ratsinformationssystem antwortet nicht rechtzeitig "
-                f"(über {LOOKUP_DEADLINE:g} s)",
-                Failure.TIMEOUT,
+                Failure.TIMEOUT, "lookup_timeout", seconds=LOOKUP_DEADLINE
             ) from None
         if state is None:
             return None

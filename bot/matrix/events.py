@@ -139,9 +139,9 @@ def poll_start(question: Question, *, kind: PollKind = "undisclosed") -> dict[st
     """Content of an `org.matrix.msc3381.poll.start` event for one question, as Element
     builds it, with a numbered plain-text fallback for clients without polls."""
     if not question.is_poll:
-        raise ValueError(f"Frage {question.key!r} ist offen und keine Umfrage")
+        raise ValueError(f"question {question.key!r} is open, not a poll")
     if kind not in _KINDS:
-        raise ValueError(f"kind {kind!r}: erlaubt sind 'undisclosed' und 'disclosed'")
+        raise ValueError(f"kind {kind!r}: 'undisclosed' or 'disclosed' expected")
     fallback = "\n".join(
         [question.text, *(f"{n}. {a.text}" for n, a in enumerate(question.answers, start=1))]
     )

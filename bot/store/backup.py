@@ -32,7 +32,13 @@ LOCK_WAIT_SECONDS = 120.0
 
 
 class BackupError(RuntimeError):
-    """What went wrong, in German, for the operator."""
+    """What went wrong, for the operator: `code` is a block of templates/<lang>/backup.j2,
+    `values` fill it (the CLI renders it)."""
+
+    def __init__(self, code: str, /, **values: object) -> None:
+        super().__init__(code, values)
+        self.code = code
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -90,13 +96,13 @@ def _is_empty(directory: Path) -> bool:
 def backup(layout: Layout, target: Path, *, now: datetime) -> Report:
     """Write a backup into the empty (or new) directory `target`."""
     if not _is_empty(target):
-        raise BackupError(f"{target} ist nicht leer: bitte ein neues, leeres Verzeichnis angeben")
+        raise BackupError("target_not_empty", path=target)
     _private_dir(target)
     report = Report()
     database = layout.sqlite_file
     if database is not None:
         if not database.exists():
-            raise BackupError(f"Datenbank {database} gibt es nicht")
+            raise BackupError("no_database", path=database)
         _copy_sqlite(database, target / DATABASE_FILE)
         report.written.append(DATABASE_FILE)
     else:
@@ -130,10 +136,7 @@ def _copy_key_store(source: Path, target: Path) -> None:
 
 def _pg_dump(database_url: str, target: Path) -> None:
     if shutil.which("pg_dump") is None:
-        raise BackupError(
-            "pg_dump fehlt (PostgreSQL-Clientprogramme installieren) – oder die Datenbank "
-            "selbst sichern: pg_dump -Fc -f zukunftstische.pgdump <Datenbank>"
-        )
+        raise BackupError("no_pg_dump")
     done = subprocess.run(
         ["pg_dump", "-Fc", "--no-owner", "-f", str(target), _libpq_url(database_url)],
         capture_output=True,
@@ -141,32 +144,29 @@ def _pg_dump(database_url: str, target: Path) -> None:
         check=False,
     )
     if done.returncode != 0:
-        raise BackupError(f"pg_dump: {done.stderr.strip()}")
+        raise BackupError("tool_failed", tool="pg_dump", error=done.stderr.strip())
     target.chmod(0o600)
 
 
 def restore(layout: Layout, source: Path) -> Report:
     """Put a backup back; only into an empty data directory and an empty database."""
     if not (source / MANIFEST).exists():
-        raise BackupError(f"{source} ist keine Sicherung des Bots (keine {MANIFEST})")
+        raise BackupError("not_a_backup", path=source, manifest=MANIFEST)
     for directory in (layout.data_dir, layout.store_path):
         if not _is_empty(directory):
-            raise BackupError(
-                f"{directory} ist nicht leer: eine Wiederherstellung überschreibt nichts; "
-                "bitte in ein leeres Datenverzeichnis wiederherstellen"
-            )
+            raise BackupError("data_dir_not_empty", path=directory)
     report = Report()
     _private_dir(layout.data_dir)
     database = layout.sqlite_file
     if database is not None:
         if not (source / DATABASE_FILE).exists():
-            raise BackupError(f"{source} enthält keine SQLite-Datenbank ({DATABASE_FILE})")
+            raise BackupError("no_sqlite_file", path=source, file=DATABASE_FILE)
         _private_dir(database.parent)
         _copy_sqlite(source / DATABASE_FILE, database)
         report.written.append(str(database))
     else:
         _pg_restore(layout.database_url, source / DATABASE_DUMP)
-        report.written.append("PostgreSQL-Datenbank")
+        report.written.append("PostgreSQL")
     if (source / KEYS_DIR).is_dir():
         _copy_key_store(source / KEYS_DIR, layout.store_path)
         report.written.append(str(layout.store_path))
@@ -179,7 +179,7 @@ def restore(layout: Layout, source: Path) -> Report:
 
 def _pg_restore(database_url: str, dump: Path) -> None:
     if not dump.exists():
-        raise BackupError(f"{dump.parent} enthält keine PostgreSQL-Sicherung ({DATABASE_DUMP})")
+        raise BackupError("no_pg_dump_file", path=dump.parent, file=DATABASE_DUMP)
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as connection:
@@ -187,12 +187,9 @@ def _pg_restore(database_url: str, dump: Path) -> None:
     finally:
         engine.dispose()
     if tables:
-        raise BackupError(
-            "die Datenbank ist nicht leer: eine Wiederherstellung überschreibt nichts; "
-            "bitte eine leere Datenbank angeben"
-        )
+        raise BackupError("database_not_empty")
     if shutil.which("pg_restore") is None:
-        raise BackupError("pg_restore fehlt (PostgreSQL-Clientprogramme installieren)")
+        raise BackupError("no_pg_restore")
     done = subprocess.run(
         ["pg_restore", "--no-owner", "-d", _libpq_url(database_url), str(dump)],
         capture_output=True,
@@ -200,4 +197,4 @@ def _pg_restore(database_url: str, dump: Path) -> None:
         check=False,
     )
     if done.returncode != 0:
-        raise BackupError(f"pg_restore: {done.stderr.strip()}")
+        raise BackupError("tool_failed", tool="pg_restore", error=done.stderr.strip())

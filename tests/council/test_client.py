@@ -13,6 +13,7 @@ import pytest
 
 from bot import __version__
 from bot.council.client import Failure, OParlClient, OParlUnavailable
+from tests.council import summary
 from tests.council.conftest import CONTACT, OParlTestServer, Reply
 
 MEETINGS = "/oparl/v1/body/1/meetings"
@@ -62,7 +63,7 @@ async def test_the_committee_can_be_chosen(oparl_server: OParlTestServer, make_c
 async def test_papers_by_reference(oparl_server: OParlTestServer, make_client) -> None:
     client = make_client()
     decided = await client.paper(oparl_server.entry, "BV/2027/0012")
-    assert decided is not None and decided.summary() == "Unverändert beschlossen am 15.04.2027"
+    assert decided is not None and summary(decided) == "Unverändert beschlossen am 15.04.2027"
     assert [c.organization for c in decided.consultations] == [
         "Ausschuss für Stadtentwicklung und Umwelt",
         "Rat der Stadt Musterstadt",
@@ -72,7 +73,7 @@ async def test_papers_by_reference(oparl_server: OParlTestServer, make_client) -
 
     since = date(2027, 5, 1)  # midnight in Europe/Berlin
     pending = await client.paper(oparl_server.entry, "BV/2027/0031", created_since=since)
-    assert pending is not None and pending.summary() == "beraten am 08.07.2027"
+    assert pending is not None and summary(pending) == "beraten am 08.07.2027"
     assert oparl_server.seen_at("/oparl/v1/body/1/papers")[-1].query == {
         "created_since": "2027-05-01T00:00:00+02:00"
     }

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from bot.council.failures import describe_validation_error
 from bot.council.models import (
     OBJECT_MODELS,
     AgendaItem,
@@ -18,7 +19,6 @@ from bot.council.models import (
     OParlObject,
     Paper,
     System,
-    describe_validation_error,
     model_for,
 )
 from tests.council import ROUTES, load

@@ -25,7 +25,7 @@ from bot.council.reading import (
     paper_by_reference,
     paper_state,
 )
-from tests.council import load
+from tests.council import load, summary
 
 
 def _page(model: type, *files: str) -> list:
@@ -181,7 +181,7 @@ def test_a_decided_paper(
     assert state.resolution_text and "Dreifeldsporthalle" in state.resolution_text
     assert state.decision_date == date(2027, 4, 15)
     assert state.pending_at is None
-    assert state.summary() == "Unverändert beschlossen am 15.04.2027"
+    assert summary(state) == "Unverändert beschlossen am 15.04.2027"
     committee, council = state.consultations
     assert committee.organization == "Ausschuss für Stadtentwicklung und Umwelt"
     assert (committee.authoritative, committee.meeting_date, committee.role) == (
@@ -204,7 +204,7 @@ def test_a_pending_paper(
     state = _state(paper, meetings, organizations)
     assert not state.decided and state.result is None
     assert state.pending_date == date(2027, 7, 8)
-    assert state.summary() == "beraten am 08.07.2027"
+    assert summary(state) == "beraten am 08.07.2027"
     assert [c.organization for c in state.consultations] == [
         "Ausschuss für Stadtentwicklung und Umwelt",
         "Rat der Stadt Musterstadt",
@@ -246,10 +246,10 @@ def test_a_postponed_paper_is_not_decided(papers: list[Paper], meetings: list[Me
     assert paper is not None
     state = paper_state(paper, meetings=_with_result(meetings, "Vertagt"))
     assert not state.decided and state.result == "Vertagt"
-    assert state.summary() == "Vertagt am 15.04.2027"
+    assert summary(state) == "Vertagt am 15.04.2027"
     only_text = _with_result(meetings, None, resolution_text="Der Rat beschließt …")
     decided = paper_state(paper, meetings=only_text)
-    assert decided.decided and decided.summary() == "Beschlossen am 15.04.2027"
+    assert decided.decided and summary(decided) == "Beschlossen am 15.04.2027"
 
 
 def test_a_cancelled_meeting_leaves_the_paper_unscheduled(
@@ -261,7 +261,7 @@ def test_a_cancelled_meeting_leaves_the_paper_unscheduled(
     state = paper_state(paper, meetings=cancelled)
     assert state.pending_at is None and state.authoritative is not None
     assert state.authoritative.meeting_cancelled
-    assert state.summary() == "noch keine Beratung terminiert"
+    assert summary(state) == "noch keine Beratung terminiert"
 
 
 def test_consultations_can_be_given_apart_from_the_paper(

@@ -128,7 +128,7 @@ def test_start_content_disclosed_kind() -> None:
 
 
 def test_open_question_is_no_poll() -> None:
-    with pytest.raises(ValueError, match="offen"):
+    with pytest.raises(ValueError, match="is open, not a poll"):
         poll_start(load_questionnaire(default=VERSION_1).question("open"))
 
 

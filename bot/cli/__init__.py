@@ -1,4 +1,7 @@
-"""`zt-bot` / `python -m bot`: run, check, demo, db upgrade, forget-user, health."""
+"""`zt-bot` / `python -m bot`: run, check, demo, db upgrade, forget-user, health.
+
+`check` (what the configuration and the homeserver say) lives in check.py, the helpers
+every sub-command shares (config, template, clock, logging) in common.py."""
 
 from __future__ import annotations
 
@@ -6,47 +9,23 @@ import argparse
 import asyncio
 import gc
 import logging
-import os
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import Config, ConfigError, load_config
+from bot.cli.check import _council_finding, cmd_check
+from bot.cli.common import _load, _now, _setup_logging, _template
+from bot.config import Config, ConfigError
 from bot.domain.matrix_ids import is_user_id
-from bot.domain.process import ProcessTemplate, TemplateError, load_template
+
+# Re-exported: the tests import the check's council line from here.
+__all__ = ["EXIT_ALREADY_RUNNING", "EXIT_LEASE_LOST", "_council_finding", "main"]
 
 if TYPE_CHECKING:
     from bot.app import Bot
-    from bot.matrix.online_check import Finding
     from bot.store.backup import Layout
     from bot.store.themes import Store
-
-
-def _setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # nio logs every request at INFO; its warnings are what an operator needs.
-    logging.getLogger("nio").setLevel(logging.WARNING)
-
-
-def _load(path: Path) -> Config:
-    try:
-        return load_config(path)
-    except ConfigError as err:
-        print(f"Konfiguration {path} ist fehlerhaft:\n{err}", file=sys.stderr)
-        raise SystemExit(2) from err
-
-
-def _template(config: Config) -> ProcessTemplate:
-    """The process template, or exit 2 with a message that names key and line."""
-    try:
-        return load_template(config.process.file)
-    except TemplateError as err:
-        print(f"Prozessvorlage ist fehlerhaft:\n{err}", file=sys.stderr)
-        raise SystemExit(2) from err
 
 
 # `zt-bot run` ends with these (tests and supervisors tell them apart).
@@ -133,103 +112,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    config = _load(args.config)
-    from bot.domain.questionnaire import (
-        INTERNAL,
-        QuestionnaireError,
-        load_questionnaire,
-    )
-
-    template = _template(config)
-    try:
-        questionnaire = load_questionnaire(config.evaluation.questionnaire)
-        internal = load_questionnaire(config.evaluation.internal_questionnaire, default=INTERNAL)
-    except QuestionnaireError as err:
-        print(f"Fragebogen ist fehlerhaft:\n{err}", file=sys.stderr)
-        return 2
-    source = config.process.file or "mitgeliefert"
-    print(f"Konfiguration {args.config}: in Ordnung")
-    print(f"  Homeserver:     {config.matrix.homeserver} als {config.matrix.user_id}")
-    print(f"  Gerät:          {config.matrix.device_id} (Schlüssel in {config.matrix.store_path})")
-    credential = "Zugangstoken" if config.matrix.access_token else "Passwort"
-    print(f"  Anmeldung:      {credential} (gesetzt, wird nicht angezeigt)")
-    print(f"  Datenbank:      {config.database_url.split('://', 1)[0]}")
-    print(f"  Präfix:         {config.bot.prefix}   Sprache: {config.bot.language}")
-    print(f"  Zeitzone:       {config.bot.timezone}   Erinnerungen um {config.reminders.send_time}")
-    print(f"  Koordination:   {', '.join(config.bot.coordinators) or '(niemand eingetragen)'}")
-    print(f"  Koordinationsraum: {config.rooms.koordination or '(nicht gesetzt)'}")
-    council = config.council
-    print(f"  Ratsinformationssystem: {council.oparl or '(keins: Ratssitzungen nur von Hand)'}")
-    print(f"Prozess „{template.process.name}“ (Version {template.process.version}, {source}):")
-    for step in template.steps:
-        anchor = "Z2" if step.anchor == "z2" else f"Schritt {step.anchor}"
-        if step.after_step:
-            anchor += f", ≥ {step.after_weeks} W nach Schritt {step.after_step}"
-        optional = ", optional" if step.optional else ""
-        role = f"  [Rolle {step.role.value}]" if step.role else ""
-        print(f"  {step.key:>3}  {step.offset_weeks:+3d} W zu {anchor:<10} {step.kind}{optional}: "
-              f"{step.label}{role}")  # fmt: skip
-    for missing in _missing_roles(template):
-        print(f"  Hinweis: kein Schritt mit der Rolle {missing}")
-    polls = len(questionnaire.polls)
-    print(f"Fragebogen: {len(questionnaire.questions)} Fragen, davon {polls} als Umfrage")
-    polls = len(internal.polls)
-    print(f"Interne Evaluation: {len(internal.questions)} Fragen, davon {polls} als Umfrage")
-    return _check_online(config) if args.online else 0
-
-
-def _check_online(config: Config) -> int:
-    """Exit 0 only when the bot can work on its homeserver as configured."""
-    from bot.matrix.online_check import ENV_ADMIN_TOKEN, can_work, check_online
-
-    print(f"Verbindung zu {config.matrix.homeserver}:")
-    findings = asyncio.run(check_online(config, admin_token=os.environ.get(ENV_ADMIN_TOKEN)))
-    if config.council.oparl is not None:
-        findings.append(asyncio.run(_council_finding(config)))
-    for finding in findings:
-        print(f"  {finding.line()}")
-    if can_work(findings):
-        print("Der Bot kann so arbeiten.")
-        return 0
-    print("Der Bot kann so nicht arbeiten: bitte die Punkte mit ✗ beheben.", file=sys.stderr)
-    return 1
-
-
-async def _council_finding(config: Config) -> Finding:
-    """One line on the council information system: which council, how many meetings in
-    the coming year, or what is wrong. The bot works without it (hand-entered meetings),
-    so a problem is a warning."""
-    from bot.council.wiring import probe
-    from bot.matrix.online_check import Finding, Status
-
-    found = await probe(config, today=_now(config).date())
-    if found.ok:
-        return Finding("Ratsinformationssystem (OParl)", Status.ok, found.text)
-    return Finding(
-        "Ratsinformationssystem (OParl)",
-        Status.warning,
-        found.text,
-        "[council] oparl, body, organization prüfen; bis dahin gelten nur Ratssitzungen von Hand",
-    )
-
-
-def _missing_roles(template: ProcessTemplate) -> list[str]:
-    """Roles no step plays: the features that need them stay off (said, not failed)."""
-    from bot.domain.process import MilestoneRole, StepRole
-
-    what = {
-        StepRole.z2: "„z2“ (Zukunftstisch Teil 2)",
-        StepRole.draft_resolution: "„draft_resolution“ (Beschlussvorlage; kein Link zur Vorlage)",
-        StepRole.council_decision: "„council_decision“ (Ratsentscheidung)",
-        StepRole.evaluation: "„evaluation“: die Evaluation schließt keinen Schritt ab",
-    }
-    missing = [text for role, text in what.items() if template.step_with_role(role) is None]
-    if template.milestone_with_role(MilestoneRole.participation_start) is None:
-        missing.append("„participation_start“: keine Erinnerungen zur digitalen Beteiligung")
-    return missing
-
-
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from bot.store.themes import Store
 
@@ -259,12 +141,6 @@ def _open_store(config: Config) -> Store:
     store = Store(config.database_url)
     store.upgrade()
     return store
-
-
-def _now(config: Config) -> datetime:
-    from bot.clock import ENV_CLOCK_OFFSET, Clock, parse_offset
-
-    return Clock(config.bot.zone, parse_offset(os.environ.get(ENV_CLOCK_OFFSET, ""))).now()
 
 
 def _council_meetings(config: Config, store: Store) -> list[date]:
@@ -482,6 +358,17 @@ def _layout(config: Config) -> Layout:
     return Layout(config.database_url, config.bot.data_dir, config.matrix.store_path)
 
 
+def _backup_words(config: Config, block: str, /, **context: object) -> str:
+    """A sentence of templates/<lang>/backup.j2; a failure's own block follows its code."""
+    from bot.rendering import Renderer
+
+    renderer = Renderer(config.bot.language)
+    err = context.get("err")
+    if err is not None:
+        context["reason"] = renderer.sentence("backup", err.code, **err.values).body
+    return renderer.sentence("backup", block, **context).body
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from bot.store.backup import BackupError, backup
 
@@ -489,9 +376,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     try:
         report = backup(_layout(config), args.directory, now=_now(config))
     except BackupError as err:
-        print(f"Sicherung fehlgeschlagen: {err}", file=sys.stderr)
+        print(_backup_words(config, "failed", err=err), file=sys.stderr)
         return 1
-    print(f"Gesichert nach {args.directory}: {', '.join(report.written)}")
+    print(_backup_words(config, "saved", path=args.directory, written=report.written))
     return 0
 
 
@@ -502,9 +389,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     try:
         report = restore(_layout(config), args.directory)
     except BackupError as err:
-        print(f"Wiederherstellung abgelehnt: {err}", file=sys.stderr)
+        print(_backup_words(config, "refused", err=err), file=sys.stderr)
         return 1
-    print(f"Wiederhergestellt: {', '.join(report.written)}")
+    print(_backup_words(config, "restored", written=report.written))
     return 0
 
 

@@ -1,0 +1,98 @@
+"""`zt-bot check [--online]`: what the configuration, the process template and the
+questionnaires say, and with --online whether the bot can work on its homeserver. The
+words are templates/<lang>/cli_check.j2."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from bot.cli.common import _load, _now, _template
+from bot.config import Config
+from bot.domain.process import ProcessTemplate
+from bot.rendering import Renderer
+
+if TYPE_CHECKING:
+    from bot.matrix.online_check import Finding
+
+
+def _words(renderer: Renderer, block: str, /, **context: object) -> str:
+    return renderer.sentence("cli_check", block, **context).body
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    from bot.domain.questionnaire import (
+        INTERNAL,
+        QuestionnaireError,
+        load_questionnaire,
+    )
+
+    renderer = Renderer(config.bot.language)
+    template = _template(config)
+    try:
+        questionnaire = load_questionnaire(config.evaluation.questionnaire)
+        internal = load_questionnaire(config.evaluation.internal_questionnaire, default=INTERNAL)
+    except QuestionnaireError as err:
+        print(_words(renderer, "questionnaire_broken", error=err), file=sys.stderr)
+        return 2
+    report = renderer.document(
+        "cli_check",
+        "report",
+        html=False,
+        path=args.config,
+        c=config,
+        t=template,
+        database=config.database_url.split("://", 1)[0],
+        missing_roles=_missing_roles(template),
+        q=questionnaire,
+        internal=internal,
+    )
+    print(report, end="")
+    return _check_online(config, renderer) if args.online else 0
+
+
+def _check_online(config: Config, renderer: Renderer) -> int:
+    """Exit 0 only when the bot can work on its homeserver as configured."""
+    from bot.matrix.online_check import ENV_ADMIN_TOKEN, can_work, check_online
+
+    print(_words(renderer, "online", homeserver=config.matrix.homeserver))
+    findings = asyncio.run(check_online(config, admin_token=os.environ.get(ENV_ADMIN_TOKEN)))
+    if config.council.oparl is not None:
+        findings.append(asyncio.run(_council_finding(config)))
+    for finding in findings:
+        print(f"  {finding.line()}")
+    if can_work(findings):
+        print(_words(renderer, "can_work"))
+        return 0
+    print(_words(renderer, "cannot_work"), file=sys.stderr)
+    return 1
+
+
+async def _council_finding(config: Config) -> Finding:
+    """One line on the council information system: which council, how many meetings in
+    the coming year, or what is wrong. The bot works without it (hand-entered meetings),
+    so a problem is a warning."""
+    from bot.council.wiring import probe
+    from bot.matrix.online_check import Finding, Status
+
+    renderer = Renderer(config.bot.language)
+    found = await probe(config, today=_now(config).date(), renderer=renderer)
+    label = _words(renderer, "council")
+    if found.ok:
+        return Finding(label, Status.ok, found.text)
+    return Finding(label, Status.warning, found.text, _words(renderer, "council_fix"))
+
+
+def _missing_roles(template: ProcessTemplate) -> list[str]:
+    """Roles no step plays: the features that need them stay off (said, not failed)."""
+    from bot.domain.process import MilestoneRole, StepRole
+
+    roles = (StepRole.z2, StepRole.draft_resolution, StepRole.council_decision, StepRole.evaluation)
+    missing = [role.value for role in roles if template.step_with_role(role) is None]
+    if template.milestone_with_role(MilestoneRole.participation_start) is None:
+        missing.append(MilestoneRole.participation_start.value)
+    return missing
