@@ -120,6 +120,9 @@ def _environment(directories: list[Path], autoescape: bool, language: str = "de"
         lstrip_blocks=True,
         keep_trailing_newline=False,
         undefined=StrictUndefined,
+        # The templates ship with the bot and do not change while it runs: no stat() of
+        # each template file per answer to see whether it did.
+        auto_reload=False,
     )
     env.filters["datum"] = _as_date_text
     env.filters["kw"] = format_week

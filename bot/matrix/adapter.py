@@ -284,7 +284,7 @@ class MatrixAdapter(DeviceLogin, RoomKeeper, Media, SyncKeeper):
         catching_up = not self.ready.is_set()
         self.progress.started()
         task = self.tasks.spawn(
-            self._handle(room.room_id, event, catching_up), f"command {event.event_id}"
+            self._handle(room.room_id, event, catching_up, age_ms), f"command {event.event_id}"
         )
         task.add_done_callback(lambda _task: self.progress.finished())
 
@@ -293,7 +293,9 @@ class MatrixAdapter(DeviceLogin, RoomKeeper, Media, SyncKeeper):
         waiting for the database if need be), so the queue goes on meanwhile."""
         self.tasks.spawn(confirmation, f"confirm {what}")
 
-    async def _handle(self, room_id: str, event: RoomMessageText, catching_up: bool) -> None:
+    async def _handle(
+        self, room_id: str, event: RoomMessageText, catching_up: bool, age_ms: float
+    ) -> None:
         commands = self._commands
         assert commands is not None
         started = time.perf_counter()
@@ -320,11 +322,12 @@ class MatrixAdapter(DeviceLogin, RoomKeeper, Media, SyncKeeper):
         if handled.attachment is not None:
             await self._send_file(room_id, event.event_id, handled.attachment)
         commands.finished(handled)
-        log.info(
-            "handled room=%s verb=%s outcome=%s ms=%.1f",
+        log.info(  # received_ms: from the homeserver's event to the bot (bench/peer.py)
+            "handled room=%s verb=%s outcome=%s received_ms=%.1f ms=%.1f",
             room_id,
             handled.verb,
             handled.result,
+            age_ms,
             (time.perf_counter() - started) * 1000,
         )
 

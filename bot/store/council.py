@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.domain.council import (
@@ -98,6 +99,13 @@ class CouncilWords(Protocol):
     def decision(self, view: ThemeView, paper: LinkedPaper, marked: bool) -> list[Notice]: ...
 
 
+_ENTERED_DAYS = sa.select(CouncilMeeting.__table__.c.day)  # type: ignore[attr-defined]
+_MEETING_TABLE: sa.Table = OParlMeeting.__table__  # type: ignore[attr-defined]
+_READ_MEETINGS = sa.select(
+    _MEETING_TABLE.c.key, _MEETING_TABLE.c.name, _MEETING_TABLE.c.start, _MEETING_TABLE.c.day
+).order_by(_MEETING_TABLE.c.start)
+
+
 def _read_meeting(row: OParlMeeting) -> ReadMeeting:
     return ReadMeeting(row.key, row.name, utc(row.start), row.day)
 
@@ -122,9 +130,16 @@ class CouncilStore:
         return list(session.exec(select(CouncilMeeting.day)))
 
     def days(self, configured: Iterable[date]) -> list[date]:
-        """Every council meeting day: configured, entered in chat, read from OParl."""
+        """Every council meeting day: configured, entered in chat, read from OParl (what
+        every status and re-planning asks: two Core statements built once)."""
         with self._store.reading() as session:
-            return meeting_days(configured, self._entered(session), self._read(session))
+            connection = session.connection()
+            entered = list(connection.execute(_ENTERED_DAYS).scalars())
+            read = [
+                ReadMeeting(key, name, utc(start), day)
+                for key, name, start, day in connection.execute(_READ_MEETINGS)
+            ]
+            return meeting_days(configured, entered, read)
 
     def entries(self, configured: Iterable[date]) -> list[MeetingEntry]:
         """Every council meeting day with where it is known from (`!zt ratssitzung`)."""

@@ -198,9 +198,10 @@ class Database:
             ):
                 yield session
             return
-        with Session(
-            bind=unit, join_transaction_mode="create_savepoint", expire_on_commit=False
-        ) as session:
+        # A read joins the unit's transaction as it is (a savepoint per read was a third
+        # of the statements of `status`); a write keeps its savepoint.
+        mode = "create_savepoint" if writes else "rollback_only"
+        with Session(bind=unit, join_transaction_mode=mode, expire_on_commit=False) as session:
             yield session
 
     @contextmanager

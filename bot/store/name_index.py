@@ -9,10 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel import select
 
 from bot.store.database import Database
 from bot.store.tables import Theme
+
+_THEME: sa.Table = Theme.__table__  # type: ignore[attr-defined]
+# Built once: the lookup every command about a theme makes.
+_EXACT = sa.select(_THEME.c.name).where(_THEME.c.name_key == sa.bindparam("key"))
 
 _GLOB_SPECIAL = str.maketrans({"*": "[*]", "?": "[?]", "[": "[[]"})
 
@@ -44,7 +49,7 @@ class StoredNames:
         if not storable(key):
             return None
         with self.database.reading() as session:
-            return session.exec(select(Theme.name).where(Theme.name_key == key)).first()
+            return session.connection().execute(_EXACT, {"key": key}).scalar()
 
     def starting_with(self, key: str) -> list[str]:
         if not storable(key):

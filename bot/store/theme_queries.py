@@ -55,47 +55,28 @@ def _views(session: Session, themes: Sequence[dict[str, Any]]) -> list[ThemeView
     """The views of themes given as their rows' fields (ThemeRecord's, in a dict)."""
     ids = [theme["id"] for theme in themes if theme["id"] is not None]
     steps: dict[int, list[StepRecord]] = defaultdict(list)
-    people: dict[int, list[Responsibility]] = defaultdict(list)
-    papers: dict[int, ThemePaper] = {}
+    people: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    papers: dict[int, Any] = {}
     core_team: dict[int, list[str]] = defaultdict(list)
     team_rooms: dict[int, list[str]] = defaultdict(list)
     documents: dict[int, dict[str, list[StepDocument]]] = defaultdict(dict)
+    # Core statements built once, on the session's connection: building the statements
+    # and the ORM's execution were most of the time of reading one theme.
+    connection = session.connection()
     for chunk in chunks(ids):
-        in_chunk = Step.theme_id.in_(chunk)  # type: ignore[attr-defined]
-        # Columns, not ORM objects: building ~9 mapped objects per theme was most of the
-        # time of reading a year's themes.
-        for row in session.exec(select(*_STEP_COLUMNS).where(in_chunk).order_by(Step.position)):
-            step = StepRecord(**dict(zip(_STEP_FIELDS, row, strict=True)))
+        ids_of = {"ids": list(chunk)}
+        for row in connection.execute(_STEPS_OF, ids_of).all():
+            step = _step_record(row)
             steps[step.theme_id].append(step)
-        rows = session.exec(
-            select(Responsibility, Step.theme_id)
-            .join(Step, Responsibility.step_id == Step.id)  # type: ignore[arg-type]
-            .where(in_chunk)
-            .order_by(Responsibility.id)
-        )
-        for row, theme_id in rows:
-            people[theme_id].append(row)
-        for paper in session.exec(
-            select(ThemePaper).where(ThemePaper.theme_id.in_(chunk))  # type: ignore[attr-defined]
-        ):
+        for theme_id, step_id, user_id in connection.execute(_PEOPLE_OF, ids_of).all():
+            people[theme_id].append((step_id, user_id))
+        for paper in connection.execute(_PAPERS_OF, ids_of).all():
             papers[paper.theme_id] = paper
-        for theme_id, user_id in session.exec(
-            select(CoreTeamMember.theme_id, CoreTeamMember.user_id)
-            .where(CoreTeamMember.theme_id.in_(chunk))  # type: ignore[attr-defined]
-            .order_by(CoreTeamMember.id)  # type: ignore[arg-type]
-        ):
+        for theme_id, user_id in connection.execute(_CORE_TEAM_OF, ids_of).all():
             core_team[theme_id].append(user_id)
-        for theme_id, room_id in session.exec(
-            select(TeamRoom.theme_id, TeamRoom.room_id)
-            .where(TeamRoom.theme_id.in_(chunk))  # type: ignore[attr-defined]
-            .order_by(TeamRoom.id)  # type: ignore[arg-type]
-        ):
+        for theme_id, room_id in connection.execute(_TEAM_ROOMS_OF, ids_of).all():
             team_rooms[theme_id].append(room_id)
-        for document in session.exec(
-            select(StepDocumentRow)
-            .where(StepDocumentRow.theme_id.in_(chunk))  # type: ignore[attr-defined]
-            .order_by(StepDocumentRow.id)  # type: ignore[arg-type]
-        ):
+        for document in connection.execute(_DOCUMENTS_OF, ids_of).all():
             documents[document.theme_id].setdefault(document.step_key, []).append(
                 document_record(document)
             )
@@ -113,6 +94,15 @@ def _views(session: Session, themes: Sequence[dict[str, Any]]) -> list[ThemeView
         )
         for theme in themes
     ]
+
+
+def _step_record(row: Sequence[Any]) -> StepRecord:
+    """A StepRecord filled straight from its row (in StepRecord's field order): the frozen
+    dataclass's __init__ sets each field through object.__setattr__, which was most of
+    the time of reading a year's 14,000 steps."""
+    step = object.__new__(StepRecord)
+    step.__dict__.update(zip(_STEP_FIELDS, row, strict=True))
+    return step
 
 
 def process_digest(process_json: str) -> str:
@@ -140,14 +130,14 @@ def _add_process_texts(session: Session, themes: list[dict[str, Any]]) -> None:
 def _view(
     theme: ThemeRecord,
     steps: Sequence[StepRecord],
-    responsible: Sequence[Responsibility],
-    paper: ThemePaper | None,
+    responsible: Sequence[tuple[int, str]],  # (step id, user id)
+    paper: Any,  # a row of theme_paper, or None
     documents: dict[str, tuple[StepDocument, ...]],
 ) -> ThemeView:
     keys = {step.id: step.key for step in steps}
     people: dict[str, list[str]] = {}
-    for row in responsible:
-        people.setdefault(keys[row.step_id], []).append(row.user_id)
+    for step_id, user_id in responsible:
+        people.setdefault(keys[step_id], []).append(user_id)
     return ThemeView(
         theme,
         tuple(steps),
@@ -174,10 +164,44 @@ _LISTED_FIELDS = (*(name for name in _THEME_FIELDS if name != "process_json"), "
 _LISTED_COLUMNS = tuple(getattr(Theme, name) for name in _LISTED_FIELDS)
 
 
+_THEME_TABLE: sa.Table = Theme.__table__  # type: ignore[attr-defined]
+# One theme by its folded name, as a Core statement built once (status, every command
+# about one theme).
+_THEME_NAMED = sa.select(*(_THEME_TABLE.c[name] for name in _THEME_FIELDS)).where(
+    _THEME_TABLE.c.name_key == sa.bindparam("key")
+)
+
+
 _STEP_FIELDS = tuple(field.name for field in fields(StepRecord))
 
 
 _STEP_COLUMNS = tuple(getattr(Step, name) for name in _STEP_FIELDS)  # in StepRecord's order
+
+
+def _of_themes(table: sa.Table, *columns: str, order: str = "id") -> sa.Select:
+    """A Core statement for these columns of the rows of the themes `:ids` (expanding)."""
+    return (
+        sa.select(*(table.c[name] for name in columns))
+        .where(table.c.theme_id.in_(sa.bindparam("ids", expanding=True)))
+        .order_by(table.c[order])
+    )
+
+
+_STEP_TABLE: sa.Table = Step.__table__  # type: ignore[attr-defined]
+_STEPS_OF = _of_themes(_STEP_TABLE, *_STEP_FIELDS, order="position")
+_RESPONSIBILITY: sa.Table = Responsibility.__table__  # type: ignore[attr-defined]
+_PEOPLE_OF = (
+    sa.select(_STEP_TABLE.c.theme_id, _RESPONSIBILITY.c.step_id, _RESPONSIBILITY.c.user_id)
+    .join_from(_RESPONSIBILITY, _STEP_TABLE, _RESPONSIBILITY.c.step_id == _STEP_TABLE.c.id)
+    .where(_STEP_TABLE.c.theme_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(_RESPONSIBILITY.c.id)
+)
+_PAPER_TABLE: sa.Table = ThemePaper.__table__  # type: ignore[attr-defined]
+_PAPERS_OF = _of_themes(_PAPER_TABLE, *_PAPER_TABLE.c.keys())
+_CORE_TEAM_OF = _of_themes(CoreTeamMember.__table__, "theme_id", "user_id")  # type: ignore[attr-defined]
+_TEAM_ROOMS_OF = _of_themes(TeamRoom.__table__, "theme_id", "room_id")  # type: ignore[attr-defined]
+_DOCUMENT_TABLE: sa.Table = StepDocumentRow.__table__  # type: ignore[attr-defined]
+_DOCUMENTS_OF = _of_themes(_DOCUMENT_TABLE, *_DOCUMENT_TABLE.c.keys())
 
 
 _UNARCHIVED = frozenset(ThemeStatus) - {ThemeStatus.archived}
@@ -270,8 +294,10 @@ class ThemeQueries(Database):
 
     def theme(self, name: str) -> ThemeView | None:
         with self.reading() as session:
-            theme = session.exec(select(Theme).where(Theme.name_key == fold(name))).first()
-            return None if theme is None else views_of(session, [theme])[0]
+            row = session.connection().execute(_THEME_NAMED, {"key": fold(name)}).first()
+            if row is None:
+                return None
+            return _views(session, [dict(zip(_THEME_FIELDS, row, strict=True))])[0]
 
     def views_where(
         self,
