@@ -12,7 +12,7 @@ import io
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from bot.matrix.adapter import HomeserverUnreachable, resolve_aliases
 from bot.matrix.cross_signing import has_valid_signature, public_key_of
 from bot.matrix.login import DeviceRecord
 from bot.matrix.power import RoomPower, creation_from_event, power_from_content
+from bot.rendering import Renderer
 from bot.rights import COORDINATOR_POWER_LEVEL
 
 ENV_ADMIN_TOKEN = "ZT_ADMIN_TOKEN"
@@ -48,15 +49,20 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Finding:
-    label: str
+    """What one check found, in codes: its words are in `templates/<lang>/online_check.j2`
+    (`label_<check>`, the block `<code>`, and for a problem `fix_<fix>`)."""
+
+    check: str
     status: Status
-    text: str
+    code: str
+    values: dict[str, object] = field(default_factory=dict)
     fix: str = ""
 
-    def line(self) -> str:
-        mark = {Status.ok: "✓", Status.warning: "!", Status.failed: "✗"}[self.status]
-        fix = f" → {self.fix}" if self.fix else ""
-        return f"{mark} {self.label}: {self.text}{fix}"
+    def line(self, language: str = "de") -> str:
+        context = {**self.values, "check": self.check, "code": self.code, "fix": self.fix}
+        return (
+            Renderer(language).sentence("online_check", "line", status=self.status, **context).body
+        )
 
 
 def can_work(findings: list[Finding]) -> bool:
@@ -124,28 +130,18 @@ async def _homeserver(session: _Session) -> Finding:
     try:
         status, versions = await session.get("/_matrix/client/versions")
     except Exception as err:  # refused, timed out, TLS: the homeserver cannot be reached
-        return Finding(
-            "Homeserver",
-            Status.failed,
-            f"{url} antwortet nicht ({type(err).__name__})",
-            "Adresse in [matrix] homeserver prüfen (https://…, ohne /_matrix)",
-        )
+        found = {"url": url, "error_type": type(err).__name__}
+        return Finding("homeserver", Status.failed, "homeserver_unreachable", found,
+                       fix="homeserver_address")  # fmt: skip
     if status != 200 or not isinstance(versions, Mapping):
-        return Finding(
-            "Homeserver",
-            Status.failed,
-            f"{url} ist kein Matrix-Homeserver (HTTP {status} auf /_matrix/client/versions)",
-            "Adresse in [matrix] homeserver prüfen",
-        )
+        found = {"url": url, "http": status}
+        return Finding("homeserver", Status.failed, "homeserver_not_matrix", found,
+                       fix="homeserver")  # fmt: skip
     spec = versions.get("versions") or []
     _, server = await session.get("/_synapse/admin/v1/server_version")
-    software = (
-        f"Synapse {server['server_version']}"
-        if isinstance(server, Mapping) and "server_version" in server
-        else "Software unbekannt"
-    )
-    newest = spec[-1] if spec else "?"
-    return Finding("Homeserver", Status.ok, f"{url}, {software}, Matrix bis {newest}")
+    synapse = server.get("server_version", "") if isinstance(server, Mapping) else ""
+    found = {"url": url, "synapse": synapse, "newest": spec[-1] if spec else "?"}
+    return Finding("homeserver", Status.ok, "homeserver_ok", found)
 
 
 async def _login(session: _Session) -> Finding:
@@ -155,34 +151,24 @@ async def _login(session: _Session) -> Finding:
         client.access_token = matrix.access_token.get_secret_value()
         who = await client.whoami()
         if not isinstance(who, WhoamiResponse):
-            return Finding(
-                "Anmeldung",
-                Status.failed,
-                f"Zugangstoken abgelehnt ({getattr(who, 'message', who)})",
-                "neues Token für das Bot-Konto erzeugen oder matrix.password setzen",
-            )
+            reason = {"reason": getattr(who, "message", who)}
+            return Finding("login", Status.failed, "token_refused", reason, fix="new_token")
         if who.user_id != matrix.user_id:
-            return Finding(
-                "Anmeldung",
-                Status.failed,
-                f"das Token gehört {who.user_id}, nicht {matrix.user_id}",
-                "matrix.user_id oder das Token korrigieren",
-            )
+            found = {"owner": who.user_id, "user_id": matrix.user_id}
+            return Finding("login", Status.failed, "token_of_another", found, fix="token_user")
         client.restore_login(who.user_id, who.device_id or matrix.device_id, client.access_token)
-        return Finding("Anmeldung", Status.ok, f"{who.user_id}, Gerät {client.device_id} (Token)")
+        found = {"user_id": who.user_id, "device": client.device_id}
+        return Finding("login", Status.ok, "token_ok", found)
     assert matrix.password is not None
     # The device the bot is (after a lost key store it may be a newer one than configured).
     device = DeviceRecord(Path(session.config.bot.data_dir) / "device.json")
     client.device_id = device.current(matrix.device_id)
     response = await client.login(matrix.password.get_secret_value(), "Zukunftstische-Bot")
     if not isinstance(response, LoginResponse):
-        return Finding(
-            "Anmeldung",
-            Status.failed,
-            f"{matrix.user_id}: {getattr(response, 'message', response)}",
-            "Benutzer-ID und Passwort prüfen (ZT_MATRIX_PASSWORD oder matrix.password)",
-        )
-    return Finding("Anmeldung", Status.ok, f"{response.user_id}, Gerät {response.device_id}")
+        found = {"user_id": matrix.user_id, "reason": getattr(response, "message", response)}
+        return Finding("login", Status.failed, "password_refused", found, fix="password")
+    found = {"user_id": response.user_id, "device": response.device_id}
+    return Finding("login", Status.ok, "password_ok", found)
 
 
 async def _room(session: _Session, key: str, room: str) -> list[Finding]:
@@ -192,29 +178,20 @@ async def _room(session: _Session, key: str, room: str) -> list[Finding]:
         try:
             found = await resolve_aliases(session.config.matrix.homeserver, [room])
         except HomeserverUnreachable as err:
-            return [Finding(key, Status.failed, f"{room} nicht auflösbar ({err})")]
+            values = {"key": key, "room": room, "error": err}
+            return [Finding("room", Status.failed, "alias_unresolvable", values)]
         if found.get(room) is None:
-            return [
-                Finding(
-                    key,
-                    Status.failed,
-                    f"die Raumadresse {room} gibt es nicht",
-                    "Adresse prüfen (Element: Raumeinstellungen → Allgemein → "
-                    "Veröffentlichte Adressen) oder die interne Raum-ID eintragen",
-                )
-            ]
+            values = {"key": key, "room": room}
+            return [Finding("room", Status.failed, "alias_unknown", values, fix="alias")]
         room_id = found[room] or room
     membership = await _membership(session, room_id)
-    invite = (
-        f"den Bot ({session.user_id}) in den Raum einladen "
-        "(Element: Raum-Info → Personen → Einladen)"
-    )
+    values = {"key": key, "room_id": room_id, "bot": session.user_id}
     if membership == "invite":
-        return [Finding(key, Status.ok, f"{room_id}: eingeladen, der Bot tritt beim Start bei")]
+        return [Finding("room", Status.ok, "room_invited", values)]
     if membership != "join":
-        return [Finding(key, Status.failed, f"{room_id}: der Bot ist nicht im Raum", invite)]
+        return [Finding("room", Status.failed, "room_not_member", values, fix="invite")]
     power = await _room_power(session, room_id)
-    findings = [Finding(key, Status.ok, f"{room_id}: der Bot ist Mitglied")]
+    findings = [Finding("room", Status.ok, "room_member", values)]
     findings.append(_bot_power(session, key, power))
     if key == "rooms.koordination":
         findings.append(await _coordinators(session, room_id, power))
@@ -248,23 +225,18 @@ async def _room_power(session: _Session, room_id: str) -> RoomPower:
 def _bot_power(session: _Session, key: str, power: RoomPower) -> Finding:
     bot = session.user_id
     level = power.level(bot)
-    shown = "Raumersteller*in (über allen Stufen)" if level == math.inf else f"Stufe {level}"
     missing = [
         kind
-        for kind, event_type in (("Nachrichten", "m.room.message"), ("Umfragen", POLL_START))
+        for kind, event_type in (("messages", "m.room.message"), ("polls", POLL_START))
         if not power.may_send(bot, event_type)
     ]
+    # A room's creator stands above every level (None: said in words).
+    values: dict[str, object] = {"key": key, "level": None if level == math.inf else level}
     if missing:
         need = max(power.required("m.room.message"), power.required(POLL_START))
-        return Finding(
-            f"{key} Macht des Bots",
-            Status.failed,
-            f"{shown}: darf keine {' und '.join(missing)} senden",
-            f"dem Bot dort mindestens Stufe {need} geben",
-        )
-    return Finding(
-        f"{key} Macht des Bots", Status.ok, f"{shown}: darf Nachrichten und Umfragen senden"
-    )
+        values |= {"missing": missing, "need": need}
+        return Finding("power", Status.failed, "power_missing", values, fix="power")
+    return Finding("power", Status.ok, "power_ok", values)
 
 
 async def _coordinators(session: _Session, room_id: str, power: RoomPower) -> Finding:
@@ -282,27 +254,18 @@ async def _coordinators(session: _Session, room_id: str, power: RoomPower) -> Fi
         for user in members
         if user != session.user_id and power.level(user) >= COORDINATOR_POWER_LEVEL
     )
-    text = f"durch Stufe ≥ {COORDINATOR_POWER_LEVEL}: {', '.join(by_power) or 'niemand'}"
+    values = {"threshold": COORDINATOR_POWER_LEVEL, "by_power": by_power, "absent": absent,
+              "configured": configured}  # fmt: skip
     if absent:
-        return Finding(
-            "Koordinator*innen",
-            Status.warning,
-            f"nicht im Koordinationsraum: {', '.join(absent)}; {text}",
-            "einladen, falls sie dort mitlesen sollen (Rechte haben sie durch [bot] coordinators)",
-        )
-    listed = f"eingetragen und Mitglied: {', '.join(configured)}; " if configured else ""
-    return Finding("Koordinator*innen", Status.ok, listed + text)
+        return Finding("coordinators", Status.warning, "coordinators_absent", values,
+                       fix="coordinators")  # fmt: skip
+    return Finding("coordinators", Status.ok, "coordinators_ok", values)
 
 
 def _no_coordination_room(config: Config) -> Finding:
-    coordinators = ", ".join(config.bot.coordinators) or "niemand"
-    return Finding(
-        "rooms.koordination",
-        Status.warning,
-        f"nicht gesetzt: Koordinator*innen nur aus [bot] coordinators ({coordinators}), "
-        "Erinnerungen an die Koordination gehen in die Teamräume",
-        "Koordinationsraum anlegen, den Bot einladen, ID oder Adresse eintragen",
-    )
+    values = {"key": "rooms.koordination", "coordinators": config.bot.coordinators}
+    return Finding("room", Status.warning, "coordination_room_unset", values,
+                   fix="coordination_room")  # fmt: skip
 
 
 async def _media(session: _Session) -> Finding:
@@ -311,13 +274,9 @@ async def _media(session: _Session) -> Finding:
         filesize=12,
     )  # fmt: skip
     if isinstance(response, UploadResponse):
-        return Finding("Medien-Upload", Status.ok, "funktioniert (Kalenderdateien, Bilder)")
-    return Finding(
-        "Medien-Upload",
-        Status.warning,
-        f"abgelehnt ({getattr(response, 'message', response)})",
-        "Upload für das Bot-Konto erlauben (Synapse: enable_media_repo, max_upload_size)",
-    )
+        return Finding("media", Status.ok, "media_ok")
+    reason = {"reason": getattr(response, "message", response)}
+    return Finding("media", Status.warning, "media_refused", reason, fix="media")
 
 
 def ratelimit_command(homeserver: str, user_id: str) -> str:
@@ -332,24 +291,13 @@ async def _rate_limit(session: _Session, admin_token: str | None) -> Finding:
     command = ratelimit_command(session.config.matrix.homeserver, session.user_id)
     path = ADMIN_RATELIMIT.format(user=quote(session.user_id))
     status, body = await session.get(path, token=admin_token)
+    values = {"command": command, "env": ENV_ADMIN_TOKEN, "limits": body}
     if status == 200 and isinstance(body, Mapping):
         if body.get("messages_per_second") == 0 and body.get("burst_count") == 0:
-            return Finding("Ratenbegrenzung", Status.ok, "für den Bot aufgehoben")
-        if body:
-            return Finding("Ratenbegrenzung", Status.warning, f"eigene Grenzen: {body}", command)
-        return Finding(
-            "Ratenbegrenzung",
-            Status.warning,
-            "aktiv (Synapse-Standard: 0,2 Nachrichten/s, 10 am Stück); viele Erinnerungen "
-            "auf einmal gehen dann langsam hinaus",
-            command,
-        )
-    return Finding(
-        "Ratenbegrenzung",
-        Status.warning,
-        f"nicht prüfbar ohne Server-Admin-Zugang (mit {ENV_ADMIN_TOKEN} prüfbar); falls aktiv",
-        command,
-    )
+            return Finding("rate_limit", Status.ok, "rate_lifted", values)
+        code = "rate_own" if body else "rate_active"
+        return Finding("rate_limit", Status.warning, code, values, fix="rate_limit")
+    return Finding("rate_limit", Status.warning, "rate_unknown", values, fix="rate_limit")
 
 
 async def _cross_signing(session: _Session) -> Finding:
@@ -358,16 +306,11 @@ async def _cross_signing(session: _Session) -> Finding:
     user, device = session.user_id, session.client.device_id
     status, keys = await session.post("/_matrix/client/v3/keys/query", {"device_keys": {user: []}})
     if status != 200 or not isinstance(keys, Mapping):
-        return Finding("Cross-Signing", Status.warning, f"nicht abfragbar (HTTP {status})")
+        return Finding("cross_signing", Status.warning, "cross_signing_unknown", {"http": status})
     if device_is_cross_signed(keys, user, device):
-        return Finding("Cross-Signing", Status.ok, f"Gerät {device} ist vom Konto signiert")
-    return Finding(
-        "Cross-Signing",
-        Status.warning,
-        f"Gerät {device} ist nicht vom Konto signiert: Element-Nutzer*innen sehen seine "
-        "Nachrichten in verschlüsselten Räumen nicht",
-        "`zt-bot run` richtet es beim Start ein (mit Passwort; siehe Log)",
-    )
+        return Finding("cross_signing", Status.ok, "cross_signed", {"device": device})
+    return Finding("cross_signing", Status.warning, "not_cross_signed", {"device": device},
+                   fix="cross_signing")  # fmt: skip
 
 
 def device_is_cross_signed(keys: Mapping[str, Any], user_id: str, device_id: str) -> bool:
