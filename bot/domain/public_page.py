@@ -138,7 +138,7 @@ def _phases(view: ThemeView, today: date) -> list[Phase]:
     phases = []
     for index, (kind, first, last, _done) in enumerate(found):
         # Before the current phase is past; after it is ahead, whatever its steps say.
-        state = "current" if index == current else ("upcoming" if first > today else "done")
+        state = "current" if index == current else ("upcoming" if first >= today else "done")
         phases.append(
             Phase(
                 kind,
