@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean chromium
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,16 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(VENV)/.installed
 	$(PY) -m bot demo
+
+# The browser the public page's test drives (tests/browser): Debian's chromium from the
+# package registry, installed when it is missing and this user may; else the test skips
+# and says so. Playwright drives it; `playwright install` is never needed.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium) \
+		|| echo "chromium: could not be installed; the browser tests will be skipped"; \
+	else echo "chromium: missing and not root; the browser tests will be skipped"; fi
 
 # The four test passes run side by side: the integration passes mostly wait for their
 # homeserver (each starts its own on a free port, with databases of its own), the first

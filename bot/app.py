@@ -9,6 +9,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -55,6 +56,7 @@ from bot.tasks import Tasks
 from bot.wake import Wake
 from bot.web.feeds import CalendarFeeds
 from bot.web.health import health_routes
+from bot.web.public import PublicSite
 from bot.web.server import WebServer
 from commands import COMMANDS, PLAIN
 
@@ -386,6 +388,18 @@ def web_servers(services: Services, bot: Bot) -> list[WebServer]:
             zone=services.config.bot.zone,
         )
         served = while_active(feeds.routes(), bot)
+        routes.setdefault((config.web.host, config.web.port), []).extend(served)
+    if config.web.enabled and config.web.public:
+        site = PublicSite(
+            services.store,
+            services.feeds,
+            services.charts,
+            now=bot.clock.now,
+            rate=config.web.public_rate,
+            trusted_proxies=config.web.trusted_proxies,
+            base=urlsplit(config.web.public_url or "").path,
+        )
+        served = while_active(site.routes(), bot)
         routes.setdefault((config.web.host, config.web.port), []).extend(served)
     if config.health.enabled:
         limits = Limits(config.health.sync_stale_after, config.health.queue_stuck_after)

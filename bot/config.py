@@ -292,6 +292,14 @@ class WebConfig(_Listening):
     # The address people reach it under, through the proxy; URLs in chat start with it.
     # Empty: http://<listen> (only useful on the same machine).
     public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    # The public page for citizens (issue 24: `/`, `/thema/<slug>`, `/kalender.ics`,
+    # `/themen.json`): off unless turned on; it shows only themes made public in chat.
+    public: bool = False
+    # Requests per client address and minute to the public page; more get 429. Behind
+    # the city's proxy every request comes from the proxy, unless `trusted_proxies`
+    # names it: then the client is the last address of X-Forwarded-For.
+    public_rate: int = Field(default=120, ge=1, le=100_000)
+    trusted_proxies: tuple[str, ...] = ()
 
     def base_url(self) -> str:
         if self.public_url:

@@ -171,6 +171,10 @@ class Renderer:
         autoescape for HTML, without for text formats (Markdown)."""
         return self._block(self._html if html else self._text, name, block, context) + "\n"
 
+    def page(self, name: str, /, **context: object) -> str:
+        """A whole HTML page (the public page, `public/<name>.j2`), autoescaped."""
+        return self._html.get_template(f"{name}.j2").render(context) + "\n"
+
     def lead_names(self) -> dict[str, str]:
         """The leads as people call them (`_words.j2`), for texts built outside templates."""
         words = self._text.globals["w"]

@@ -317,3 +317,27 @@ def _description(
         lines.append(f"{labels.goals}:")
         lines.extend(f"{box} {goal}" for goal in definition.goals)
     return "\n".join(lines)
+
+
+# The public calendar's events carry this stamp: the same page gives the same bytes.
+_PUBLIC_STAMP = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def public_calendar(
+    events: Iterable[tuple[str, str, date, date | None, str | None]], *, name: str, base: str
+) -> bytes:
+    """The public page's calendar (issue 24): (uid key, summary, first day, last day or
+    None, link) as all-day events; only what the public page shows, nothing internal."""
+    calendar = _calendar(name)
+    for key, summary, first, last, link in events:
+        event = Event()
+        event.add("uid", f"zt-public-{key}@{UID_DOMAIN}")
+        event.add("dtstamp", _PUBLIC_STAMP)
+        event.add("summary", summary)
+        event.add("dtstart", first)
+        event.add("dtend", _next_day(last or first))
+        event.add("transp", "TRANSPARENT")
+        if link:
+            event.add("url", link)
+        calendar.add_component(event)
+    return calendar.to_ical()

@@ -67,6 +67,10 @@ class ThemeRecord:
     contact: str | None = None
     core_team: tuple[str, ...] = ()
     extra_team_rooms: tuple[str, ...] = ()
+    # Shown on the public page (`!zt öffentlich`, issue 24), and the digital
+    # participation's own page, linked there (`!zt beteiligung … link`).
+    public: bool = False
+    participation_link: str | None = None
 
     @property
     def team_rooms(self) -> tuple[str, ...]:

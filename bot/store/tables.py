@@ -41,6 +41,9 @@ class Theme(SQLModel, table=True):
     # The leading department (Fachbereich) and a contact for the theme (free text).
     department: str | None = Field(default=None, max_length=200)
     contact: str | None = Field(default=None, max_length=500)
+    # On the public page for citizens, and the participation's link (migration 0022).
+    public: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    participation_link: str | None = Field(default=None, max_length=1000)
     # The step definitions the theme was created with (JSON of domain.process.ProcessTemplate).
     process_json: str = Field(sa_type=sa.Text)
     # Its SHA-256 (hex): lists read this and each distinct copy once, not ~5 KB per theme.

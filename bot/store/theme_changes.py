@@ -272,6 +272,22 @@ class ThemeChanges(Database):
             theme.contact = contact
             session.add(theme)
 
+    def set_public(self, theme_id: int, public: bool, *, actor: str, now: datetime) -> None:
+        """On or off the public page (issue 24); the history says who and when."""
+        with self._change(theme_id, actor, "public", now, public=public) as (session, theme):
+            theme.public = public
+            session.add(theme)
+
+    def set_participation_link(
+        self, theme_id: int, link: str | None, *, actor: str, now: datetime
+    ) -> None:
+        with self._change(theme_id, actor, "participation_link", now, link=link) as (
+            session,
+            theme,
+        ):
+            theme.participation_link = link
+            session.add(theme)
+
     def add_core_team(
         self, theme_id: int, users: Sequence[str], *, actor: str, now: datetime
     ) -> list[str]:

@@ -292,6 +292,11 @@ class ThemeQueries(Database):
         )
         return self.views_where(condition)
 
+    def public_themes(self) -> list[ThemeView]:
+        """The themes a coordinator made public (`!zt öffentlich`), archived ones too:
+        the public page decides what of them a citizen sees."""
+        return self.views_where(Theme.public.is_(True))  # type: ignore[attr-defined]
+
     def theme(self, name: str) -> ThemeView | None:
         with self.reading() as session:
             row = session.connection().execute(_THEME_NAMED, {"key": fold(name)}).first()

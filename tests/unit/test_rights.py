@@ -66,6 +66,10 @@ CALLS = {
     "löschen <Thema> [bestätigen]": "löschen Mobilität bestätigen",
     "kalender <Thema> abo neu": "kalender Mobilität abo neu",
     "kalender abo neu": "kalender abo neu",
+    "öffentlich <Thema> an|aus": "öffentlich Mobilität an",
+    "beteiligung <Thema> link <URL|entfernen>": (
+        "beteiligung Mobilität link https://beteiligung.stadt.example/mobilitaet"
+    ),
     "meilenstein <Name> <Datum|KW|Quartal>": ("meilenstein Masterplan Mobilität Q3/2027"),
     "meilenstein <Name> entfernen": "meilenstein Masterplan Mobilität entfernen",
 }

@@ -1,0 +1,91 @@
+"""The concept's three example themes as a citizen sees them (issue 24), and one theme
+full of internal data that must never reach the public page. Shared by the HTTP tests,
+the view model's tests and the browser test (which takes the screenshots)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from bot.domain.papers import LinkedPaper, PaperConsultation
+from bot.domain.process import load_template
+from bot.domain.themes import StepState
+from bot.domain.timeline import plan
+from bot.store.council import CouncilStore
+from bot.store.evaluations import EvaluationStore
+from bot.store.themes import Store
+
+# A day in the participation of Mobilität, after the council decided on Digitale Ethik.
+TODAY = date(2027, 5, 20)
+NOW = datetime(2027, 5, 20, 8, 0, tzinfo=UTC)
+ACTOR = "@koordination:stadt.example"
+PARTICIPATION = "https://beteiligung.stadt.example/mobilitaet"
+PAPER_LINK = "https://ris.stadt.example/vorlage/BV-2027-0012"
+# Values only the administration knows: none may appear on any public page.
+SECRETS = (
+    "@anna.intern:stadt.example",
+    "@ratsfrau.geheim:stadt.example",
+    "!geheimraum:stadt.example",
+    "Notiz-nur-fuer-intern-4711",
+    "Sitzungsraum 3.14 Geheimflur",
+    "KVP-Idee-Kaffeemaschine",
+    "Antwort-aus-der-Evaluation-0815",
+    "Anna Intern, Tel. 0815-4711",
+)
+
+
+def _create(store: Store, name: str, z2: date | None, quarter: str | None = None) -> int:
+    template = load_template()
+    view = store.create_theme(
+        name=name, z2=z2, planned_quarter=quarter, team_room=None, template=template,
+        planned=plan(template, z2) if z2 else (), created_by=ACTOR,
+        now=datetime(2027, 1, 5, 9, 0, tzinfo=UTC),
+    )  # fmt: skip
+    store.set_public(view.id, True, actor=ACTOR, now=NOW)
+    return view.id
+
+
+def concept_themes(store: Store) -> None:
+    """Digitale Ethik with a council decision, Mobilität running, Regenwasser an idea."""
+    ethik = _create(store, "Digitale Ethik", date(2027, 3, 18))
+    store.set_department(ethik, "Stabsstelle Digitalisierung", actor=ACTOR, now=NOW)
+    for key in ("1", "2", "3", "4", "5"):
+        store.set_step_state(ethik, key, state=StepState.done, actor=ACTOR, now=NOW, action="done")
+    paper = LinkedPaper(
+        key="https://ris.stadt.example/oparl/paper/12",
+        reference="BV/2027/0012",
+        name="Leitlinien Digitale Ethik",
+        link=PAPER_LINK,
+        consultations=(
+            PaperConsultation("Rat der Stadt", "Entscheidung", True, date(2027, 4, 29), None,
+                              "Unverändert beschlossen"),
+        ),
+        decided=True,
+        result="Unverändert beschlossen",
+        result_day=date(2027, 4, 29),
+    )  # fmt: skip
+    CouncilStore(store).link_paper(ethik, paper, configured=(), actor=ACTOR, now=NOW)
+    store.set_step_state(ethik, "6", state=StepState.done, actor=ACTOR, now=NOW, action="done")
+    mobil = _create(store, "Mobilität", date(2027, 6, 17))
+    store.set_department(mobil, "Amt für Verkehrsplanung", actor=ACTOR, now=NOW)
+    store.set_participation_link(mobil, PARTICIPATION, actor=ACTOR, now=NOW)
+    store.set_step_state(mobil, "1", state=StepState.done, actor=ACTOR, now=NOW, action="done")
+    _create(store, "Regenwasserbewirtschaftung", None, "Q4/2027")
+
+
+def leaky_theme(store: Store) -> int:
+    """A public theme carrying every kind of internal value the bot keeps."""
+    theme = _create(store, "Klimaanpassung", date(2027, 9, 9))
+    anna, council_member, room, note, place, idea, answer, contact = SECRETS
+    store.set_contact(theme, contact, actor=anna, now=NOW)
+    store.add_core_team(theme, [anna], actor=anna, now=NOW)
+    store.add_participants(theme, [council_member], actor=anna, now=NOW)
+    store.bind_room(theme, "team", room, actor=anna, now=NOW)
+    store.set_responsible(theme, "1", [anna], actor=anna, now=NOW)
+    store.set_step_state(
+        theme, "1", state=StepState.done, actor=anna, now=NOW, note=note, action="done"
+    )
+    store.set_meeting_place(theme, "2", place, actor=anna, now=NOW)
+    ideas = EvaluationStore(store)
+    ideas.add_idea(theme, idea, anna, NOW)
+    ideas.add_idea(theme, answer, None, NOW)
+    return theme
