@@ -63,8 +63,10 @@ def _check_online(config: Config, renderer: Renderer) -> int:
     findings = asyncio.run(check_online(config, admin_token=os.environ.get(ENV_ADMIN_TOKEN)))
     if config.council.oparl is not None:
         findings.append(asyncio.run(_council_finding(config)))
+    if config.web.enabled and config.web.public:
+        findings.append(asyncio.run(_public_finding(config)))
     for finding in findings:
-        print(f"  {finding.line()}")
+        print(f"  {finding.line(config.bot.language)}")
     if can_work(findings):
         print(_words(renderer, "can_work"))
         return 0
@@ -81,10 +83,29 @@ async def _council_finding(config: Config) -> Finding:
 
     renderer = Renderer(config.bot.language)
     found = await probe(config, today=_now(config).date(), renderer=renderer)
-    label = _words(renderer, "council")
     if found.ok:
-        return Finding(label, Status.ok, found.text)
-    return Finding(label, Status.warning, found.text, _words(renderer, "council_fix"))
+        return Finding("council", Status.ok, "council", {"text": found.text})
+    return Finding("council", Status.warning, "council", {"text": found.text}, fix="council")
+
+
+async def _public_finding(config: Config) -> Finding:
+    """Whether the public page answers where citizens reach it (through the city's proxy
+    when `public_url` is set). The bot works without it, so a problem is a warning."""
+    import httpx
+
+    from bot.matrix.online_check import Finding, Status
+
+    url = config.web.base_url() + "/"
+    try:
+        async with httpx.AsyncClient(timeout=20) as client:
+            response = await client.get(url)
+    except httpx.HTTPError as error:
+        values = {"url": url, "error_type": type(error).__name__}
+        return Finding("public", Status.warning, "public_unreachable", values, fix="public")
+    if response.status_code != 200:
+        values = {"url": url, "http": response.status_code}
+        return Finding("public", Status.warning, "public_refused", values, fix="public")
+    return Finding("public", Status.ok, "public_ok", {"url": url})
 
 
 def _missing_roles(template: ProcessTemplate) -> list[str]:

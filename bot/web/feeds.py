@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from typing import Protocol
 
 from aiohttp import web
 
@@ -112,7 +113,17 @@ class CalendarFeeds:
         return response
 
 
-def not_modified(request: web.Request, found: FeedBody) -> bool:
+class Validated(Protocol):
+    """A body with its validators (a feed, a public page)."""
+
+    @property
+    def etag(self) -> str: ...
+
+    @property
+    def last_modified(self) -> datetime: ...
+
+
+def not_modified(request: web.Request, found: Validated) -> bool:
     """RFC 9110: If-None-Match decides when present; else If-Modified-Since."""
     if request.if_none_match:
         return any(tag.value in (found.etag, "*") for tag in request.if_none_match)

@@ -29,6 +29,7 @@ from bot.domain.public_page import PublicPage, PublicTheme, public_page
 from bot.rendering import Renderer, templates_dir
 from bot.store.feeds import FeedTokens
 from bot.store.themes import Store
+from bot.web.feeds import not_modified
 
 SCHEMA_VERSION = "1.0"
 CSP = (
@@ -41,10 +42,8 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "public, max-age=0, must-revalidate",
 }
-MONTHS = (
-    "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli",
-    "August", "September", "Oktober", "November", "Dezember",
-)  # fmt: skip
+# A theme's address: part of the page's public interface, like the chat verbs.
+THEME_PATH = "/thema/{slug:[a-z0-9-]{1,80}}"
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 # Clients remembered for the rate; beyond, the longest quiet one is forgotten.
 MAX_CLIENTS = 10_000
@@ -108,14 +107,15 @@ class PublicSite:
         # The page is German (issue 24), whatever language the bot speaks in chat.
         self._renderer = Renderer("de")
         self._words = self._renderer.words("public_words")
+        self._months = tuple(self._words["months"].split())
         self._chart_words = ChartWords.of(self._renderer.words("chart_words"))
         self._css = (templates_dir() / "de" / "public" / "style.css").read_bytes()
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/", self._serve(self.index)),
-            web.get("/thema/{slug:[a-z0-9-]{1,80}}", self._serve(self.theme)),
-            web.get("/thema/{slug:[a-z0-9-]{1,80}}/zeitplan.png", self._serve(self.picture)),
+            web.get(THEME_PATH, self._serve(self.theme)),
+            web.get(THEME_PATH + "/zeitplan.png", self._serve(self.picture)),
             web.get("/kalender.ics", self._serve(self.calendar)),
             web.get("/themen.json", self._serve(self.json)),
             web.get("/oeffentlich.css", self._serve(self.stylesheet)),
@@ -135,7 +135,7 @@ class PublicSite:
 
     def _html(self, name: str, page: PublicPage, modified: datetime, **context: object) -> Body:
         text = self._renderer.page(
-            f"public/{name}", page=page, words=self._words, months=MONTHS, base=self._base,
+            f"public/{name}", page=page, words=self._words, months=self._months, base=self._base,
             **context,
         )  # fmt: skip
         return Body(text.encode("utf-8"), "text/html", modified)
@@ -205,14 +205,6 @@ class PublicSite:
             return response
 
         return serve
-
-
-def not_modified(request: web.Request, found: Body) -> bool:
-    """RFC 9110: If-None-Match decides when present; else If-Modified-Since."""
-    if request.if_none_match:
-        return any(tag.value in (found.etag, "*") for tag in request.if_none_match)
-    since = request.if_modified_since
-    return since is not None and found.last_modified <= since
 
 
 def timeline_of(

@@ -45,6 +45,7 @@ ALLOWED = {
     ("bot/domain/dates.py", "_MONTH_NAME"),  # the pattern that reads them
     ("bot/domain/theme_names.py", "_FOLDS"),  # ä → a …: how names are compared
     ("bot/council/reading.py", "_NO_DECISION"),  # OParl results that are no decision
+    ("bot/web/public.py", "THEME_PATH"),  # the public page's address of a theme
 }
 
 # Debt: German sentences not yet moved to templates, per file (may only fall).
@@ -62,7 +63,6 @@ NOT_YET_MOVED: dict[str, int] = {
     "bot/domain/questionnaire.py": 11,
     "bot/domain/results_csv.py": 1,
     "bot/health.py": 22,
-    "bot/matrix/online_check.py": 42,
     "bot/store/plan_import.py": 3,
     "bot/store/privacy.py": 14,
 }
