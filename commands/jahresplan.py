@@ -67,18 +67,18 @@ def _as_file(services: Services, plan: AnnualPlan, views: list[ThemeView]) -> Me
 
 def handle(request: Request, services: Services) -> Message:
     year = parse_year(request.values.text, request.today.year, request.usage)
-    whole = request.values.has("all")
-    views = services.store.themes_of_year(year)
+    # What the plan needs of each theme; the whole views only for the file and the
+    # picture (a picture has at most PICTURE_ROWS rows).
     plan = build_annual_plan(
-        views,
+        services.store.year_plan_of(year),
         year,
         services.calendar,
         services.school_holidays,
         milestones=services.store.milestones_of_year(year),
         today=request.today,
     )
-    if whole:
-        return _as_file(services, plan, views)
+    if request.values.has("all"):
+        return _as_file(services, plan, services.store.themes_of_year(year))
     drawn = not plan.is_empty and len(plan.entries) + len(plan.milestones) <= PICTURE_ROWS
     reply = services.renderer.message(
         "annual_plan", plan=plan, prefix=services.config.bot.prefix, **shown_of(plan, drawn=drawn)
@@ -87,7 +87,7 @@ def handle(request: Request, services: Services) -> Message:
         return reply
     data = year_plan_data(
         plan,
-        views,
+        services.store.themes_of_year(year),
         request.today,
         calendar=services.calendar,
         school=services.school_holidays,

@@ -1,7 +1,8 @@
 """The annual plan (`!zt jahresplan`): a year's themes by quarter, and what to look out for.
 
-Pure: ThemeViews, a year and two holiday tables in, an AnnualPlan out. The tables come
-from the `holidays` package, which computes them (no I/O, no clock reads). Warnings:
+Pure: the themes (PlannedTheme: what the plan needs of each), a year and two holiday
+tables in, an AnnualPlan out. The tables come from the `holidays` package, which computes
+them (no I/O, no clock reads). Warnings:
 
 - two or more themes whose Z2 fall into the same ISO week;
 - a Z2 in the week of a milestone of another strategy (a day or a week; a quarter-long
@@ -30,7 +31,7 @@ import holidays
 
 from bot.domain.dates import DateError, Quarter, parse_date_spec
 from bot.domain.milestones import Milestone
-from bot.domain.process import StepKind
+from bot.domain.process import ProcessTemplate, StepKind
 from bot.domain.themes import StepState, ThemeStatus, ThemeView
 from bot.domain.working_days import WorkingCalendar
 
@@ -89,6 +90,38 @@ class SchoolHolidays:
     def name(self, day: date) -> str | None:
         """The break's name (German by default), or None on a school day or where unknown."""
         return self._table(day.year).get(day)
+
+
+@dataclass(frozen=True)
+class PlannedTheme:
+    """What the year plan needs of a theme, and nothing more: a year holds a thousand
+    themes, and their people, papers and documents are not part of the plan."""
+
+    name: str
+    status: str  # ThemeStatus value
+    z2: date | None
+    planned_quarter: str | None
+    template: ProcessTemplate
+    # The earliest date of any step: until then a running theme is "geplant".
+    first_due: date | None
+    # The open steps as (key, date), in the process's order: those of the plan's year
+    # at least (the plan looks at no other).
+    open_steps: tuple[tuple[str, date], ...]
+
+    @classmethod
+    def of(cls, view: ThemeView) -> PlannedTheme:
+        theme = view.theme
+        return cls(
+            name=theme.name,
+            status=str(theme.status),
+            z2=theme.z2,
+            planned_quarter=theme.planned_quarter,
+            template=view.template,
+            first_due=min((step.due for step in view.steps), default=None),
+            open_steps=tuple(
+                (step.key, step.due) for step in view.steps if step.state == StepState.open
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -160,19 +193,20 @@ class AnnualPlan:
     school_holidays_unknown_from: date | None
     milestone_clashes: tuple[MilestoneClash, ...] = ()
 
-    @property
+    # Cached: the answer's template asks for these on many lines, of a thousand entries.
+    @cached_property
     def milestones(self) -> tuple[Milestone, ...]:
         return tuple(m for quarter in self.quarters for m in quarter.milestones)
 
-    @property
+    @cached_property
     def entries(self) -> tuple[PlanEntry, ...]:
         return tuple(entry for quarter in self.quarters for entry in quarter.entries)
 
-    @property
+    @cached_property
     def is_empty(self) -> bool:
         return not self.entries and not self.milestones
 
-    @property
+    @cached_property
     def ideas(self) -> int:
         return sum(1 for entry in self.entries if entry.is_idea)
 
@@ -211,17 +245,17 @@ def planned_quarter(text: str | None) -> Quarter | None:
     return spec if isinstance(spec, Quarter) else None
 
 
-def _same_week(views: Iterable[ThemeView], year: int) -> list[WeekConflict]:
+def _same_week(themes: Iterable[PlannedTheme], year: int) -> list[WeekConflict]:
     """ISO weeks with two or more Z2, where at least one of them lies in `year`.
 
     A week at the turn of the year counts for both years, so neither plan hides it.
     """
     by_week: dict[tuple[int, int], list[tuple[date, str]]] = defaultdict(list)
-    for view in views:
-        z2 = view.theme.z2
+    for theme in themes:
+        z2 = theme.z2
         if z2 is not None:
             iso = z2.isocalendar()
-            by_week[(iso.year, iso.week)].append((z2, view.theme.name))
+            by_week[(iso.year, iso.week)].append((z2, theme.name))
     conflicts = []
     for (iso_year, week), found in sorted(by_week.items()):
         if len(found) > 1 and any(z2.year == year for z2, _ in found):
@@ -232,37 +266,44 @@ def _same_week(views: Iterable[ThemeView], year: int) -> list[WeekConflict]:
 
 
 def _step_warnings(
-    views: Iterable[ThemeView], year: int, calendar: WorkingCalendar, school: SchoolHolidays
+    themes: Iterable[PlannedTheme], year: int, calendar: WorkingCalendar, school: SchoolHolidays
 ) -> list[StepWarning]:
     warnings = []
-    # Themes share their template's copies: each step's definition looked up once.
+    # Themes share their template's copies: each step's definition looked up once; and
+    # a year has 365 days but a thousand themes' steps: each day's facts looked up once.
     known: dict[tuple[int, str], tuple[str, bool]] = {}
-    for view in views:
-        steps = [s for s in view.steps if s.state == StepState.open and s.due.year == year]
-        if not steps:
-            continue
-        template = view.template
-        for step in steps:
-            found = known.get((id(template), step.key))
+    days: dict[date, tuple[str | None, bool, str | None]] = {}
+    for theme in themes:
+        template = theme.template
+        for key, due in theme.open_steps:
+            if due.year != year:
+                continue
+            found = known.get((id(template), key))
             if found is None:
-                definition = template.step(step.key)
+                definition = template.step(key)
                 found = (
-                    definition.label if definition else step.key,
+                    definition.label if definition else key,
                     definition is not None and definition.kind == StepKind.meeting,
                 )
-                known[(id(template), step.key)] = found
+                known[(id(template), key)] = found
             label, meeting = found
-            holiday = calendar.holiday_name(step.due)
-            weekend = step.due.weekday() in _WEEKEND
+            facts = days.get(due)
+            if facts is None:
+                facts = days[due] = (
+                    calendar.holiday_name(due),
+                    due.weekday() in _WEEKEND,
+                    school.name(due),
+                )
+            holiday, weekend, break_name = facts
             # Only a meeting needs people to come: a deadline in the holidays is no clash.
-            school_break = school.name(step.due) if meeting else None
+            school_break = break_name if meeting else None
             if holiday or weekend or school_break:
                 warnings.append(
                     StepWarning(
-                        theme=view.theme.name,
-                        key=step.key,
+                        theme=theme.name,
+                        key=key,
                         label=label,
-                        day=step.due,
+                        day=due,
                         holiday=holiday,
                         weekend=weekend,
                         school_break=school_break,
@@ -272,29 +313,28 @@ def _step_warnings(
 
 
 def _milestone_clashes(
-    views: Iterable[ThemeView], milestones: Iterable[Milestone], year: int
+    themes: Iterable[PlannedTheme], milestones: Iterable[Milestone], year: int
 ) -> list[MilestoneClash]:
     with_week = [m for m in milestones if m.has_week]
     clashes = [
-        MilestoneClash(view.theme.name, view.theme.z2, milestone)
-        for view in views
-        if view.theme.z2 is not None and view.theme.z2.year == year
+        MilestoneClash(theme.name, theme.z2, milestone)
+        for theme in themes
+        if theme.z2 is not None and theme.z2.year == year
         for milestone in with_week
-        if milestone.touches_week_of(view.theme.z2)
+        if milestone.touches_week_of(theme.z2)
     ]
     return sorted(clashes, key=lambda c: (c.z2, c.theme.casefold(), c.milestone.name))
 
 
-def _shown_status(view: ThemeView, today: date | None) -> str:
+def _shown_status(theme: PlannedTheme, today: date | None) -> str:
     """läuft once the first step has begun; before that, geplant."""
-    status = str(view.theme.status)
-    if status != ThemeStatus.active or today is None or not view.steps:
-        return status
-    return "planned" if min(step.due for step in view.steps) > today else status
+    if theme.status != ThemeStatus.active or today is None or theme.first_due is None:
+        return theme.status
+    return "planned" if theme.first_due > today else theme.status
 
 
 def build_annual_plan(
-    views: Iterable[ThemeView],
+    themes: Iterable[PlannedTheme | ThemeView],
     year: int,
     calendar: WorkingCalendar,
     school: SchoolHolidays,
@@ -307,8 +347,8 @@ def build_annual_plan(
     Archived themes are listed, marked, but raise no warnings: their process is over.
     Done and skipped steps raise none either; only what is still ahead is worth moving.
     """
-    views = list(views)
-    current = [v for v in views if v.theme.status != ThemeStatus.archived]
+    planned = [t if isinstance(t, PlannedTheme) else PlannedTheme.of(t) for t in themes]
+    current = [t for t in planned if t.status != ThemeStatus.archived]
     conflicts = _same_week(current, year)
     step_warnings = _step_warnings(current, year, calendar, school)
     of_year = sorted(
@@ -327,8 +367,7 @@ def build_annual_plan(
         per_theme[clash.theme] += 1
 
     by_quarter: dict[int, list[tuple[tuple, PlanEntry]]] = defaultdict(list)
-    for view in views:
-        theme = view.theme
+    for theme in planned:
         if theme.z2 is not None:
             if theme.z2.year != year:
                 continue
@@ -342,7 +381,7 @@ def build_annual_plan(
             order = (1, date.min, theme.name.casefold())
         entry = PlanEntry(
             name=theme.name,
-            status=_shown_status(view, today),
+            status=_shown_status(theme, today),
             z2=theme.z2,
             planned_quarter=theme.planned_quarter if theme.z2 is None else None,
             warnings=per_theme.get(theme.name, 0),
