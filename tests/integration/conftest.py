@@ -9,7 +9,9 @@ import itertools
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
@@ -31,6 +33,10 @@ PASSWORD = "test-password-1"
 # `ZT_TEST_ROOM_VERSION=10` runs the suite with old-style rooms (`!opaque:server`); by default
 # rooms get the version the installed Synapse makes (12: ids without a server part).
 ROOM_VERSION = os.environ.get("ZT_TEST_ROOM_VERSION") or None
+BERLIN = ZoneInfo("Europe/Berlin")
+# The city's day (the `city` fixture): Wednesday 10.03.2027, 10:00 in Berlin, a working
+# day after the send time; the week's digest (Monday) has passed.
+CITY_DAY = date(2027, 3, 10)
 
 
 def new_synapse(directory: Path, *, raised_rate_limits: bool = True) -> LocalSynapse:
@@ -253,6 +259,58 @@ async def member(synapse: LocalSynapse, accounts: Accounts) -> AsyncIterator[Scr
     user = await _user(synapse, accounts.member)
     yield user
     await user.close()
+
+
+def clock_on(day: date, hour: int = 10) -> Clock:
+    """A bot's clock that reads `day` at `hour` in Berlin, running on from there."""
+    target = datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN)
+    return Clock(BERLIN, target - datetime.now(UTC))
+
+
+async def team_room(bot, coordinator: ScriptedUser, name: str, *members: ScriptedUser) -> str:
+    """A room of the coordinator's named `name`, with `bot` and `members` in it."""
+    room_id = await coordinator.create_room(
+        [bot.user_id, *(member.user_id for member in members)], name=name
+    )
+    await coordinator.wait_for_member(room_id, bot.user_id)
+    for member in members:
+        await member.client.join(room_id)
+        await coordinator.wait_for_member(room_id, member.user_id)
+    return room_id
+
+
+@dataclass
+class City:
+    """A bot in a city's room layout: the coordination room it is configured with, and
+    the team, Z2 and Bürgerdialog rooms a test opens beside it."""
+
+    bot: RunningBot
+    koordination: str
+    coordinator: ScriptedUser
+
+    async def room(self, name: str, *members: ScriptedUser) -> str:
+        return await team_room(self.bot, self.coordinator, name, *members)
+
+    async def theme(self, name: str, z2: str, team: str) -> str:
+        """A new theme (its name made unique), created in the coordination room and bound
+        to the team room `team`; its name."""
+        name = unique(name)
+        await self.coordinator.ask(self.koordination, f"!zt neu {name} {z2}")
+        await self.coordinator.ask(team, f"!zt raum {name}")
+        return name
+
+
+@pytest_asyncio.fixture
+async def city(bot_factory, coordinator: ScriptedUser, tmp_path: Path) -> City:
+    """A bot on CITY_DAY with its coordination room configured (the room exists, and the
+    bot is in it, before the config names it); every reminder due today goes out at once."""
+    directory = tmp_path / "city"
+    first = await bot_factory(directory=directory, clock=clock_on(CITY_DAY))
+    koordination = await team_room(first, coordinator, "Koordination Nachhaltigkeit")
+    await first.stop()
+    extra = f'[rooms]\nkoordination = "{koordination}"\n[reminders]\nsend_time = "00:00"'
+    bot = await bot_factory(extra=extra, directory=directory, clock=clock_on(CITY_DAY))
+    return City(bot, koordination, coordinator)
 
 
 @pytest_asyncio.fixture

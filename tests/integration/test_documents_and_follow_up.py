@@ -6,17 +6,15 @@ is reminded once, on its day, in the coordination room."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from bot.demo.scripted_user import ScriptedUser
-from tests.integration.conftest import unique
+from tests.integration.conftest import City, unique
 from tests.integration.test_reminders import reminders_in, wait_for_reminders
-from tests.integration.test_running_themes import team_room
 
 # The day of test_who_hears_what (a Wednesday, every reminder due today goes out at once).
-from tests.integration.test_who_hears_what import DAY, _rows, city_bot
+from tests.integration.test_who_hears_what import DAY, _rows
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +22,11 @@ FOTO = "https://cloud.stadt.example/s/fotoprotokoll"
 
 
 async def test_the_fotoprotokoll_of_z2_is_linked_in_the_reminder_of_step_5(
-    bot_factory, coordinator: ScriptedUser, tmp_path: Path
+    city: City, coordinator: ScriptedUser
 ) -> None:
-    bot, koordination = await city_bot(bot_factory, coordinator, tmp_path)
-    team = await team_room(bot, coordinator, "Amt für Mobilität")
-    name = unique("Mobilität")
-    await coordinator.ask(koordination, f"!zt neu {name} KW 15/2030")
-    await coordinator.ask(team, f"!zt raum {name}")
+    bot = city.bot
+    team = await city.room("Amt für Mobilität")
+    name = await city.theme("Mobilität", "KW 15/2030", team)
 
     done = await coordinator.ask(
         team, f"!zt erledigt {name} Z2 Fotoprotokoll: {FOTO}, bitte ansehen trotzdem"
@@ -62,9 +58,9 @@ async def test_the_fotoprotokoll_of_z2_is_linked_in_the_reminder_of_step_5(
 
 
 async def test_an_adopted_ideas_owner_is_reminded_once_on_its_day(
-    bot_factory, coordinator: ScriptedUser, accounts, tmp_path: Path
+    city: City, coordinator: ScriptedUser, accounts
 ) -> None:
-    bot, koordination = await city_bot(bot_factory, coordinator, tmp_path)
+    bot, koordination = city.bot, city.koordination
     name = unique("Klima")
     await coordinator.ask(koordination, f"!zt neu {name} KW 15/2030")
     stored = await coordinator.ask(koordination, f"!zt kvp {name} Einladungen früher verschicken")

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import socket
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from icalendar import Calendar
 
 from bot.demo.scripted_user import Received, ScriptedUser
-from tests.integration.conftest import Accounts
+from tests.integration.conftest import BERLIN, Accounts, clock_on, team_room
 from tests.integration.test_reminders import reminders_in
-from tests.integration.test_running_themes import clock_on, team_room
 
 pytestmark = pytest.mark.integration
 
-BERLIN = ZoneInfo("Europe/Berlin")
 # Thursday 18.03.2027: four weeks before Z2 on 15.04.2027.
 TODAY = date(2027, 3, 18)
 Z2 = date(2027, 4, 15)

@@ -6,38 +6,24 @@ Koordination and the team, and the digital participation window is a line of its
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.clock import Clock
 from bot.demo.scripted_user import ScriptedUser
-from tests.integration.conftest import settled, unique
+from tests.integration.conftest import clock_on, settled, team_room, unique
 from tests.integration.test_reminders import reminders_in, wait_for_reminders
 
 pytestmark = pytest.mark.integration
 
-BERLIN = ZoneInfo("Europe/Berlin")
 # Wednesday 17.03.2027, 10:00 in Berlin: after the send time (09:00), a working day.
 TODAY = date(2027, 3, 17)
 NO_DIGEST = "[reminders]\ndigest = false"
 
 
-def clock_on(day: date, hour: int = 10) -> Clock:
-    target = datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN)
-    return Clock(BERLIN, target - datetime.now(UTC))
-
-
 def window_line(body: str) -> str:
     return next(line for line in body.splitlines() if "Digitale Beteiligung" in line)
-
-
-async def team_room(bot, coordinator: ScriptedUser, name: str) -> str:
-    room_id = await coordinator.create_room([bot.user_id], name=name)
-    await coordinator.wait_for_member(room_id, bot.user_id)
-    return room_id
 
 
 async def test_a_running_theme_gets_no_catch_up_flood_and_is_told_what_lies_past(

@@ -8,39 +8,22 @@ room; a meeting is not marked done before it took place without a second word.""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from bot.demo.homeserver import LocalSynapse
 from bot.demo.scripted_user import ScriptedUser
-from tests.integration.conftest import RunningBot, unique
+from tests.integration.conftest import CITY_DAY, City, RunningBot
 from tests.integration.test_evaluation import POLLS, people
 from tests.integration.test_reminders import reminders_in, wait_for_reminders
-from tests.integration.test_running_themes import clock_on, team_room
 
 pytestmark = pytest.mark.integration
 
-# Wednesday 10.03.2027, 10:00 in Berlin: a working day, after the send time.
-TODAY = date(2027, 3, 10)
+# The city's day (Wednesday 10.03.2027): a working day, after the send time.
+TODAY = CITY_DAY
 DAY = f"{TODAY:%d.%m.%Y}"
-# Every reminder due today goes out at once; the digest's day (Monday) has passed.
-REMINDERS = '[reminders]\nsend_time = "00:00"'
-
-
-async def city_bot(
-    bot_factory, coordinator: ScriptedUser, tmp_path: Path
-) -> tuple[RunningBot, str]:
-    """A bot with a configured coordination room it is in (the room must exist first)."""
-    directory = tmp_path / "city"
-    first = await bot_factory(directory=directory, clock=clock_on(TODAY))
-    koordination = await team_room(first, coordinator, "Koordination Nachhaltigkeit")
-    await first.stop()
-    extra = f'[rooms]\nkoordination = "{koordination}"\n{REMINDERS}'
-    bot = await bot_factory(extra=extra, directory=directory, clock=clock_on(TODAY))
-    return bot, koordination
 
 
 def _rows(bot: RunningBot, query: str) -> list[tuple]:
@@ -69,13 +52,11 @@ def first_lines(user: ScriptedUser, room: str, sender: str) -> list[str]:
 
 
 async def test_a_reminder_reaches_the_room_that_acts_and_the_coordination_its_digest(
-    bot_factory, coordinator: ScriptedUser, tmp_path: Path
+    city: City, coordinator: ScriptedUser
 ) -> None:
-    bot, koordination = await city_bot(bot_factory, coordinator, tmp_path)
-    team = await team_room(bot, coordinator, "Amt für Digitales")
-    name = unique("Digitale Ethik")
-    await coordinator.ask(koordination, f"!zt neu {name} KW 15/2030")
-    await coordinator.ask(team, f"!zt raum {name}")
+    bot, koordination = city.bot, city.koordination
+    team = await city.room("Amt für Digitales")
+    name = await city.theme("Digitale Ethik", "KW 15/2030", team)
     # Step 3 (Fachbereich with Koordination) due today.
     await coordinator.ask(team, f"!zt termin {name} 3 {DAY} trotzdem")
     [reminder] = await wait_for_reminders(coordinator, team, bot.user_id, 1)
@@ -108,17 +89,12 @@ async def test_a_reminder_reaches_the_room_that_acts_and_the_coordination_its_di
 
 
 async def test_moved_dates_reach_every_other_room_and_meetings_ahead_are_asked_first(
-    bot_factory, coordinator: ScriptedUser, member: ScriptedUser, accounts, tmp_path: Path
+    city: City, coordinator: ScriptedUser, member: ScriptedUser
 ) -> None:
-    bot, koordination = await city_bot(bot_factory, coordinator, tmp_path)
-    team = await coordinator.create_room([bot.user_id, accounts.member.user_id], name="Amt")
-    await coordinator.wait_for_member(team, bot.user_id)
-    await member.client.join(team)
-    await coordinator.wait_for_member(team, accounts.member.user_id)
-    z2_room = await team_room(bot, coordinator, "Z2 Digitale Ethik")
-    name = unique("Digitale Ethik")
-    await coordinator.ask(koordination, f"!zt neu {name} KW 15/2027")  # Z2 12.04.2027
-    await coordinator.ask(team, f"!zt raum {name}")
+    bot, koordination = city.bot, city.koordination
+    team = await city.room("Amt", member)
+    z2_room = await city.room("Z2 Digitale Ethik")
+    name = await city.theme("Digitale Ethik", "KW 15/2027", team)  # Z2 12.04.2027
     await coordinator.ask(z2_room, f"!zt raum {name} z2")
 
     moved = await coordinator.ask(koordination, f"!zt verschieben {name} 19.04.2027")
@@ -130,7 +106,7 @@ async def test_moved_dates_reach_every_other_room_and_meetings_ahead_are_asked_f
         )  # fmt: skip
     [told] = [r for r in coordinator.messages_in(team, bot.user_id) if "📆" in r.body]
     assert told.body.startswith(
-        f"📆 Neue Termine für „{name}“: Z2 wurde verschoben (von {accounts.coordinator.user_id})."
+        f"📆 Neue Termine für „{name}“: Z2 wurde verschoben (von {coordinator.user_id})."
     )
     assert "• Z2: 12.04.2027 → 19.04.2027 (KW 16/2027)" in told.body
     assert "• Schritt 3 „Aufbereitung für Z2“: 22.03.2027 → 29.03.2027 (KW 13)" in told.body
@@ -162,13 +138,11 @@ async def test_moved_dates_reach_every_other_room_and_meetings_ahead_are_asked_f
 
 
 async def test_the_citizen_dialogue_hears_its_part_where_it_is_never_in_the_team_room(
-    bot_factory, coordinator: ScriptedUser, tmp_path: Path
+    city: City, coordinator: ScriptedUser
 ) -> None:
-    bot, koordination = await city_bot(bot_factory, coordinator, tmp_path)
-    team = await team_room(bot, coordinator, "Amt für Umwelt")
-    name = unique("Regenwasser")
-    await coordinator.ask(koordination, f"!zt neu {name} KW 20/2027")
-    await coordinator.ask(team, f"!zt raum {name}")
+    bot, koordination = city.bot, city.koordination
+    team = await city.room("Amt für Umwelt")
+    name = await city.theme("Regenwasser", "KW 20/2027", team)
     # The participation opens in a week: the Bürgerdialog is told ahead, today.
     start = TODAY + timedelta(days=7)
     await coordinator.ask(team, f"!zt termin {name} beteiligung {start:%d.%m.%Y}")
@@ -188,7 +162,7 @@ async def test_the_citizen_dialogue_hears_its_part_where_it_is_never_in_the_team
     assert "Bürgerdialog: noch kein eigener Raum" in status.body
 
     # Its own room: from now on its notices go there, the date changes of its part too.
-    citizens = await team_room(bot, coordinator, "Bürgerdialog")
+    citizens = await city.room("Bürgerdialog")
     bound = await coordinator.ask(citizens, f"!zt raum {name} buergerdialog")
     assert "Bürgerdialog" in bound.body
     await coordinator.ask(team, f"!zt termin {name} beteiligung {DAY}")
@@ -207,18 +181,11 @@ async def test_the_citizen_dialogue_hears_its_part_where_it_is_never_in_the_team
 
 
 async def test_the_evaluation_asks_the_z2_participants_and_only_them(
-    bot_factory,
-    synapse: LocalSynapse,
-    coordinator: ScriptedUser,
-    member: ScriptedUser,
-    accounts,
-    tmp_path: Path,
+    city: City, synapse: LocalSynapse, coordinator: ScriptedUser, member: ScriptedUser
 ) -> None:
-    bot, koordination = await city_bot(bot_factory, coordinator, tmp_path)
+    bot, koordination = city.bot, city.koordination
     olga, paul, rita = await people(synapse, "olga-z2", "paul-z2", "rita-rat")
-    team = await coordinator.create_room([bot.user_id, accounts.member.user_id], name="Amt")
-    await coordinator.wait_for_member(team, bot.user_id)
-    await member.client.join(team)
+    team = await city.room("Amt", member)
     z2_room = await coordinator.create_room(
         [bot.user_id, olga.user_id, paul.user_id], name="Z2 Strategie-Tisch"
     )
@@ -226,9 +193,7 @@ async def test_the_evaluation_asks_the_z2_participants_and_only_them(
         await coordinator.wait_for_member(z2_room, user)
 
     # Z2 still ahead: nobody to ask yet, then refused with its date, unless insisted on.
-    later = unique("Mobilität")
-    await coordinator.ask(koordination, f"!zt neu {later} KW 15/2027")
-    await coordinator.ask(team, f"!zt raum {later}")
+    later = await city.theme("Mobilität", "KW 15/2027", team)
     nobody = await coordinator.ask(koordination, f"!zt umfrage {later}")
     assert nobody.body.startswith(f"Für „{later}“ ist niemand da, den die Evaluation fragen kann")
     assert "nicht den Fachbereich" in nobody.body
@@ -240,9 +205,7 @@ async def test_the_evaluation_asks_the_z2_participants_and_only_them(
     assert early.body.endswith(f"!zt umfrage {later} trotzdem")
 
     # Z2 today, in the Z2 room: its members are asked in direct chats, the team is not.
-    name = unique("Digitale Ethik")
-    await coordinator.ask(koordination, f"!zt neu {name} {DAY}")
-    await coordinator.ask(team, f"!zt raum {name}")
+    name = await city.theme("Digitale Ethik", DAY, team)
     await coordinator.ask(z2_room, f"!zt raum {name} z2")
     named = await coordinator.ask(koordination, f"!zt teilnehmende {name} {rita.user_id}")
     assert f"Als Z2-Teilnehmende von „{name}“ benannt: {rita.user_id}." in named.body

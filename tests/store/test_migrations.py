@@ -3,6 +3,7 @@ first migration with data in it, and the result matches the models exactly."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, date, datetime
 
@@ -12,10 +13,39 @@ from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 from bot.domain.process import load_template
+from bot.domain.theme_names import fold
 from bot.store.database import alembic_config, schema_differences
 from bot.store.themes import Store
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+Z2 = date(2027, 4, 12)
+
+
+def insert(connection: sa.Connection, table: str, **values: object) -> None:
+    """A row as an older revision stored it, written by hand: the models are the newest's."""
+    columns, slots = ", ".join(values), ", ".join(f":{name}" for name in values)
+    connection.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({slots})"), values)
+
+
+def insert_theme(
+    connection: sa.Connection,
+    theme_id: int,
+    name: str,
+    process: str,
+    *,
+    z2: date = Z2,
+    digest: bool = False,
+    **more: object,
+) -> None:
+    """A running theme's row with its template copy `process`; `digest`: with the copy's
+    SHA-256, as the store writes it from 0017 on."""
+    if digest:
+        more["process_digest"] = hashlib.sha256(process.encode("utf-8")).hexdigest()
+    insert(
+        connection, "theme", id=theme_id, name=name, name_key=fold(name), z2=z2,
+        status="active", process_json=process, created_by="@k:localhost", created_at=NOW,
+        **more,
+    )  # fmt: skip
 
 
 def revisions() -> list[str]:
@@ -38,21 +68,9 @@ def test_every_migration_keeps_the_rows_of_the_first(database_url: str) -> None:
     store = Store(database_url)
     store.upgrade(first)
     with store.engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO theme (id, name, name_key, z2, status, process_json, created_by,"
-                " created_at) VALUES (1, 'Mobilität', 'mobilitat', :z2, 'active', :process,"
-                " '@k:localhost', :now)"
-            ),
-            {"z2": date(2027, 4, 12), "process": load_template().to_json(), "now": NOW},
-        )
-        connection.execute(
-            sa.text(
-                "INSERT INTO step (theme_id, key, position, due, pinned, state)"
-                " VALUES (1, '4', 4, :due, false, 'done')"
-            ),
-            {"due": date(2027, 4, 12)},
-        )
+        insert_theme(connection, 1, "Mobilität", load_template().to_json())
+        insert(connection, "step", theme_id=1, key="4", position=4, due=Z2, pinned=False,
+               state="done")  # fmt: skip
     store.upgrade()
     view = store.theme("mobilitaet")
     store.close()
@@ -135,19 +153,8 @@ def test_stored_template_copies_get_their_step_roles(database_url: str) -> None:
         for milestone in step["milestones"]:
             milestone["key"] = f"eigen-{milestone['key']}"
     with store.engine.begin() as connection:
-        for theme_id, name, process in (
-            (1, "Mobilität", old_copy()),
-            (2, "Eigen", json.dumps(own)),
-        ):
-            connection.execute(
-                sa.text(
-                    "INSERT INTO theme (id, name, name_key, z2, status, process_json,"
-                    " created_by, created_at) VALUES (:id, :name, :key, :z2, 'active',"
-                    " :process, '@k:localhost', :now)"
-                ),
-                {"id": theme_id, "name": name, "key": name.lower(), "z2": date(2027, 4, 12),
-                 "process": process, "now": NOW},
-            )  # fmt: skip
+        insert_theme(connection, 1, "Mobilität", old_copy())
+        insert_theme(connection, 2, "Eigen", json.dumps(own))
     store.upgrade()
     migrated = store.theme_by_id(1)
     unchanged = store.theme_by_id(2)
@@ -172,14 +179,7 @@ def test_stored_copies_get_the_draft_resolution_role_and_lose_only_it_again(
         if step.get("role") == "draft_resolution":
             step.pop("role")
     with store.engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO theme (id, name, name_key, z2, status, process_json, created_by,"
-                " created_at) VALUES (1, 'Sport', 'sport', :z2, 'active', :process,"
-                " '@k:localhost', :now)"
-            ),
-            {"z2": date(2027, 3, 15), "process": json.dumps(copy), "now": NOW},
-        )
+        insert_theme(connection, 1, "Sport", json.dumps(copy), z2=date(2027, 3, 15))
     store.upgrade()
     migrated = store.theme_by_id(1)
     assert migrated is not None and migrated.template == load_template()
@@ -200,15 +200,7 @@ def test_0013_puts_step_7_after_z2_and_the_council_and_adds_the_window_columns(
     own["steps"][-1]["offset_weeks"] = 3  # a city's own step 7: left as it is
     with store.engine.begin() as connection:
         for theme_id, name, process in ((1, "Sport", copy), (2, "Eigen", own)):
-            connection.execute(
-                sa.text(
-                    "INSERT INTO theme (id, name, name_key, z2, status, process_json,"
-                    " created_by, created_at) VALUES (:id, :name, :key, :z2, 'active',"
-                    " :process, '@k:localhost', :now)"
-                ),
-                {"id": theme_id, "name": name, "key": name.lower(), "z2": date(2027, 3, 15),
-                 "process": json.dumps(process), "now": NOW},
-            )  # fmt: skip
+            insert_theme(connection, theme_id, name, json.dumps(process), z2=date(2027, 3, 15))
     store.upgrade()
     migrated, unchanged = store.theme_by_id(1), store.theme_by_id(2)
     assert migrated is not None and unchanged is not None
@@ -244,29 +236,12 @@ def test_0015_keeps_stored_evaluations_as_participants_evaluations(database_url:
     store = Store(database_url)
     store.upgrade("0012")
     with store.engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO theme (id, name, name_key, z2, status, process_json, created_by,"
-                " created_at) VALUES (1, 'Mobilität', 'mobilitat', :z2, 'active', :process,"
-                " '@k:localhost', :now)"
-            ),
-            {"z2": date(2027, 4, 12), "process": load_template().to_json(), "now": NOW},
-        )
-        connection.execute(
-            sa.text(
-                "INSERT INTO evaluation (id, theme_id, mode, status, room_id, questionnaire_json,"
-                " min_answers, opened_at, closes_at, reminded, participants)"
-                " VALUES (1, 1, 'anonym', 'closed', '!z2:localhost', '{}', 3, :now, :now,"
-                " false, 4)"
-            ),
-            {"now": NOW},
-        )
-        connection.execute(
-            sa.text(
-                "INSERT INTO evaluation_result (evaluation_id, question_key, answer_id, count,"
-                " spoiled) VALUES (1, 'q1', NULL, 3, 0)"
-            )
-        )
+        insert_theme(connection, 1, "Mobilität", load_template().to_json())
+        insert(connection, "evaluation", id=1, theme_id=1, mode="anonym", status="closed",
+               room_id="!z2:localhost", questionnaire_json="{}", min_answers=3, opened_at=NOW,
+               closes_at=NOW, reminded=False, participants=4)  # fmt: skip
+        insert(connection, "evaluation_result", evaluation_id=1, question_key="q1",
+               answer_id=None, count=3, spoiled=0)  # fmt: skip
     store.upgrade("0015")
     with store.engine.connect() as connection:
         row = connection.execute(
@@ -284,18 +259,10 @@ def test_0014_keeps_the_team_room_and_adds_the_team(database_url: str) -> None:
     store = Store(database_url)
     store.upgrade("0012")
     with store.engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO theme (id, name, name_key, z2, status, team_room, process_json,"
-                " created_by, created_at) VALUES (1, 'Mobilität', 'mobilitat', :z2, 'active',"
-                " '!team:localhost', :process, '@k:localhost', :now)"
-            ),
-            {
-                "z2": date(2027, 4, 12),
-                "process": json.dumps(stored_before_0013()),
-                "now": NOW,
-            },
-        )
+        insert_theme(
+            connection, 1, "Mobilität", json.dumps(stored_before_0013()),
+            team_room="!team:localhost",
+        )  # fmt: skip
     store.upgrade()  # through 0014 (the store's code reads the newest schema)
     assert "0014" in revisions()
     view = store.theme("Mobilität")
@@ -322,8 +289,6 @@ def test_0017_gives_every_stored_copy_its_digest_and_lists_read_the_copy(
 ) -> None:
     """Copies stored before 0017 get their SHA-256; a list reads each distinct copy once
     and hands every theme its own (two themes with different copies stay apart)."""
-    import hashlib
-
     store = Store(database_url)
     store.upgrade("0016")
     shipped = load_template().to_json()
@@ -332,21 +297,7 @@ def test_0017_gives_every_stored_copy_its_digest_and_lists_read_the_copy(
     copies = {"Mobilität": shipped, "Energie": json.dumps(other, ensure_ascii=False)}
     with store.engine.begin() as connection:
         for number, (name, process) in enumerate(copies.items(), start=1):
-            connection.execute(
-                sa.text(
-                    "INSERT INTO theme (id, name, name_key, z2, status, process_json,"
-                    " created_by, created_at) VALUES (:id, :name, :key, :z2, 'active',"
-                    " :process, '@k:localhost', :now)"
-                ),
-                {
-                    "id": number,
-                    "name": name,
-                    "key": name.casefold(),
-                    "z2": date(2027, 4, 12),
-                    "process": process,
-                    "now": NOW,
-                },
-            )
+            insert_theme(connection, number, name, process)
     store.upgrade()
     with store.engine.connect() as connection:
         digests = dict(connection.execute(sa.text("SELECT name, process_digest FROM theme")).all())
@@ -362,8 +313,6 @@ def test_0017_gives_every_stored_copy_its_digest_and_lists_read_the_copy(
 def test_0018_names_z1_and_z2_in_stored_copies_and_lets_evaluations_go_without_a_room(
     database_url: str,
 ) -> None:
-    import hashlib
-
     store = Store(database_url)
     store.upgrade("0017")
     shipped = json.dumps(before_0018(), ensure_ascii=False)
@@ -376,25 +325,8 @@ def test_0018_names_z1_and_z2_in_stored_copies_and_lets_evaluations_go_without_a
         step["after_step"] = None
     own_text = json.dumps(own, ensure_ascii=False)
     with store.engine.begin() as connection:
-        for number, (name, process) in enumerate(
-            (("Mobilität", shipped), ("Eigen", own_text)), start=1
-        ):
-            connection.execute(
-                sa.text(
-                    "INSERT INTO theme (id, name, name_key, z2, status, process_json,"
-                    " process_digest, created_by, created_at) VALUES (:id, :name, :key, :z2,"
-                    " 'active', :process, :digest, '@k:localhost', :now)"
-                ),
-                {
-                    "id": number,
-                    "name": name,
-                    "key": name.casefold(),
-                    "z2": date(2027, 4, 12),
-                    "process": process,
-                    "digest": hashlib.sha256(process.encode("utf-8")).hexdigest(),
-                    "now": NOW,
-                },
-            )
+        insert_theme(connection, 1, "Mobilität", shipped, digest=True)
+        insert_theme(connection, 2, "Eigen", own_text, digest=True)
     store.upgrade()
     migrated, unchanged = store.theme_by_id(1), store.theme_by_id(2)
     assert migrated is not None and unchanged is not None
@@ -408,15 +340,10 @@ def test_0018_names_z1_and_z2_in_stored_copies_and_lets_evaluations_go_without_a
         ).one()
     assert digest[1] == hashlib.sha256(digest[0].encode("utf-8")).hexdigest()
     with store.engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO evaluation (theme_id, mode, status, room_id, questionnaire_json,"
-                " min_answers, opened_at, closes_at, reminded, participants, kind,"
-                " auto_started) VALUES (1, 'anonym', 'open', NULL, '{}', 3, :now, :now,"
-                " false, 0, 'teilnehmende', false)"
-            ),
-            {"now": NOW},
-        )
+        insert(connection, "evaluation", theme_id=1, mode="anonym", status="open",
+               room_id=None, questionnaire_json="{}", min_answers=3, opened_at=NOW,
+               closes_at=NOW, reminded=False, participants=0, kind="teilnehmende",
+               auto_started=False)  # fmt: skip
         command.downgrade(alembic_config(connection), "0017")
         back = connection.execute(sa.text("SELECT process_json FROM theme WHERE id = 1"))
         process_json = back.scalar_one()
@@ -429,8 +356,6 @@ def test_0018_names_z1_and_z2_in_stored_copies_and_lets_evaluations_go_without_a
 def test_0019_gives_stored_copies_the_shipped_lead_times_and_meetings_a_time_and_place(
     database_url: str,
 ) -> None:
-    import hashlib
-
     store = Store(database_url)
     store.upgrade("0018")
     shipped = json.dumps(before_0019(), ensure_ascii=False)
@@ -444,32 +369,10 @@ def test_0019_gives_stored_copies_the_shipped_lead_times_and_meetings_a_time_and
         step["aliases"] = []
     own_text = json.dumps(own, ensure_ascii=False)
     with store.engine.begin() as connection:
-        for number, (name, process) in enumerate(
-            (("Mobilität", shipped), ("Eigen", own_text)), start=1
-        ):
-            connection.execute(
-                sa.text(
-                    "INSERT INTO theme (id, name, name_key, z2, status, process_json,"
-                    " process_digest, created_by, created_at) VALUES (:id, :name, :key, :z2,"
-                    " 'active', :process, :digest, '@k:localhost', :now)"
-                ),
-                {
-                    "id": number,
-                    "name": name,
-                    "key": name.casefold(),
-                    "z2": date(2027, 4, 12),
-                    "process": process,
-                    "digest": hashlib.sha256(process.encode("utf-8")).hexdigest(),
-                    "now": NOW,
-                },
-            )
-        connection.execute(
-            sa.text(
-                "INSERT INTO step (theme_id, key, position, due, pinned, state)"
-                " VALUES (1, '4', 4, :due, false, 'open')"
-            ),
-            {"due": date(2027, 4, 12)},
-        )
+        insert_theme(connection, 1, "Mobilität", shipped, digest=True)
+        insert_theme(connection, 2, "Eigen", own_text, digest=True)
+        insert(connection, "step", theme_id=1, key="4", position=4, due=Z2, pinned=False,
+               state="open")  # fmt: skip
     store.upgrade()
     migrated, unchanged = store.theme_by_id(1), store.theme_by_id(2)
     assert migrated is not None and unchanged is not None
@@ -518,21 +421,9 @@ def test_0020_keeps_ideas_and_themes_and_adds_documents_milestones_and_follow_up
     store = Store(database_url)
     store.upgrade("0018")
     with store.engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO theme (id, name, name_key, z2, status, process_json, created_by,"
-                " created_at) VALUES (1, 'Mobilität', 'mobilitat', :z2, 'active', :process,"
-                " '@k:localhost', :now)"
-            ),
-            {"z2": date(2027, 4, 12), "process": load_template().to_json(), "now": NOW},
-        )
-        connection.execute(
-            sa.text(
-                "INSERT INTO idea (theme_id, text, status, created_at, decided_by, decided_at)"
-                " VALUES (1, 'Früher einladen', 'adopted', :now, '@k:localhost', :now)"
-            ),
-            {"now": NOW},
-        )
+        insert_theme(connection, 1, "Mobilität", load_template().to_json())
+        insert(connection, "idea", theme_id=1, text="Früher einladen", status="adopted",
+               created_at=NOW, decided_by="@k:localhost", decided_at=NOW)  # fmt: skip
     store.upgrade()
     ideas = EvaluationStore(store)
     [idea] = ideas.adopted_open()
