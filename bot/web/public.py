@@ -52,6 +52,7 @@ EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 MAX_CLIENTS = 10_000
 # The timeline's state per public phase state (its colours and legend words).
 _MARK_STATES = {"done": "erledigt", "current": "faellig", "upcoming": "offen"}
+_PHASE_STATES = ("done", "current", "upcoming")
 _MARK_KINDS = {"preparation": "phase", "participation": "phase", "evaluation": "continuous"}
 
 
@@ -228,7 +229,8 @@ class PublicSite:
 def timeline_of(
     theme: PublicTheme, today: date, words: ChartWords, names: dict[str, str]
 ) -> TimelineData:
-    """The citizen's timeline picture: the public phases only (no place, no person)."""
+    """The citizen's timeline picture: the public phases only (no place, no person), each
+    with the page's word for where it stands; the legend names only those words."""
     marks = tuple(
         StepMark(
             key=str(number),
@@ -256,6 +258,8 @@ def timeline_of(
         school_breaks=(),
         council=(),
         words=words,
+        # The citizen's words for where a phase stands, never the internal step states.
+        states=tuple((_MARK_STATES[state], names[f"state_{state}"]) for state in _PHASE_STATES),
     )
 
 

@@ -14,12 +14,16 @@ import pytest
 import pytest_asyncio
 from icalendar import Calendar
 
-from bot.charts.drawing import Charts
+from bot.charts.drawing import Charts, ChartWords
+from bot.charts.timeline import STATE_WORDS, draw_timeline, timeline_data
+from bot.domain.annual_plan import SchoolHolidays
 from bot.domain.public_page import public_page
+from bot.domain.working_days import WorkingCalendar
+from bot.rendering import Renderer
 from bot.store.evaluations import EvaluationStore
 from bot.store.feeds import FeedTokens
 from bot.store.themes import Store
-from bot.web.public import CSP, PublicSite
+from bot.web.public import CSP, PublicSite, timeline_of
 from bot.web.server import WebServer
 from tests.public_samples import (
     BELOW_THRESHOLD,
@@ -209,3 +213,40 @@ async def test_a_higher_configured_threshold_hides_more(store: Store) -> None:
     mobil = next(t for t in data["themes"] if t["name"] == "Mobilität")
     assert mobil["results"] == {"min_answers": 6, "questions": []}
     assert SHOWN_QUESTION not in page and "Keine Frage hat mindestens 6 Antworten" in page
+
+
+def test_the_public_timeline_speaks_the_citizens_words_not_the_internal_states(
+    store: Store,
+) -> None:
+    """The picture's input and its drawn legend: the page's phase words (abgeschlossen,
+    aktuelle Phase, geplant), none of the internal step states or marks it does not draw;
+    the internal timeline of the same theme keeps its own words."""
+    renderer = Renderer("de")
+    words = ChartWords.of(renderer.words("chart_words"))
+    names = renderer.words("public_words")
+    page = public_page(store.themes(), TODAY)
+    mobil = page.find("mobilitat")
+    assert mobil is not None
+    data = timeline_of(mobil, TODAY, words, names)
+    public_words = {names["state_done"], names["state_current"], names["state_upcoming"]}
+    assert {word for _state, word in data.legend_states()} == public_words
+    figure = draw_timeline(data)
+    legend = {text.get_text() for text in figure.legends[0].get_texts()}
+    # Beside each mark: its day and where it stands, in the page's words.
+    beside = {
+        text.get_text().split(" · ")[1]
+        for text in figure.axes[0].texts
+        if (text.get_gid() or "").startswith("state-")
+    }
+    internal = {words(key) for key in STATE_WORDS.values()} | {
+        words("holiday"), words("school_break"), words("council"), words("kind_deadline")
+    }  # fmt: skip
+    assert public_words <= legend and not legend & internal
+    assert beside == {names["state_done"], names["state_upcoming"]}  # Mobilität: 1 done
+    view = store.theme("Mobilität")
+    inner = timeline_data(
+        view, TODAY, council=(), calendar=WorkingCalendar(), school=SchoolHolidays(),
+        words=words,
+    )  # fmt: skip
+    inner_legend = {t.get_text() for t in draw_timeline(inner).legends[0].get_texts()}
+    assert words("state_overdue") in inner_legend and names["state_current"] not in inner_legend
