@@ -1,8 +1,8 @@
 """The public page in a real browser (issue 24): Debian's chromium driven by Playwright,
-axe-core (from axe-playwright-python) finds 0 WCAG 2.1 AA violations on `/` and a theme
-page (and one with a published evaluation's results) at phone and desktop width, and
-the screenshots go to tests/reference/ (the
-README shows them). One browser, four pages. Skips, saying why, where no browser is."""
+axe-core (from axe-playwright-python) finds 0 WCAG 2.1 AA violations on `/`, a theme
+page and a theme page with a published evaluation's results, at phone and desktop width;
+the screenshots of the first two go to tests/reference/ (the README shows them). One
+browser, six pages. Skips, saying why, where no browser is."""
 
 from __future__ import annotations
 
