@@ -398,6 +398,7 @@ def web_servers(services: Services, bot: Bot) -> list[WebServer]:
             rate=config.web.public_rate,
             trusted_proxies=config.web.trusted_proxies,
             base=urlsplit(config.web.public_url or "").path,
+            min_answers=config.evaluation.min_answers,
         )
         served = while_active(site.routes(), bot)
         routes.setdefault((config.web.host, config.web.port), []).extend(served)

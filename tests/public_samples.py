@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from bot.domain.evaluation import INTERNAL_KIND
 from bot.domain.papers import LinkedPaper, PaperConsultation
 from bot.domain.process import load_template
+from bot.domain.questionnaire import INTERNAL, load_questionnaire
 from bot.domain.themes import StepState
 from bot.domain.timeline import plan
 from bot.store.council import CouncilStore
-from bot.store.evaluations import EvaluationStore
+from bot.store.evaluations import EvaluationStore, ResultRow
 from bot.store.themes import Store
 
 # A day in the participation of Mobilität, after the council decided on Digitale Ethik.
@@ -31,6 +33,12 @@ SECRETS = (
     "Antwort-aus-der-Evaluation-0815",
     "Anna Intern, Tel. 0815-4711",
 )
+
+# A published evaluation: an open answer (given often enough for `!zt auswertung`) and a
+# question below the threshold, neither of which may reach the public page.
+OPEN_ANSWER = "Offene-Antwort-nur-fuer-die-Auswertung-2342"
+BELOW_THRESHOLD = "Das Ziel des Zukunftstischs war mir klar."
+SHOWN_QUESTION = "Wie zufrieden sind Sie insgesamt"
 
 
 def _create(store: Store, name: str, z2: date | None, quarter: str | None = None) -> int:
@@ -89,3 +97,40 @@ def leaky_theme(store: Store) -> int:
     ideas.add_idea(theme, idea, anna, NOW)
     ideas.add_idea(theme, answer, None, NOW)
     return theme
+
+
+def published_evaluation(store: Store, theme: int) -> int:
+    """A closed participants' evaluation of `theme` a coordinator made public: `gesamt`
+    answered by 5 (3× a1, 2× a2), `ziel` by 2 (below the threshold of 3), the open
+    question 4 times; and a closed internal evaluation whose flag is set by hand (the
+    page must still leave it out)."""
+    evaluations = EvaluationStore(store)
+    found = evaluations.create(
+        theme_id=theme, mode="anonym", room_id=None,
+        questionnaire_json=load_questionnaire().to_json(), min_answers=3,
+        started_by=ACTOR, now=NOW, closes_at=NOW,
+    )  # fmt: skip
+    assert found.id is not None
+    for number in range(4):
+        chat = f"!chat{number}:stadt.example"
+        evaluations.ask_open(found.id, chat, "open")
+        evaluations.answer_open(found.id, chat, "open", OPEN_ANSWER, None)
+    rows = [ResultRow("gesamt", None, 5), ResultRow("gesamt", "a1", 3)]
+    rows += [ResultRow("gesamt", "a2", 2), ResultRow("ziel", None, 2), ResultRow("ziel", "a1", 2)]
+    evaluations.close(found.id, rows, NOW)
+    evaluations.set_public(theme, found.id, actor=ACTOR, now=NOW)
+    internal = evaluations.create(
+        theme_id=theme, mode="anonym", room_id=None, kind=INTERNAL_KIND,
+        questionnaire_json=load_questionnaire(None, default=INTERNAL).to_json(), min_answers=3,
+        started_by=ACTOR, now=NOW, closes_at=NOW,
+    )  # fmt: skip
+    assert internal.id is not None
+    first = load_questionnaire(None, default=INTERNAL).polls[0].key
+    evaluations.close(internal.id, [ResultRow(first, None, 9), ResultRow(first, "a1", 9)], NOW)
+    evaluations.update(internal.id, public=True)
+    return found.id
+
+
+def internal_question() -> str:
+    """The internal questionnaire's first poll question (never on the public page)."""
+    return load_questionnaire(None, default=INTERNAL).polls[0].text

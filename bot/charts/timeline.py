@@ -88,6 +88,29 @@ class TimelineData:
     school_breaks: tuple[tuple[date, date, str], ...]
     council: tuple[date, ...]
     words: ChartWords
+    # The states a reader is told of, as (state, word): empty for the internal picture
+    # (every step state with the chat's words: offen, fällig, überfällig …); the public
+    # page gives its phase words instead (abgeschlossen, aktuelle Phase, geplant), and
+    # its legend then shows only those and what the picture draws.
+    states: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def public(self) -> bool:
+        return bool(self.states)
+
+    def state_word(self, state: str) -> str:
+        return dict(self.states)[state] if self.states else self.words(STATE_WORDS[state])
+
+    def legend_states(self) -> tuple[tuple[str, str], ...]:
+        """(state, word) as the legend lists them."""
+        if self.states:
+            return self.states
+        return tuple(
+            (state, self.words(word))
+            for state, word in STATE_WORDS.items()
+            # A lapsed optional step is rare: its word joins the legend only when drawn.
+            if state != "entfallen" or any(step.state == state for step in self.steps)
+        )
 
     @property
     def first(self) -> date:
@@ -315,7 +338,7 @@ def _steps(axes: Axes, data: TimelineData, rows: int) -> None:
             zorder=5,
             gid=f"step-{step.key}",
         )
-        parts = [words.short_day(step.due), words(STATE_WORDS[step.state])]
+        parts = [words.short_day(step.due), data.state_word(step.state)]
         if step.meeting:
             parts.insert(1, step.meeting)
         if step.pinned:
@@ -394,6 +417,7 @@ def _legend(figure: Figure, data: TimelineData) -> None:
     from matplotlib.patches import Patch
 
     words = data.words
+    drawn = {step.kind for step in data.steps}
     handles: list[Line2D | Patch] = [
         Line2D(
             [],
@@ -405,6 +429,7 @@ def _legend(figure: Figure, data: TimelineData) -> None:
             label=words(KIND_WORDS[kind]),
         )
         for kind in ("phase", "meeting", "deadline", "continuous")
+        if not data.public or kind in drawn
     ]
     handles += [
         Line2D(
@@ -417,17 +442,22 @@ def _legend(figure: Figure, data: TimelineData) -> None:
             markeredgewidth=2,
             linestyle="none",
             markersize=9,
-            label=words(STATE_WORDS[state]),
+            label=word,
         )
-        for state in STATE_WORDS
-        # A lapsed optional step is rare: its word joins the legend only when drawn.
-        if state != "entfallen" or any(step.state == state for step in data.steps)
+        for state, word in data.legend_states()
     ]
-    handles += [
-        Line2D([], [], color=TODAY_COLOUR, linewidth=2, label=words("today", date="").strip()),
-        Patch(facecolor=PARTICIPATION_COLOUR, alpha=0.3, label=words("participation")),
-        Patch(facecolor=HOLIDAY_COLOUR, label=words("holiday")),
-        Patch(facecolor=SCHOOL_COLOUR, alpha=0.4, hatch="..", label=words("school_break")),
-        Line2D([], [], color=COUNCIL_COLOUR, linestyle="--", label=words("council")),
-    ]
+    handles.append(
+        Line2D([], [], color=TODAY_COLOUR, linewidth=2, label=words("today", date="").strip())
+    )
+    participation = Patch(facecolor=PARTICIPATION_COLOUR, alpha=0.3, label=words("participation"))
+    school = Patch(facecolor=SCHOOL_COLOUR, alpha=0.4, hatch="..", label=words("school_break"))
+    council = Line2D([], [], color=COUNCIL_COLOUR, linestyle="--", label=words("council"))
+    marks = (
+        (data.participation, participation),
+        (data.holidays, Patch(facecolor=HOLIDAY_COLOUR, label=words("holiday"))),
+        (data.school_breaks, school),
+        (data.council, council),
+    )
+    # The public picture names only what it draws; the internal one keeps its full key.
+    handles += [handle for shown, handle in marks if shown or not data.public]
     bottom_legend(figure, handles, columns=7)

@@ -42,6 +42,7 @@ class EvaluationRecord:
     participants: int = 0  # people asked in direct chats
     kind: str = PARTICIPANTS
     auto_started: bool = False
+    public: bool = False  # its aggregated results are on the public page
 
 
 @dataclass(frozen=True)

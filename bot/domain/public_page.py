@@ -3,18 +3,23 @@ themes and `today` in, plain values out. Only what is meant for the public: a th
 name, Fachbereich, its phases as the concept names them with their dates, the
 participation's link, the paper's reference and link, the council's result. Never
 Matrix ids, people, notes, rooms, places, KVP ideas or evaluation answers: none of
-them is copied into these values, so no page can show them."""
+them is copied into these values, so no page can show them. A closed participants'
+evaluation a coordinator published shows as counts per poll question, and only for a
+question at least the evaluation's threshold (`min_answers`) of people answered: open
+answers are no poll questions and never enter, and no count says who."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlsplit
 
 from bot.domain.annual_plan import planned_quarter
 from bot.domain.participation import window as participation_window
+from bot.domain.polls import Summary
 from bot.domain.process import StepRole
 from bot.domain.theme_names import fold
 from bot.domain.themes import StepState, ThemeStatus, ThemeView
@@ -64,6 +69,55 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class PublicAnswer:
+    text: str
+    count: int
+    share: int  # whole percent of the question's answers
+
+
+@dataclass(frozen=True)
+class PublicQuestion:
+    key: str
+    text: str
+    answers: int  # people who answered it: at least the threshold
+    mean: float | None  # scale questions: the mean score (1 to 5), one decimal
+    distribution: tuple[PublicAnswer, ...]
+
+
+@dataclass(frozen=True)
+class PublicResults:
+    """A published evaluation: its questions with enough answers, in their order."""
+
+    min_answers: int
+    questions: tuple[PublicQuestion, ...]
+
+
+def _share(count: int, total: int) -> int:
+    # Half up, as people round; a question here has at least min_answers (>= 2) answers.
+    return int((Decimal(100 * count) / Decimal(total)).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def public_results(summary: Summary) -> PublicResults:
+    """What a citizen may see of a closed evaluation: the poll questions that reached the
+    threshold, their counts and shares; a question below it is left out entirely."""
+    questions = tuple(
+        PublicQuestion(
+            key=question.key,
+            text=question.text,
+            answers=question.answers,
+            mean=question.mean,
+            distribution=tuple(
+                PublicAnswer(answer.text, answer.count, _share(answer.count, question.answers))
+                for answer in question.distribution
+            ),
+        )
+        for question in summary.questions
+        if not question.too_few and question.answers >= summary.min_answers
+    )
+    return PublicResults(summary.min_answers, questions)
+
+
+@dataclass(frozen=True)
 class PublicTheme:
     slug: str
     name: str
@@ -75,6 +129,7 @@ class PublicTheme:
     z2: date | None
     decided_on: date | None
     phases: tuple[Phase, ...]
+    results: PublicResults | None = None  # a published evaluation's aggregates
 
     @property
     def current(self) -> Phase | None:
@@ -208,7 +263,9 @@ def _status(view: ThemeView, phases: list[Phase], today: date) -> tuple[str, dat
     return "planned", None
 
 
-def public_theme(view: ThemeView, today: date, page_slug: str) -> PublicTheme:
+def public_theme(
+    view: ThemeView, today: date, page_slug: str, results: Summary | None = None
+) -> PublicTheme:
     theme = view.theme
     phases = _phases(view, today) if theme.status != ThemeStatus.idea else []
     status, decided_on = _status(view, phases, today)
@@ -226,20 +283,37 @@ def public_theme(view: ThemeView, today: date, page_slug: str) -> PublicTheme:
         z2=theme.z2,
         decided_on=decided_on,
         phases=tuple(phases),
+        results=public_results(results) if results is not None else None,
     )
 
 
-def public_page(views: Iterable[ThemeView], today: date) -> PublicPage:
-    """The page of the themes made public; a slug two names share gets the id."""
-    chosen = sorted(
+def _chosen(views: Iterable[ThemeView]) -> list[ThemeView]:
+    return sorted(
         (v for v in views if v.theme.public),
         key=lambda v: (v.theme.z2 or date.max, v.theme.name.casefold()),
     )
+
+
+def page_slugs(views: Iterable[ThemeView]) -> dict[int, str]:
+    """Each public theme's address (by theme id); a slug two names share gets the id."""
+    chosen = _chosen(views)
     taken: dict[str, int] = {}
     for view in chosen:
         taken[slug(view.theme.name)] = taken.get(slug(view.theme.name), 0) + 1
-    themes = []
+    slugs = {}
     for view in chosen:
         base = slug(view.theme.name)
-        themes.append(public_theme(view, today, base if taken[base] == 1 else f"{base}-{view.id}"))
+        slugs[view.id] = base if taken[base] == 1 else f"{base}-{view.id}"
+    return slugs
+
+
+def public_page(
+    views: Iterable[ThemeView], today: date, results: Mapping[int, Summary] | None = None
+) -> PublicPage:
+    """The page of the themes made public; `results`: the published evaluations'
+    summaries by theme id."""
+    chosen = _chosen(views)
+    slugs = page_slugs(chosen)
+    published = results or {}
+    themes = [public_theme(view, today, slugs[view.id], published.get(view.id)) for view in chosen]
     return PublicPage(today, tuple(themes))

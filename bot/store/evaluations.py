@@ -145,6 +145,50 @@ class EvaluationStore:
             session.add(evaluation)
             session.commit()
 
+    def set_public(
+        self, theme_id: int, evaluation_id: int | None, *, actor: str, now: datetime
+    ) -> bool:
+        """Publish one closed participants' evaluation of the theme (None: none of them)
+        on the public page; the others come off it. False when nothing changed. The
+        history says who and when."""
+        with self._store.session() as session:
+            rows = session.exec(select(Evaluation).where(Evaluation.theme_id == theme_id)).all()
+            changed = False
+            for row in rows:
+                wanted = row.id == evaluation_id
+                if row.public != wanted:
+                    row.public = wanted
+                    session.add(row)
+                    changed = True
+            if changed:
+                record_history(
+                    session,
+                    theme_id,
+                    actor,
+                    now,
+                    "results_public",
+                    public=evaluation_id is not None,
+                )
+                session.commit()
+            return changed
+
+    def published(self, theme_ids: Sequence[int]) -> dict[int, EvaluationRecord]:
+        """Per theme the closed participants' evaluation published on the public page."""
+        if not theme_ids:
+            return {}
+        with self._store.reading() as session:
+            rows = session.exec(
+                select(Evaluation)
+                .where(
+                    Evaluation.theme_id.in_(theme_ids),  # type: ignore[attr-defined]
+                    Evaluation.public == sa.true(),
+                    Evaluation.status == "closed",
+                    Evaluation.kind == PARTICIPANTS,
+                )
+                .order_by(Evaluation.id)
+            )
+            return {row.theme_id: _record(row) for row in rows}
+
     def mark_open(self, evaluation_id: int) -> None:
         """Its polls are out: open, unless a close was asked for meanwhile (that stays)."""
         with self._store.session() as session:

@@ -273,6 +273,8 @@ class Evaluation(SQLModel, table=True):
     )
     # Started by the bot itself (announced in the coordination room).
     auto_started: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Its aggregated results are on the public page (`!zt öffentlich <Thema> auswertung an`).
+    public: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class EvaluationPoll(SQLModel, table=True):

@@ -16,7 +16,7 @@ import json
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from aiohttp import web
@@ -25,13 +25,16 @@ from bot.charts import ChartWords
 from bot.charts.drawing import Charts
 from bot.charts.timeline import StepMark, TimelineData, draw_timeline
 from bot.domain.ics import public_calendar
-from bot.domain.public_page import PublicPage, PublicTheme, public_page
+from bot.domain.polls import Summary
+from bot.domain.public_page import PublicPage, PublicResults, PublicTheme, public_page
+from bot.domain.themes import ThemeView
 from bot.rendering import Renderer, templates_dir
+from bot.store.evaluations import EvaluationStore, stored_summary
 from bot.store.feeds import FeedTokens
 from bot.store.themes import Store
 from bot.web.feeds import not_modified
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'"
@@ -49,6 +52,7 @@ EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 MAX_CLIENTS = 10_000
 # The timeline's state per public phase state (its colours and legend words).
 _MARK_STATES = {"done": "erledigt", "current": "faellig", "upcoming": "offen"}
+_PHASE_STATES = ("done", "current", "upcoming")
 _MARK_KINDS = {"preparation": "phase", "participation": "phase", "evaluation": "continuous"}
 
 
@@ -96,8 +100,12 @@ class PublicSite:
         rate: int = 120,
         trusted_proxies: Iterable[str] = (),
         base: str = "",
+        min_answers: int = 3,
     ) -> None:
         self._store = store
+        self._evaluations = EvaluationStore(store)
+        # The k-anonymity threshold: the evaluation's own, or the configured one if higher.
+        self._min_answers = min_answers
         self._tokens = tokens
         self._charts = charts
         self._now = now
@@ -131,7 +139,18 @@ class PublicSite:
         # What is current moves with the day: the page is as new as today at least.
         day_start = datetime.combine(now.date(), datetime.min.time(), now.tzinfo)
         modified = max(newest, day_start).astimezone(UTC).replace(microsecond=0)
-        return public_page(views, now.date()), modified
+        return public_page(views, now.date(), self._results(views)), modified
+
+    def _results(self, views: list[ThemeView]) -> dict[int, Summary]:
+        """The published evaluations' summaries by theme, under the threshold."""
+        published = self._evaluations.published([view.id for view in views])
+        return {
+            theme_id: stored_summary(
+                self._evaluations,
+                replace(found, min_answers=max(found.min_answers, self._min_answers)),
+            )
+            for theme_id, found in published.items()
+        }
 
     def _html(self, name: str, page: PublicPage, modified: datetime, **context: object) -> Body:
         text = self._renderer.page(
@@ -210,7 +229,8 @@ class PublicSite:
 def timeline_of(
     theme: PublicTheme, today: date, words: ChartWords, names: dict[str, str]
 ) -> TimelineData:
-    """The citizen's timeline picture: the public phases only (no place, no person)."""
+    """The citizen's timeline picture: the public phases only (no place, no person), each
+    with the page's word for where it stands; the legend names only those words."""
     marks = tuple(
         StepMark(
             key=str(number),
@@ -238,7 +258,31 @@ def timeline_of(
         school_breaks=(),
         council=(),
         words=words,
+        # The citizen's words for where a phase stands, never the internal step states.
+        states=tuple((_MARK_STATES[state], names[f"state_{state}"]) for state in _PHASE_STATES),
     )
+
+
+def _results_json(results: PublicResults | None) -> dict | None:
+    """A published evaluation: per question with enough answers its counts and shares."""
+    if results is None:
+        return None
+    return {
+        "min_answers": results.min_answers,
+        "questions": [
+            {
+                "key": question.key,
+                "text": question.text,
+                "answers": question.answers,
+                "mean": question.mean,
+                "distribution": [
+                    {"text": answer.text, "count": answer.count, "share": answer.share}
+                    for answer in question.distribution
+                ],
+            }
+            for question in results.questions
+        ],
+    }
 
 
 def themes_json(page: PublicPage, words: dict[str, str], base: str) -> dict:
@@ -276,6 +320,7 @@ def themes_json(page: PublicPage, words: dict[str, str], base: str) -> dict:
                     }
                     for phase in theme.phases
                 ],
+                "results": _results_json(theme.results),
             }
             for theme in page.themes
         ],

@@ -449,3 +449,44 @@ def test_0020_keeps_ideas_and_themes_and_adds_documents_milestones_and_follow_up
         rows = connection.execute(sa.text("SELECT text, status FROM idea")).all()
     store.close()
     assert [tuple(row) for row in rows] == [("Früher einladen", "adopted")]
+
+
+def test_0023_keeps_stored_evaluations_and_their_results_internal(database_url: str) -> None:
+    """No evaluation stored before 0023 is on the public page after it; a downgrade
+    removes only the column, the counts stay."""
+    store = Store(database_url)
+    store.upgrade("0022")
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO theme (id, name, name_key, z2, status, process_json, created_by,"
+                " created_at) VALUES (1, 'Mobilität', 'mobilitat', :z2, 'active', :process,"
+                " '@k:localhost', :now)"
+            ),
+            {"z2": date(2027, 4, 12), "process": load_template().to_json(), "now": NOW},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO evaluation (id, theme_id, mode, status, questionnaire_json,"
+                " min_answers, opened_at, closes_at, reminded, participants)"
+                " VALUES (1, 1, 'anonym', 'closed', '{}', 3, :now, :now, false, 4)"
+            ),
+            {"now": NOW},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO evaluation_result (evaluation_id, question_key, answer_id, count,"
+                " spoiled) VALUES (1, 'q1', NULL, 3, 0)"
+            )
+        )
+    store.upgrade("0023")
+    with store.engine.connect() as connection:
+        public = connection.execute(sa.text("SELECT public FROM evaluation")).scalar_one()
+    with store.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0022")
+    with store.engine.connect() as connection:
+        columns = {c["name"] for c in sa.inspect(connection).get_columns("evaluation")}
+        counts = list(connection.execute(sa.text("SELECT count FROM evaluation_result")).scalars())
+    store.close()
+    assert bool(public) is False
+    assert "public" not in columns and counts == [3]

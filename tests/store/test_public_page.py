@@ -14,20 +14,30 @@ import pytest
 import pytest_asyncio
 from icalendar import Calendar
 
-from bot.charts.drawing import Charts
+from bot.charts.drawing import Charts, ChartWords
+from bot.charts.timeline import STATE_WORDS, draw_timeline, timeline_data
+from bot.domain.annual_plan import SchoolHolidays
 from bot.domain.public_page import public_page
+from bot.domain.working_days import WorkingCalendar
+from bot.rendering import Renderer
+from bot.store.evaluations import EvaluationStore
 from bot.store.feeds import FeedTokens
 from bot.store.themes import Store
-from bot.web.public import CSP, PublicSite
+from bot.web.public import CSP, PublicSite, timeline_of
 from bot.web.server import WebServer
 from tests.public_samples import (
+    BELOW_THRESHOLD,
     NOW,
+    OPEN_ANSWER,
     PAPER_LINK,
     PARTICIPATION,
     SECRETS,
+    SHOWN_QUESTION,
     TODAY,
     concept_themes,
+    internal_question,
     leaky_theme,
+    published_evaluation,
 )
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "themen.schema.json").read_text())
@@ -85,7 +95,7 @@ def test_a_theme_not_made_public_is_not_on_the_page(store: Store) -> None:
 async def test_every_page_shows_the_example_themes_and_nothing_internal(
     store: Store, client: httpx.AsyncClient
 ) -> None:
-    leaky_theme(store)
+    published_evaluation(store, leaky_theme(store))
     bodies = {}
     for path in (*PAGES, "/thema/klimaanpassung", "/kalender.ics", "/themen.json"):
         response = await client.get(path)
@@ -93,9 +103,14 @@ async def test_every_page_shows_the_example_themes_and_nothing_internal(
         bodies[path] = response.text
     picture = await client.get("/thema/klimaanpassung/zeitplan.png")
     assert picture.headers["content-type"] == "image/png"
+    # The published evaluation: never an open answer, a question below the threshold or
+    # the internal evaluation; the question that reached it does show.
+    hidden = (*SECRETS, OPEN_ANSWER, BELOW_THRESHOLD, internal_question())
     for path, body in bodies.items():
-        for secret in SECRETS:
+        for secret in hidden:
             assert secret not in body, (path, secret)
+    assert SHOWN_QUESTION in bodies["/thema/klimaanpassung"]
+    assert SHOWN_QUESTION in bodies["/themen.json"]
     assert "Ratsentscheidung am 29.04.2027" in bodies["/"]
     assert "in Planung, Q4/2027" in bodies["/"] and "läuft" in bodies["/"]
     assert 'aria-current="step"' in bodies["/thema/mobilitat"]
@@ -154,3 +169,84 @@ async def test_every_value_is_escaped(store: Store, client: httpx.AsyncClient) -
     store.set_department(theme.id, '<script>alert("x")</script>', actor="@k:x", now=NOW)
     body = (await client.get("/thema/mobilitat")).text
     assert "<script>" not in body and "&lt;script&gt;" in body
+
+
+async def test_a_published_evaluation_shows_counts_only_above_the_threshold(
+    store: Store, client: httpx.AsyncClient
+) -> None:
+    theme = store.theme("Mobilität").id
+    published_evaluation(store, theme)
+    data = (await client.get("/themen.json")).json()
+    jsonschema.validate(data, SCHEMA)
+    mobil = next(t for t in data["themes"] if t["name"] == "Mobilität")
+    results = mobil["results"]
+    assert results["min_answers"] == 3
+    assert [q["key"] for q in results["questions"]] == ["gesamt"]  # not `ziel`: 2 answers
+    gesamt = results["questions"][0]
+    assert gesamt["answers"] == 5 and gesamt["mean"] == 4.6
+    assert [(a["count"], a["share"]) for a in gesamt["distribution"]] == [
+        (3, 60), (2, 40), (0, 0), (0, 0), (0, 0)
+    ]  # fmt: skip
+    assert all(t["results"] is None for t in data["themes"] if t["name"] != "Mobilität")
+    page = (await client.get("/thema/mobilitat")).text
+    assert "Ergebnisse der Befragung" in page and "mindestens 3 Personen" in page
+    assert "<td>3</td><td>60 %</td>" in page and "Mittelwert 4,6 von 5" in page
+    # Taken off again: the page and the data show no results.
+    assert EvaluationStore(store).set_public(theme, None, actor="@k:x", now=NOW)
+    again = (await client.get("/themen.json")).json()
+    assert next(t for t in again["themes"] if t["name"] == "Mobilität")["results"] is None
+    assert "Ergebnisse der Befragung" not in (await client.get("/thema/mobilitat")).text
+
+
+async def test_a_higher_configured_threshold_hides_more(store: Store) -> None:
+    published_evaluation(store, store.theme("Mobilität").id)
+    server = WebServer("127.0.0.1", 0)
+    site = PublicSite(store, FeedTokens(store), Charts(), now=lambda: NOW, min_answers=6)
+    server.add_routes(site.routes())
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client:
+            data = (await client.get("/themen.json")).json()
+            page = (await client.get("/thema/mobilitat")).text
+    finally:
+        await server.stop()
+    mobil = next(t for t in data["themes"] if t["name"] == "Mobilität")
+    assert mobil["results"] == {"min_answers": 6, "questions": []}
+    assert SHOWN_QUESTION not in page and "Keine Frage hat mindestens 6 Antworten" in page
+
+
+def test_the_public_timeline_speaks_the_citizens_words_not_the_internal_states(
+    store: Store,
+) -> None:
+    """The picture's input and its drawn legend: the page's phase words (abgeschlossen,
+    aktuelle Phase, geplant), none of the internal step states or marks it does not draw;
+    the internal timeline of the same theme keeps its own words."""
+    renderer = Renderer("de")
+    words = ChartWords.of(renderer.words("chart_words"))
+    names = renderer.words("public_words")
+    page = public_page(store.themes(), TODAY)
+    mobil = page.find("mobilitat")
+    assert mobil is not None
+    data = timeline_of(mobil, TODAY, words, names)
+    public_words = {names["state_done"], names["state_current"], names["state_upcoming"]}
+    assert {word for _state, word in data.legend_states()} == public_words
+    figure = draw_timeline(data)
+    legend = {text.get_text() for text in figure.legends[0].get_texts()}
+    # Beside each mark: its day and where it stands, in the page's words.
+    beside = {
+        text.get_text().split(" · ")[1]
+        for text in figure.axes[0].texts
+        if (text.get_gid() or "").startswith("state-")
+    }
+    internal = {words(key) for key in STATE_WORDS.values()} | {
+        words("holiday"), words("school_break"), words("council"), words("kind_deadline")
+    }  # fmt: skip
+    assert public_words <= legend and not legend & internal
+    assert beside == {names["state_done"], names["state_upcoming"]}  # Mobilität: 1 done
+    view = store.theme("Mobilität")
+    inner = timeline_data(
+        view, TODAY, council=(), calendar=WorkingCalendar(), school=SchoolHolidays(),
+        words=words,
+    )  # fmt: skip
+    inner_legend = {t.get_text() for t in draw_timeline(inner).legends[0].get_texts()}
+    assert words("state_overdue") in inner_legend and names["state_current"] not in inner_legend

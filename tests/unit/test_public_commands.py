@@ -3,8 +3,11 @@ store, and their German refusals for bad input and a missing right."""
 
 from __future__ import annotations
 
+from bot.domain.evaluation import INTERNAL_KIND
+from bot.domain.questionnaire import INTERNAL, load_questionnaire
 from bot.router import Router
 from tests.conftest import COORDINATOR
+from tests.public_samples import published_evaluation
 
 ROOM = "!team:stadt.example"
 MEMBER = "@fachbereich:stadt.example"
@@ -44,8 +47,9 @@ def test_oeffentlich_refuses_bad_input_and_non_coordinators(make_bot, now) -> No
     ask(bot.router, "!zt neu Mobilität 15.06.2027", now)
     assert "kenne ich nicht" in ask(bot.router, "!zt öffentlich Klima an", now, "refused")
     missing = ask(bot.router, "!zt öffentlich Mobilität", now, "refused")
-    assert "!zt öffentlich <Thema> an|aus" in missing
-    assert "!zt öffentlich <Thema> an|aus" in ask(bot.router, "!zt öffentlich", now, "refused")
+    assert "!zt öffentlich <Thema> [auswertung] an|aus" in missing
+    usage = ask(bot.router, "!zt öffentlich", now, "refused")
+    assert "!zt öffentlich <Thema> [auswertung] an|aus" in usage
     refused = ask(bot.router, "!zt öffentlich Mobilität an", now, "refused", sender=MEMBER)
     assert "nur Koordinator*innen" in refused
     assert bot.store.theme("Mobilität").theme.public is False
@@ -83,3 +87,59 @@ def test_beteiligung_refuses_bad_links_missing_words_and_non_coordinators(make_b
     )
     assert "nur Koordinator*innen" in refused
     assert bot.store.theme("Mobilität").theme.participation_link is None
+
+
+def test_a_coordinator_publishes_a_closed_participants_evaluation(make_bot, now) -> None:
+    bot = make_bot(
+        '[web]\nlisten = "127.0.0.1:0"\npublic = true\npublic_url = "https://zt.stadt.example"'
+    )
+    ask(bot.router, "!zt neu Digitale Ethik 15.06.2027", now)
+    view = bot.store.theme("Digitale Ethik")
+    evaluation = published_evaluation(bot.store, view.id)
+    bot.router.services.evaluations.set_public(view.id, None, actor=COORDINATOR, now=now)
+    answer = ask(bot.router, "!zt öffentlich Digitale Ethik auswertung an", now)
+    assert "steht jetzt auf der öffentlichen Seite" in answer
+    assert "mindestens 3 Antworten" in answer and "keine offenen Antworten" in answer
+    assert "sobald das Thema öffentlich ist (!zt öffentlich Digitale Ethik an)" in answer
+    evaluations = bot.router.services.evaluations
+    assert [e.id for e in evaluations.published([view.id]).values()] == [evaluation]
+    ask(bot.router, "!zt öffentlich Digitale Ethik an", now)
+    again = ask(bot.router, "!zt öffentlich digitale ethik auswertung an", now)
+    assert "stand schon" in again and "https://zt.stadt.example/thema/digitale-ethik" in again
+    off = ask(bot.router, "!zt öffentlich Digitale Ethik auswertung aus", now)
+    assert "steht nicht mehr auf der öffentlichen Seite" in off
+    assert evaluations.published([view.id]) == {}
+    assert bot.store.theme("Digitale Ethik").theme.public is True  # the theme stays public
+    history = [e.action for e in bot.store.history(view.id)]
+    assert history.count("results_public") >= 3
+
+
+def test_publishing_results_refuses_running_internal_and_missing_evaluations(make_bot, now) -> None:
+    bot = make_bot()
+    ask(bot.router, "!zt neu Mobilität 15.06.2027", now)
+    view = bot.store.theme("Mobilität")
+    none = ask(bot.router, "!zt öffentlich Mobilität auswertung an", now, "refused")
+    assert "noch keine Auswertung der Teilnehmenden" in none
+    evaluations = bot.router.services.evaluations
+    internal = evaluations.create(
+        theme_id=view.id, mode="anonym", room_id=None, kind=INTERNAL_KIND,
+        questionnaire_json=load_questionnaire(None, default=INTERNAL).to_json(), min_answers=3,
+        started_by=COORDINATOR, now=now, closes_at=now,
+    )  # fmt: skip
+    evaluations.close(internal.id, [], now)
+    only_internal = ask(bot.router, "!zt öffentlich Mobilität auswertung an", now, "refused")
+    assert "nur eine interne Auswertung" in only_internal and "bleibt intern" in only_internal
+    evaluations.create(
+        theme_id=view.id, mode="anonym", room_id=None,
+        questionnaire_json=load_questionnaire().to_json(), min_answers=3,
+        started_by=COORDINATOR, now=now, closes_at=now,
+    )  # fmt: skip
+    running = ask(bot.router, "!zt öffentlich Mobilität auswertung an", now, "refused")
+    assert "noch nicht abgeschlossen" in running and "!zt umfrage beenden Mobilität" in running
+    refused = ask(
+        bot.router, "!zt öffentlich Mobilität auswertung an", now, "refused", sender=MEMBER
+    )
+    assert "nur Koordinator*innen" in refused
+    missing = ask(bot.router, "!zt öffentlich Mobilität auswertung", now, "refused")
+    assert "!zt öffentlich <Thema> [auswertung] an|aus" in missing
+    assert evaluations.published([view.id]) == {}

@@ -66,7 +66,7 @@ CALLS = {
     "löschen <Thema> [bestätigen]": "löschen Mobilität bestätigen",
     "kalender <Thema> abo neu": "kalender Mobilität abo neu",
     "kalender abo neu": "kalender abo neu",
-    "öffentlich <Thema> an|aus": "öffentlich Mobilität an",
+    "öffentlich <Thema> [auswertung] an|aus": "öffentlich Mobilität an",
     "beteiligung <Thema> link <URL|entfernen>": (
         "beteiligung Mobilität link https://beteiligung.stadt.example/mobilitaet"
     ),
