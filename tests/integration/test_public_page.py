@@ -13,7 +13,7 @@ import pytest
 
 from bot.demo.scripted_user import ScriptedUser
 from bot.domain.public_page import slug
-from tests.integration.conftest import Accounts
+from tests.integration.conftest import Accounts, team_room
 
 pytestmark = pytest.mark.integration
 
@@ -35,10 +35,7 @@ async def test_a_coordinator_puts_a_theme_and_its_link_on_the_public_page(
     bot = await bot_factory(
         extra=f'[web]\nlisten = "127.0.0.1:{port}"\npublic = true\npublic_url = "{base}"'
     )
-    room = await coordinator.create_room([bot.user_id, accounts.member.user_id], name="Grün")
-    await coordinator.wait_for_member(room, bot.user_id)
-    await member.client.join(room)
-    await coordinator.wait_for_member(room, accounts.member.user_id)
+    room = await team_room(bot, coordinator, "Grün", member)
     assert "angelegt" in (await coordinator.ask(room, f"!zt neu {THEME} 12.04.2027")).body
     page = f"{base}/thema/{slug(THEME)}"
     async with httpx.AsyncClient() as client:
