@@ -194,7 +194,8 @@ def cmd_export_ics(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from bot.domain.plan_file import read_plan, room_aliases, with_resolved_rooms
     from bot.matrix.adapter import HomeserverUnreachable, resolve_aliases
-    from bot.store.plan_import import Action, import_plan, text_progress
+    from bot.rendering import Renderer
+    from bot.store.plan_import import Action, error_text, import_plan, problem_text, text_progress
     from bot.store.theme_records import ThemeExists, ThemeGone
 
     config = _load(args.config)
@@ -218,8 +219,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(words, file=sys.stderr)
             return 3
     if parsed.errors:
+        renderer = Renderer(language)
         for error in parsed.errors:
-            print(_words(language, "plan_error", path=args.plan, error=error), file=sys.stderr)
+            text = error_text(error, renderer)
+            print(_words(language, "plan_error", path=args.plan, error=text), file=sys.stderr)
         print(_words(language, "plan_refused", count=len(parsed.errors)), file=sys.stderr)
         return 1
     store = _open_store(config)
@@ -239,9 +242,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.close()
+    renderer = Renderer(language)
     for result in report.of(Action.skipped):
         line, name = result.row.line, result.row.name
-        print(_words(language, "row_skipped", line=line, name=name, reason=result.reason))
+        reason = problem_text(result.why, renderer) if result.why else ""
+        print(_words(language, "row_skipped", line=line, name=name, reason=reason))
     counts = {
         "created": report.count(Action.create),
         "updated": report.count(Action.update),
