@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
 from bot.domain.process import ProcessTemplate, TemplateError, load_template
-from bot.rendering import Renderer
+from bot.rendering import Renderer, describe_file_error
 
 # Before the configuration is read, the operator is told in German (the bot's default).
 DEFAULT_LANGUAGE = "de"
@@ -44,7 +44,9 @@ def _template(config: Config) -> ProcessTemplate:
     try:
         return load_template(config.process.file)
     except TemplateError as err:
-        print(_words(config.bot.language, "process_broken", error=err), file=sys.stderr)
+        language = config.bot.language
+        problems = describe_file_error(err, Renderer(language))
+        print(_words(language, "process_broken", error=problems), file=sys.stderr)
         raise SystemExit(2) from err
 
 

@@ -58,8 +58,6 @@ NOT_YET_MOVED: dict[str, int] = {
     "bot/demo/conversation.py": 5,
     "bot/domain/ics.py": 4,
     "bot/domain/polls.py": 1,
-    "bot/domain/process.py": 11,
-    "bot/domain/questionnaire.py": 11,
     "bot/domain/results_csv.py": 1,
     "bot/health.py": 22,
     "bot/store/privacy.py": 14,
@@ -180,6 +178,7 @@ _RAISED = {
     "oparl": re.compile(r'(?:OParlUnavailable\(\s*Failure\.\w+,|OParlLookupError\()\s*"(\w+)"'),
     "backup": re.compile(r'BackupError\(\s*"(\w+)"'),
     "plan_file": re.compile(r'PlanProblem\(\s*"(\w+)"'),
+    "toml_file": re.compile(r'(?:BrokenRule|FileProblem)\(\s*"(\w+)"'),
 }
 
 
