@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 from markupsafe import escape
 
 from bot.domain.dates import format_date, format_week
+from bot.domain.file_problems import FileError
 from bot.domain.process import Lead
 
 # The Matrix limit is 65,536 bytes for the whole event; leave room for the envelope.
@@ -216,3 +217,21 @@ def fit_to_limit(message: Message, cut: str, limit: int = MAX_CONTENT_BYTES) -> 
         if content_size(shortened) <= limit:
             return Message(shortened.body, shortened.html, message.mentions)
     return Message(f"… {cut}", f"… {cut}", message.mentions)
+
+
+@cache
+def _german() -> Renderer:
+    """The German sentences, read once: for logs and callers without a renderer."""
+    return Renderer("de")
+
+
+def describe_file_error(error: FileError, renderer: Renderer | None = None) -> str:
+    """A process or questionnaire file's problems in words (templates/<lang>/toml_file.j2),
+    one line each, e.g. `prozess.toml (Zeile 44): steps[1]: Schlüssel '1' ist doppelt`."""
+    words = renderer or _german()
+    lines = []
+    for problem in error.problems:
+        message = words.sentence("toml_file", problem.code, **problem.values).body
+        where = {"source": problem.source, "line": problem.line, "where": problem.where}
+        lines.append(words.sentence("toml_file", "problem", message=message, **where).body)
+    return "\n".join(lines)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli.check import _council_finding, cmd_check
-from bot.cli.common import _load, _now, _setup_logging, _template
+from bot.cli.common import DEFAULT_LANGUAGE, _load, _now, _setup_logging, _template, _words
 from bot.config import Config, ConfigError
 from bot.domain.matrix_ids import is_user_id
 
@@ -69,45 +69,36 @@ def cmd_run(args: argparse.Namespace) -> int:
         finally:
             freezing.cancel()
 
+    language = config.bot.language
+    homeserver, user_id = config.matrix.homeserver, config.matrix.user_id
+
+    def say(block: str, err: Exception) -> None:
+        print(
+            _words(language, block, homeserver=homeserver, user_id=user_id, error=err),
+            file=sys.stderr,
+        )
+
     try:
         asyncio.run(run())
     except ConfigError as err:
-        print(f"Konfiguration {args.config} ist fehlerhaft:\n{err}", file=sys.stderr)
+        print(_words(language, "config_broken", path=args.config, error=err), file=sys.stderr)
         return 2
     except HomeserverUnreachable as err:
-        print(f"Homeserver {config.matrix.homeserver} antwortet nicht: {err}", file=sys.stderr)
+        say("homeserver_silent", err)
         return 3
     except LoginFailed as err:
-        print(
-            f"Anmeldung bei {config.matrix.homeserver} als {config.matrix.user_id} "
-            f"fehlgeschlagen: {err}",
-            file=sys.stderr,
-        )
+        say("login_failed", err)
         return 3
     except TaskGaveUp as err:
         # A part of the bot kept crashing (see the log above): end, so that systemd or the
         # container starts a fresh process, rather than live on half-dead.
-        print(f"Der Bot wird beendet: {err}. Einzelheiten stehen im Log.", file=sys.stderr)
+        say("task_gave_up", err)
         return 4
     except AlreadyRunning as err:
-        print(
-            f"Eine andere Instanz des Bots läuft schon mit dieser Datenbank ({err}). Zwei "
-            "Instanzen auf einer SQLite-Datenbank sind nicht möglich; für eine Instanz in "
-            "Bereitschaft (standby) PostgreSQL verwenden.\n"
-            f"Another instance of the bot is already running on this database ({err}). Two "
-            "instances cannot share a SQLite database; use PostgreSQL for a standby.",
-            file=sys.stderr,
-        )
+        say("already_running", err)
         return EXIT_ALREADY_RUNNING
     except LeaseLost as err:
-        print(
-            f"Der Bot wird beendet: die Verbindung, die die Sperre hält, ist abgerissen "
-            f"({err}); eine andere Instanz kann jetzt aktiv sein. Neu starten (als "
-            "Bereitschaft).\n"
-            f"The bot ends: the connection holding the lease was lost ({err}); another "
-            "instance may be active now. Restart it (as standby).",
-            file=sys.stderr,
-        )
+        say("lease_lost", err)
         return EXIT_LEASE_LOST
     return 0
 
@@ -120,7 +111,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     store = Store(config.database_url)
     store.upgrade(args.revision)
     store.close()
-    print(f"Datenbankschema auf Stand {args.revision}")
+    print(_words(config.bot.language, "schema_upgraded", revision=args.revision))
     return 0
 
 
@@ -174,9 +165,9 @@ def cmd_export_ics(args: argparse.Namespace) -> int:
         match = resolve(args.theme, store.names)
         view = store.theme(match.name) if match.name else None
         if view is None:
-            others = match.ambiguous or match.closest
-            hint = f" Meinten Sie: {', '.join(others)}?" if others else ""
-            print(f"Thema „{args.theme}“ nicht gefunden.{hint}", file=sys.stderr)
+            others = list(match.ambiguous or match.closest)
+            words = _words(config.bot.language, "theme_not_found", theme=args.theme, others=others)
+            print(words, file=sys.stderr)
             return 1
         ics = theme_calendar(
             view,
@@ -188,24 +179,31 @@ def cmd_export_ics(args: argparse.Namespace) -> int:
         store.close()
     _write_output(ics, args.output)
     if args.output is not None:
-        print(
-            f"{ics.count(b'BEGIN:VEVENT')} Termine von „{view.theme.name}“ in {args.output}",
-            file=sys.stderr,
+        count = ics.count(b"BEGIN:VEVENT")
+        words = _words(
+            config.bot.language,
+            "calendar_written",
+            count=count,
+            theme=view.theme.name,
+            path=args.output,
         )
+        print(words, file=sys.stderr)
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from bot.domain.plan_file import read_plan, room_aliases, with_resolved_rooms
     from bot.matrix.adapter import HomeserverUnreachable, resolve_aliases
-    from bot.store.plan_import import Action, import_plan, text_progress
+    from bot.rendering import Renderer
+    from bot.store.plan_import import Action, error_text, import_plan, problem_text, text_progress
     from bot.store.theme_records import ThemeExists, ThemeGone
 
     config = _load(args.config)
+    language = config.bot.language
     try:
         data = args.plan.read_bytes()
     except OSError as err:
-        print(f"{args.plan}: kann nicht gelesen werden: {err.strerror}", file=sys.stderr)
+        print(_words(language, "unreadable", path=args.plan, error=err.strerror), file=sys.stderr)
         return 2
     template = _template(config)
     parsed = read_plan(data)
@@ -215,16 +213,17 @@ def cmd_import(args: argparse.Namespace) -> int:
                 parsed, asyncio.run(resolve_aliases(config.matrix.homeserver, aliases))
             )
         except HomeserverUnreachable as err:
-            print(
-                f"Raumadressen nicht auflösbar: {config.matrix.homeserver} antwortet nicht "
-                f"({err}); nichts importiert.",
-                file=sys.stderr,
+            words = _words(
+                language, "aliases_unresolved", homeserver=config.matrix.homeserver, error=err
             )
+            print(words, file=sys.stderr)
             return 3
     if parsed.errors:
+        renderer = Renderer(language)
         for error in parsed.errors:
-            print(f"{args.plan}: {error}", file=sys.stderr)
-        print(f"{len(parsed.errors)} Fehler: nichts importiert.", file=sys.stderr)
+            text = error_text(error, renderer)
+            print(_words(language, "plan_error", path=args.plan, error=text), file=sys.stderr)
+        print(_words(language, "plan_refused", count=len(parsed.errors)), file=sys.stderr)
         return 1
     store = _open_store(config)
     try:
@@ -239,22 +238,22 @@ def cmd_import(args: argparse.Namespace) -> int:
             progress=text_progress(sys.stderr),
         )
     except (ThemeExists, ThemeGone) as err:
-        print(
-            f"Themen wurden währenddessen geändert ({err}): nichts importiert, "
-            "bitte erneut versuchen.",
-            file=sys.stderr,
-        )
+        print(_words(language, "themes_changed", error=err), file=sys.stderr)
         return 1
     finally:
         store.close()
+    renderer = Renderer(language)
     for result in report.of(Action.skipped):
-        print(f"Zeile {result.row.line}: „{result.row.name}“ übersprungen: {result.reason}")
-    print(
-        f"{report.count(Action.create)} angelegt, {report.count(Action.update)} ergänzt, "
-        f"{report.count(Action.unchanged)} unverändert, "
-        f"{report.count(Action.skipped)} übersprungen"
-        + (" (Probelauf: nichts gespeichert)" if args.dry_run else "")
-    )
+        line, name = result.row.line, result.row.name
+        reason = problem_text(result.why, renderer) if result.why else ""
+        print(_words(language, "row_skipped", line=line, name=name, reason=reason))
+    counts = {
+        "created": report.count(Action.create),
+        "updated": report.count(Action.update),
+        "unchanged": report.count(Action.unchanged),
+        "skipped": report.count(Action.skipped),
+    }
+    print(_words(language, "imported", dry_run=args.dry_run, **counts))
     return 0
 
 
@@ -322,13 +321,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_forget_user(args: argparse.Namespace) -> int:
-    from bot.store.privacy import forget_user
+    from bot.rendering import Renderer
+    from bot.store.privacy import FORGOTTEN, forget_user
 
     if not is_user_id(args.user_id):
-        print(
-            f"„{args.user_id}“ ist keine Matrix-ID; erwartet wie @person:server.example",
-            file=sys.stderr,
-        )
+        print(_words(DEFAULT_LANGUAGE, "not_a_user_id", user_id=args.user_id), file=sys.stderr)
         return 2
     config = _load(args.config)
     store = _open_store(config)
@@ -336,19 +333,20 @@ def cmd_forget_user(args: argparse.Namespace) -> int:
         report = forget_user(store, args.user_id, now=_now(config), dry_run=args.dry_run)
     finally:
         store.close()
-    verb = "würde ersetzt" if args.dry_run else "ersetzt"
-    print(f"{args.user_id} → „gelöscht“ ({verb}):")
-    for place, count in report.changed.items():
-        print(f"  {report.labels[place]:<34} {count:>5}   ({place})")
-    print(f"  {'zusammen':<34} {report.total:>5}")
-    for place in report.leftovers:
-        print(f"Achtung: {args.user_id} steht noch in {place} (nicht automatisch ersetzt)")
     # The config file is the operator's, not the database's: point at it, never edit it.
-    configured = {*config.bot.coordinators, *config.bot.allowed_users}
-    if args.user_id in configured:
-        print(f"Achtung: {args.user_id} steht noch in der Konfiguration {args.config}")
-    if args.dry_run:
-        print("Probelauf: nichts gespeichert")
+    configured = args.user_id in {*config.bot.coordinators, *config.bot.allowed_users}
+    text = Renderer(config.bot.language).document(
+        "cli",
+        "forgotten",
+        html=False,
+        user_id=args.user_id,
+        forgotten=FORGOTTEN,
+        dry_run=args.dry_run,
+        report=report,
+        configured=configured,
+        path=args.config,
+    )
+    print(text, end="")
     return 0
 
 
@@ -424,103 +422,97 @@ def _year_arg(text: str) -> int:
     from bot.domain.dates import MAX_YEAR, MIN_YEAR
 
     if not (text.isascii() and text.isdigit() and len(text) == 4):
-        raise argparse.ArgumentTypeError(f"„{text}“: bitte ein vierstelliges Jahr, z. B. 2027")
+        raise argparse.ArgumentTypeError(_words(DEFAULT_LANGUAGE, "year_digits", text=text))
     year = int(text)
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise argparse.ArgumentTypeError(f"{year} liegt außerhalb von {MIN_YEAR} bis {MAX_YEAR}")
+        words = _words(DEFAULT_LANGUAGE, "year_range", year=year, low=MIN_YEAR, high=MAX_YEAR)
+        raise argparse.ArgumentTypeError(words)
     return year
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="zt-bot", description="Zukunftstische-Bot für Matrix")
-    root.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+def parser(language: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
+    """The sub-commands; their help texts from templates/<language>/cli_help.j2 (German
+    by default: the configuration, which names the language, is read after parsing)."""
+    from bot.rendering import Renderer
+
+    h = Renderer(language).words("cli_help")
+    root = argparse.ArgumentParser(prog="zt-bot", description=h["description"])
+    root.add_argument("-v", "--verbose", action="store_true", help=h["verbose"])
     sub = root.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the bot")
+    run = sub.add_parser("run", help=h["run"])
     run.add_argument("--config", type=Path, required=True)
     run.set_defaults(func=cmd_run)
 
-    check = sub.add_parser("check", help="validate the config and the process template")
+    check = sub.add_parser("check", help=h["check"])
     check.add_argument("--config", type=Path, required=True)
-    check.add_argument(
-        "--online", action="store_true", help="also log in and check rooms, power, media, keys"
-    )
+    check.add_argument("--online", action="store_true", help=h["check_online"])
     check.set_defaults(func=cmd_check)
 
-    demo = sub.add_parser("demo", help="throwaway homeserver + bot + a scripted conversation")
-    demo.add_argument("--once", action="store_true", help="exit after the conversation")
+    demo = sub.add_parser("demo", help=h["demo"])
+    demo.add_argument("--once", action="store_true", help=h["demo_once"])
     demo.set_defaults(func=cmd_demo)
 
-    db = sub.add_parser("db", help="database schema")
+    db = sub.add_parser("db", help=h["db"])
     db_sub = db.add_subparsers(dest="db_command", required=True)
-    upgrade = db_sub.add_parser("upgrade", help="apply the Alembic migrations")
+    upgrade = db_sub.add_parser("upgrade", help=h["db_upgrade"])
     upgrade.add_argument("--config", type=Path, required=True)
     upgrade.add_argument("--revision", default="head")
     upgrade.set_defaults(func=cmd_db_upgrade)
 
-    export_ics = sub.add_parser("export-ics", help="a theme's steps as an .ics calendar file")
+    export_ics = sub.add_parser("export-ics", help=h["export_ics"])
     export_ics.add_argument("--config", type=Path, required=True)
-    export_ics.add_argument("--theme", required=True, help="the theme's name (or a prefix)")
-    export_ics.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    export_ics.add_argument("--theme", required=True, help=h["theme"])
+    export_ics.add_argument("--output", type=Path, help=h["output"])
     export_ics.set_defaults(func=cmd_export_ics)
 
-    plan_import = sub.add_parser("import", help="create themes from the annual plan (CSV)")
+    plan_import = sub.add_parser("import", help=h["import"])
     plan_import.add_argument("--config", type=Path, required=True)
-    plan_import.add_argument("plan", type=Path, help="CSV: Thema; Z2 or Quartal; Teamraum")
-    plan_import.add_argument("--dry-run", action="store_true", help="check and report only")
+    plan_import.add_argument("plan", type=Path, help=h["plan"])
+    plan_import.add_argument("--dry-run", action="store_true", help=h["import_dry_run"])
     plan_import.set_defaults(func=cmd_import)
 
-    plan_export = sub.add_parser("export", help="write the annual plan (CSV) with the state")
+    plan_export = sub.add_parser("export", help=h["export"])
     plan_export.add_argument("--config", type=Path, required=True)
-    plan_export.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    plan_export.add_argument("--output", type=Path, help=h["output"])
     plan_export.set_defaults(func=cmd_export)
 
-    export_results = sub.add_parser(
-        "export-results", help="evaluation results as CSV (aggregates only)"
-    )
+    export_results = sub.add_parser("export-results", help=h["export_results"])
     export_results.add_argument("--config", type=Path, required=True)
-    export_results.add_argument("--theme", help="only this theme (name or prefix)")
+    export_results.add_argument("--theme", help=h["results_theme"])
     export_results.add_argument("--output", type=Path)
     export_results.set_defaults(func=cmd_export_results)
 
-    report = sub.add_parser(
-        "report", help="the year report: steps on time, council, evaluations, KVP, trends"
-    )
+    report = sub.add_parser("report", help=h["report"])
     report.add_argument("--config", type=Path, required=True)
-    report.add_argument("--year", type=_year_arg, required=True, help="e.g. 2027")
+    report.add_argument("--year", type=_year_arg, required=True, help=h["year"])
     report.add_argument("--format", choices=("md", "html", "csv"), default="md")
-    report.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    report.add_argument("--out", type=Path, help=h["output"])
     report.set_defaults(func=cmd_report)
 
-    forget = sub.add_parser(
-        "forget-user", help="replace a person by 'gelöscht' everywhere in the database"
-    )
+    forget = sub.add_parser("forget-user", help=h["forget_user"])
     forget.add_argument("--config", type=Path, required=True)
-    forget.add_argument("user_id", help="the Matrix id, e.g. @person:server.example")
-    forget.add_argument("--dry-run", action="store_true", help="count only, change nothing")
+    forget.add_argument("user_id", help=h["user_id"])
+    forget.add_argument("--dry-run", action="store_true", help=h["forget_dry_run"])
     forget.set_defaults(func=cmd_forget_user)
 
-    save = sub.add_parser(
-        "backup", help="copy database, encryption keys and device record (safe while running)"
-    )
+    save = sub.add_parser("backup", help=h["backup"])
     save.add_argument("--config", type=Path, required=True)
-    save.add_argument("directory", type=Path, help="a new or empty directory")
+    save.add_argument("directory", type=Path, help=h["backup_directory"])
     save.set_defaults(func=cmd_backup)
 
-    back = sub.add_parser("restore", help="put a backup back into an empty data directory")
+    back = sub.add_parser("restore", help=h["restore"])
     back.add_argument("--config", type=Path, required=True)
-    back.add_argument("directory", type=Path, help="the backup's directory")
+    back.add_argument("directory", type=Path, help=h["restore_directory"])
     back.set_defaults(func=cmd_restore)
 
-    health = sub.add_parser(
-        "health", help="exit 0 when the bot works: syncing, sending, reminding (else: why not)"
-    )
+    health = sub.add_parser("health", help=h["health"])
     health.add_argument("--config", type=Path, required=True)
     health.add_argument(
         "--max-age",
         type=_duration_arg,
         default=None,
-        help="sync staleness, e.g. 90s, 5m (default: [health] sync_stale_after)",
+        help=h["max_age"],
     )
     health.set_defaults(func=cmd_health)
     return root

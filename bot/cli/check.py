@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from bot.cli.common import _load, _now, _template
 from bot.config import Config
 from bot.domain.process import ProcessTemplate
-from bot.rendering import Renderer
+from bot.rendering import Renderer, describe_file_error
 
 if TYPE_CHECKING:
     from bot.matrix.online_check import Finding
@@ -37,7 +37,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         questionnaire = load_questionnaire(config.evaluation.questionnaire)
         internal = load_questionnaire(config.evaluation.internal_questionnaire, default=INTERNAL)
     except QuestionnaireError as err:
-        print(_words(renderer, "questionnaire_broken", error=err), file=sys.stderr)
+        problems = describe_file_error(err, renderer)
+        print(_words(renderer, "questionnaire_broken", error=problems), file=sys.stderr)
         return 2
     report = renderer.document(
         "cli_check",

@@ -11,6 +11,15 @@ from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
 from bot.domain.process import ProcessTemplate, TemplateError, load_template
+from bot.rendering import Renderer, describe_file_error
+
+# Before the configuration is read, the operator is told in German (the bot's default).
+DEFAULT_LANGUAGE = "de"
+
+
+def _words(language: str, block: str, /, **values: object) -> str:
+    """A sentence of templates/<language>/cli.j2."""
+    return Renderer(language).sentence("cli", block, **values).body
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -26,7 +35,7 @@ def _load(path: Path) -> Config:
     try:
         return load_config(path)
     except ConfigError as err:
-        print(f"Konfiguration {path} ist fehlerhaft:\n{err}", file=sys.stderr)
+        print(_words(DEFAULT_LANGUAGE, "config_broken", path=path, error=err), file=sys.stderr)
         raise SystemExit(2) from err
 
 
@@ -35,7 +44,9 @@ def _template(config: Config) -> ProcessTemplate:
     try:
         return load_template(config.process.file)
     except TemplateError as err:
-        print(f"Prozessvorlage ist fehlerhaft:\n{err}", file=sys.stderr)
+        language = config.bot.language
+        problems = describe_file_error(err, Renderer(language))
+        print(_words(language, "process_broken", error=problems), file=sys.stderr)
         raise SystemExit(2) from err
 
 

@@ -9,6 +9,8 @@ column, and the theme's columns stay empty.
 German Excel writes semicolon-separated Windows-1252; other tools write UTF-8 (with or
 without BOM) and commas. Both are read. Every problem is reported with its line number,
 so that a long file can be fixed in one pass instead of one error per attempt.
+A problem is a code and its values (`PlanProblem`); its words are a block of
+templates/<lang>/plan_file.j2, rendered at the edge (bot/store/plan_import.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from bot.domain.dates import (
@@ -107,14 +109,23 @@ class PlanRow:
 
 
 @dataclass(frozen=True)
+class PlanProblem:
+    """What is wrong: a block of templates/<lang>/plan_file.j2 and the values it says."""
+
+    code: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PlanError:
     """One problem; `line` is the file's line number (1 = header, 0 = the whole file)."""
 
     line: int
-    reason: str
+    problem: PlanProblem
 
-    def __str__(self) -> str:
-        return f"Zeile {self.line}: {self.reason}" if self.line else self.reason
+    @property
+    def code(self) -> str:
+        return self.problem.code
 
 
 @dataclass(frozen=True)
@@ -164,16 +175,15 @@ def read_plan(data: bytes | str) -> ParsedPlan:
         try:
             text = decode_plan(data)
         except UnicodeDecodeError:
-            reason = "Datei ist weder UTF-8 noch Windows-1252 (bitte als CSV speichern)"
-            return ParsedPlan(errors=(PlanError(0, reason),))
+            return ParsedPlan(errors=(PlanError(0, PlanProblem("not_encoded")),))
     else:
         text = data.removeprefix("\ufeff")
     records = list(_records(text))
     if not records:
-        return ParsedPlan(errors=(PlanError(0, "Datei ist leer"),))
+        return ParsedPlan(errors=(PlanError(0, PlanProblem("empty")),))
     header_line, header = records[0]
     columns = _columns(header)
-    if isinstance(columns, str):
+    if isinstance(columns, PlanProblem):
         return ParsedPlan(errors=(PlanError(header_line, columns),))
     return _validate(records[1:], columns)
 
@@ -205,7 +215,7 @@ class _Columns:
     kind: int | None = None
 
 
-def _columns(header: Sequence[str]) -> _Columns | str:
+def _columns(header: Sequence[str]) -> _Columns | PlanProblem:
     """Where each column is, or why the header cannot be used."""
     keys = [_header_key(cell) for cell in header]
 
@@ -226,9 +236,9 @@ def _columns(header: Sequence[str]) -> _Columns | str:
     )
     kind = find(KIND_HEADERS)
     if not name:
-        return "Kopfzeile ohne Spalte „Thema“ (erwartet: Thema; Z2 oder Quartal; Teamraum)"
+        return PlanProblem("no_name_column")
     if not dates and not quarter:
-        return "Kopfzeile ohne Spalte „Z2“ oder „Quartal“ (erwartet: Thema; Z2; Teamraum)"
+        return PlanProblem("no_date_column")
     single = (
         ("Thema", name),
         ("Quartal", quarter),
@@ -241,7 +251,7 @@ def _columns(header: Sequence[str]) -> _Columns | str:
     )
     for label, found in single:
         if len(found) > 1:
-            return f"Spalte „{label}“ steht mehrfach in der Kopfzeile"
+            return PlanProblem("column_twice", {"label": label})
     return _Columns(
         name[0],
         tuple(dates),
@@ -274,7 +284,8 @@ def _validate(records: Sequence[tuple[int, list[str]]], columns: _Columns) -> Pa
         if row is not None:
             key = f"{row.kind}:{fold(row.name)}"
             if key in first_seen:
-                problems.append(f"„{row.name}“ steht schon in Zeile {first_seen[key]}")
+                seen = {"name": row.name, "first": first_seen[key]}
+                problems.append(PlanProblem("seen_before", seen))
             else:
                 first_seen[key] = line
         errors.extend(PlanError(line, problem) for problem in problems)
@@ -283,9 +294,11 @@ def _validate(records: Sequence[tuple[int, list[str]]], columns: _Columns) -> Pa
     return ParsedPlan(tuple(rows), tuple(errors))
 
 
-def _row(line: int, cells: Sequence[str], columns: _Columns) -> tuple[list[str], PlanRow | None]:
+def _row(
+    line: int, cells: Sequence[str], columns: _Columns
+) -> tuple[list[PlanProblem], PlanRow | None]:
     """(problems, row); the row is None when the name or the date is unusable."""
-    problems: list[str] = []
+    problems: list[PlanProblem] = []
     name = _name(_cell(cells, columns.name), problems)
     spec = _spec(cells, columns, problems)
     room = _room(_cell(cells, columns.room), problems)
@@ -299,9 +312,7 @@ def _row(line: int, cells: Sequence[str], columns: _Columns) -> tuple[list[str],
     )
     kind = _kind(_cell(cells, columns.kind), problems)
     if kind == MILESTONE_KIND and (room or department or contact or core_team or participants):
-        problems.append(
-            "Meilenstein: Teamraum, Fachbereich, Kernteam, Teilnehmende und Kontakt bleiben leer"
-        )
+        problems.append(PlanProblem("milestone_with_theme_columns"))
     if name is None or spec is None:
         return problems, None
     return problems, PlanRow(
@@ -309,24 +320,25 @@ def _row(line: int, cells: Sequence[str], columns: _Columns) -> tuple[list[str],
     )
 
 
-def _kind(raw: str, problems: list[str]) -> str:
+def _kind(raw: str, problems: list[PlanProblem]) -> str:
     kind = KIND_WORDS.get(fold(raw.strip()))
     if kind is None:
         shown = raw if len(raw) <= 30 else raw[:29] + "…"
-        problems.append(f"Art „{shown}“: erwartet Thema oder Meilenstein")
+        problems.append(PlanProblem("bad_kind", {"text": shown}))
         return THEME_KIND
     return kind
 
 
-def _text(raw: str, label: str, limit: int, problems: list[str]) -> str | None:
+def _text(raw: str, label: str, limit: int, problems: list[PlanProblem]) -> str | None:
     text = clean_name(" ".join(raw.split()))
     if len(text) > limit:
-        problems.append(f"{label} zu lang ({len(text)} Zeichen, höchstens {limit})")
+        too_long = {"label": label, "length": len(text), "limit": limit}
+        problems.append(PlanProblem("too_long", too_long))
         return None
     return text or None
 
 
-def _people(raw: str, label: str, limit: int, problems: list[str]) -> tuple[str, ...]:
+def _people(raw: str, label: str, limit: int, problems: list[PlanProblem]) -> tuple[str, ...]:
     """Matrix user ids (or matrix.to links to them), separated by spaces, commas or
     semicolons."""
     found: list[str] = []
@@ -336,45 +348,48 @@ def _people(raw: str, label: str, limit: int, problems: list[str]) -> tuple[str,
         user = word if is_user_id(word) else parse_user_link(word)
         if user is None:
             shown = word if len(word) <= 60 else word[:59] + "…"
-            problems.append(f"{label}: „{shown}“ ist keine Matrix-ID (wie @anna:example.org)")
+            problems.append(PlanProblem("not_a_user", {"label": label, "text": shown}))
             continue
         found.append(user)
     people = tuple(dict.fromkeys(found))
     if len(people) > limit:
-        problems.append(f"{label}: zu viele ({len(people)} Personen, höchstens {limit})")
+        too_many = {"label": label, "count": len(people), "limit": limit}
+        problems.append(PlanProblem("too_many_people", too_many))
         return ()
     return people
 
 
-def _name(raw: str, problems: list[str]) -> str | None:
+def _name(raw: str, problems: list[PlanProblem]) -> str | None:
     name = clean_name(" ".join(raw.split()))  # a line break inside a cell is a space
     if not name:
-        problems.append("Thema fehlt")
+        problems.append(PlanProblem("no_name"))
         return None
     if len(name) > MAX_NAME_LENGTH:
-        problems.append(f"Name zu lang ({len(name)} Zeichen, höchstens {MAX_NAME_LENGTH})")
+        too_long = {"length": len(name), "limit": MAX_NAME_LENGTH}
+        problems.append(PlanProblem("name_too_long", too_long))
     return name
 
 
-def _spec(cells: Sequence[str], columns: _Columns, problems: list[str]) -> DateSpec | None:
+def _spec(cells: Sequence[str], columns: _Columns, problems: list[PlanProblem]) -> DateSpec | None:
     z2_text = next((value for i in columns.dates if (value := _cell(cells, i))), "")
     quarter_text = _cell(cells, columns.quarter)
     if not z2_text and not quarter_text:
-        problems.append("Z2 oder Quartal fehlt")
+        problems.append(PlanProblem("no_date"))
         return None
     try:
         z2 = parse_date_spec(z2_text, allow_quarter=True) if z2_text else None
         quarter = parse_date_spec(quarter_text, allow_quarter=True) if quarter_text else None
     except DateError as err:
-        problems.append(date_reason(err))
+        problems.append(date_problem(err))
         return None
     if quarter is not None and not isinstance(quarter, Quarter):
-        problems.append(f"Quartal „{quarter_text}“ erwartet wie Q4/2027")
+        problems.append(PlanProblem("not_a_quarter", {"text": quarter_text}))
         return None
     if z2 is None:
         return quarter
     if quarter is not None and not _in_quarter(z2, quarter):
-        problems.append(f"Z2 {z2_text} liegt nicht im Quartal {quarter}")
+        outside = {"z2": z2_text, "quarter": str(quarter)}
+        problems.append(PlanProblem("not_in_quarter", outside))
         return None
     return z2
 
@@ -389,16 +404,13 @@ def _in_quarter(spec: DateSpec, quarter: Quarter) -> bool:
     return quarter.first_day <= spec.first_day <= quarter.last_day
 
 
-def _room(raw: str, problems: list[str]) -> str | None:
+def _room(raw: str, problems: list[PlanProblem]) -> str | None:
     """A room id, an alias (resolved by `zt-bot import`) or a matrix.to link to either."""
     if not raw:
         return None
     ref = parse_room_ref(raw)
     if ref is None:
-        problems.append(
-            f"Teamraum „{raw}“ ist keine Raum-ID (wie !AbC123… oder !abc:example.org) "
-            "und keine Raumadresse (wie #mobilitaet:example.org)"
-        )
+        problems.append(PlanProblem("not_a_room", {"text": raw}))
         return None
     return ref.value
 
@@ -414,7 +426,9 @@ def with_resolved_rooms(parsed: ParsedPlan, resolved: Mapping[str, str | None]) 
         elif (room_id := resolved.get(row.team_room)) is not None:
             rows.append(replace(row, team_room=room_id))
         else:
-            errors.append(PlanError(row.line, f"Raumadresse „{row.team_room}“ gibt es nicht"))
+            errors.append(
+                PlanError(row.line, PlanProblem("unknown_alias", {"room": row.team_room}))
+            )
     return ParsedPlan(tuple(rows), tuple(sorted(errors, key=lambda e: e.line)))
 
 
@@ -424,23 +438,24 @@ def room_aliases(parsed: ParsedPlan) -> list[str]:
     return sorted({room for room in rooms if is_room_alias(room)})
 
 
-def date_reason(err: DateError) -> str:
-    """A short German reason for a date the parser refused (domain.dates error codes)."""
-    text = err.text
+def date_problem(err: DateError) -> PlanProblem:
+    """A date the parser refused (domain.dates error codes), as a problem of the plan."""
+    text, details = err.text, err.details
     if err.code == "impossible_date":
-        return f"Datum „{text}“ gibt es nicht"
+        return PlanProblem("impossible_date", {"text": text})
     if err.code == "impossible_week":
-        weeks = err.details.get("weeks")
-        year = err.details.get("year")
-        return f"„{text}“ gibt es nicht ({year} hat {weeks} Kalenderwochen)"
+        weeks = {"text": text, "weeks": details.get("weeks"), "year": details.get("year")}
+        return PlanProblem("impossible_week", weeks)
     if err.code == "impossible_quarter":
-        return f"Quartal „{text}“ gibt es nicht (Q1 bis Q4)"
+        return PlanProblem("impossible_quarter", {"text": text})
     if err.code == "two_digit_year":
-        return f"Jahr in „{text}“ bitte vierstellig: {err.details.get('suggestion')}"
+        return PlanProblem(
+            "two_digit_year", {"text": text, "suggestion": details.get("suggestion")}
+        )
     if err.code == "year_out_of_range":
-        low, high = err.details.get("min"), err.details.get("max")
-        return f"Jahr in „{text}“ liegt nicht zwischen {low} und {high}"
-    return f"Datum „{text}“ nicht erkannt (z. B. 15.04.2027, KW 15/2027, Q4/2027 oder Q2/Q3 2027)"
+        span = {"text": text, "low": details.get("min"), "high": details.get("max")}
+        return PlanProblem("year_out_of_range", span)
+    return PlanProblem("date_not_recognized", {"text": text})
 
 
 # Writing ------------------------------------------------------------------------------

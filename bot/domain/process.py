@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.domain.file_problems import BrokenRule, FileError, FileProblem
+
 Z2_ANCHOR = "z2"
 # The longest advance notice a step may ask for (calendar days): the reminder engine
 # looks this far ahead for the themes that can have one due.
@@ -160,23 +162,20 @@ class ProcessTemplate(_Frozen):
         for position, step in enumerate(self.steps):
             folded = step.key.casefold()
             if folded in seen:
-                raise ValueError(f"steps[{position}]: Schlüssel {step.key!r} ist doppelt")
+                raise BrokenRule("step_key_twice", step=position, key=repr(step.key))
             if step.anchor != Z2_ANCHOR and step.anchor.casefold() not in seen:
-                raise ValueError(
-                    f"steps[{position}] ({step.key}): anchor {step.anchor!r} muss ein "
-                    "früher definierter Schritt oder 'z2' sein"
+                raise BrokenRule(
+                    "anchor_unknown", step=position, key=step.key, anchor=repr(step.anchor)
                 )
             if step.after_step is not None and step.after_step.casefold() not in seen:
-                raise ValueError(
-                    f"steps[{position}] ({step.key}): after_step {step.after_step!r} muss ein "
-                    "früher definierter Schritt sein"
+                raise BrokenRule(
+                    "after_step_unknown", step=position, key=step.key, after=repr(step.after_step)
                 )
             seen.add(folded)
         for position, step in enumerate(self.steps):
             if step.gap_to != Z2_ANCHOR and step.gap_to.casefold() not in seen:
-                raise ValueError(
-                    f"steps[{position}] ({step.key}): gap_to {step.gap_to!r} muss ein "
-                    "Schritt oder 'z2' sein"
+                raise BrokenRule(
+                    "gap_to_unknown", step=position, key=step.key, gap_to=repr(step.gap_to)
                 )
         self._roles_once()
         self._aliases_unique()
@@ -189,9 +188,8 @@ class ProcessTemplate(_Frozen):
                 if lead.before is None or lead.before.casefold() == Z2_ANCHOR:
                     continue
                 if self.step(lead.before) is None:
-                    raise ValueError(
-                        f"steps[{position}] ({step.key}): lead_days before {lead.before!r} "
-                        "muss ein Schritt oder 'z2' sein"
+                    raise BrokenRule(
+                        "before_unknown", step=position, key=step.key, before=repr(lead.before)
                     )
 
     def _aliases_unique(self) -> None:
@@ -199,10 +197,7 @@ class ProcessTemplate(_Frozen):
         for step in self.steps:
             for alias in step.aliases:
                 if alias.casefold() in names:
-                    raise ValueError(
-                        f"Schritt {step.key}: der Name {alias!r} ist schon ein Schlüssel "
-                        "oder Name eines Schritts"
-                    )
+                    raise BrokenRule("alias_taken", key=step.key, alias=repr(alias))
                 names.append(alias.casefold())
 
     def _roles_once(self) -> None:
@@ -210,7 +205,7 @@ class ProcessTemplate(_Frozen):
         roles += [m.role for s in self.steps for m in s.milestones if m.role is not None]
         for role in set(roles):
             if roles.count(role) > 1:
-                raise ValueError(f"role {role.value!r} steht bei mehr als einem Schritt")
+                raise BrokenRule("role_twice", role=repr(role.value))
 
     def step(self, key: str) -> StepDefinition | None:
         """The step with this key or alias (`4`, `Z2`), any case."""
@@ -236,38 +231,39 @@ class ProcessTemplate(_Frozen):
         return cls.model_validate_json(text)
 
 
-class TemplateError(ValueError):
-    """A process file that cannot be used; the message names the key and, where known, line."""
+class TemplateError(FileError):
+    """A process file that cannot be used; each problem names the key and, where known, line."""
 
 
 def parse_template(text: str, source: str = "process.toml") -> ProcessTemplate:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise TemplateError(f"{source}: kein gültiges TOML: {err}") from err
+        raise TemplateError([FileProblem("not_toml", source, values={"error": str(err)})]) from err
     try:
         return ProcessTemplate.model_validate(data)
     except ValidationError as err:
-        raise TemplateError(_describe(err, text, source)) from err
+        raise TemplateError(_problems(err, text, source)) from err
 
 
-_STEP_IN_MESSAGE = re.compile(r"^steps\[(\d+)\]")
 _STEPS_HEADER = re.compile(r"^\s*\[\[\s*steps\s*\]\]\s*(#.*)?$")
 
 
-def _describe(err: ValidationError, text: str, source: str) -> str:
-    lines = []
+def _problems(err: ValidationError, text: str, source: str) -> list[FileProblem]:
+    problems = []
     for problem in err.errors():
         loc = problem["loc"]
-        message = problem["msg"].removeprefix("Value error, ")
         index: object = loc[1] if len(loc) > 1 and loc[0] == "steps" else None
-        if not loc and (found := _STEP_IN_MESSAGE.match(message)):
-            index = int(found[1])  # a whole-template check names the step in its message
-        line = _line_of_step(text, index)
-        at = f" (Zeile {line})" if line else ""
+        rule = (problem.get("ctx") or {}).get("error")
+        if isinstance(rule, BrokenRule):
+            code, values = rule.code, rule.values
+            if not loc and "step" in values:
+                index = values["step"]  # a whole-template check names the step it found
+        else:
+            code, values = "pydantic", {"msg": problem["msg"].removeprefix("Value error, ")}
         where = ".".join(str(part) for part in loc)
-        lines.append(f"{source}{at}: {where + ': ' if where else ''}{message}")
-    return "\n".join(lines)
+        problems.append(FileProblem(code, source, _line_of_step(text, index), where, values))
+    return problems
 
 
 def _line_of_step(text: str, index: object) -> int | None:
@@ -294,5 +290,6 @@ def load_template(path: Path | None = None) -> ProcessTemplate:
     try:
         text = path.read_text("utf-8")
     except OSError as err:
-        raise TemplateError(f"{path}: kann nicht gelesen werden: {err.strerror}") from err
+        unreadable = FileProblem("unreadable", str(path), values={"error": err.strerror})
+        raise TemplateError([unreadable]) from err
     return parse_template(text, str(path))

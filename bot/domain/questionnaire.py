@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.domain.file_problems import BrokenRule, FileError, FileProblem
+
 # The shipped questionnaires (bot/defaults/): the participants' one after Z2,
 # the internal process evaluation after the council's decision, and the participants'
 # first version (results stored with it stay readable: every evaluation keeps its copy).
@@ -59,26 +61,22 @@ class Question(_Frozen):
     def _answers_fit_the_kind(self) -> Question:
         if self.kind is QuestionKind.open:
             if self.answers:
-                raise ValueError("answers: eine offene Frage (kind = 'open') hat keine Antworten")
+                raise BrokenRule("open_with_answers")
             return self
         if not MIN_ANSWERS <= len(self.answers) <= MAX_ANSWERS:
-            raise ValueError(
-                f"answers: {len(self.answers)} Antworten; eine Umfrage braucht "
-                f"{MIN_ANSWERS} bis {MAX_ANSWERS}"
+            raise BrokenRule(
+                "answer_count", count=len(self.answers), low=MIN_ANSWERS, high=MAX_ANSWERS
             )
         ids: set[str] = set()
         texts: set[str] = set()
         for position, answer in enumerate(self.answers):
             if answer.id in ids:
-                raise ValueError(f"answers[{position}]: id {answer.id!r} ist doppelt")
+                raise BrokenRule("answer_id_twice", answer=position, id=repr(answer.id))
             # Results are shown by text, so two equal texts could not be told apart.
             if answer.text.casefold() in texts:
-                raise ValueError(f"answers[{position}]: Text {answer.text!r} ist doppelt")
+                raise BrokenRule("answer_text_twice", answer=position, text=repr(answer.text))
             if self.kind is QuestionKind.scale and answer.score is None:
-                raise ValueError(
-                    f"answers[{position}] ({answer.id}): score fehlt; "
-                    "eine Skala (kind = 'scale') braucht für jede Antwort einen score"
-                )
+                raise BrokenRule("score_missing", answer=position, id=answer.id)
             ids.add(answer.id)
             texts.add(answer.text.casefold())
         return self
@@ -111,20 +109,17 @@ class Questionnaire(_Frozen):
     @model_validator(mode="after")
     def _unique_keys(self) -> Questionnaire:
         if not self.questions:
-            raise ValueError("questions: mindestens eine Frage ([[questions]]) ist nötig")
+            raise BrokenRule("no_questions")
         seen: set[str] = set()
         for position, question in enumerate(self.questions):
             folded = question.key.casefold()
             if folded in seen:
-                raise ValueError(f"questions[{position}]: Schlüssel {question.key!r} ist doppelt")
+                raise BrokenRule("question_key_twice", question=position, key=repr(question.key))
             seen.add(folded)
         for position, question in enumerate(self.questions):
             for previous in question.previous_keys:
                 if previous.casefold() in seen and previous.casefold() != question.key.casefold():
-                    raise ValueError(
-                        f"questions[{position}]: previous_keys {previous!r} ist der Schlüssel "
-                        "einer anderen Frage dieses Fragebogens"
-                    )
+                    raise BrokenRule("previous_key_taken", question=position, key=repr(previous))
                 seen.add(previous.casefold())
         return self
 
@@ -156,8 +151,8 @@ class Questionnaire(_Frozen):
         return cls.model_validate_json(text)
 
 
-class QuestionnaireError(ValueError):
-    """A questionnaire file that cannot be used; the message names the key and, where known,
+class QuestionnaireError(FileError):
+    """A questionnaire file that cannot be used; each problem names the key and, where known,
     the line."""
 
 
@@ -165,38 +160,39 @@ def parse_questionnaire(text: str, source: str = "questionnaire.toml") -> Questi
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise QuestionnaireError(f"{source}: kein gültiges TOML: {err}") from err
+        not_toml = FileProblem("not_toml", source, values={"error": str(err)})
+        raise QuestionnaireError([not_toml]) from err
     try:
         return Questionnaire.model_validate(data)
     except ValidationError as err:
-        raise QuestionnaireError(_describe(err, text, source)) from err
+        raise QuestionnaireError(_problems(err, text, source)) from err
 
 
-# A check on a whole table names the place in its message, e.g. "questions[2]: ..." or
-# "answers[1] (a2): ...".
-_QUESTION_IN_MESSAGE = re.compile(r"^questions\[(\d+)\]")
-_ANSWER_IN_MESSAGE = re.compile(r"^answers\[(\d+)\]")
 _QUESTIONS_HEADER = re.compile(r"^\s*\[\[\s*questions\s*\]\]\s*(#.*)?$")
 _ANY_HEADER = re.compile(r"^\s*\[\[?[^\]=]+\]\]?\s*(#.*)?$")
 _ANSWER_ID = re.compile(r"(^|[{,\s])id\s*=")
 
 
-def _describe(err: ValidationError, text: str, source: str) -> str:
-    lines = []
+def _problems(err: ValidationError, text: str, source: str) -> list[FileProblem]:
+    problems = []
     for problem in err.errors():
         loc = problem["loc"]
-        message = problem["msg"].removeprefix("Value error, ")
         question = _index_after(loc, "questions")
         answer = _index_after(loc, "answers")
-        if not loc and (found := _QUESTION_IN_MESSAGE.match(message)):
-            question = int(found[1])
-        if question is not None and answer is None and (found := _ANSWER_IN_MESSAGE.match(message)):
-            answer = int(found[1])
+        rule = (problem.get("ctx") or {}).get("error")
+        if isinstance(rule, BrokenRule):
+            # A check on a whole table names the question or answer it found.
+            code, values = rule.code, rule.values
+            if not loc and isinstance(values.get("question"), int):
+                question = int(values["question"])
+            if question is not None and answer is None and isinstance(values.get("answer"), int):
+                answer = int(values["answer"])
+        else:
+            code, values = "pydantic", {"msg": problem["msg"].removeprefix("Value error, ")}
         line = _line_of(text, loc, question, answer)
-        at = f" (Zeile {line})" if line else ""
         where = ".".join(str(part) for part in loc)
-        lines.append(f"{source}{at}: {where + ': ' if where else ''}{message}")
-    return "\n".join(lines)
+        problems.append(FileProblem(code, source, line, where, values))
+    return problems
 
 
 def _index_after(loc: tuple[int | str, ...], name: str) -> int | None:
@@ -282,5 +278,6 @@ def load_questionnaire(path: Path | None = None, *, default: str = DEFAULT) -> Q
     try:
         text = path.read_text("utf-8")
     except OSError as err:
-        raise QuestionnaireError(f"{path}: kann nicht gelesen werden: {err.strerror}") from err
+        unreadable = FileProblem("unreadable", str(path), values={"error": err.strerror})
+        raise QuestionnaireError([unreadable]) from err
     return parse_questionnaire(text, str(path))

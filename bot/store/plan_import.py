@@ -4,6 +4,9 @@ First every row is compared with the themes that exist (pure, `decide`); only wh
 whole file is valid is anything written, and then in one transaction, so that a bad
 row or a crash half-way never leaves half a plan behind. A row that matches its theme
 is no change, so importing the same file twice changes nothing.
+
+A problem or a skipped row is a code and its values (`PlanProblem`); its words come from
+templates/<lang>/plan_file.j2 here, at the edge (`problem_text`, `error_text`).
 """
 
 from __future__ import annotations
@@ -13,15 +16,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
 from typing import TextIO
 
 from bot.domain.dates import Quarter, format_date
 from bot.domain.milestones import Milestone, milestone_span
-from bot.domain.plan_file import ParsedPlan, PlanError, PlanRow, spec_matches
+from bot.domain.plan_file import ParsedPlan, PlanError, PlanProblem, PlanRow, spec_matches
 from bot.domain.process import ProcessTemplate
 from bot.domain.theme_names import fold
 from bot.domain.themes import ThemeView
 from bot.domain.timeline import plan
+from bot.rendering import Renderer
 from bot.store.theme_records import NewTheme, ThemeUpdate
 from bot.store.themes import Store
 
@@ -50,7 +55,13 @@ class RowResult:
     core_team: tuple[str, ...] = ()
     # Named Z2 participants the theme does not have yet.
     participants: tuple[str, ...] = ()
-    reason: str = ""
+    # Why a row is skipped (or, for a milestone's `update`, where it stood before).
+    why: PlanProblem | None = None
+
+    @property
+    def reason(self) -> str:
+        """`why` in German, for logs and tests ("" when there is nothing to say)."""
+        return problem_text(self.why) if self.why else ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,28 @@ class ImportReport:
     @property
     def changes(self) -> tuple[RowResult, ...]:
         return tuple(r for r in self.results if r.action in (Action.create, Action.update))
+
+
+# Words (the edge) ---------------------------------------------------------------------
+
+
+@cache
+def _german() -> Renderer:
+    """The German sentences, read once: for logs and callers without a renderer."""
+    return Renderer("de")
+
+
+def problem_text(problem: PlanProblem, renderer: Renderer | None = None) -> str:
+    """A problem of the plan in words, e.g. `Thema fehlt`."""
+    words = renderer or _german()
+    return words.sentence("plan_file", problem.code, **problem.values).body
+
+
+def error_text(error: PlanError, renderer: Renderer | None = None) -> str:
+    """A problem with its line, e.g. `Zeile 4: Thema fehlt` (line 0: the whole file)."""
+    words = renderer or _german()
+    reason = problem_text(error.problem, words)
+    return words.sentence("plan_file", "error", line=error.line, reason=reason).body
 
 
 # Deciding (pure) ----------------------------------------------------------------------
@@ -96,16 +129,16 @@ def _decide_row(row: PlanRow, view: ThemeView | None, named: Sequence[str] = ())
     z2: date | None = None
     if not spec_matches(row.spec, theme.z2, theme.planned_quarter):
         if theme.z2 is not None:
-            reason = f"Thema existiert mit anderem Z2 ({format_date(theme.z2)})"
-            return RowResult(row, Action.skipped, view.id, reason=reason)
+            why = PlanProblem("other_z2", {"z2": format_date(theme.z2)})
+            return RowResult(row, Action.skipped, view.id, why=why)
         if isinstance(row.spec, Quarter):
-            reason = f"Thema existiert mit anderem Quartal ({theme.planned_quarter})"
-            return RowResult(row, Action.skipped, view.id, reason=reason)
+            why = PlanProblem("other_quarter", {"quarter": theme.planned_quarter})
+            return RowResult(row, Action.skipped, view.id, why=why)
         z2 = row.spec.first_day  # an idea gets its Z2, as `verschieben` would give it
     room = row.team_room if row.team_room not in theme.team_rooms else None
     if room is not None and theme.team_room is not None:
-        reason = f"Thema existiert mit anderem Teamraum ({theme.team_room})"
-        return RowResult(row, Action.skipped, view.id, reason=reason)
+        why = PlanProblem("other_room", {"room": theme.team_room})
+        return RowResult(row, Action.skipped, view.id, why=why)
     # Department, contact and Kernteam fill what the theme lacks; what was set in chat wins.
     department = row.department if row.department and not theme.department else None
     contact = row.contact if row.contact and not theme.contact else None
@@ -193,7 +226,8 @@ def decide_milestones(rows: Iterable[PlanRow], existing: Iterable[Milestone]) ->
         elif (found.first_day, found.last_day) == (wanted.first_day, wanted.last_day):
             results.append(RowResult(row, Action.unchanged))
         else:
-            results.append(RowResult(row, Action.update, reason=f"bisher {found.written}"))
+            moved = PlanProblem("moved", {"written": found.written})
+            results.append(RowResult(row, Action.update, why=moved))
     return results
 
 

@@ -9,7 +9,7 @@ import pytest
 from bot.domain.date_checks import ConflictKind, conflicts
 from bot.domain.process import TemplateError, load_template, parse_template
 from bot.domain.timeline import plan
-from bot.rendering import Renderer
+from bot.rendering import Renderer, describe_file_error
 
 TEMPLATE = load_template()
 Z2 = date(2027, 4, 12)
@@ -65,8 +65,9 @@ def test_gap_to_must_name_a_step() -> None:
         '[[steps]]\nkey = "1"\nname = "A"\nkind = "meeting"\nleads = ["koordination"]\n'
         'offset_weeks = -2\nmin_weeks_before = 1\ngap_to = "9"\n'
     )
-    with pytest.raises(TemplateError, match="gap_to"):
+    with pytest.raises(TemplateError) as info:
         parse_template(text)
+    assert "gap_to '9' muss ein Schritt oder 'z2' sein" in describe_file_error(info.value)
 
 
 @pytest.mark.parametrize("language", ["de", "en"])

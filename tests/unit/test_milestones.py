@@ -22,7 +22,7 @@ from bot.domain.plan_file import read_plan
 from bot.domain.process import load_template
 from bot.domain.working_days import WorkingCalendar
 from bot.router import Router
-from bot.store.plan_import import Action, import_plan
+from bot.store.plan_import import Action, error_text, import_plan
 from bot.store.themes import Store
 from tests.chart_samples import words
 
@@ -211,7 +211,7 @@ def test_the_plan_file_brings_milestones_and_old_files_still_import(tmp_path: Pa
         bad = read_plan(
             "Thema;Z2;Teamraum;Art\r\nX;Q3/2027;!r:localhost;Meilenstein\r\nY;Q3/2027;;Vorhaben\r\n"
         )
-        assert [str(e) for e in bad.errors] == [
+        assert [error_text(e) for e in bad.errors] == [
             "Zeile 2: Meilenstein: Teamraum, Fachbereich, Kernteam, Teilnehmende und Kontakt "
             "bleiben leer",
             "Zeile 3: Art „Vorhaben“: erwartet Thema oder Meilenstein",

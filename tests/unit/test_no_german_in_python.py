@@ -46,24 +46,20 @@ ALLOWED = {
     ("bot/domain/theme_names.py", "_FOLDS"),  # ä → a …: how names are compared
     ("bot/council/reading.py", "_NO_DECISION"),  # OParl results that are no decision
     ("bot/web/public.py", "THEME_PATH"),  # the public page's address of a theme
+    ("bot/domain/plan_file.py", "DATE_HEADERS"),  # the plan's column names, as it reads them
+    ("bot/domain/plan_file.py", "ROOM_HEADERS"),
 }
 
 # Debt: German sentences not yet moved to templates, per file (may only fall).
 NOT_YET_MOVED: dict[str, int] = {
     "bot/app.py": 3,
-    "bot/cli/__init__.py": 32,
-    "bot/cli/common.py": 2,
     "bot/clock.py": 1,
     "bot/config.py": 11,
     "bot/demo/conversation.py": 5,
     "bot/domain/ics.py": 4,
-    "bot/domain/plan_file.py": 29,
     "bot/domain/polls.py": 1,
-    "bot/domain/process.py": 11,
-    "bot/domain/questionnaire.py": 11,
     "bot/domain/results_csv.py": 1,
     "bot/health.py": 22,
-    "bot/store/plan_import.py": 3,
     "bot/store/privacy.py": 14,
 }
 
@@ -181,6 +177,8 @@ def test_the_guard_finds_a_planted_sentence() -> None:
 _RAISED = {
     "oparl": re.compile(r'(?:OParlUnavailable\(\s*Failure\.\w+,|OParlLookupError\()\s*"(\w+)"'),
     "backup": re.compile(r'BackupError\(\s*"(\w+)"'),
+    "plan_file": re.compile(r'PlanProblem\(\s*"(\w+)"'),
+    "toml_file": re.compile(r'(?:BrokenRule|FileProblem)\(\s*"(\w+)"'),
 }
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot.domain.dates import CalendarWeek, ExactDate, Quarter
 from bot.domain.plan_file import (
     PlanError,
+    PlanProblem,
     decode_plan,
     read_plan,
     room_aliases,
@@ -23,6 +24,8 @@ from bot.domain.plan_file import (
 from bot.domain.process import load_template
 from bot.domain.theme_names import clean_name, fold
 from bot.domain.themes import ThemeRecord, ThemeStatus, ThemeView
+from bot.rendering import Renderer
+from bot.store.plan_import import error_text, problem_text
 
 TEMPLATE_JSON = load_template().to_json()
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
@@ -52,7 +55,7 @@ def _rows(data: bytes | str) -> list[tuple]:
 def _errors(text: str) -> list[tuple[int, str]]:
     parsed = read_plan(text.encode("utf-8"))
     assert not parsed.ok
-    return [(error.line, error.reason) for error in parsed.errors]
+    return [(error.line, problem_text(error.problem)) for error in parsed.errors]
 
 
 # Encodings and separators -------------------------------------------------------------
@@ -144,7 +147,7 @@ def test_bytes_that_are_neither_utf8_nor_cp1252() -> None:
     parsed = read_plan(b"Thema;Z2\n\x81\x8d;15.06.2027\n")
     assert parsed.rows == ()
     assert [error.line for error in parsed.errors] == [0]
-    assert "UTF-8" in str(parsed.errors[0])
+    assert "UTF-8" in error_text(parsed.errors[0])
 
 
 # Rows and their errors ----------------------------------------------------------------
@@ -228,7 +231,7 @@ def test_team_rooms_of_every_room_version_aliases_and_links() -> None:
         parsed, {"#kultur:example.org": "!k", "#sport:example.org": None}
     )
     assert [row.team_room for row in resolved.rows] == [V12, "!alt:example.org", V12, "!k"]
-    assert [(e.line, e.reason) for e in resolved.errors] == [
+    assert [(e.line, problem_text(e.problem)) for e in resolved.errors] == [
         (6, "Raumadresse „#sport:example.org“ gibt es nicht")
     ]
 
@@ -279,8 +282,14 @@ def test_matrix_to_links_name_the_room() -> None:
 
 
 def test_plan_error_text() -> None:
-    assert str(PlanError(4, "Thema fehlt")) == "Zeile 4: Thema fehlt"
-    assert str(PlanError(0, "Datei ist leer")) == "Datei ist leer"
+    assert error_text(PlanError(4, PlanProblem("no_name"))) == "Zeile 4: Thema fehlt"
+    assert error_text(PlanError(0, PlanProblem("empty"))) == "Datei ist leer"
+    english = Renderer("en")
+    assert error_text(PlanError(4, PlanProblem("no_name")), english) == (
+        "Line 4: The theme is missing"
+    )
+    week = PlanProblem("impossible_week", {"text": "KW 53/2027", "weeks": 52, "year": 2027})
+    assert problem_text(week, english) == "“KW 53/2027” does not exist (2027 has 52 calendar weeks)"
 
 
 # Writing ------------------------------------------------------------------------------
@@ -407,7 +416,7 @@ def test_team_columns_are_read_and_checked() -> None:
     row = parsed.rows[0]
     assert row.department == "Amt für Verkehr" and row.contact == "Anna Beispiel"
     assert row.core_team == ("@anna:example.org", "@ben:example.org")
-    assert [str(e) for e in parsed.errors] == [
+    assert [error_text(e) for e in parsed.errors] == [
         "Zeile 3: Kernteam: „anna“ ist keine Matrix-ID (wie @anna:example.org)",
         "Zeile 4: Fachbereich zu lang (201 Zeichen, höchstens 200)",
     ]

@@ -15,7 +15,14 @@ from bot.config import load_config
 from bot.domain.plan_file import read_plan
 from bot.domain.process import load_template
 from bot.domain.themes import StepState
-from bot.store.plan_import import Action, decide, import_plan, text_progress
+from bot.store.plan_import import (
+    Action,
+    decide,
+    error_text,
+    import_plan,
+    problem_text,
+    text_progress,
+)
 from bot.store.theme_records import ThemeExists
 from bot.store.themes import Store
 
@@ -115,7 +122,7 @@ def test_second_import_of_the_same_file_changes_nothing(store: Store) -> None:
 def test_one_bad_row_means_nothing_is_created(store: Store) -> None:
     report = _import(store, PLAN + "Klima;KW 54/2027;\r\n")
     assert not report.applied
-    assert [(e.line, e.reason) for e in report.errors] == [
+    assert [(e.line, problem_text(e.problem)) for e in report.errors] == [
         (5, "„KW 54/2027“ gibt es nicht (2027 hat 52 Kalenderwochen)")
     ]
     assert store.themes(include_archived=True) == []
@@ -226,7 +233,7 @@ def test_the_z2_participants_column_names_whom_the_evaluation_asks(store: Store)
         "@experte:localhost",
     ]
     wrong = read_plan("Thema;Z2;Teilnehmende\nMobilität;15.06.2027;Frau Meyer\n")
-    assert [str(e) for e in wrong.errors] == [
+    assert [error_text(e) for e in wrong.errors] == [
         "Zeile 2: Teilnehmende: „Frau“ ist keine Matrix-ID (wie @anna:example.org)",
         "Zeile 2: Teilnehmende: „Meyer“ ist keine Matrix-ID (wie @anna:example.org)",
     ]

@@ -15,6 +15,7 @@ from bot.domain.process import (
     load_template,
     parse_template,
 )
+from bot.rendering import Renderer, describe_file_error
 
 
 def test_default_template_steps() -> None:
@@ -73,8 +74,9 @@ def test_load_template_from_a_file(tmp_path) -> None:
 
 
 def test_missing_file_is_a_template_error(tmp_path) -> None:
-    with pytest.raises(TemplateError, match=r"prozess\.toml"):
+    with pytest.raises(TemplateError) as info:
         load_template(tmp_path / "prozess.toml")
+    assert describe_file_error(info.value).startswith(f"{tmp_path / 'prozess.toml'}: kann nicht")
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -115,7 +117,7 @@ def _header_line(text: str, index: int) -> int:
 def _error(text: str) -> str:
     with pytest.raises(TemplateError) as info:
         parse_template(text, "prozess.toml")
-    return str(info.value)
+    return describe_file_error(info.value)
 
 
 def test_unknown_kind_names_key_and_line() -> None:
@@ -234,8 +236,14 @@ def test_a_citys_own_keys_get_every_feature_through_roles() -> None:
 
 
 def test_a_role_may_be_played_by_one_step_only() -> None:
-    with pytest.raises(TemplateError, match="role 'evaluation' steht bei mehr als einem Schritt"):
+    with pytest.raises(TemplateError) as info:
         parse_template(default_template_text().replace('role = "z2"', 'role = "evaluation"'))
+    assert describe_file_error(info.value) == (
+        "process.toml: role 'evaluation' steht bei mehr als einem Schritt"
+    )
+    assert describe_file_error(info.value, Renderer("en")) == (
+        "process.toml: role 'evaluation' is given to more than one step"
+    )
 
 
 def test_step_7_is_five_weeks_after_z2_or_a_week_after_a_later_council() -> None:
@@ -257,5 +265,8 @@ def test_step_7_is_five_weeks_after_z2_or_a_week_after_a_later_council() -> None
 
 def test_after_step_must_name_an_earlier_step() -> None:
     text = default_template_text().replace('after_step = "6"', 'after_step = "9"')
-    with pytest.raises(TemplateError, match="after_step"):
+    with pytest.raises(TemplateError) as info:
         parse_template(text)
+    assert "after_step '9' muss ein früher definierter Schritt sein" in describe_file_error(
+        info.value
+    )

@@ -16,6 +16,7 @@ from bot.domain.questionnaire import (
     load_questionnaire,
     parse_questionnaire,
 )
+from bot.rendering import Renderer, describe_file_error
 
 AGREE = ["trifft voll zu", "trifft eher zu", "teils, teils", "trifft eher nicht zu"]
 AGREE.append("trifft gar nicht zu")
@@ -132,8 +133,10 @@ def test_load_from_a_file(tmp_path) -> None:
 
 
 def test_missing_file_is_an_error(tmp_path) -> None:
-    with pytest.raises(QuestionnaireError, match=r"fragen\.toml"):
+    with pytest.raises(QuestionnaireError) as info:
         load_questionnaire(tmp_path / "fragen.toml")
+    assert describe_file_error(info.value).startswith(f"{tmp_path / 'fragen.toml'}: kann nicht")
+    assert ": cannot be read: " in describe_file_error(info.value, Renderer("en"))
 
 
 def test_choice_question_needs_no_scores() -> None:
@@ -190,7 +193,7 @@ def _line(text: str, pattern: str, index: int = 0) -> int:
 def _error(text: str) -> str:
     with pytest.raises(QuestionnaireError) as info:
         parse_questionnaire(text, "fragen.toml")
-    return str(info.value)
+    return describe_file_error(info.value)
 
 
 def test_bad_toml_is_an_error() -> None:
