@@ -275,9 +275,7 @@ async def resolve_configured_rooms(config: Config) -> Config:
         room_id = found.get(room)
         if room_id is None:
             raise ConfigError(
-                f"{key}: die Raumadresse {room} gibt es auf {config.matrix.homeserver} nicht. "
-                "Bitte die Adresse prüfen (Element: Raumeinstellungen → Allgemein → "
-                "Veröffentlichte Adressen) oder die interne Raum-ID eintragen."
+                "unknown_alias", key=key, room=room, homeserver=config.matrix.homeserver
             )
         log.info("%s: %s is room %s", key, room, room_id)
         rooms[key.removeprefix("rooms.")] = room_id

@@ -54,6 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     from bot.matrix.adapter import HomeserverUnreachable
     from bot.matrix.login import LoginFailed
+    from bot.rendering import Renderer
     from bot.tasks import TaskGaveUp
 
     config = _load(args.config)
@@ -72,7 +73,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(run())
     except ConfigError as err:
-        print(f"Konfiguration {args.config} ist fehlerhaft:\n{err}", file=sys.stderr)
+        words = err.text(Renderer(config.bot.language))
+        print(f"Konfiguration {args.config} ist fehlerhaft:\n{words}", file=sys.stderr)
         return 2
     except HomeserverUnreachable as err:
         print(f"Homeserver {config.matrix.homeserver} antwortet nicht: {err}", file=sys.stderr)
@@ -396,12 +398,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def _duration_arg(text: str) -> timedelta:
-    from bot.config import parse_duration
+    from pydantic_core import PydanticCustomError
+
+    from bot.config import parse_duration, refusal_text
+    from bot.rendering import Renderer
 
     try:
         return parse_duration(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from err
+    except PydanticCustomError as err:
+        raise argparse.ArgumentTypeError(refusal_text(err, Renderer())) from err
 
 
 def cmd_health(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
 from bot.domain.process import ProcessTemplate, TemplateError, load_template
+from bot.rendering import Renderer
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -26,7 +27,8 @@ def _load(path: Path) -> Config:
     try:
         return load_config(path)
     except ConfigError as err:
-        print(f"Konfiguration {path} ist fehlerhaft:\n{err}", file=sys.stderr)
+        # German: without a readable configuration there is no language to choose.
+        print(f"Konfiguration {path} ist fehlerhaft:\n{err.text(Renderer())}", file=sys.stderr)
         raise SystemExit(2) from err
 
 
