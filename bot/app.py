@@ -401,7 +401,7 @@ def web_servers(services: Services, bot: Bot) -> list[WebServer]:
         routes.setdefault((config.web.host, config.web.port), []).extend(served)
     if config.health.enabled:
         limits = Limits(config.health.sync_stale_after, config.health.queue_stuck_after)
-        checks = health_routes(bot.snapshot, bot.clock.wall, limits, bot.metrics)
+        checks = health_routes(bot.snapshot, bot.clock.wall, limits, bot.metrics, services.renderer)
         routes.setdefault((config.health.host, config.health.port), []).extend(checks)
     servers = []
     for (host, port), found in routes.items():

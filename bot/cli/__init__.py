@@ -411,7 +411,8 @@ def _duration_arg(text: str) -> timedelta:
 
 def cmd_health(args: argparse.Namespace) -> int:
     from bot.clock import Clock
-    from bot.health import Limits, check_health
+    from bot.health import Limits, check_health, say
+    from bot.rendering import Renderer
 
     config = _load(args.config)
     # Wall clock on purpose: the heartbeat is real time, whatever ZT_CLOCK_OFFSET says.
@@ -420,7 +421,8 @@ def cmd_health(args: argparse.Namespace) -> int:
         sync_max_age=args.max_age or config.health.sync_stale_after,
         queue_stuck_after=config.health.queue_stuck_after,
     )
-    healthy, message = check_health(config.bot.data_dir, now=now, limits=limits)
+    healthy, reasons = check_health(config.bot.data_dir, now=now, limits=limits)
+    message = say(reasons, Renderer(config.bot.language))
     print(message, file=sys.stdout if healthy else sys.stderr)
     return 0 if healthy else 1
 

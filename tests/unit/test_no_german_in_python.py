@@ -59,7 +59,6 @@ NOT_YET_MOVED: dict[str, int] = {
     "bot/domain/process.py": 11,
     "bot/domain/questionnaire.py": 11,
     "bot/domain/results_csv.py": 1,
-    "bot/health.py": 22,
     "bot/store/plan_import.py": 3,
     "bot/store/privacy.py": 14,
 }
@@ -179,6 +178,7 @@ _RAISED = {
     "oparl": re.compile(r'(?:OParlUnavailable\(\s*Failure\.\w+,|OParlLookupError\()\s*"(\w+)"'),
     "backup": re.compile(r'BackupError\(\s*"(\w+)"'),
     "config": re.compile(r'(?:ConfigError|OffsetError)\(\s*"(\w+)"'),
+    "health": re.compile(r'(?:SnapshotUnreadable|Reason)\(\s*"(\w+)"'),
 }
 
 
