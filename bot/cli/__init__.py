@@ -324,7 +324,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_forget_user(args: argparse.Namespace) -> int:
-    from bot.store.privacy import forget_user
+    from bot.rendering import Renderer
+    from bot.store.privacy import forget_user, place_labels
 
     if not is_user_id(args.user_id):
         print(
@@ -340,8 +341,9 @@ def cmd_forget_user(args: argparse.Namespace) -> int:
         store.close()
     verb = "würde ersetzt" if args.dry_run else "ersetzt"
     print(f"{args.user_id} → „gelöscht“ ({verb}):")
+    labels = place_labels(Renderer(config.bot.language))
     for place, count in report.changed.items():
-        print(f"  {report.labels[place]:<34} {count:>5}   ({place})")
+        print(f"  {labels[place]:<34} {count:>5}   ({place})")
     print(f"  {'zusammen':<34} {report.total:>5}")
     for place in report.leftovers:
         print(f"Achtung: {args.user_id} steht noch in {place} (nicht automatisch ersetzt)")

@@ -46,6 +46,8 @@ ALLOWED = {
     ("bot/domain/theme_names.py", "_FOLDS"),  # ä → a …: how names are compared
     ("bot/council/reading.py", "_NO_DECISION"),  # OParl results that are no decision
     ("bot/web/public.py", "THEME_PATH"),  # the public page's address of a theme
+    # What the database holds in place of a forgotten person's id (rows keep it).
+    ("bot/store/privacy.py", "FORGOTTEN"),
 }
 
 # Debt: German sentences not yet moved to templates, per file (may only fall).
@@ -60,7 +62,6 @@ NOT_YET_MOVED: dict[str, int] = {
     "bot/domain/questionnaire.py": 11,
     "bot/domain/results_csv.py": 1,
     "bot/store/plan_import.py": 3,
-    "bot/store/privacy.py": 14,
 }
 
 
