@@ -21,6 +21,7 @@ from bot.config import Config, ConfigError
 from bot.council.wiring import client_for
 from bot.dispatcher import Dispatcher
 from bot.domain.annual_plan import SchoolHolidays
+from bot.domain.ics import CalendarLabels
 from bot.domain.matrix_ids import is_room_alias
 from bot.domain.process import load_template
 from bot.domain.working_days import WorkingCalendar
@@ -378,11 +379,13 @@ def web_servers(services: Services, bot: Bot) -> list[WebServer]:
     config = services.config
     routes: dict[tuple[str, int], list[web.RouteDef]] = {}
     if config.web.enabled:
+        words = services.renderer.words("calendar_words")
         feeds = CalendarFeeds(
             services.store,
             services.feeds,
             lead_names=services.renderer.lead_names(),
-            all_themes_name=services.renderer.words("calendar_words")["all_themes"],
+            all_themes_name=words["all_themes"],
+            labels=CalendarLabels.from_words(words),
             zone=services.config.bot.zone,
         )
         served = while_active(feeds.routes(), bot)

@@ -167,8 +167,9 @@ def _write_output(data: bytes, output: Path | None) -> None:
 
 
 def cmd_export_ics(args: argparse.Namespace) -> int:
-    from bot.domain.ics import theme_calendar
+    from bot.domain.ics import CalendarLabels, theme_calendar
     from bot.domain.theme_names import resolve
+    from bot.rendering import Renderer
 
     config = _load(args.config)
     store = _open_store(config)
@@ -184,6 +185,7 @@ def cmd_export_ics(args: argparse.Namespace) -> int:
             view,
             lead_names=_lead_names(config.bot.language),
             now=_now(config),
+            labels=CalendarLabels.from_words(Renderer(config.bot.language).words("calendar_words")),
             zone=config.bot.zone,
         )
     finally:

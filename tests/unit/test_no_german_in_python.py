@@ -55,7 +55,6 @@ NOT_YET_MOVED: dict[str, int] = {
     "bot/cli/__init__.py": 32,
     "bot/cli/common.py": 2,
     "bot/demo/conversation.py": 5,
-    "bot/domain/ics.py": 4,
     "bot/domain/plan_file.py": 29,
     "bot/domain/polls.py": 1,
     "bot/domain/process.py": 11,
