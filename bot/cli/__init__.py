@@ -281,6 +281,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_export_results(args: argparse.Namespace) -> int:
     from bot.domain.results_csv import results_csv
     from bot.domain.theme_names import fold
+    from bot.rendering import Renderer
     from bot.store.evaluations import EvaluationStore, stored_summary
 
     config = _load(args.config)
@@ -294,7 +295,8 @@ def cmd_export_results(args: argparse.Namespace) -> int:
             rows.append((name, evaluation, stored_summary(evaluations, evaluation)))
     finally:
         store.close()
-    _write_output(results_csv(rows).encode("utf-8-sig" if args.output else "utf-8"), args.output)
+    text = results_csv(rows, Renderer(config.bot.language).words("results_csv_words"))
+    _write_output(text.encode("utf-8-sig" if args.output else "utf-8"), args.output)
     return 0
 
 

@@ -56,10 +56,8 @@ NOT_YET_MOVED: dict[str, int] = {
     "bot/cli/common.py": 2,
     "bot/demo/conversation.py": 5,
     "bot/domain/plan_file.py": 29,
-    "bot/domain/polls.py": 1,
     "bot/domain/process.py": 11,
     "bot/domain/questionnaire.py": 11,
-    "bot/domain/results_csv.py": 1,
     "bot/store/plan_import.py": 3,
 }
 
