@@ -21,6 +21,7 @@ from bot.config import Config, ConfigError
 from bot.council.wiring import client_for
 from bot.dispatcher import Dispatcher
 from bot.domain.annual_plan import SchoolHolidays
+from bot.domain.ics import CalendarLabels
 from bot.domain.matrix_ids import is_room_alias
 from bot.domain.process import load_template
 from bot.domain.working_days import WorkingCalendar
@@ -275,9 +276,7 @@ async def resolve_configured_rooms(config: Config) -> Config:
         room_id = found.get(room)
         if room_id is None:
             raise ConfigError(
-                f"{key}: die Raumadresse {room} gibt es auf {config.matrix.homeserver} nicht. "
-                "Bitte die Adresse prüfen (Element: Raumeinstellungen → Allgemein → "
-                "Veröffentlichte Adressen) oder die interne Raum-ID eintragen."
+                "unknown_alias", key=key, room=room, homeserver=config.matrix.homeserver
             )
         log.info("%s: %s is room %s", key, room, room_id)
         rooms[key.removeprefix("rooms.")] = room_id
@@ -380,11 +379,13 @@ def web_servers(services: Services, bot: Bot) -> list[WebServer]:
     config = services.config
     routes: dict[tuple[str, int], list[web.RouteDef]] = {}
     if config.web.enabled:
+        words = services.renderer.words("calendar_words")
         feeds = CalendarFeeds(
             services.store,
             services.feeds,
             lead_names=services.renderer.lead_names(),
-            all_themes_name=services.renderer.words("calendar_words")["all_themes"],
+            all_themes_name=words["all_themes"],
+            labels=CalendarLabels.from_words(words),
             zone=services.config.bot.zone,
         )
         served = while_active(feeds.routes(), bot)
@@ -404,7 +405,7 @@ def web_servers(services: Services, bot: Bot) -> list[WebServer]:
         routes.setdefault((config.web.host, config.web.port), []).extend(served)
     if config.health.enabled:
         limits = Limits(config.health.sync_stale_after, config.health.queue_stuck_after)
-        checks = health_routes(bot.snapshot, bot.clock.wall, limits, bot.metrics)
+        checks = health_routes(bot.snapshot, bot.clock.wall, limits, bot.metrics, services.renderer)
         routes.setdefault((config.health.host, config.health.port), []).extend(checks)
     servers = []
     for (host, port), found in routes.items():

@@ -12,9 +12,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.sentences import CodedError
+
 ENV_CLOCK_OFFSET = "ZT_CLOCK_OFFSET"
 _OFFSET = re.compile(r"^\s*([+-])\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class OffsetError(CodedError, ValueError):
+    """ZT_CLOCK_OFFSET is not a shift like `+7d`; the words are config.j2's `clock_offset`."""
+
+    template = "config"
 
 
 def parse_offset(text: str) -> timedelta:
@@ -23,7 +31,7 @@ def parse_offset(text: str) -> timedelta:
         return timedelta(0)
     match = _OFFSET.match(text)
     if match is None:
-        raise ValueError(f"{ENV_CLOCK_OFFSET} wie '+7d' oder '-2h' erwartet, nicht {text!r}")
+        raise OffsetError("clock_offset", name=ENV_CLOCK_OFFSET, value=repr(text))
     amount = timedelta(**{_UNITS[match[3]]: int(match[2])})
     return -amount if match[1] == "-" else amount
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from dataclasses import dataclass
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -24,17 +25,30 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from bot.domain.evaluation import INTERNAL_KIND
 from bot.domain.matrix_ids import USER_ID, parse_room_ref
 from bot.domain.questionnaire import INTERNAL, Questionnaire, load_questionnaire
 from bot.domain.reminder_policy import ReminderSettings
+from bot.domain.sentences import CodedError, Sentences
 
 ENV_PASSWORD = "ZT_MATRIX_PASSWORD"
 ENV_ACCESS_TOKEN = "ZT_MATRIX_ACCESS_TOKEN"
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _refusal(code: str, /, **values: Any) -> PydanticCustomError:
+    """A value refused by a validator: `code` is its case in the `refusal` macro of
+    templates/<lang>/_config.j2, `values` fill it (ConfigError.text says it)."""
+    return PydanticCustomError(code, code, values)
+
+
+def refusal_text(error: PydanticCustomError, words: Sentences) -> str:
+    """The words of one refused value, without the key (e.g. a command-line duration)."""
+    return words.sentence("config", "refusal", code=error.type, v=error.context or {}).body
 
 
 def parse_duration(value: object) -> timedelta:
@@ -45,7 +59,7 @@ def parse_duration(value: object) -> timedelta:
         return timedelta(seconds=value)
     match = _DURATION.match(str(value))
     if match is None:
-        raise ValueError("Dauer wie '10m', '2h' oder '7d' erwartet")
+        raise _refusal("duration")
     return timedelta(**{_UNITS[match[2]]: int(match[1])})
 
 
@@ -60,11 +74,7 @@ def room_reference(value: object) -> object:
         return value  # refused below as "not a string"
     ref = parse_room_ref(value)
     if ref is None:
-        raise ValueError(
-            f"{value!r} ist keine Raum-ID und keine Raumadresse; erwartet wie "
-            "!AbC123… (Element: Raumeinstellungen → Erweitert → Interne Raum-ID) "
-            "oder #koordination:example.org"
-        )
+        raise _refusal("room_reference", value=repr(value))
     return ref.value
 
 
@@ -118,7 +128,7 @@ class BotConfig(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unbekannte Zeitzone {value!r}") from err
+            raise _refusal("unknown_zone", value=repr(value)) from err
         return value
 
     @property
@@ -177,14 +187,14 @@ class RemindersConfig(_Section):
     @classmethod
     def _positive(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if any(days < 1 or days > 60 for days in value):
-            raise ValueError("lead_days: Tage zwischen 1 und 60 erwartet")
+            raise _refusal("lead_days")
         return value
 
     @field_validator("send_time", mode="before")
     @classmethod
     def _clock_time(cls, value: object) -> object:
         if isinstance(value, str) and not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
-            raise ValueError("Uhrzeit wie '09:00' erwartet")
+            raise _refusal("clock_time")
         return value
 
 
@@ -243,7 +253,7 @@ class CouncilConfig(_Section):
     def _needs_oparl(self) -> CouncilConfig:
         for key in ("body", "organization", "contact"):
             if getattr(self, key) is not None and self.oparl is None:
-                raise ValueError(f"{key} gilt nur zusammen mit oparl (der OParl-Adresse)")
+                raise _refusal("needs_oparl", key=key)
         return self
 
 
@@ -264,7 +274,7 @@ class _Listening(_Section):
             return None
         found = _LISTEN.match(value.strip())
         if found is None or not 0 <= int(found["port"]) < 65536:  # 0: any free port
-            raise ValueError("Adresse wie '127.0.0.1:8080' oder eine Portnummer erwartet")
+            raise _refusal("listen")
         return value.strip()
 
     @property
@@ -340,10 +350,7 @@ class Config(_Section):
     @model_validator(mode="after")
     def _credentials(self) -> Config:
         if self.matrix.password is None and self.matrix.access_token is None:
-            raise ValueError(
-                f"matrix.password oder matrix.access_token fehlt "
-                f"(oder Umgebungsvariable {ENV_PASSWORD} / {ENV_ACCESS_TOKEN})"
-            )
+            raise _refusal("credentials", password=ENV_PASSWORD, token=ENV_ACCESS_TOKEN)
         return self
 
     @property
@@ -351,8 +358,22 @@ class Config(_Section):
         return self.database.url or f"sqlite:///{self.bot.data_dir / 'zukunftstische.sqlite3'}"
 
 
-class ConfigError(ValueError):
-    """The configuration cannot be used; the message names the bad key."""
+class ConfigError(CodedError, ValueError):
+    """The configuration cannot be used; the words (a block of templates/<lang>/config.j2,
+    `text(renderer)`) name the bad key."""
+
+    template = "config"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One key that does not validate: where (`bot.timezone`, "" for the whole file), the
+    code (pydantic's error type, or a `_refusal` of ours) and its values (`msg`: pydantic's
+    own words, said where the template has none)."""
+
+    where: str
+    code: str
+    values: dict[str, Any]
 
 
 _SECTIONS = (
@@ -373,7 +394,7 @@ _SECTIONS = (
 def _check_tables(data: dict) -> None:
     for section in _SECTIONS:
         if section in data and not isinstance(data[section], dict):
-            raise ConfigError(f"{section}: eine Tabelle [{section}] erwartet, kein Einzelwert")
+            raise ConfigError("not_a_table", section=section)
 
 
 def _resolve_paths(data: dict, base: Path) -> None:
@@ -399,13 +420,15 @@ def _secrets_from_env(data: dict, environ: os._Environ[str] | dict[str, str]) ->
         matrix["access_token"] = environ[ENV_ACCESS_TOKEN]
 
 
-def describe_validation_error(err: ValidationError) -> str:
-    lines = []
-    for problem in err.errors():
-        where = ".".join(str(part) for part in problem["loc"]) or "(Datei)"
-        message = problem["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: {message}")
-    return "\n".join(lines)
+def validation_problems(err: ValidationError) -> list[Problem]:
+    return [
+        Problem(
+            ".".join(str(part) for part in problem["loc"]),
+            problem["type"],
+            {"msg": problem["msg"].removeprefix("Value error, "), **(problem.get("ctx") or {})},
+        )
+        for problem in err.errors(include_url=False)
+    ]
 
 
 def parse_config(
@@ -414,7 +437,7 @@ def parse_config(
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"kein gültiges TOML: {err}") from err
+        raise ConfigError("not_toml", error=str(err)) from err
     _check_tables(data)
     data.setdefault("bot", {}).setdefault("data_dir", "data")
     _resolve_paths(data, base)
@@ -425,12 +448,12 @@ def parse_config(
     try:
         return Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(describe_validation_error(err)) from err
+        raise ConfigError("invalid", problems=validation_problems(err)) from err
 
 
 def load_config(path: Path, environ: os._Environ[str] | dict[str, str] | None = None) -> Config:
     try:
         text = path.read_text("utf-8")
     except OSError as err:
-        raise ConfigError(f"{path}: kann nicht gelesen werden: {err.strerror}") from err
+        raise ConfigError("unreadable", path=path, reason=err.strerror) from err
     return parse_config(text, path.resolve().parent, environ)

@@ -7,6 +7,9 @@ last got anything out, and when the reminder engine last ran. A file rather than
 so that a health check works without the bot answering anything (a container
 HEALTHCHECK, a cron job, a monitoring agent on the same host). Times are wall-clock UTC:
 health is about real elapsed time, never the shifted testing clock (ZT_CLOCK_OFFSET).
+
+What health finds is said as `Reason`s, codes and values: the words are the blocks of
+templates/<lang>/health.j2, rendered by `zt-bot health` and `/healthz` (`say`).
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import asyncio
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bot.domain.sentences import CodedError, Sentences
 
 HEALTH_FILE = "health.json"
 DEFAULT_MAX_AGE = timedelta(minutes=5)
@@ -33,6 +38,33 @@ TICK_GRACE = timedelta(minutes=5)
 
 ACTIVE = "active"
 STANDBY = "standby"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One thing health says: a block of templates/<lang>/health.j2 and its values
+    (ages in whole seconds, moments as local datetimes)."""
+
+    code: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, words: Sentences) -> str:
+        return words.sentence("health", self.code, **self.values).body
+
+
+def say(reasons: Iterable[Reason], words: Sentences, separator: str = "; ") -> str:
+    """The reasons in words, in one line (`zt-bot health`) or one per line (`/healthz`)."""
+    return separator.join(reason.text(words) for reason in reasons)
+
+
+class SnapshotUnreadable(CodedError, ValueError):
+    """health.json cannot be read as a snapshot; `code` says why (health.j2)."""
+
+    template = "health"
+
+
+class _NaiveTime(ValueError):
+    """A time in health.json without a zone."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +147,7 @@ def _moment(value: object) -> datetime | None:
         return None
     moment = datetime.fromisoformat(str(value))
     if moment.tzinfo is None:
-        raise ValueError("Zeit ohne Zeitzone")
+        raise _NaiveTime(value)
     return moment
 
 
@@ -154,12 +186,15 @@ def read_snapshot(data_dir: Path) -> Snapshot | None:
         text = health_path(data_dir).read_text("utf-8")
     except FileNotFoundError:
         return None
+    path = health_path(data_dir)
     try:
         snapshot = Snapshot.from_json(text)
+    except _NaiveTime as err:
+        raise SnapshotUnreadable("naive_time", path=path) from err
     except (ValueError, KeyError, TypeError) as err:
-        raise ValueError(f"{health_path(data_dir)} ist unlesbar ({err})") from err
+        raise SnapshotUnreadable("unreadable", path=path, error=str(err)) from err
     if snapshot.last_sync is None and snapshot.written_at is None:
-        raise ValueError(f"{health_path(data_dir)} ist unlesbar (keine Zeit)")
+        raise SnapshotUnreadable("no_time", path=path)
     return snapshot
 
 
@@ -169,16 +204,10 @@ def read_heartbeat(data_dir: Path) -> datetime | None:
     return None if snapshot is None else snapshot.last_sync
 
 
-def describe_age(age: timedelta) -> str:
-    """German, rounded down to the unit that matters: 12 s, 7 min, 5 h, 3 Tagen."""
-    seconds = max(int(age.total_seconds()), 0)
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 2 * 3600:
-        return f"{seconds // 60} min"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} Tagen"
+def _seconds(age: timedelta) -> int:
+    """An age in whole seconds, never negative: the templates' `age` macro (_health.j2)
+    rounds it down to the unit that matters (12 s, 7 min, 5 h, 3 Tagen)."""
+    return max(int(age.total_seconds()), 0)
 
 
 @dataclass(frozen=True)
@@ -187,15 +216,18 @@ class Limits:
     queue_stuck_after: timedelta = DEFAULT_QUEUE_STUCK_AFTER
 
 
-def problems(snapshot: Snapshot, now: datetime, limits: Limits = Limits()) -> list[str]:
-    """Why the bot does not work, one German reason each; empty when it works. Pure."""
+def problems(snapshot: Snapshot, now: datetime, limits: Limits = Limits()) -> list[Reason]:
+    """Why the bot does not work, one reason each; empty when it works. Pure."""
     found = []
-    local = now.tzinfo
     if snapshot.written_at is not None and now - snapshot.written_at > STALE_FILE:
-        at = snapshot.written_at.astimezone(local).strftime("%d.%m.%Y %H:%M:%S")
         found.append(
-            f"der Bot schreibt seinen Zustand seit {describe_age(now - snapshot.written_at)} "
-            f"nicht mehr (zuletzt {at}): er läuft nicht oder hängt"
+            Reason(
+                "stale_file",
+                {
+                    "seconds": _seconds(now - snapshot.written_at),
+                    "at": snapshot.written_at.astimezone(now.tzinfo),
+                },
+            )
         )
     if snapshot.role == STANDBY:
         return found  # it neither syncs nor sends: another instance does
@@ -205,20 +237,20 @@ def problems(snapshot: Snapshot, now: datetime, limits: Limits = Limits()) -> li
     return found
 
 
-def _sync_problems(snapshot: Snapshot, now: datetime, limits: Limits) -> list[str]:
+def _sync_problems(snapshot: Snapshot, now: datetime, limits: Limits) -> list[Reason]:
     if snapshot.last_sync is None:
-        return ["noch keine Synchronisation mit dem Homeserver"]
+        return [Reason("never_synced")]
     age = now - snapshot.last_sync
-    local = snapshot.last_sync.astimezone(now.tzinfo).strftime("%d.%m.%Y %H:%M:%S")
+    at = snapshot.last_sync.astimezone(now.tzinfo)
     if age < -limits.sync_max_age:
         # From the future: two clocks disagree, so the age means nothing.
-        return [f"Letzte Synchronisation liegt in der Zukunft ({local}): Uhr prüfen"]
+        return [Reason("sync_in_future", {"at": at})]
     if age > limits.sync_max_age:
-        return [f"keine Synchronisation seit {describe_age(age)} (zuletzt {local})"]
+        return [Reason("sync_stale", {"seconds": _seconds(age), "at": at})]
     return []
 
 
-def _queue_problems(snapshot: Snapshot, now: datetime, limits: Limits) -> list[str]:
+def _queue_problems(snapshot: Snapshot, now: datetime, limits: Limits) -> list[Reason]:
     oldest = snapshot.queue_oldest_since
     if not snapshot.queue_depth or oldest is None:
         return []
@@ -227,51 +259,39 @@ def _queue_problems(snapshot: Snapshot, now: datetime, limits: Limits) -> list[s
     stalled = progress is None or now - progress > limits.queue_stuck_after
     if waited <= limits.queue_stuck_after or not stalled:
         return []
-    depth = snapshot.queue_depth
-    messages = "1 Nachricht, sie" if depth == 1 else f"{depth} Nachrichten, die älteste"
-    return [
-        f"die Sendewarteschlange kommt nicht voran: {messages} wartet seit {describe_age(waited)}"
-    ]
+    return [Reason("queue_stuck", {"depth": snapshot.queue_depth, "seconds": _seconds(waited)})]
 
 
-def _tick_problems(snapshot: Snapshot, now: datetime) -> list[str]:
+def _tick_problems(snapshot: Snapshot, now: datetime) -> list[Reason]:
     if snapshot.last_tick is None or snapshot.tick_every is None:
         return []
     late = now - snapshot.last_tick
     if late <= 2 * snapshot.tick_every + TICK_GRACE:
         return []
     return [
-        f"die Erinnerungen liefen zuletzt vor {describe_age(late)} "
-        f"(sonst alle {describe_age(snapshot.tick_every)})"
+        Reason("ticks_late", {"seconds": _seconds(late), "every": _seconds(snapshot.tick_every)})
     ]
 
 
-def room_notes(snapshot: Snapshot, now: datetime) -> list[str]:
-    """What the operator should know of the bot's rooms, German, one line each: rooms it is
-    still joining, configured rooms it cannot join. Not a failure of health (a restart
-    would not help); the bot keeps trying, or waits for a new invite."""
+def room_notes(snapshot: Snapshot, now: datetime) -> list[Reason]:
+    """What the operator should know of the bot's rooms, one reason each: rooms it is
+    still joining (all in one), configured rooms it cannot join. Not a failure of health
+    (a restart would not help); the bot keeps trying, or waits for a new invite."""
     if snapshot.role == STANDBY:
         return []
     notes = []
     if snapshot.joining:
-        rooms = ", ".join(_joining(note, now) for note in snapshot.joining)
-        count = len(snapshot.joining)
-        notes.append(f"tritt {'1 Raum' if count == 1 else f'{count} Räumen'} noch bei: {rooms}")
+        rooms = [_joining(note, now) for note in snapshot.joining]
+        notes.append(Reason("joining", {"rooms": rooms}))
     for note in snapshot.not_joined:
-        reason = "nicht eingeladen" if note.reason == "not invited" else note.reason
-        notes.append(f"{note.key}: kann Raum {note.room_id} nicht beitreten ({reason})")
+        values = {"key": note.key, "room_id": note.room_id, "reason": note.reason}
+        notes.append(Reason("not_joined", values))
     return notes
 
 
-def _joining(note: RoomNote, now: datetime) -> str:
-    parts = [note.key] if note.key else []
-    if note.since is not None:
-        parts.append(f"seit {describe_age(now - note.since)}")
-    if note.attempts:
-        parts.append(f"{note.attempts} {'Versuch' if note.attempts == 1 else 'Versuche'}")
-    if note.reason:
-        parts.append(f"zuletzt: {note.reason}")
-    return f"{note.room_id} ({', '.join(parts)})" if parts else note.room_id
+def _joining(note: RoomNote, now: datetime) -> dict[str, Any]:
+    since = None if note.since is None else _seconds(now - note.since)
+    return {**asdict(note), "since": since}
 
 
 def check_health(
@@ -280,32 +300,30 @@ def check_health(
     now: datetime,
     max_age: timedelta = DEFAULT_MAX_AGE,
     limits: Limits | None = None,
-) -> tuple[bool, str]:
-    """(healthy, German message for the operator)."""
+) -> tuple[bool, list[Reason]]:
+    """(healthy, what to tell the operator: `say` it)."""
     limits = limits or Limits(sync_max_age=max_age)
     try:
         snapshot = read_snapshot(data_dir)
-    except (OSError, ValueError) as err:
-        return False, f"Statusdatei nicht lesbar: {err}"
+    except SnapshotUnreadable as err:
+        return False, [Reason("file_unreadable", {"cause": err.code, **err.values})]
+    except (OSError, ValueError) as err:  # e.g. not UTF-8
+        return False, [Reason("file_unreadable", {"cause": "error", "error": str(err)})]
     if snapshot is None:
-        return False, f"Bot lief noch nie (keine {health_path(data_dir)})"
+        return False, [Reason("never_ran", {"path": health_path(data_dir)})]
     found = problems(snapshot, now, limits)
     notes = room_notes(snapshot, now)
     if found:
-        return False, "; ".join([*found, *notes])
+        return False, [*found, *notes]
     if snapshot.role == STANDBY:
-        return True, standby_message(snapshot, now)
+        return True, [standby_reason(snapshot, now)]
     assert snapshot.last_sync is not None
-    synced = f"Letzte Synchronisation vor {describe_age(now - snapshot.last_sync)}"
-    return True, "; ".join([synced, *notes])
+    return True, [Reason("synced", {"seconds": _seconds(now - snapshot.last_sync)}), *notes]
 
 
-def standby_message(snapshot: Snapshot, now: datetime) -> str:
+def standby_reason(snapshot: Snapshot, now: datetime) -> Reason:
     since = snapshot.standby_since or snapshot.written_at or now
-    return (
-        f"Bereitschaft (standby): eine andere Instanz ist aktiv, diese wartet seit "
-        f"{describe_age(now - since)} und übernimmt, sobald jene endet"
-    )
+    return Reason("standby", {"seconds": _seconds(now - since)})
 
 
 def active_elsewhere(data_dir: Path, now: datetime) -> bool:

@@ -15,7 +15,7 @@ from bot.command import (
     Services,
     UserError,
 )
-from bot.domain.ics import theme_calendar
+from bot.domain.ics import CalendarLabels, theme_calendar
 from bot.domain.meetings import takes_time
 from bot.domain.participation import window
 from bot.pictures import slug
@@ -31,6 +31,7 @@ def handle(request: Request, services: Services) -> Message:
         view,
         lead_names=services.renderer.lead_names(),
         now=request.now,
+        labels=CalendarLabels.from_words(services.renderer.words("calendar_words")),
         zone=services.config.bot.zone,
     )
     filename = f"zukunftstisch-{slug(view.theme.name)}.ics"

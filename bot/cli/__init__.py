@@ -54,6 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     from bot.matrix.adapter import HomeserverUnreachable
     from bot.matrix.login import LoginFailed
+    from bot.rendering import Renderer
     from bot.tasks import TaskGaveUp
 
     config = _load(args.config)
@@ -81,7 +82,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(run())
     except ConfigError as err:
-        print(_words(language, "config_broken", path=args.config, error=err), file=sys.stderr)
+        error = err.text(Renderer(language))
+        print(_words(language, "config_broken", path=args.config, error=error), file=sys.stderr)
         return 2
     except HomeserverUnreachable as err:
         say("homeserver_silent", err)
@@ -156,8 +158,9 @@ def _write_output(data: bytes, output: Path | None) -> None:
 
 
 def cmd_export_ics(args: argparse.Namespace) -> int:
-    from bot.domain.ics import theme_calendar
+    from bot.domain.ics import CalendarLabels, theme_calendar
     from bot.domain.theme_names import resolve
+    from bot.rendering import Renderer
 
     config = _load(args.config)
     store = _open_store(config)
@@ -173,6 +176,7 @@ def cmd_export_ics(args: argparse.Namespace) -> int:
             view,
             lead_names=_lead_names(config.bot.language),
             now=_now(config),
+            labels=CalendarLabels.from_words(Renderer(config.bot.language).words("calendar_words")),
             zone=config.bot.zone,
         )
     finally:
@@ -276,6 +280,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_export_results(args: argparse.Namespace) -> int:
     from bot.domain.results_csv import results_csv
     from bot.domain.theme_names import fold
+    from bot.rendering import Renderer
     from bot.store.evaluations import EvaluationStore, stored_summary
 
     config = _load(args.config)
@@ -289,7 +294,8 @@ def cmd_export_results(args: argparse.Namespace) -> int:
             rows.append((name, evaluation, stored_summary(evaluations, evaluation)))
     finally:
         store.close()
-    _write_output(results_csv(rows).encode("utf-8-sig" if args.output else "utf-8"), args.output)
+    text = results_csv(rows, Renderer(config.bot.language).words("results_csv_words"))
+    _write_output(text.encode("utf-8-sig" if args.output else "utf-8"), args.output)
     return 0
 
 
@@ -322,7 +328,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_forget_user(args: argparse.Namespace) -> int:
     from bot.rendering import Renderer
-    from bot.store.privacy import FORGOTTEN, forget_user
+    from bot.store.privacy import FORGOTTEN, forget_user, place_labels
 
     if not is_user_id(args.user_id):
         print(_words(DEFAULT_LANGUAGE, "not_a_user_id", user_id=args.user_id), file=sys.stderr)
@@ -335,7 +341,8 @@ def cmd_forget_user(args: argparse.Namespace) -> int:
         store.close()
     # The config file is the operator's, not the database's: point at it, never edit it.
     configured = args.user_id in {*config.bot.coordinators, *config.bot.allowed_users}
-    text = Renderer(config.bot.language).document(
+    renderer = Renderer(config.bot.language)
+    text = renderer.document(
         "cli",
         "forgotten",
         html=False,
@@ -343,6 +350,7 @@ def cmd_forget_user(args: argparse.Namespace) -> int:
         forgotten=FORGOTTEN,
         dry_run=args.dry_run,
         report=report,
+        labels=place_labels(renderer),
         configured=configured,
         path=args.config,
     )
@@ -394,17 +402,21 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def _duration_arg(text: str) -> timedelta:
-    from bot.config import parse_duration
+    from pydantic_core import PydanticCustomError
+
+    from bot.config import parse_duration, refusal_text
+    from bot.rendering import Renderer
 
     try:
         return parse_duration(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from err
+    except PydanticCustomError as err:
+        raise argparse.ArgumentTypeError(refusal_text(err, Renderer())) from err
 
 
 def cmd_health(args: argparse.Namespace) -> int:
     from bot.clock import Clock
-    from bot.health import Limits, check_health
+    from bot.health import Limits, check_health, say
+    from bot.rendering import Renderer
 
     config = _load(args.config)
     # Wall clock on purpose: the heartbeat is real time, whatever ZT_CLOCK_OFFSET says.
@@ -413,7 +425,8 @@ def cmd_health(args: argparse.Namespace) -> int:
         sync_max_age=args.max_age or config.health.sync_stale_after,
         queue_stuck_after=config.health.queue_stuck_after,
     )
-    healthy, message = check_health(config.bot.data_dir, now=now, limits=limits)
+    healthy, reasons = check_health(config.bot.data_dir, now=now, limits=limits)
+    message = say(reasons, Renderer(config.bot.language))
     print(message, file=sys.stdout if healthy else sys.stderr)
     return 0 if healthy else 1
 

@@ -35,7 +35,9 @@ def _load(path: Path) -> Config:
     try:
         return load_config(path)
     except ConfigError as err:
-        print(_words(DEFAULT_LANGUAGE, "config_broken", path=path, error=err), file=sys.stderr)
+        # Without a readable configuration there is no language to choose.
+        error = err.text(Renderer(DEFAULT_LANGUAGE))
+        print(_words(DEFAULT_LANGUAGE, "config_broken", path=path, error=error), file=sys.stderr)
         raise SystemExit(2) from err
 
 

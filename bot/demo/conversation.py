@@ -2,6 +2,7 @@
 
 The answers printed are the bot's real replies over a real homeserver. Without --once
 the homeserver and the bot keep running so that a person can log in with any client.
+What the demo types and says is templates/<lang>/demo.j2 (German, as the demo's bot).
 """
 
 from __future__ import annotations
@@ -15,14 +16,19 @@ from bot.app import build_bot
 from bot.config import load_config
 from bot.demo.homeserver import LocalSynapse, create_synapse
 from bot.demo.scripted_user import ScriptedUser
+from bot.rendering import Renderer
 
 DEMO_PASSWORD = "zukunft-demo"
-CONVERSATION = (
-    "!zt hilfe",
-    "!zt neu Digitale Ethik KW 15/2027",
-    "!zt status digitale ethik",
-    "!zt neu Mobilität 31.02.2027",
-)
+
+
+def _words(block: str, /, **values: object) -> str:
+    # The demo's bot speaks German (its config sets no language), and so does the demo.
+    return Renderer().sentence("demo", block, **values).body
+
+
+def conversation() -> list[str]:
+    """The commands the scripted person types, one per line of the `conversation` block."""
+    return _words("conversation").splitlines()
 
 
 def write_bot_config(
@@ -54,7 +60,7 @@ def _print_exchange(command: str, answer: str) -> None:
 async def run_demo(*, once: bool) -> int:
     with tempfile.TemporaryDirectory(prefix="zt-demo-") as tmp:
         directory = Path(tmp)
-        print("Starte einen Synapse-Homeserver auf 127.0.0.1 …", flush=True)
+        print(_words("starting"), flush=True)
         synapse = create_synapse(directory / "synapse")
         synapse.start()
         try:
@@ -74,18 +80,15 @@ async def _converse(directory: Path, synapse: LocalSynapse, *, once: bool) -> in
     try:
         room_id = await user.create_room([bot_account.user_id], name="Zukunftstische Demo")
         await user.wait_for_member(room_id, bot_account.user_id)
-        print(f"Raum {room_id}: {person.user_id} und der Bot {bot_account.user_id}")
-        for command in CONVERSATION:
+        print(_words("room", room=room_id, person=person.user_id, bot=bot_account.user_id))
+        for command in conversation():
             reply = await user.ask(room_id, command)
             _print_exchange(command, reply.body)
         if not once:
-            print(
-                f"\nDer Homeserver läuft: {synapse.url}\n"
-                f"Anmelden mit einem Matrix-Client (z. B. Element): Benutzer {person.user_id}, "
-                f"Passwort {DEMO_PASSWORD}, Homeserver {synapse.url}.\n"
-                "Strg-C beendet alles.",
-                flush=True,
+            running = _words(
+                "running", url=synapse.url, person=person.user_id, password=DEMO_PASSWORD
             )
+            print(f"\n{running}", flush=True)
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.Event().wait()
         return 0

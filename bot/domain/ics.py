@@ -5,13 +5,14 @@ that one is a timed event in the city's zone (Europe/Berlin, with its VTIMEZONE;
 hours when no end is given), with its place as LOCATION. The digital participation
 window is one more event, spanning its days, after the steps. The UID is derived from
 the theme id and the step key, so importing a newer export updates the events instead of
-adding a second set. The only words in here are labels passed in by the caller (German
-defaults); the step names, leads and goals come from the theme's own process template."""
+adding a second set. The only words in here are labels passed in by the caller
+(`CalendarLabels`, from templates/<lang>/calendar_words.j2); the step names, leads and
+goals come from the theme's own process template."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -67,10 +68,7 @@ def theme_calendar(
     *,
     lead_names: Mapping[str, str],
     now: datetime,
-    lead_label: str = "Federführung",
-    goals_label: str = "Ziele",
-    done_label: str = "erledigt",
-    skipped_label: str = "übersprungen",
+    labels: CalendarLabels,
     zone: tzinfo = BERLIN,
 ) -> bytes:
     """The .ics file of one theme: one VEVENT per step, in step order (all-day, or timed
@@ -78,7 +76,6 @@ def theme_calendar(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     calendar = _calendar(view.theme.name)
-    labels = _Labels(lead_label, goals_label, done_label, skipped_label)
     _add_events(calendar, view, lead_names=lead_names, now=now, labels=labels, zone=zone)
     calendar.add_missing_timezones()
     return calendar.to_ical()
@@ -95,6 +92,7 @@ def feed_calendar(
     *,
     name: str,
     lead_names: Mapping[str, str],
+    labels: CalendarLabels,
     refresh: timedelta = FEED_REFRESH,
     zone: tzinfo = BERLIN,
     milestones: Sequence[Milestone] = (),
@@ -107,7 +105,6 @@ def feed_calendar(
     calendar = _calendar(name)
     calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(refresh).to_ical().decode())
-    labels = _Labels("Federführung", "Ziele", "erledigt", "übersprungen")
     for view, changed, sequence in themes:
         if changed.tzinfo is None:
             raise ValueError("changed must be timezone-aware")
@@ -126,7 +123,7 @@ def feed_calendar(
     return calendar.to_ical()
 
 
-def milestone_event(milestone: Milestone, word: str = "Meilenstein") -> Event:
+def milestone_event(milestone: Milestone, word: str) -> Event:
     """A milestone of another strategy: all-day over its days; the UID from its folded
     name (one per name, as stored), SEQUENCE from its last move."""
     changed = milestone.changed_at or _SEQUENCE_EPOCH
@@ -144,7 +141,9 @@ def milestone_event(milestone: Milestone, word: str = "Meilenstein") -> Event:
     return event
 
 
-def _with_documents(description: str, documents: Sequence[StepDocument], labels: _Labels) -> str:
+def _with_documents(
+    description: str, documents: Sequence[StepDocument], labels: CalendarLabels
+) -> str:
     """The step's documents below its description (iCalendar text escapes them)."""
     if not documents:
         return description
@@ -169,7 +168,7 @@ def _add_events(
     *,
     lead_names: Mapping[str, str],
     now: datetime,
-    labels: _Labels,
+    labels: CalendarLabels,
     sequence: int | None = None,
     zone: tzinfo = BERLIN,
 ) -> None:
@@ -197,18 +196,24 @@ def _add_events(
 
 
 @dataclass(frozen=True)
-class _Labels:
-    """The few fixed words, bundled so the helpers take one argument for them."""
+class CalendarLabels:
+    """The calendar's few fixed words, bundled so the helpers take one argument for them;
+    the caller reads them from templates/<lang>/calendar_words.j2 (`from_words`)."""
 
     lead: str
     goals: str
     done: str
     skipped: str
-    participation: str = "Digitale Beteiligung"
-    step: str = "Schritt"
-    lapsed: str = "entfallen"
-    documents: str = "Dokumente"
-    milestone: str = "Meilenstein"
+    participation: str
+    step: str
+    lapsed: str
+    documents: str
+    milestone: str
+
+    @classmethod
+    def from_words(cls, words: Mapping[str, str]) -> CalendarLabels:
+        """From a word list's blocks by name (`Renderer.words("calendar_words")`)."""
+        return cls(**{field.name: words[field.name] for field in fields(cls)})
 
 
 def _event(
@@ -218,7 +223,7 @@ def _event(
     *,
     lead_names: Mapping[str, str],
     now: datetime,
-    labels: _Labels,
+    labels: CalendarLabels,
     zone: tzinfo = BERLIN,
 ) -> Event:
     stamp = now.astimezone(UTC)
@@ -255,7 +260,7 @@ def _window_event(
     participation: Window,
     lead_names: Mapping[str, str],
     now: datetime,
-    labels: _Labels,
+    labels: CalendarLabels,
 ) -> Event:
     """The digital participation as one event spanning its window (issue 12)."""
     stamp = now.astimezone(UTC)
@@ -280,7 +285,7 @@ def _next_day(day: date) -> date:
 
 
 def _summary(
-    theme: str, step: StepRecord, definition: StepDefinition | None, labels: _Labels
+    theme: str, step: StepRecord, definition: StepDefinition | None, labels: CalendarLabels
 ) -> str:
     name = definition.label if definition else ""
     summary = f"{theme}: {step.key} {name}".rstrip()
@@ -288,7 +293,7 @@ def _summary(
     return f"{summary} ({marker})" if marker else summary
 
 
-def _state_word(step: StepRecord, labels: _Labels) -> str:
+def _state_word(step: StepRecord, labels: CalendarLabels) -> str:
     if step.state == StepState.done:
         return labels.done
     if step.state == StepState.skipped:
@@ -302,7 +307,7 @@ def _description(
     step: StepRecord,
     definition: StepDefinition | None,
     lead_names: Mapping[str, str],
-    labels: _Labels,
+    labels: CalendarLabels,
 ) -> str:
     if definition is None:
         return ""

@@ -365,9 +365,10 @@ def summarise(
     are left out.
     """
     if min_answers < 2:
+        # A programming error, not a user's: the configuration allows no less than 2.
         raise ValueError(
-            f"min_answers = {min_answers}: mindestens 2, sonst verrät die Auswertung, "
-            "was eine einzelne Person geantwortet hat"
+            f"min_answers = {min_answers}: at least 2, or a result would reveal what a "
+            "single person answered"
         )
     return Summary(
         tuple(_summarise_question(q, tallies.get(q.key), min_answers) for q in questionnaire.polls),

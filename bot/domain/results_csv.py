@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -23,9 +23,11 @@ class ClosedEvaluation(Protocol):
     def closed_at(self) -> datetime | None: ...
 
 
-def results_csv(rows: Sequence[tuple[str, ClosedEvaluation, Summary]]) -> str:
+def results_csv(
+    rows: Sequence[tuple[str, ClosedEvaluation, Summary]], words: Mapping[str, str]
+) -> str:
     """One line per answer (or one per question with too few answers); `;` as German
-    Excel expects."""
+    Excel expects. `words` says what stands for too few answers (results_csv_words.j2)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(HEADER)
@@ -35,7 +37,7 @@ def results_csv(rows: Sequence[tuple[str, ClosedEvaluation, Summary]]) -> str:
             mean = "" if question.mean is None else f"{question.mean:.1f}".replace(".", ",")
             base = (theme, closed, evaluation.mode, question.text, question.answers)
             if question.too_few:
-                writer.writerow((*base, "", "zu wenige Antworten", ""))
+                writer.writerow((*base, "", words["too_few"], ""))
                 continue
             for answer in question.distribution:
                 writer.writerow((*base, mean, answer.text, answer.count))

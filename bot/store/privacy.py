@@ -21,6 +21,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bot.rendering import Renderer
 from bot.store.database import utc
 from bot.store.themes import Store
 
@@ -41,40 +42,44 @@ class Place:
     table: str
     column: str
     how: How
-    label: str  # German, for the operator's report
 
     @property
     def name(self) -> str:
         return f"{self.table}.{self.column}"
 
+    @property
+    def code(self) -> str:
+        """Its block in templates/<lang>/privacy_places.j2: how the report names it."""
+        return f"{self.table}_{self.column}"
+
 
 # Every place that holds a person's Matrix id. Add new tables here.
 PLACES: tuple[Place, ...] = (
-    Place("theme", "created_by", How.whole, "Themen: angelegt von"),
-    Place("step", "done_by", How.whole, "Schritte: erledigt von"),
-    Place("step", "note", How.text, "Schritte: Notizen"),
+    Place("theme", "created_by", How.whole),
+    Place("step", "done_by", How.whole),
+    Place("step", "note", How.text),
     # A meeting's place is free text: a video link may carry a person's id.
-    Place("step", "place", How.text, "Schritte: Ort einer Sitzung"),
-    Place("responsibility", "user_id", How.row, "Zuständigkeiten (entfernt)"),
-    Place("core_team_member", "user_id", How.row, "Kernteams (entfernt)"),
-    Place("theme_participant", "user_id", How.row, "Z2-Teilnehmende (entfernt)"),
-    Place("history", "actor", How.whole, "Verlauf: wer"),
-    Place("history", "detail", How.json, "Verlauf: Angaben"),
-    Place("council_meeting", "added_by", How.whole, "Ratssitzungen: eingetragen von"),
-    Place("theme_paper", "linked_by", How.whole, "Beschlussvorlagen: verknüpft von"),
-    Place("idea", "author", How.whole, "KVP-Ideen: von"),
-    Place("idea", "text", How.text, "KVP-Ideen: Text"),
-    Place("idea", "reason", How.text, "KVP-Ideen: Begründung"),
-    Place("idea", "decided_by", How.whole, "KVP-Ideen: entschieden von"),
-    Place("idea", "owner", How.whole, "KVP-Ideen: setzt um"),
-    Place("idea", "implemented_by", How.whole, "KVP-Ideen: als umgesetzt markiert von"),
-    Place("step_document", "added_by", How.whole, "Dokumente: abgelegt von"),
-    Place("step_document", "title", How.text, "Dokumente: Titel"),
-    Place("step_document", "url", How.text, "Dokumente: Link"),
-    Place("strategy_milestone", "added_by", How.whole, "Meilensteine: eingetragen von"),
-    Place("strategy_milestone", "name", How.text, "Meilensteine: Name"),
+    Place("step", "place", How.text),
+    Place("responsibility", "user_id", How.row),
+    Place("core_team_member", "user_id", How.row),
+    Place("theme_participant", "user_id", How.row),
+    Place("history", "actor", How.whole),
+    Place("history", "detail", How.json),
+    Place("council_meeting", "added_by", How.whole),
+    Place("theme_paper", "linked_by", How.whole),
+    Place("idea", "author", How.whole),
+    Place("idea", "text", How.text),
+    Place("idea", "reason", How.text),
+    Place("idea", "decided_by", How.whole),
+    Place("idea", "owner", How.whole),
+    Place("idea", "implemented_by", How.whole),
+    Place("step_document", "added_by", How.whole),
+    Place("step_document", "title", How.text),
+    Place("step_document", "url", How.text),
+    Place("strategy_milestone", "added_by", How.whole),
+    Place("strategy_milestone", "name", How.text),
     # Kept without author, but the text itself may name someone.
-    Place("evaluation_open_answer", "text", How.text, "Offene Antworten der Evaluation: Text"),
+    Place("evaluation_open_answer", "text", How.text),
 )
 
 
@@ -84,7 +89,6 @@ class ForgetReport:
     at: datetime
     # Rows changed (or deleted) per place, in the order of PLACES; 0 where nothing was.
     changed: dict[str, int] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
     # "table.column" where the id is still found after the changes (not in PLACES).
     leftovers: tuple[str, ...] = ()
     dry_run: bool = False
@@ -258,7 +262,6 @@ def forget_user(
     With dry_run the same changes are made and counted, then rolled back.
     """
     changed: dict[str, int] = {}
-    labels: dict[str, str] = {}
     with store.session() as session:
         columns = _existing_columns(session.connection())
         for place in PLACES:
@@ -266,13 +269,18 @@ def forget_user(
             if column_type is None:  # not in this schema (yet)
                 continue
             changed[place.name] = _forget_place(session, place, user_id, column_type)
-            labels[place.name] = place.label
         leftovers = tuple(find_user(session, user_id))
         if dry_run:
             session.rollback()
         else:
             session.commit()
-    return ForgetReport(user_id, now, changed, labels, leftovers, dry_run)
+    return ForgetReport(user_id, now, changed, leftovers, dry_run)
+
+
+def place_labels(renderer: Renderer) -> dict[str, str]:
+    """How the report names each place ("table.column" → "Themen: angelegt von")."""
+    words = renderer.words("privacy_places")
+    return {place.name: words[place.code] for place in PLACES}
 
 
 # Retention -----------------------------------------------------------------------------

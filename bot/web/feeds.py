@@ -21,7 +21,7 @@ from typing import Protocol
 from aiohttp import web
 
 from bot.config import FEED_PATH
-from bot.domain.ics import BERLIN, change_sequence, feed_calendar
+from bot.domain.ics import BERLIN, CalendarLabels, change_sequence, feed_calendar
 from bot.domain.themes import ThemeView
 from bot.store.database import is_unavailable
 from bot.store.feeds import FeedTokens
@@ -50,12 +50,14 @@ class CalendarFeeds:
         *,
         lead_names: Mapping[str, str],
         all_themes_name: str,
+        labels: CalendarLabels,
         zone: tzinfo = BERLIN,
     ) -> None:
         self._store = store
         self._tokens = tokens
         self._lead_names = dict(lead_names)
         self._all_themes_name = all_themes_name
+        self._labels = labels
         self._zone = zone
 
     def routes(self) -> list[web.RouteDef]:
@@ -83,7 +85,12 @@ class CalendarFeeds:
             moments = changes.get(view.id) or [EPOCH]
             themes.append((view, max(moments), change_sequence(moments)))
         body = feed_calendar(
-            themes, name=name, lead_names=self._lead_names, zone=self._zone, milestones=milestones
+            themes,
+            name=name,
+            lead_names=self._lead_names,
+            labels=self._labels,
+            zone=self._zone,
+            milestones=milestones,
         )
         moved = [m.changed_at for m in milestones if m.changed_at is not None]
         # Whole seconds: Last-Modified has no finer grain, and If-Modified-Since is compared.

@@ -26,6 +26,7 @@ from bot.config import load_config
 from bot.demo.homeserver import LocalSynapse, create_synapse
 from bot.demo.scripted_user import ScriptedUser
 from bot.health import room_notes
+from bot.rendering import Renderer
 from tests.databases import BACKEND
 from tests.integration.conftest import (
     PASSWORD,
@@ -132,7 +133,8 @@ async def test_joins_meet_429_survive_a_restart_and_a_withdrawn_invite_is_told_o
             )
         )
         # Health and metrics show both rooms as still being joined.
-        notes = room_notes(running.bot.snapshot(), running.bot.clock.wall())
+        found = room_notes(running.bot.snapshot(), running.bot.clock.wall())
+        notes = [note.text(Renderer()) for note in found]
         assert notes[0].startswith("tritt 2 Räumen noch bei:") and z2 in notes[0]
         assert "M_LIMIT_EXCEEDED" in notes[0]
         assert set(running.bot.readings().joining) == {z2, buergerdialog}

@@ -34,10 +34,12 @@ from bot.app import Bot, build_bot
 from bot.clock import Clock
 from bot.config import parse_config
 from bot.council.client import OParlClient
+from bot.domain.ics import CalendarLabels
 from bot.engines.evaluation import EvaluationEngine
 from bot.engines.reminders import ReminderEngine
 from bot.engines.scheduler import ReminderScheduler
 from bot.matrix.send_queue import Outgoing, txn_id_for
+from bot.rendering import Renderer
 from bot.store.backup import Layout, backup
 from bot.store.database import retry_while_unavailable
 from bot.store.outbox import Outbox
@@ -46,6 +48,8 @@ from bot.tasks import Tasks
 from bot.web.feeds import CalendarFeeds
 from tests.council.conftest import CONTACT, FAST, OParlTestServer
 from tests.matrix_port import RecordingMatrix
+
+LABELS = CalendarLabels.from_words(Renderer().words("calendar_words"))
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # The council test system is a snapshot as of 15 June 2027.
@@ -327,7 +331,11 @@ class Workload:
     def feeds(self) -> None:
         services = self.bot.router.services
         feeds = CalendarFeeds(
-            services.store, services.feeds, lead_names={}, all_themes_name="Alle Themen"
+            services.store,
+            services.feeds,
+            lead_names={},
+            labels=LABELS,
+            all_themes_name="Alle Themen",
         )
         tokens = self.tokens
         for n in rounds(FEED_READS, self.ticked):

@@ -14,12 +14,16 @@ import pytest
 import pytest_asyncio
 from icalendar import Calendar
 
+from bot.domain.ics import CalendarLabels
 from bot.domain.process import load_template
 from bot.domain.timeline import plan
+from bot.rendering import Renderer
 from bot.store.feeds import FeedTokens
 from bot.store.themes import Store
 from bot.web.feeds import CalendarFeeds
 from bot.web.server import WebServer
+
+LABELS = CalendarLabels.from_words(Renderer().words("calendar_words"))
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ACTOR = "@koordination:stadt.example"
@@ -41,7 +45,11 @@ def store(store: Store) -> Store:
 async def server(store: Store) -> AsyncIterator[WebServer]:
     server = WebServer("127.0.0.1", 0)
     feeds = CalendarFeeds(
-        store, FeedTokens(store), lead_names={}, all_themes_name="Zukunftstische (alle Themen)"
+        store,
+        FeedTokens(store),
+        lead_names={},
+        labels=LABELS,
+        all_themes_name="Zukunftstische (alle Themen)",
     )
     server.add_routes(feeds.routes())
     await server.start()

@@ -12,10 +12,13 @@ from bot.cli import main
 from bot.domain.process import load_template
 from bot.domain.themes import StepState, ThemeView
 from bot.domain.timeline import plan
+from bot.rendering import Renderer
 from bot.store.privacy import (
     FORGOTTEN,
+    PLACES,
     forget_user,
     mention_pattern,
+    place_labels,
     prune,
     prune_on_start,
     retention_cutoff,
@@ -305,3 +308,11 @@ def test_documents_milestones_and_an_ideas_owner_are_forgotten_too(store: Store)
         "idea.owner": 1,
         "idea.implemented_by": 1,
     }.items() <= counts.items()
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_report_names_every_place_in_both_languages(language: str) -> None:
+    labels = place_labels(Renderer(language))
+    assert set(labels) == {place.name for place in PLACES} and all(labels.values())
+    expected = {"de": "Themen: angelegt von", "en": "Themes: created by"}[language]
+    assert labels["theme.created_by"] == expected

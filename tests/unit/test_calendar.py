@@ -9,10 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from bot.domain.ics import PRODID, sequence_at, step_uid, theme_calendar
+from bot.domain.ics import PRODID, CalendarLabels, sequence_at, step_uid, theme_calendar
 from bot.domain.process import load_template
 from bot.domain.themes import StepRecord, StepState, ThemeRecord, ThemeView
 from bot.domain.timeline import plan
+from bot.rendering import Renderer
+
+LABELS = CalendarLabels.from_words(Renderer().words("calendar_words"))
 
 TEMPLATE = load_template()
 Z2 = date(2027, 4, 12)  # Monday of KW 15/2027
@@ -45,12 +48,12 @@ def _view(theme_id: int = 7, name: str = "Digitale Ethik", **states: str) -> The
 
 
 def _events(view: ThemeView, now: datetime = NOW) -> list:
-    calendar = Calendar.from_ical(theme_calendar(view, lead_names=LEADS, now=now))
+    calendar = Calendar.from_ical(theme_calendar(view, lead_names=LEADS, labels=LABELS, now=now))
     return list(calendar.walk("VEVENT"))
 
 
 def test_parses_back_with_one_event_per_step() -> None:
-    raw = theme_calendar(_view(), lead_names=LEADS, now=NOW)
+    raw = theme_calendar(_view(), lead_names=LEADS, labels=LABELS, now=NOW)
     calendar = Calendar.from_ical(raw)
     assert str(calendar["PRODID"]) == PRODID
     assert str(calendar["VERSION"]) == "2.0"
@@ -122,9 +125,7 @@ def test_labels_can_be_replaced() -> None:
         _view(s1=StepState.done),
         lead_names={"fachbereich": "Department", "koordination": "Coordination"},
         now=NOW,
-        lead_label="Lead",
-        goals_label="Goals",
-        done_label="done",
+        labels=CalendarLabels.from_words(Renderer("en").words("calendar_words")),
     )
     first = next(iter(Calendar.from_ical(raw).walk("VEVENT")))
     assert "Lead: Department, Coordination" in str(first["DESCRIPTION"])
@@ -140,7 +141,7 @@ def test_an_idea_without_steps_is_an_empty_calendar() -> None:
 
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError):
-        theme_calendar(_view(), lead_names=LEADS, now=datetime(2027, 1, 4, 9, 0))
+        theme_calendar(_view(), lead_names=LEADS, labels=LABELS, now=datetime(2027, 1, 4, 9, 0))
 
 
 def test_every_change_raises_a_feeds_sequence_even_within_one_second() -> None:

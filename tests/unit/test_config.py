@@ -9,7 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config import ConfigError, parse_config, parse_duration
+from bot.config import ConfigError, parse_config, parse_duration, refusal_text
+from bot.rendering import Renderer
+
+GERMAN = Renderer("de")
 
 BASE = Path("/srv/zukunftstische")
 PASSWORD = "geheim-Passwort-42"
@@ -27,9 +30,10 @@ user_id = "@zt-bot:example.org"
 
 
 def _error(text: str, environ: dict[str, str] | None = None) -> str:
+    """The operator's German words for a refused configuration."""
     with pytest.raises(ConfigError) as info:
         parse_config(text, BASE, environ={} if environ is None else environ)
-    return str(info.value)
+    return info.value.text(GERMAN)
 
 
 def test_minimal_config_and_defaults() -> None:
@@ -248,3 +252,14 @@ def test_council_information_system() -> None:
     assert parse_config(MINIMAL, BASE, environ={}).council.oparl is None
     message = _error(MINIMAL + '[council]\nbody = "Stadt"\n')
     assert "body gilt nur zusammen mit oparl" in message
+
+
+def test_a_refused_value_is_said_in_the_bots_language() -> None:
+    with pytest.raises(ValueError) as info:
+        parse_duration("bald")
+    assert refusal_text(info.value, GERMAN) == "Dauer wie '10m', '2h' oder '7d' erwartet"
+    english = refusal_text(info.value, Renderer("en"))
+    assert english == "expected a duration like '10m', '2h' or '7d'"
+    with pytest.raises(ConfigError) as error:
+        parse_config(MINIMAL + '[bot]\ntimezone = "Mars/Olympus"\n', BASE, environ={})
+    assert error.value.text(Renderer("en")) == "bot.timezone: unknown time zone 'Mars/Olympus'"

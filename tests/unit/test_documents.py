@@ -16,7 +16,11 @@ from bot.domain.documents import (
     documents_before,
     links_in,
 )
+from bot.domain.ics import CalendarLabels
+from bot.rendering import Renderer
 from bot.router import Router
+
+LABELS = CalendarLabels.from_words(Renderer().words("calendar_words"))
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 COORDINATOR = "@koordination:stadt.example"
@@ -169,7 +173,7 @@ def test_the_year_report_and_the_calendar_list_a_steps_documents(router: Router)
     assert "<https://cloud.stadt.de/s/foto>" in markdown
     view = services.store.theme("Mobilität")
     assert view is not None
-    calendar = Calendar.from_ical(theme_calendar(view, lead_names={}, now=NOW))
+    calendar = Calendar.from_ical(theme_calendar(view, lead_names={}, labels=LABELS, now=NOW))
     [z2] = [e for e in calendar.walk("VEVENT") if str(e["uid"]).endswith("-4@zukunftstische")]
     assert "Dokumente:\n- Foto<b>protokoll</b>: https://cloud.stadt.de/s/foto" in str(
         z2["description"]

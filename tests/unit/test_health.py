@@ -17,18 +17,31 @@ from bot.health import (
     HEALTH_FILE,
     HealthReporter,
     Limits,
+    Reason,
     Snapshot,
     check_health,
-    describe_age,
     problems,
     read_heartbeat,
     read_snapshot,
+    say,
     write_heartbeat,
     write_snapshot,
 )
+from bot.rendering import Renderer
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SYNC = datetime(2027, 3, 17, 10, 0, 0, tzinfo=UTC)
+GERMAN = Renderer("de")
+
+
+def health(data_dir: Path, **kwargs) -> tuple[bool, str]:
+    """check_health, its reasons in the operator's German words."""
+    healthy, reasons = check_health(data_dir, **kwargs)
+    return healthy, say(reasons, GERMAN)
+
+
+def said(reasons: list[Reason]) -> list[str]:
+    return [reason.text(GERMAN) for reason in reasons]
 
 
 def test_write_and_read(tmp_path: Path) -> None:
@@ -56,37 +69,37 @@ def test_naive_time_is_refused(tmp_path: Path) -> None:
 def test_fresh(tmp_path: Path) -> None:
     write_heartbeat(tmp_path, last_sync=SYNC)
     now = (SYNC + timedelta(seconds=12)).astimezone(BERLIN)
-    assert check_health(tmp_path, now=now) == (True, "Letzte Synchronisation vor 12 s")
+    assert health(tmp_path, now=now) == (True, "Letzte Synchronisation vor 12 s")
 
 
 def test_stale(tmp_path: Path) -> None:
     write_heartbeat(tmp_path, last_sync=SYNC)
     now = (SYNC + timedelta(minutes=7, seconds=5)).astimezone(BERLIN)
-    healthy, message = check_health(tmp_path, now=now)
+    healthy, message = health(tmp_path, now=now)
     assert not healthy
     # Shown in the local time of `now`: 10:00 UTC is 11:00 in Berlin in March.
     assert message == "keine Synchronisation seit 7 min (zuletzt 17.03.2027 11:00:00)"
-    assert check_health(tmp_path, now=now, max_age=timedelta(minutes=10))[0]
+    assert health(tmp_path, now=now, max_age=timedelta(minutes=10))[0]
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    healthy, message = check_health(tmp_path / "nie", now=SYNC)
+    healthy, message = health(tmp_path / "nie", now=SYNC)
     assert not healthy and message.startswith("Bot lief noch nie")
 
 
 def test_garbage_file(tmp_path: Path) -> None:
     (tmp_path / HEALTH_FILE).write_text("{nicht json", "utf-8")
-    healthy, message = check_health(tmp_path, now=SYNC)
+    healthy, message = health(tmp_path, now=SYNC)
     assert not healthy and "nicht lesbar" in message
 
 
 def test_heartbeat_from_the_future_is_not_healthy(tmp_path: Path) -> None:
     write_heartbeat(tmp_path, last_sync=SYNC + timedelta(hours=1))
-    healthy, message = check_health(tmp_path, now=SYNC)
+    healthy, message = health(tmp_path, now=SYNC)
     assert not healthy and "Zukunft" in message
     # A few seconds of disagreement between clocks are no alarm.
     write_heartbeat(tmp_path, last_sync=SYNC + timedelta(seconds=2))
-    assert check_health(tmp_path, now=SYNC) == (True, "Letzte Synchronisation vor 0 s")
+    assert health(tmp_path, now=SYNC) == (True, "Letzte Synchronisation vor 0 s")
 
 
 def snapshot(**changes) -> Snapshot:
@@ -110,7 +123,7 @@ def test_a_stuck_send_queue_is_named() -> None:
         queue_oldest_since=SYNC - timedelta(minutes=25),
         queue_last_progress=SYNC - timedelta(minutes=25),
     )
-    assert problems(stuck, SYNC) == [
+    assert said(problems(stuck, SYNC)) == [
         "die Sendewarteschlange kommt nicht voran: 4 Nachrichten, die älteste wartet seit 25 min"
     ]
     # Waiting long is fine while things go out (a burst of reminders under a rate limit).
@@ -122,13 +135,15 @@ def test_a_stuck_send_queue_is_named() -> None:
 
 def test_reminders_that_stopped_ticking_are_named() -> None:
     late = snapshot(last_tick=SYNC - timedelta(minutes=16))
-    assert problems(late, SYNC) == ["die Erinnerungen liefen zuletzt vor 16 min (sonst alle 5 min)"]
+    assert said(problems(late, SYNC)) == [
+        "die Erinnerungen liefen zuletzt vor 16 min (sonst alle 5 min)"
+    ]
     assert problems(snapshot(last_tick=SYNC - timedelta(minutes=14)), SYNC) == []
 
 
 def test_a_bot_that_stopped_writing_is_named() -> None:
     gone = snapshot(written_at=SYNC - timedelta(minutes=3), last_sync=SYNC - timedelta(minutes=3))
-    found = problems(gone, SYNC.astimezone(BERLIN))
+    found = said(problems(gone, SYNC.astimezone(BERLIN)))
     assert found[0].startswith("der Bot schreibt seinen Zustand seit 3 min nicht mehr")
 
 
@@ -141,7 +156,7 @@ def test_several_problems_are_all_named(tmp_path: Path) -> None:
             queue_oldest_since=SYNC - timedelta(minutes=30),
         ),
     )
-    healthy, message = check_health(tmp_path, now=SYNC)
+    healthy, message = health(tmp_path, now=SYNC)
     assert not healthy
     assert "keine Synchronisation seit 30 min" in message and "Sendewarteschlange" in message
 
@@ -163,7 +178,7 @@ async def test_the_reporter_writes_whether_or_not_anything_else_runs(tmp_path: P
 @pytest.mark.parametrize(
     ("age", "text"),
     [
-        (timedelta(seconds=-3), "0 s"),
+        (timedelta(seconds=0), "0 s"),
         (timedelta(seconds=119), "119 s"),
         (timedelta(minutes=2), "2 min"),
         (timedelta(hours=1, minutes=59), "119 min"),
@@ -171,8 +186,20 @@ async def test_the_reporter_writes_whether_or_not_anything_else_runs(tmp_path: P
         (timedelta(days=3, hours=4), "3 Tagen"),
     ],
 )
-def test_describe_age(age: timedelta, text: str) -> None:
-    assert describe_age(age) == text
+def test_an_age_is_rounded_down_to_the_unit_that_matters(age: timedelta, text: str) -> None:
+    seconds = int(age.total_seconds())
+    assert GERMAN.sentence("health", "age", seconds=seconds).body == text
+
+
+def test_health_speaks_english_too(tmp_path: Path) -> None:
+    write_heartbeat(tmp_path, last_sync=SYNC)
+    healthy, reasons = check_health(tmp_path, now=SYNC + timedelta(minutes=7, seconds=5))
+    assert not healthy
+    assert say(reasons, Renderer("en")) == "no sync for 7 min (last 2027-03-17 10:00:00)"
+    stuck = snapshot(queue_depth=1, queue_oldest_since=SYNC - timedelta(days=3))
+    assert [reason.text(Renderer("en")) for reason in problems(stuck, SYNC)] == [
+        "the send queue makes no progress: 1 message, it has been waiting for 3 days"
+    ]
 
 
 # The command line ------------------------------------------------------------------------

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.health import RoomNote, Snapshot, check_health, room_notes, write_snapshot
+from bot.health import RoomNote, Snapshot, check_health, room_notes, say, write_snapshot
 from bot.matrix.joins import JoinAnswer, Joiner, Refused
 from bot.metrics import BotMetrics, Readings
+from bot.rendering import Renderer
 from bot.tasks import Tasks
 
 NOW = datetime(2027, 4, 13, 9, 0, tzinfo=UTC)
@@ -131,7 +132,8 @@ def test_health_shows_the_rooms_still_being_joined(tmp_path: Path) -> None:
         not_joined=(RoomNote("!bd", "rooms.buergerdialog", reason="not invited"),),
     )
     write_snapshot(tmp_path, snapshot)
-    healthy, message = check_health(tmp_path, now=NOW)
+    healthy, reasons = check_health(tmp_path, now=NOW)
+    message = say(reasons, Renderer())
     assert healthy  # the bot works; it keeps trying (a restart would not help)
     assert message == (
         "Letzte Synchronisation vor 0 s; tritt 1 Raum noch bei: !z2 (seit 3 min, 9 Versuche, "

@@ -15,7 +15,7 @@ from icalendar import Calendar
 
 from bot.domain.date_changes import date_change
 from bot.domain.dates import format_date, parse_date_spec
-from bot.domain.ics import change_sequence, feed_calendar, step_uid, theme_calendar
+from bot.domain.ics import CalendarLabels, change_sequence, feed_calendar, step_uid, theme_calendar
 from bot.domain.meetings import (
     PLACE_LIMIT,
     MeetingError,
@@ -28,6 +28,8 @@ from bot.domain.process import load_template
 from bot.domain.themes import StepRecord, ThemeRecord, ThemeView
 from bot.domain.timeline import plan
 from bot.rendering import Renderer
+
+LABELS = CalendarLabels.from_words(Renderer().words("calendar_words"))
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2027, 1, 11, 10, 0, tzinfo=BERLIN)
@@ -120,7 +122,7 @@ def events(data: bytes) -> dict[str, object]:
 
 def test_a_timed_z2_is_a_berlin_date_time_with_its_place_and_two_hours_by_default() -> None:
     data = theme_calendar(
-        view(starts_at=time(14), place="Ratssaal, Rathaus"), lead_names={}, now=NOW
+        view(starts_at=time(14), place="Ratssaal, Rathaus"), lead_names={}, labels=LABELS, now=NOW
     )
     assert b"BEGIN:VTIMEZONE" in data and b"TZID:Europe/Berlin" in data
     assert b"DTSTART;TZID=Europe/Berlin:20270415T140000" in data
@@ -138,14 +140,16 @@ def test_a_timed_z2_is_a_berlin_date_time_with_its_place_and_two_hours_by_defaul
 
 
 def test_a_meeting_with_an_end_ends_then_and_a_summer_time_stays_on_the_clock() -> None:
-    data = theme_calendar(view(starts_at=time(9, 30), ends_at=time(12)), lead_names={}, now=NOW)
+    data = theme_calendar(
+        view(starts_at=time(9, 30), ends_at=time(12)), lead_names={}, labels=LABELS, now=NOW
+    )
     z2 = events(data)[step_uid(7, CREATED, "4")]
     assert z2["dtend"].dt == datetime(2027, 4, 15, 12, 0, tzinfo=BERLIN)
     assert z2["dtstart"].dt.utcoffset() == timedelta(hours=2)  # CEST in April
 
 
 def test_without_a_time_every_step_is_all_day_as_before() -> None:
-    data = theme_calendar(view(), lead_names={}, now=NOW)
+    data = theme_calendar(view(), lead_names={}, labels=LABELS, now=NOW)
     assert b"VTIMEZONE" not in data
     assert all(type(e["dtstart"].dt) is date for e in events(data).values())
 
@@ -157,11 +161,13 @@ def test_a_feed_follows_a_changed_time_under_the_same_uid_with_a_higher_sequence
         [(view(starts_at=time(14)), max(first_change), change_sequence(first_change))],
         name="Alle",
         lead_names={},
+        labels=LABELS,
     )
     after = feed_calendar(
         [(view(starts_at=time(15)), max(later), change_sequence(later))],
         name="Alle",
         lead_names={},
+        labels=LABELS,
     )
     uid = step_uid(7, CREATED, "4")
     old, new = events(before)[uid], events(after)[uid]
@@ -198,9 +204,11 @@ def test_the_moved_notice_tells_the_new_time_and_place() -> None:
 def test_an_old_all_day_export_is_updated_by_a_new_timed_one_not_doubled() -> None:
     """A calendar that imported the all-day file before issue 21 takes the new file as an
     update: the same UIDs, a higher SEQUENCE, Z2 now at its time."""
-    old = events(theme_calendar(view(), lead_names={}, now=NOW))
+    old = events(theme_calendar(view(), lead_names={}, labels=LABELS, now=NOW))
     new = events(
-        theme_calendar(view(starts_at=time(14)), lead_names={}, now=NOW + timedelta(minutes=5))
+        theme_calendar(
+            view(starts_at=time(14)), lead_names={}, labels=LABELS, now=NOW + timedelta(minutes=5)
+        )
     )
     assert set(old) == set(new)
     for uid, event in new.items():

@@ -16,15 +16,18 @@ from icalendar import Calendar
 from bot.charts.year_plan import draw_year_plan, year_plan_data
 from bot.domain.annual_plan import SchoolHolidays, build_annual_plan, planned_quarter
 from bot.domain.dates import DateError, Quarter, QuarterRange, parse_date_spec
-from bot.domain.ics import feed_calendar
+from bot.domain.ics import CalendarLabels, feed_calendar
 from bot.domain.milestones import Milestone, milestone_span
 from bot.domain.plan_file import read_plan
 from bot.domain.process import load_template
 from bot.domain.working_days import WorkingCalendar
+from bot.rendering import Renderer
 from bot.router import Router
 from bot.store.plan_import import Action, error_text, import_plan
 from bot.store.themes import Store
 from tests.chart_samples import words
+
+LABELS = CalendarLabels.from_words(Renderer().words("calendar_words"))
 
 NOW = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
 COORDINATOR = "@koordination:stadt.example"
@@ -167,7 +170,9 @@ def test_the_picture_has_a_row_per_milestone() -> None:
 def test_the_feed_of_all_themes_carries_the_milestones() -> None:
     milestone = Milestone("Masterplan Mobilität", date(2027, 7, 1), date(2027, 9, 30),
                           "Q3/2027", "quarter", changed_at=NOW)  # fmt: skip
-    body = feed_calendar([], name="Zukunftstische", lead_names={}, milestones=[milestone])
+    body = feed_calendar(
+        [], name="Zukunftstische", lead_names={}, labels=LABELS, milestones=[milestone]
+    )
     [event] = Calendar.from_ical(body).walk("VEVENT")
     assert str(event["summary"]) == "◆ Meilenstein: Masterplan Mobilität"
     assert event["dtstart"].dt == date(2027, 7, 1) and event["dtend"].dt == date(2027, 10, 1)

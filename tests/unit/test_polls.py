@@ -557,7 +557,7 @@ def test_summary_threshold_is_configurable_but_never_below_two() -> None:
         .question("q1")
         .too_few
     )
-    with pytest.raises(ValueError, match="einzelne Person"):
+    with pytest.raises(ValueError, match="single person"):
         summarise(load_questionnaire(default=VERSION_1), tallies, min_answers=1)
 
 

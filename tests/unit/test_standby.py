@@ -27,8 +27,10 @@ from bot.health import (
     check_health,
     problems,
     read_snapshot,
+    say,
     write_snapshot,
 )
+from bot.rendering import Renderer
 from bot.store.database import StoreUnavailable
 
 NOW = datetime(2027, 3, 17, 10, 0, tzinfo=UTC)
@@ -42,7 +44,8 @@ def test_a_standby_is_healthy_and_says_so(tmp_path: Path) -> None:
     assert problems(standby(), NOW) == []
     write_snapshot(tmp_path, standby())
     assert read_snapshot(tmp_path) == standby()
-    healthy, message = check_health(tmp_path, now=NOW + timedelta(seconds=5))
+    healthy, reasons = check_health(tmp_path, now=NOW + timedelta(seconds=5))
+    message = say(reasons, Renderer())
     assert healthy
     assert message.startswith("Bereitschaft (standby): eine andere Instanz ist aktiv")
     assert "wartet seit 3 min" in message
@@ -50,7 +53,8 @@ def test_a_standby_is_healthy_and_says_so(tmp_path: Path) -> None:
 
 def test_a_standby_that_stopped_writing_is_not(tmp_path: Path) -> None:
     write_snapshot(tmp_path, standby())
-    healthy, message = check_health(tmp_path, now=NOW + STALE_FILE + timedelta(seconds=1))
+    healthy, reasons = check_health(tmp_path, now=NOW + STALE_FILE + timedelta(seconds=1))
+    message = say(reasons, Renderer())
     assert not healthy and "schreibt seinen Zustand" in message
 
 
