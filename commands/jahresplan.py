@@ -14,10 +14,14 @@ from bot.domain.themes import ThemeView
 from bot.pictures import chart_words, picture
 from bot.rendering import Attachment, Message
 
-# Warnings and entries per quarter shown in full; more are counted (the event limit is
-# 64 KiB); the whole year comes as a file with `alle`.
-WARNINGS_SHOWN = 40
-ENTRIES_SHOWN = 40
+# Warnings and entries per quarter shown in full; more are counted, so that a year of a
+# thousand themes fits the event limit whole, with the hint to the file at its end (the
+# whole year comes as a file with `alle`).
+WARNINGS_SHOWN = 20
+ENTRIES_SHOWN = 25
+# A week with more Z2 than this names the first ones and counts the rest: the warning is
+# the clash, not the list (a city with a thousand themes has twenty in every week).
+NAMES_PER_WEEK = 4
 # A picture with more rows than this is unreadable (and slow to draw): left out, said so.
 PICTURE_ROWS = 120
 ALL_WORDS = frozenset({"alle", "all", "datei", "file"})
@@ -42,6 +46,7 @@ def shown_of(plan: AnnualPlan, *, drawn: bool) -> dict[str, object]:
     """What of the plan the answer shows in full, and what it counts."""
     return {
         "shown": ENTRIES_SHOWN,
+        "names_shown": NAMES_PER_WEEK,
         "conflicts": plan.conflicts[:WARNINGS_SHOWN],
         "hidden_conflicts": max(0, len(plan.conflicts) - WARNINGS_SHOWN),
         "step_warnings": plan.step_warnings[:WARNINGS_SHOWN],

@@ -56,6 +56,40 @@ async def test_command_and_answer_in_an_encrypted_room_survive_a_restart(
         await user.close()
 
 
+async def test_the_longest_answer_fits_the_event_limit_once_encrypted(
+    bot_factory, synapse: LocalSynapse, accounts, tmp_path
+) -> None:
+    """An answer as long as the bot makes one, in an encrypted room: the ciphertext is a
+    third longer than the text (base64), and the homeserver refuses an event over 64 KiB
+    with M_TOO_LARGE, so the bot's limit must leave room for that, or the command stays
+    unanswered."""
+    account = synapse.register("verschluesselt-lang", PASSWORD)
+    user = ScriptedUser(synapse.url, account, store_path=tmp_path / "user-store")
+    await user.start()
+    try:
+        bot = await bot_factory()
+        room_id = await user.create_room([bot.user_id], name="Lang und geheim", encrypted=True)
+        await user.wait_for_member(room_id, bot.user_id)
+        # 150 themes whose names HTML escaping makes five times as long, through the bot's
+        # own router (quicker than 150 round trips): the list of them is as long as an
+        # answer may be.
+        for number in range(150):
+            outcome = bot.bot.router.handle(
+                f"!zt neu A{number:03d} {'&' * 75} 15.04.2027",
+                sender=accounts.coordinator.user_id, room_id=room_id, now=bot.bot.clock.now(),
+            )  # fmt: skip
+            assert outcome is not None and outcome.result == "ok", outcome
+        try:
+            reply = await user.ask(room_id, "!zt themen", timeout=30)
+        except TimeoutError:
+            pytest.fail("no answer to '!zt themen' within 30 s (see the log: M_TOO_LARGE?)")
+        assert reply.body.startswith("Themen") and "A000" in reply.body  # decrypted
+        assert reply.body.endswith("(gekürzt)")  # cut to the limit: as long as answers get
+        assert await event_type(user, room_id, reply.event_id) == "m.room.encrypted"
+    finally:
+        await user.close()
+
+
 @pytest.mark.parametrize("lost", ["key store", "data directory"])
 async def test_lost_keys_mean_a_new_device_not_deafness(
     lost: str, bot_factory, synapse: LocalSynapse, tmp_path, caplog: pytest.LogCaptureFixture

@@ -434,3 +434,27 @@ def test_bad_years_are_refused_in_german(text: str, code: str) -> None:
     message = RENDERER.error(code, prefix="!zt", **caught.value.context)
     assert "jahresplan 2027" in message.body
     assert len(message.body) < 300
+
+
+def test_a_crowded_week_names_its_first_themes_and_counts_the_rest() -> None:
+    """Four Z2 in a week are named; more are the first three and a count (in a city with a
+    thousand themes every week is crowded, and the warning is the clash, not the list)."""
+    monday = date(2027, 4, 12)
+    four = annual([view(f"Thema {n}", monday) for n in range(1, 5)], 2027)
+    assert "⚠ Z2 von „Thema 1“, „Thema 2“, „Thema 3“ und „Thema 4“ in derselben Woche KW 15" in (
+        render(four).body
+    )
+    crowded = annual([view(f"Thema {n:02d}", monday) for n in range(1, 25)], 2027)
+    message = render(crowded)
+    assert (
+        "⚠ Z2 von „Thema 01“, „Thema 02“, „Thema 03“ und 21 weiteren Themen in derselben Woche "
+        "KW 15 (12.04.–18.04.2027)" in message.body
+    )
+    assert "Thema 04“" not in message.body.split("Hinweise:")[1]
+    assert "<b>Thema 03</b> und 21 weiteren Themen in derselben Woche" in message.html
+    english = Renderer("en").message(
+        "annual_plan", plan=crowded, prefix="!zt", **shown_of(crowded, drawn=True)
+    )
+    assert "⚠ Z2 of “Thema 01”, “Thema 02”, “Thema 03” and 21 other themes in the same week" in (
+        english.body
+    )

@@ -13,6 +13,7 @@ from bot.app import Bot
 from bot.domain.plan_file import read_plan
 from bot.domain.process import load_template
 from bot.domain.timeline import plan
+from bot.rendering import MAX_CONTENT_BYTES, content_size
 from bot.router import Outcome, Router
 from bot.store.theme_records import NewTheme
 from commands import jahresplan, status, themen
@@ -96,3 +97,23 @@ def test_a_small_year_keeps_its_picture_and_is_not_shortened(router: Router) -> 
     reply = say(router, "jahresplan 2027").reply
     assert reply.attachment is not None and reply.attachment.is_image
     assert "Gekürzt" not in reply.body
+
+
+def test_a_year_of_a_thousand_themes_fits_one_message_with_its_hint_to_the_file(
+    bot: Bot,
+) -> None:
+    """1,250 themes in one year, twenty-four in every week: the answer counts what it does
+    not show and is not cut to the event limit, so its last lines (the file) are there."""
+    template = load_template()
+    creates = []
+    for n in range(1250):
+        z2 = date(2029, 1, 8) + timedelta(days=n * 357 // 1250)
+        creates.append(NewTheme(f"Thema {n:04d} Stadtentwicklung", z2, None, None, template,
+                                plan(template, z2)))  # fmt: skip
+    bot.store.apply_plan(creates, [], actor=COORDINATOR, now=NOW)
+    reply = say(bot.router, "jahresplan 2029").reply
+    assert content_size(reply) <= MAX_CONTENT_BYTES
+    assert "(gekürzt)" not in reply.body
+    assert "Gekürzt: alle Themen des Jahres als Datei mit !zt jahresplan 2029 alle" in reply.body
+    assert re.search(r"und \d+ weiteren Themen in derselben Woche", reply.body)
+    assert re.search(r"^… und \d+ weitere Wochen mit zwei oder mehr Z2\.$", reply.body, re.M)
