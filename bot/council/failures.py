@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.domain.sentences import CodedError
 from bot.rendering import Renderer
 
 
@@ -39,16 +40,11 @@ def _german() -> Renderer:
     return Renderer("de")
 
 
-class _Coded(Exception):
-    """An exception whose message is a template block (`oparl.j2`) and its values."""
+class _Coded(CodedError):
+    """An exception whose message is a block of `oparl.j2` and its values; its `reason`
+    and `str()` are German, for logs and callers without a renderer."""
 
-    def __init__(self, code: str, /, **values: Any) -> None:
-        super().__init__(code, values)
-        self.code = code
-        self.values = values
-
-    def text(self, renderer: Renderer) -> str:
-        return renderer.sentence("oparl", self.code, **self.values).body
+    template = "oparl"
 
     @property
     def reason(self) -> str:
