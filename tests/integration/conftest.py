@@ -300,16 +300,24 @@ class City:
         return name
 
 
-@pytest_asyncio.fixture
-async def city(bot_factory, coordinator: ScriptedUser, tmp_path: Path) -> City:
-    """A bot on CITY_DAY with its coordination room configured (the room exists, and the
-    bot is in it, before the config names it); every reminder due today goes out at once."""
-    directory = tmp_path / "city"
-    first = await bot_factory(directory=directory, clock=clock_on(CITY_DAY))
+async def with_coordination_room(
+    bot_factory, coordinator: ScriptedUser, directory: Path, day: date, extra: str = ""
+) -> tuple[RunningBot, str]:
+    """A bot on `day` with its coordination room configured, and that room: the room
+    exists, and the bot is in it, before the config names it."""
+    first = await bot_factory(directory=directory, clock=clock_on(day))
     koordination = await team_room(first, coordinator, "Koordination Nachhaltigkeit")
     await first.stop()
-    extra = f'[rooms]\nkoordination = "{koordination}"\n[reminders]\nsend_time = "00:00"'
-    bot = await bot_factory(extra=extra, directory=directory, clock=clock_on(CITY_DAY))
+    extra = f'[rooms]\nkoordination = "{koordination}"\n{extra}'
+    return await bot_factory(extra=extra, directory=directory, clock=clock_on(day)), koordination
+
+
+@pytest_asyncio.fixture
+async def city(bot_factory, coordinator: ScriptedUser, tmp_path: Path) -> City:
+    """A bot on CITY_DAY in a city's rooms; every reminder due today goes out at once."""
+    bot, koordination = await with_coordination_room(
+        bot_factory, coordinator, tmp_path / "city", CITY_DAY, '[reminders]\nsend_time = "00:00"'
+    )
     return City(bot, koordination, coordinator)
 
 

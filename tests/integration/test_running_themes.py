@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.demo.scripted_user import ScriptedUser
-from tests.integration.conftest import clock_on, settled, team_room, unique
+from tests.integration.conftest import clock_on, settled, team_room, unique, with_coordination_room
 from tests.integration.test_reminders import reminders_in, wait_for_reminders
 
 pytestmark = pytest.mark.integration
@@ -92,12 +92,9 @@ async def test_an_idea_that_gets_its_z2_late_is_not_flooded_either(
 async def test_step_7_starts_after_the_council_in_the_team_room(
     bot_factory, coordinator: ScriptedUser, tmp_path: Path
 ) -> None:
-    directory = tmp_path / "step7"
-    first = await bot_factory(directory=directory, clock=clock_on(TODAY))
-    koordination = await team_room(first, coordinator, "Koordination")
-    await first.stop()
-    extra = f'[rooms]\nkoordination = "{koordination}"\n{NO_DIGEST}'
-    bot = await bot_factory(extra=extra, directory=directory, clock=clock_on(TODAY))
+    bot, koordination = await with_coordination_room(
+        bot_factory, coordinator, tmp_path / "step7", TODAY, NO_DIGEST
+    )
     room_id = await team_room(bot, coordinator, "Fachbereich Hitze")
     # Z2 five weeks ago: step 6 was a week ago, step 7 starts today.
     created = await coordinator.ask(room_id, "!zt neu Hitze 10.02.2027")
