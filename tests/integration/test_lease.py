@@ -100,12 +100,23 @@ class Instance:
             self.process.kill()
             self.process.wait(10)
 
-    async def get(self, path: str) -> str:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"http://127.0.0.1:{self.port}{path}") as response,
-        ):
-            return await response.text()
+    async def get(self, path: str, timeout: float = 60) -> str:
+        """The answer at `path`; an instance still starting (its HTTP side not yet bound,
+        which on a busy machine can be after the other instance sent a burst) is asked
+        again until it answers."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.get(f"http://127.0.0.1:{self.port}{path}") as response,
+                ):
+                    return await response.text()
+            except aiohttp.ClientConnectorError:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
 
     async def healthz(self) -> tuple[int, str]:
         async with (
