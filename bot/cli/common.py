@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
@@ -17,9 +18,15 @@ from bot.rendering import Renderer, describe_file_error
 DEFAULT_LANGUAGE = "de"
 
 
+@cache
+def _renderer(language: str) -> Renderer:
+    """One renderer per language for the CLI's sentences (an import says one per row)."""
+    return Renderer(language)
+
+
 def _words(language: str, block: str, /, **values: object) -> str:
     """A sentence of templates/<language>/cli.j2."""
-    return Renderer(language).sentence("cli", block, **values).body
+    return _renderer(language).sentence("cli", block, **values).body
 
 
 def _setup_logging(verbose: bool = False) -> None:

@@ -374,10 +374,10 @@ def build_annual_plan(
             quarter = quarter_of(theme.z2)
             order: tuple = (0, theme.z2, theme.name.casefold())
         else:
-            planned = planned_quarter(theme.planned_quarter)
-            if planned is None or planned.year != year:
+            idea_quarter = planned_quarter(theme.planned_quarter)
+            if idea_quarter is None or idea_quarter.year != year:
                 continue
-            quarter = planned.quarter
+            quarter = idea_quarter.quarter
             order = (1, date.min, theme.name.casefold())
         entry = PlanEntry(
             name=theme.name,
