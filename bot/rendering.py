@@ -223,15 +223,16 @@ def fit_to_limit(message: Message, cut: str, limit: int = MAX_CONTENT_BYTES) -> 
 
 
 @cache
-def _german() -> Renderer:
-    """The German sentences, read once: for logs and callers without a renderer."""
-    return Renderer("de")
+def shared_renderer(language: str = "de") -> Renderer:
+    """One renderer per language, built once: for logs, the command line and callers
+    without the bot's renderer at hand (German, the bot's default, unless told)."""
+    return Renderer(language)
 
 
 def describe_file_error(error: FileError, renderer: Renderer | None = None) -> str:
     """A process or questionnaire file's problems in words (templates/<lang>/toml_file.j2),
     one line each, e.g. `prozess.toml (Zeile 44): steps[1]: Schlüssel '1' ist doppelt`."""
-    words = renderer or _german()
+    words = renderer or shared_renderer()
     lines = []
     for problem in error.problems:
         message = words.sentence("toml_file", problem.code, **problem.values).body

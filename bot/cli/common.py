@@ -7,26 +7,19 @@ import logging
 import os
 import sys
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
 from bot.domain.process import ProcessTemplate, TemplateError, load_template
-from bot.rendering import Renderer, describe_file_error
+from bot.rendering import Renderer, describe_file_error, shared_renderer
 
 # Before the configuration is read, the operator is told in German (the bot's default).
 DEFAULT_LANGUAGE = "de"
 
 
-@cache
-def _renderer(language: str) -> Renderer:
-    """One renderer per language for the CLI's sentences (an import says one per row)."""
-    return Renderer(language)
-
-
 def _words(language: str, block: str, /, **values: object) -> str:
     """A sentence of templates/<language>/cli.j2."""
-    return _renderer(language).sentence("cli", block, **values).body
+    return shared_renderer(language).sentence("cli", block, **values).body
 
 
 def _setup_logging(verbose: bool = False) -> None:

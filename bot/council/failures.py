@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
 
 from bot.domain.sentences import CodedError
-from bot.rendering import Renderer
+from bot.rendering import Renderer, shared_renderer
 
 
 class Failure(StrEnum):
@@ -34,12 +33,6 @@ class Failure(StrEnum):
     CONFIG = "config"
 
 
-@cache
-def _german() -> Renderer:
-    """The German sentences, read once: the reason's language where no renderer is at hand."""
-    return Renderer("de")
-
-
 class _Coded(CodedError):
     """An exception whose message is a block of `oparl.j2` and its values; its `reason`
     and `str()` are German, for logs and callers without a renderer."""
@@ -48,7 +41,7 @@ class _Coded(CodedError):
 
     @property
     def reason(self) -> str:
-        return self.text(_german())
+        return self.text(shared_renderer())
 
     def __str__(self) -> str:
         return self.reason
@@ -104,5 +97,5 @@ def describe_validation_error(error: ValidationError, renderer: Renderer | None 
     """A short description of a ValidationError that names the fields, e.g.
     `data[1].start: kein Zeitpunkt mit Zeitzone (…)`."""
     problems, more = validation_problems(error)
-    words = renderer or _german()
+    words = renderer or shared_renderer()
     return words.sentence("oparl", "problems", problems=problems, more=more).body

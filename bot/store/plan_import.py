@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from functools import cache
 from typing import TextIO
 
 from bot.domain.dates import Quarter, format_date
@@ -26,7 +25,7 @@ from bot.domain.process import ProcessTemplate
 from bot.domain.theme_names import fold
 from bot.domain.themes import ThemeView
 from bot.domain.timeline import plan
-from bot.rendering import Renderer
+from bot.rendering import Renderer, shared_renderer
 from bot.store.theme_records import NewTheme, ThemeUpdate
 from bot.store.themes import Store
 
@@ -84,21 +83,15 @@ class ImportReport:
 # Words (the edge) ---------------------------------------------------------------------
 
 
-@cache
-def _german() -> Renderer:
-    """The German sentences, read once: for logs and callers without a renderer."""
-    return Renderer("de")
-
-
 def problem_text(problem: PlanProblem, renderer: Renderer | None = None) -> str:
     """A problem of the plan in words, e.g. `Thema fehlt`."""
-    words = renderer or _german()
+    words = renderer or shared_renderer()
     return words.sentence("plan_file", problem.code, **problem.values).body
 
 
 def error_text(error: PlanError, renderer: Renderer | None = None) -> str:
     """A problem with its line, e.g. `Zeile 4: Thema fehlt` (line 0: the whole file)."""
-    words = renderer or _german()
+    words = renderer or shared_renderer()
     reason = problem_text(error.problem, words)
     return words.sentence("plan_file", "error", line=error.line, reason=reason).body
 
